@@ -1,0 +1,194 @@
+"""Walk the checked root once and classify every file preflight reads.
+
+Each file of a known kind is read once, here; parsers get its text and never touch the disk.
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
+
+# Directories a deploy never ships from source: VCS metadata, virtualenvs, caches, build output.
+SKIPPED_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "node_modules", "__pycache__",
+        "build", "dist", ".eggs", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+        ".preflight_cache", "site-packages", ".terraform", ".idea", ".vscode",
+    }
+)
+
+
+class FileKind(str, enum.Enum):
+    PYPROJECT = "pyproject"
+    REQUIREMENTS = "requirements"
+    DOCKERFILE = "dockerfile"
+    COMPOSE = "compose"
+    YAML = "yaml"  # a manifest only if its documents have apiVersion and kind
+    ENV_EXAMPLE = "env-example"
+    PYTHON = "python"
+    GUNICORN_CONFIG = "gunicorn-config"
+    PROCFILE = "procfile"
+    PREFLIGHT_CONFIG = "preflight-config"
+    SHELL = "shell"  # scripts an image may run as its entrypoint
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: str  # relative to the root, POSIX separators
+    kind: FileKind
+    text: str
+
+
+@dataclass(slots=True)
+class Inventory:
+    root: Path
+    files: list[SourceFile] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) for --verbose
+    all_paths: set[str] = field(default_factory=set)  # every file walked, read or not
+
+    def of_kind(self, *kinds: FileKind) -> Iterator[SourceFile]:
+        return (f for f in self.files if f.kind in kinds)
+
+    def get(self, path: str) -> SourceFile | None:
+        if len(self._index) != len(self.files):
+            self._index = {f.path: f for f in self.files}
+        return self._index.get(path)
+
+    _index: dict[str, SourceFile] = field(default_factory=dict, repr=False)
+
+    def paths(self) -> frozenset[str]:
+        return frozenset(f.path for f in self.files)
+
+
+def classify(rel: str) -> FileKind | None:
+    """The kind of a file from its path alone (YAML files are confirmed as manifests on parse)."""
+    name = rel.rsplit("/", 1)[-1]
+    lower = name.lower()
+    parent = rel.rsplit("/", 2)[-2] if "/" in rel else ""
+    if name == "pyproject.toml":
+        return FileKind.PYPROJECT
+    if name == "preflight.toml":
+        return FileKind.PREFLIGHT_CONFIG
+    if lower.endswith(".txt") and ("requirements" in lower or parent == "requirements"):
+        return FileKind.REQUIREMENTS
+    if lower.endswith((".in",)) and "requirements" in lower:
+        return FileKind.REQUIREMENTS
+    if (
+        name in ("Dockerfile", "Containerfile", "dockerfile")
+        or name.startswith(("Dockerfile.", "Containerfile."))
+        or lower.endswith(".dockerfile")
+    ):
+        return FileKind.DOCKERFILE
+    if lower.endswith((".yml", ".yaml")):
+        stem = lower.rsplit(".", 1)[0]
+        if stem.startswith(("docker-compose", "compose")):
+            return FileKind.COMPOSE
+        return FileKind.YAML
+    if name in (".env.example", ".env.sample", ".env.template", "env.example", "example.env"):
+        return FileKind.ENV_EXAMPLE
+    if name == "gunicorn.conf.py" or name == "gunicorn_config.py":
+        return FileKind.GUNICORN_CONFIG
+    if lower.endswith(".py"):
+        return FileKind.PYTHON
+    if name == "Procfile":
+        return FileKind.PROCFILE
+    if lower.endswith(".sh"):
+        return FileKind.SHELL
+    return None
+
+
+def _excluded(rel: str, patterns: Iterable[str]) -> bool:
+    for pattern in patterns:
+        p = pattern.rstrip("/")
+        if fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, p + "/*"):
+            return True
+        if "/" not in p and any(fnmatch.fnmatch(part, p) for part in rel.split("/")):
+            return True
+    return False
+
+
+def _read_text(full: Path, size: int) -> str | None:
+    """The file's text, or None if it is binary or not UTF-8."""
+    try:
+        data = full.read_bytes()
+    except OSError:
+        return None
+    if b"\0" in data[:8192]:
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def discover(
+    root: Path,
+    exclude: Iterable[str] = (),
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+) -> Inventory:
+    """Walk ``root`` once; read and classify the files preflight understands."""
+    inventory = Inventory(root=root)
+    exclude = tuple(exclude)
+    real_root = os.path.realpath(root)
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        full_dir = os.path.join(root, rel_dir) if rel_dir else str(root)
+        try:
+            entries = sorted(os.scandir(full_dir), key=lambda e: e.name)
+        except OSError as exc:
+            inventory.skipped.append((rel_dir or ".", f"cannot list directory: {exc.strerror}"))
+            continue
+        subdirs: list[str] = []
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_link = entry.is_symlink()
+            except OSError:
+                continue
+            if is_dir:
+                if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info"):
+                    continue
+                if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+                    inventory.skipped.append((rel, "virtualenv (has pyvenv.cfg)"))
+                    continue
+                if exclude and _excluded(rel, exclude):
+                    continue
+                subdirs.append(rel)
+                continue
+            if exclude and _excluded(rel, exclude):
+                continue
+            inventory.all_paths.add(rel)
+            kind = classify(rel)
+            if kind is None:
+                continue
+            if is_link:
+                target = os.path.realpath(entry.path)
+                if os.path.commonpath([real_root, target]) != real_root:
+                    inventory.skipped.append((rel, "symlink that points outside the checked root"))
+                    continue
+            try:
+                size = entry.stat().st_size
+            except OSError:
+                continue
+            if not os.path.isfile(entry.path):
+                continue
+            if size > max_file_size:
+                inventory.skipped.append((rel, f"larger than the size cap ({size} > {max_file_size} bytes)"))
+                continue
+            text = _read_text(Path(entry.path), size)
+            if text is None:
+                inventory.skipped.append((rel, "binary or not UTF-8"))
+                continue
+            inventory.files.append(SourceFile(rel, kind, text))
+        stack.extend(reversed(subdirs))
+    inventory.files.sort(key=lambda f: f.path)
+    return inventory

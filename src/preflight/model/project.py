@@ -1,0 +1,99 @@
+"""The project model: what a deploy of this repository would see, joined across files.
+
+Parsers give facts per file; ``link.build_project`` joins them into these types. Rules read only
+this model (and the knowledge tables). Every link records why it was made, so a rule can stay
+silent when a link is only a guess and ``--verbose`` can say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from preflight.parse import ParseProblem
+from preflight.parse.compose import ComposeFile
+from preflight.parse.dockerfile import Dockerfile
+from preflight.parse.envfile import EnvFile
+from preflight.parse.manifests import ManifestFile
+from preflight.parse.procfile import ProcessType
+from preflight.parse.pyproject import Pyproject
+from preflight.parse.python import PythonModule
+from preflight.parse.requirements import Requirement, RequirementsFile
+from preflight.spans import Span
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledDist:
+    """A distribution an environment installs, and the step that installs it."""
+
+    name: str
+    extras: frozenset[str]
+    via: str  # e.g. "`pip install .` (pyproject.toml [project.dependencies])"
+    span: Span  # the install step (RUN line) or the declaration
+
+
+@dataclass(slots=True)
+class Environment:
+    """What is installed where a command runs: an image, or a buildpack's app environment."""
+
+    description: str  # "image built from Dockerfile", "buildpack environment of ."
+    distributions: dict[str, list[InstalledDist]] = field(default_factory=dict)
+    system_packages: set[str] = field(default_factory=set)  # apt/apk package names
+    files: set[str] = field(default_factory=set)  # basenames of files copied in (scripts)
+    copied_paths: dict[str, str] = field(default_factory=dict)  # image path -> repo path
+    base_image: str | None = None
+    base_bundles: tuple[str, ...] = ()  # distributions the base image ships
+    unknown: list[tuple[Span, str]] = field(default_factory=list)  # why the picture is partial
+    projects: list[Pyproject] = field(default_factory=list)  # the projects it installs
+    install_spans: list[Span] = field(default_factory=list)  # every install step seen
+
+    @property
+    def complete(self) -> bool:
+        return not self.unknown
+
+    def add(self, dist: InstalledDist) -> None:
+        self.distributions.setdefault(dist.name, []).append(dist)
+
+    def add_requirement(self, requirement: Requirement, via: str, span: Span) -> None:
+        self.add(InstalledDist(requirement.name, requirement.extras, via, span))
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """A command a deploy starts, and the environment it starts in."""
+
+    origin: str  # "Dockerfile CMD", "Kubernetes container `api`", "compose service `web`"
+    argv: tuple[str, ...]
+    span: Span
+    environment: Environment | None
+    why_unknown: str | None = None  # when environment is None
+    related: tuple[tuple[Span, str], ...] = ()
+
+
+@dataclass(slots=True)
+class Image:
+    """The final stage of a Dockerfile, built in a context."""
+
+    dockerfile: Dockerfile
+    context: str  # build context directory, relative to the root ("" for the root)
+    context_why: str
+    environment: Environment
+    command: tuple[tuple[str, ...], Span] | None
+
+
+@dataclass(slots=True)
+class Project:
+    root: str  # display root as given on the command line
+    pyprojects: dict[str, Pyproject] = field(default_factory=dict)  # by path
+    requirements: dict[str, RequirementsFile] = field(default_factory=dict)
+    dockerfiles: dict[str, Dockerfile] = field(default_factory=dict)
+    manifests: dict[str, ManifestFile] = field(default_factory=dict)
+    compose_files: dict[str, ComposeFile] = field(default_factory=dict)
+    env_examples: dict[str, EnvFile] = field(default_factory=dict)
+    procfiles: dict[str, tuple[ProcessType, ...]] = field(default_factory=dict)
+    python: dict[str, PythonModule] = field(default_factory=dict)
+    shell_scripts: dict[str, str] = field(default_factory=dict)  # path -> text
+    python_paths: frozenset[str] = frozenset()  # every .py file, parsed or not
+    images: dict[str, Image] = field(default_factory=dict)  # by Dockerfile path
+    launches: list[Launch] = field(default_factory=list)
+    problems: list[ParseProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for --verbose: skipped files, weak links

@@ -1,0 +1,243 @@
+"""pyproject.toml: what a project declares it needs at run time, and in which group.
+
+Reads PEP 621 ``[project]``, PEP 735 ``[dependency-groups]``, ``[tool.uv]`` and poetry's
+``[tool.poetry]``, and keeps ``[tool.preflight]`` for the config loader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from preflight.parse import ParseProblem
+from preflight.parse.requirements import Requirement, normalise_name, parse_requirement
+from preflight.parse.toml_positions import TomlLocator, load_toml
+from preflight.spans import Span
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyGroup:
+    """A named set of dependencies that an installer adds only when asked."""
+
+    name: str
+    kind: str  # "extra" (optional-dependencies) | "group" (PEP 735 / poetry / uv dev)
+    requirements: tuple[Requirement, ...]
+    span: Span
+    poetry_optional: bool = False  # poetry groups with optional = true need --with
+
+
+@dataclass(frozen=True, slots=True)
+class Pyproject:
+    path: str
+    name: str | None
+    runtime: tuple[Requirement, ...]
+    runtime_span: Span  # where runtime dependencies are declared (for "add it here")
+    runtime_table: str  # "[project.dependencies]" or "[tool.poetry.dependencies]"
+    groups: tuple[DependencyGroup, ...]
+    scripts: dict[str, Span]
+    uv_default_groups: tuple[str, ...] | None  # None: uv's default (["dev"])
+    is_poetry: bool
+    tool_preflight: dict[str, Any] | None
+    tool_preflight_span: Span | None
+    problems: tuple[ParseProblem, ...] = field(default=())
+
+    def group(self, kind: str, name: str) -> DependencyGroup | None:
+        wanted = normalise_name(name)
+        for group in self.groups:
+            if group.kind == kind and normalise_name(group.name) == wanted:
+                return group
+        return None
+
+
+def parse_pyproject(path: str, text: str) -> Pyproject:
+    data, problem = load_toml(path, text)
+    if data is None:
+        return Pyproject(
+            path, None, (), Span(path, 1), "[project.dependencies]", (), {}, None, False, None,
+            None, (problem,) if problem else (),
+        )
+    locate = TomlLocator(path, text)
+    problems: list[ParseProblem] = []
+    project = _table(data.get("project"))
+    tool = _table(data.get("tool"))
+    poetry = _table(tool.get("poetry"))
+    uv = _table(tool.get("uv"))
+
+    def requirement_list(table: str, key: str, values: object) -> tuple[Requirement, ...]:
+        out: list[Requirement] = []
+        if not isinstance(values, list):
+            return ()
+        for raw in values:
+            if not isinstance(raw, str):
+                continue  # PEP 735 {include-group = ...} is resolved below
+            span = locate.string_in(table, key, raw)
+            requirement = parse_requirement(raw, span)
+            if requirement is None:
+                problems.append(ParseProblem(span, f"invalid requirement `{raw}` in {key}"))
+            else:
+                out.append(requirement)
+        return tuple(out)
+
+    runtime = requirement_list("project", "dependencies", project.get("dependencies"))
+    runtime_span = locate.key("project", "dependencies") if "dependencies" in project else (
+        locate.table("project")
+    )
+    runtime_table = "[project.dependencies]"
+    groups: list[DependencyGroup] = []
+    for extra, values in _table(project.get("optional-dependencies")).items():
+        groups.append(
+            DependencyGroup(
+                extra, "extra",
+                requirement_list("project.optional-dependencies", extra, values),
+                locate.key("project.optional-dependencies", extra),
+            )
+        )
+    raw_groups = _table(data.get("dependency-groups"))
+    for name in raw_groups:
+        groups.append(
+            DependencyGroup(
+                name, "group", _resolve_pep735(name, raw_groups, requirement_list, set()),
+                locate.key("dependency-groups", name),
+            )
+        )
+    uv_dev = uv.get("dev-dependencies")
+    if isinstance(uv_dev, list):
+        merged = requirement_list("tool.uv", "dev-dependencies", uv_dev)
+        existing = next((g for g in groups if g.kind == "group" and g.name == "dev"), None)
+        if existing is not None:
+            groups.remove(existing)
+            merged = existing.requirements + merged
+        groups.append(DependencyGroup("dev", "group", merged, locate.key("tool.uv", "dev-dependencies")))
+    default_groups = uv.get("default-groups")
+    uv_default_groups = (
+        tuple(g for g in default_groups if isinstance(g, str))
+        if isinstance(default_groups, list) else ("*",) if default_groups == "all" else None
+    )
+
+    is_poetry = bool(poetry)
+    if is_poetry and not runtime:
+        runtime = _poetry_requirements(
+            locate, "tool.poetry.dependencies", _table(poetry.get("dependencies"))
+        )
+        if "dependencies" in poetry:
+            runtime_span = locate.table("tool.poetry.dependencies")
+            runtime_table = "[tool.poetry.dependencies]"
+    if is_poetry:
+        poetry_extras = _table(poetry.get("extras"))
+        for extra, names in poetry_extras.items():
+            if isinstance(names, list):
+                wanted = {normalise_name(n) for n in names if isinstance(n, str)}
+                groups.append(
+                    DependencyGroup(
+                        extra, "extra", tuple(r for r in runtime if r.name in wanted),
+                        locate.key("tool.poetry.extras", extra),
+                    )
+                )
+        optional_names = _poetry_optional_names(_table(poetry.get("dependencies")))
+        runtime = tuple(r for r in runtime if r.name not in optional_names)
+        legacy_dev = poetry.get("dev-dependencies")
+        if isinstance(legacy_dev, dict):
+            groups.append(
+                DependencyGroup(
+                    "dev", "group",
+                    _poetry_requirements(locate, "tool.poetry.dev-dependencies", legacy_dev),
+                    locate.table("tool.poetry.dev-dependencies"),
+                )
+            )
+        for name, group in _table(poetry.get("group")).items():
+            group_table = _table(group)
+            table_name = f"tool.poetry.group.{name}.dependencies"
+            groups.append(
+                DependencyGroup(
+                    name, "group",
+                    _poetry_requirements(locate, table_name, _table(group_table.get("dependencies"))),
+                    locate.table(table_name),
+                    poetry_optional=group_table.get("optional") is True,
+                )
+            )
+
+    scripts: dict[str, Span] = {}
+    for name in _table(project.get("scripts")):
+        scripts[name] = locate.key("project.scripts", name)
+    for name in _table(poetry.get("scripts")):
+        scripts[name] = locate.key("tool.poetry.scripts", name)
+
+    name = project.get("name") if isinstance(project.get("name"), str) else poetry.get("name")
+    preflight = tool.get("preflight")
+    return Pyproject(
+        path=path,
+        name=name if isinstance(name, str) else None,
+        runtime=runtime,
+        runtime_span=runtime_span,
+        runtime_table=runtime_table,
+        groups=tuple(groups),
+        scripts=scripts,
+        uv_default_groups=uv_default_groups,
+        is_poetry=is_poetry,
+        tool_preflight=preflight if isinstance(preflight, dict) else None,
+        tool_preflight_span=locate.table("tool.preflight") if "preflight" in tool else None,
+        problems=tuple(problems),
+    )
+
+
+def _table(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _resolve_pep735(
+    name: str,
+    raw_groups: dict[str, Any],
+    requirement_list: Any,
+    seen: set[str],
+) -> tuple[Requirement, ...]:
+    """A PEP 735 group with its ``{include-group = "..."}`` entries expanded (cycles cut)."""
+    if name in seen:
+        return ()
+    seen = seen | {name}
+    values = raw_groups.get(name)
+    if not isinstance(values, list):
+        return ()
+    out: list[Requirement] = list(requirement_list("dependency-groups", name, values))
+    for item in values:
+        if isinstance(item, dict) and isinstance(item.get("include-group"), str):
+            out.extend(_resolve_pep735(item["include-group"], raw_groups, requirement_list, seen))
+    return tuple(out)
+
+
+def _poetry_requirements(
+    locate: TomlLocator, table: str, deps: dict[str, Any]
+) -> tuple[Requirement, ...]:
+    out: list[Requirement] = []
+    for raw_name, spec in deps.items():
+        if normalise_name(raw_name) == "python":
+            continue
+        extras: frozenset[str] = frozenset()
+        version = ""
+        if isinstance(spec, str):
+            version = spec
+        elif isinstance(spec, dict):
+            version = spec.get("version", "") if isinstance(spec.get("version"), str) else ""
+            raw_extras = spec.get("extras")
+            if isinstance(raw_extras, list):
+                extras = frozenset(e.lower() for e in raw_extras if isinstance(e, str))
+        elif isinstance(spec, list):  # multiple-constraint form: one entry per python range
+            pass
+        out.append(
+            Requirement(
+                name=normalise_name(raw_name),
+                extras=extras,
+                specifier=version,
+                marker=None,
+                raw=f"{raw_name} = {version}" if version else raw_name,
+                span=locate.key(table, raw_name),
+            )
+        )
+    return tuple(out)
+
+
+def _poetry_optional_names(deps: dict[str, Any]) -> set[str]:
+    return {
+        normalise_name(name)
+        for name, spec in deps.items()
+        if isinstance(spec, dict) and spec.get("optional") is True
+    }

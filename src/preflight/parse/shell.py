@@ -1,0 +1,195 @@
+"""What a command line really runs: shell text split into simple commands, wrappers removed.
+
+``sh -c "alembic upgrade head && exec gunicorn app:app"`` runs two programs, ``alembic`` and
+``gunicorn``; ``PORT=8000 tini -- uvicorn app:app`` runs ``uvicorn`` under ``tini``. Rules ask
+about the programs; this module finds them. Nothing is ever executed.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from preflight.knowledge.executables import SHELL_BUILTINS, WRAPPERS
+
+_OPERATORS = frozenset({"&&", "||", ";", "|", "&", "(", ")", ";;", "|&", "{", "}", "!"})
+_REDIRECTS = frozenset({">", ">>", "<", "<<", ">&", "<&", "&>", "&>>", ">|", "<<<", "<>"})
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_SKIPPED_SEGMENT_STARTS = frozenset({"for", "case", "select", "function"})
+_KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "esac", "in"})
+_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh"})
+_MAX_DEPTH = 4
+
+# Options of `uv run` / `poetry run` / ... that take a value (so the value is not the command).
+_VALUE_OPTIONS = frozenset(
+    {
+        "--with", "--with-editable", "--with-requirements", "--group", "--extra", "--env-file",
+        "--python", "-p", "--project", "--directory", "--package", "--only-group", "--no-group",
+        "--index", "--index-url", "--extra-index-url", "--find-links", "-f", "--config",
+        "--config-file", "-C", "-u", "--user", "-s", "--signal", "-k", "--kill-after",
+        "-n", "--adjustment", "-e", "--environment", "--env", "--project-config", "--scope",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One program a command line starts, with the wrappers it was started through."""
+
+    executable: str
+    args: tuple[str, ...]
+    wrappers: tuple[tuple[str, ...], ...] = ()  # e.g. (("uv", "run", "--no-dev"),)
+
+
+def split_shell(text: str) -> list[list[str]] | None:
+    """Simple commands of a shell string (operators and redirections removed), or None."""
+    text = text.replace("\\\n", " ").replace("\n", " ; ")
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    try:
+        tokens = list(lexer)
+    except ValueError:  # unbalanced quotes
+        return None
+    commands: list[list[str]] = []
+    current: list[str] = []
+    skip_next = False
+    in_comment = False
+    for token in tokens:
+        if token in _OPERATORS:
+            in_comment = False
+            if current:
+                commands.append(current)
+            current = []
+            continue
+        if in_comment:
+            continue
+        if skip_next:
+            skip_next = False
+            continue
+        if token in _REDIRECTS or (token and set(token) <= set("<>&|") and token not in _OPERATORS):
+            skip_next = True
+            if current and current[-1].isdigit():
+                current.pop()  # the `2` of `2>/dev/null`
+            continue
+        if token.startswith("#") and not current:
+            in_comment = True
+            continue
+        current.append(token)
+    if current:
+        commands.append(current)
+    out: list[list[str]] = []
+    for command in commands:
+        if command[0] in _SKIPPED_SEGMENT_STARTS:
+            continue
+        while command and command[0] in _KEYWORDS:
+            command = command[1:]
+        if command:
+            out.append(command)
+    return out
+
+
+def invocations(argv: list[str] | tuple[str, ...], depth: int = 0) -> list[Invocation] | None:
+    """The programs an argv starts: assignments, ``exec`` and wrappers removed, ``sh -c`` entered.
+
+    Returns None when it cannot tell (unparseable shell text, too deep).
+    """
+    words = list(argv)
+    wrappers: list[tuple[str, ...]] = []
+    while words and _ASSIGNMENT.match(words[0]):
+        words = words[1:]
+    while words:
+        name = words[0].rsplit("/", 1)[-1]
+        if name in _SHELLS and len(words) >= 3 and _is_dash_c(words[1:]):
+            if depth >= _MAX_DEPTH:
+                return None
+            script = _script_after_c(words[1:])
+            if script is None:
+                return None
+            return _with_wrappers(shell_invocations(script, depth + 1), wrappers)
+        if name == "exec" or name == "command":
+            words = words[1:]
+            continue
+        rule = WRAPPERS.get(name)
+        if rule is None:
+            break
+        inner_start = _inner_command_start(words, rule)
+        if inner_start is None or inner_start >= len(words):
+            break  # the wrapper alone (e.g. `tini --version`): it is the program
+        wrappers.append(tuple(words[:inner_start]))
+        words = words[inner_start:]
+        while words and _ASSIGNMENT.match(words[0]):
+            words = words[1:]
+    if not words:
+        return []
+    if words[0] in SHELL_BUILTINS and words[0] not in ("exec", "command"):
+        return []
+    return [Invocation(words[0], tuple(words[1:]), tuple(wrappers))]
+
+
+def shell_invocations(text: str, depth: int = 0) -> list[Invocation] | None:
+    commands = split_shell(text)
+    if commands is None:
+        return None
+    out: list[Invocation] = []
+    for command in commands:
+        found = invocations(command, depth)
+        if found is None:
+            return None
+        out.extend(found)
+    return out
+
+
+def _with_wrappers(found: list[Invocation] | None, wrappers: list[tuple[str, ...]]) -> list[Invocation] | None:
+    if found is None or not wrappers:
+        return found
+    return [Invocation(i.executable, i.args, (*wrappers, *i.wrappers)) for i in found]
+
+
+def _is_dash_c(words: list[str]) -> bool:
+    for word in words:
+        if word == "-c" or (re.fullmatch(r"-[a-z]*c[a-z]*", word) is not None):
+            return True
+        if not word.startswith("-"):
+            return False
+    return False
+
+
+def _script_after_c(words: list[str]) -> str | None:
+    for index, word in enumerate(words):
+        if word == "-c" or re.fullmatch(r"-[a-z]*c[a-z]*", word):
+            return words[index + 1] if index + 1 < len(words) else None
+    return None
+
+
+def _inner_command_start(words: list[str], rule: str) -> int | None:
+    """Index of the wrapped command in ``words`` (``words[0]`` is the wrapper)."""
+    index = 1
+    if rule.startswith("subcommand:"):
+        sub = rule.split(":", 1)[1]
+        if len(words) < 2 or words[1] != sub:
+            return None
+        index = 2
+        rule = "options"
+    if rule == "options-then-dashdash":
+        if "--" in words[index:]:
+            return words.index("--", index) + 1
+        rule = "options"
+    positional_needed = 1 if rule == "one-arg" else 0
+    while index < len(words):
+        word = words[index]
+        if word == "--":
+            return index + 1
+        if word.startswith("-") and len(word) > 1:
+            index += 2 if (word in _VALUE_OPTIONS and "=" not in word) else 1
+            continue
+        if _ASSIGNMENT.match(word) and words[0].rsplit("/", 1)[-1] == "env":
+            index += 1
+            continue
+        if positional_needed:
+            positional_needed -= 1
+            index += 1
+            continue
+        return index
+    return None
