@@ -1,0 +1,280 @@
+"""Located YAML: mappings, sequences and scalars, each with the span it was written at.
+
+The tree is built from ``yaml.compose_all`` (the C loader when available), so no tag is ever
+constructed into a Python object: scalars stay text with their resolved tag, and callers ask for
+the type they expect (``as_str``/``as_int``/``as_bool``). Merge keys (``<<: *anchor``) are
+resolved as YAML 1.1 says (explicit keys win; earlier merged mappings win over later ones) and
+duplicate keys keep the last value, as Kubernetes and Compose do.
+
+Aliases are expanded while converting, so a small file can describe a huge tree ("billion
+laughs"); the number of nodes visited is capped and a file over the cap becomes a ParseProblem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import yaml
+
+from preflight.parse import ParseProblem
+from preflight.spans import Span
+
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+STR_TAG = "tag:yaml.org,2002:str"
+NULL_TAG = "tag:yaml.org,2002:null"
+INT_TAG = "tag:yaml.org,2002:int"
+BOOL_TAG = "tag:yaml.org,2002:bool"
+FLOAT_TAG = "tag:yaml.org,2002:float"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+MAX_ALIAS_NODES = 200_000
+"""Nodes a file may expand to beyond its own length in characters (see ``load_documents``)."""
+
+NodeKind = Literal["map", "seq", "scalar"]
+Pair = tuple["YNode", "YNode"]
+
+_TRUE = frozenset({"yes", "true", "on", "y"})
+
+
+@dataclass(frozen=True, slots=True)
+class YNode:
+    """One YAML node. ``value`` is the text of a scalar, the items of a sequence, or the
+    (key, value) pairs of a mapping (merge keys resolved, duplicates removed)."""
+
+    kind: NodeKind
+    value: str | tuple[YNode, ...] | tuple[Pair, ...]
+    tag: str
+    span: Span
+    style: str | None = None  # scalar style: None (plain), "'", '"', "|" or ">"
+
+    @property
+    def is_map(self) -> bool:
+        return self.kind == "map"
+
+    @property
+    def is_seq(self) -> bool:
+        return self.kind == "seq"
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.kind == "scalar"
+
+    @property
+    def is_null(self) -> bool:
+        return self.kind == "scalar" and self.tag == NULL_TAG
+
+    @property
+    def text(self) -> str | None:
+        """The scalar's text as written (``~`` and ``null`` included); None for collections."""
+        return self.value if isinstance(self.value, str) else None
+
+    @property
+    def type_name(self) -> str:
+        """How the node reads in a message: "a mapping", "a list", "a string", "a number"…"""
+        if self.kind == "map":
+            return "a mapping"
+        if self.kind == "seq":
+            return "a list"
+        return {
+            NULL_TAG: "empty",
+            INT_TAG: "a number",
+            FLOAT_TAG: "a number",
+            BOOL_TAG: "a boolean",
+        }.get(self.tag, "a string")
+
+    def items(self) -> tuple[Pair, ...]:
+        """The (key, value) pairs of a mapping; empty for anything else."""
+        if self.kind != "map":
+            return ()
+        return self.value  # type: ignore[return-value]
+
+    def seq(self) -> tuple[YNode, ...]:
+        """The items of a sequence; empty for anything else."""
+        if self.kind != "seq":
+            return ()
+        return self.value  # type: ignore[return-value]
+
+    def get_item(self, key: str) -> Pair | None:
+        """The (key node, value node) pair of a mapping for a scalar key, or None."""
+        for pair in self.items():
+            if pair[0].kind == "scalar" and pair[0].value == key:
+                return pair
+        return None
+
+    def get(self, key: str) -> YNode | None:
+        """The value of ``key`` in a mapping (None when absent or not a mapping)."""
+        pair = self.get_item(key)
+        return None if pair is None else pair[1]
+
+    def as_str(self) -> str | None:
+        """A non-null scalar's text (numbers and booleans as written); None otherwise."""
+        if self.kind != "scalar" or self.tag == NULL_TAG:
+            return None
+        return self.value  # type: ignore[return-value]
+
+    def as_int(self) -> int | None:
+        """An integer scalar's value (YAML 1.1 forms: ``0x1F``, ``0755``, ``1_000``); else None.
+
+        A quoted number is a string, not an integer, as it is for Kubernetes."""
+        if self.kind != "scalar" or self.tag != INT_TAG or not isinstance(self.value, str):
+            return None
+        return _yaml_int(self.value)
+
+    def as_bool(self) -> bool | None:
+        """A boolean scalar's value (``true``/``yes``/``on``…); None for anything else."""
+        if self.kind != "scalar" or self.tag != BOOL_TAG or not isinstance(self.value, str):
+            return None
+        return self.value.lower() in _TRUE
+
+
+def _yaml_int(text: str) -> int | None:
+    value = text.replace("_", "")
+    sign = 1
+    if value[:1] in "+-":
+        sign = -1 if value[0] == "-" else 1
+        value = value[1:]
+    try:
+        if value == "0":
+            return 0
+        if value.startswith("0b"):
+            return sign * int(value[2:], 2)
+        if value.startswith("0x"):
+            return sign * int(value[2:], 16)
+        if value.startswith("0o"):
+            return sign * int(value[2:], 8)
+        if value.startswith("0"):
+            return sign * int(value, 8)
+        if ":" in value:
+            total = 0
+            for part in value.split(":"):
+                total = total * 60 + int(part)
+            return sign * total
+        return sign * int(value)
+    except ValueError:
+        return None
+
+
+class _TooManyNodes(Exception):
+    pass
+
+
+class _Converter:
+    def __init__(self, path: str, text: str, limit: int) -> None:
+        self.path = path
+        self.lines = text.split("\n")
+        self.limit = limit
+        self.visits = 0
+        self.document: yaml.Node | None = None
+
+    def span(self, node: yaml.Node) -> Span:
+        start, end = node.start_mark, node.end_mark
+        end_line, end_col = end.line + 1, end.column + 1
+        # A block collection ends at the start of the line after it: end it on its last line.
+        if end.column == 0 and end.line > start.line and end.line - 1 < len(self.lines):
+            end_line = end.line
+            end_col = len(self.lines[end.line - 1]) + 1
+        return Span(self.path, start.line + 1, start.column + 1, end_line, end_col)
+
+    def convert(self, node: yaml.Node) -> YNode:
+        self.visits += 1
+        if self.visits > self.limit:
+            raise _TooManyNodes
+        span = self.span(node)
+        if isinstance(node, yaml.ScalarNode):
+            return YNode("scalar", str(node.value), node.tag, span, node.style or None)
+        if isinstance(node, yaml.SequenceNode):
+            return YNode("seq", tuple(self.convert(item) for item in node.value), node.tag, span)
+        explicit: dict[object, Pair] = {}
+        merged: dict[object, Pair] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == MERGE_TAG:
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                for source in sources:
+                    if isinstance(source, yaml.MappingNode):
+                        for pair in self.convert(source).items():
+                            merged.setdefault(_key_id(pair[0]), pair)
+                continue
+            key = self.convert(key_node)
+            pair = (key, self.convert(value_node))
+            key_id = _key_id(key)
+            explicit.pop(key_id, None)  # duplicate keys: the last one wins
+            explicit[key_id] = pair
+        pairs = [pair for key_id, pair in merged.items() if key_id not in explicit]
+        pairs.extend(explicit.values())
+        return YNode("map", tuple(pairs), node.tag, span)
+
+
+def _key_id(key: YNode) -> object:
+    return ("scalar", key.value) if key.kind == "scalar" else ("node", id(key))
+
+
+def _char_at(text: str, line: int, col: int) -> str:
+    lines = text.split("\n", line)
+    if line - 1 < len(lines) and col - 1 < len(lines[line - 1]):
+        return lines[line - 1][col - 1]
+    return ""
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+def load_documents(path: str, text: str) -> tuple[list[YNode | None], ParseProblem | None]:
+    """Every document of a YAML stream (None for an empty one), and the problem that stopped it.
+
+    A syntax error, a tab or control character, or an alias expansion past the cap ends the
+    stream: the documents before it are still returned. The cap is ``MAX_ALIAS_NODES`` plus the
+    length of the text, so a file without aliases can never reach it.
+    """
+    documents: list[YNode | None] = []
+    converter = _Converter(path, text, MAX_ALIAS_NODES + len(text))
+    try:
+        for node in yaml.compose_all(text, Loader=_LOADER):
+            if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG):
+                documents.append(None)
+            else:
+                converter.document = node
+                documents.append(converter.convert(node))
+    except _TooManyNodes:
+        mark = converter.document.start_mark if converter.document is not None else None
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        return documents, ParseProblem(
+            Span(path, line, col),
+            f"YAML expands to more than {converter.limit} nodes through aliases; not read",
+        )
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        parts = [part for part in (exc.context, exc.problem) if part]
+        message = _one_line(": ".join(parts) if parts else "invalid YAML")
+        if mark is not None and _char_at(text, line, col) == "\t":
+            message = "a tab character cannot be used for indentation or to start a value"
+        return documents, ParseProblem(
+            Span(path, line, col, line, col + 1), f"invalid YAML: {message}"
+        )
+    except yaml.reader.ReaderError as exc:
+        offset = text.find(chr(exc.character)) if isinstance(exc.character, int) else -1
+        if offset < 0:
+            offset = 0
+        line = text.count("\n", 0, offset) + 1
+        col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        return documents, ParseProblem(
+            Span(path, line, col, line, col + 1),
+            f"invalid YAML: character U+{exc.character:04X} is not allowed ({exc.reason})"
+            if isinstance(exc.character, int)
+            else f"invalid YAML: {_one_line(str(exc.reason))}",
+        )
+    except yaml.YAMLError as exc:
+        return documents, ParseProblem(Span(path, 1, 1), f"invalid YAML: {_one_line(str(exc))}")
+    except RecursionError:
+        mark = converter.document.start_mark if converter.document is not None else None
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        return documents, ParseProblem(
+            Span(path, line, col),
+            "YAML is nested too deeply (or an alias refers to itself); not read",
+        )
+    return documents, None
