@@ -43,7 +43,8 @@ class Environment:
     base_image: str | None = None
     base_bundles: tuple[str, ...] = ()  # distributions the base image ships
     unknown: list[tuple[Span, str]] = field(default_factory=list)  # why the picture is partial
-    projects: list[Pyproject] = field(default_factory=list)  # the projects it installs
+    projects: list[Pyproject] = field(default_factory=list)  # projects installed (scripts too)
+    runtime_of: list[Pyproject] = field(default_factory=list)  # projects whose deps it installs
     install_spans: list[Span] = field(default_factory=list)  # every install step seen
 
     @property
@@ -67,6 +68,7 @@ class Launch:
     environment: Environment | None
     why_unknown: str | None = None  # when environment is None
     related: tuple[tuple[Span, str], ...] = ()
+    source: str = ""  # the text of the instruction's lines, from span.line on (to point at words)
 
 
 @dataclass(slots=True)

@@ -40,6 +40,7 @@ class RunStep:
     script: str  # shell text (exec-form RUN is joined with spaces)
     span: Span
     workdir: str  # the WORKDIR in force when it runs
+    binds: tuple[tuple[str, str], ...] = ()  # RUN --mount=type=bind: (image target, source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +161,26 @@ def _flags(value: str) -> tuple[dict[str, str], str]:
         flags[key] = flag_value
         rest = rest.lstrip()
     return flags, rest
+
+
+def _bind_mounts(value: str, workdir: str) -> tuple[tuple[str, str], ...]:
+    """``--mount=type=bind,source=uv.lock,target=uv.lock`` → (("/app/uv.lock", "uv.lock"),)."""
+    binds: list[tuple[str, str]] = []
+    rest = value.lstrip()
+    while rest.startswith("--"):
+        word, _, rest = rest.partition(" ")
+        rest = rest.lstrip()
+        if not word.startswith("--mount="):
+            continue
+        options = dict(
+            part.partition("=")[::2] for part in word[len("--mount=") :].split(",") if part
+        )
+        if options.get("type", "bind") != "bind" or "from" in options:
+            continue
+        target = options.get("target") or options.get("dst") or options.get("destination")
+        if target:
+            binds.append((_join_path(workdir, target), options.get("source", options.get("src", "."))))
+    return tuple(binds)
 
 
 def _words(value: str) -> list[str]:
@@ -288,7 +309,12 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
             script = rest
             if rest.strip().startswith("["):
                 script = " ".join(_words(rest))
-            stage.runs.append(RunStep(substitute(script, variables), span, stage.workdir))
+            stage.runs.append(
+                RunStep(
+                    substitute(script, variables), span, stage.workdir,
+                    _bind_mounts(value, stage.workdir),
+                )
+            )
         elif instruction in ("COPY", "ADD"):
             flags, rest = _flags(value)
             words = [substitute(w, variables) for w in _words(rest)]

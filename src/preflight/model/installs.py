@@ -1,0 +1,656 @@
+"""What a Docker image installs: distributions, system packages and files, traced to each step.
+
+The final stage of a Dockerfile is read together with the stages it is built FROM and the stages
+it copies from (``COPY --from=builder /opt/venv /opt/venv``). Every RUN step is split into the
+programs it starts (see :mod:`preflight.parse.shell`); installers are understood (pip, uv, poetry,
+pipx, apt/apk) and their arguments resolved against the files the image copied from the build
+context. Anything this module cannot follow (an unknown base image, a script piped into a shell,
+``pipenv``, ``setup.py``) is recorded in :attr:`Environment.unknown`, and rules that would claim
+something is *missing* stay silent on such an image.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from preflight.model.project import Environment, InstalledDist
+from preflight.parse.dockerfile import CopyStep, Dockerfile, RunStep, Stage
+from preflight.parse.pyproject import Pyproject
+from preflight.parse.requirements import (
+    Requirement,
+    RequirementsFile,
+    normalise_name,
+    parse_requirement,
+)
+from preflight.parse.shell import Invocation, shell_invocations
+from preflight.spans import Span
+
+# Programs a RUN step may start that install nothing a command could later run.
+_HARMLESS = frozenset(
+    {
+        "echo", "printf", "mkdir", "rm", "rmdir", "cp", "mv", "ln", "chmod", "chown", "chgrp",
+        "touch", "cat", "ls", "true", "false", "test", "[", "sed", "grep", "find", "tar", "gzip",
+        "gunzip", "unzip", "curl", "wget", "useradd", "adduser", "groupadd", "addgroup",
+        "usermod", "id", "whoami", "env", "printenv", "sleep", "sort", "head", "tail", "tee",
+        "xargs", "cut", "tr", "awk", "mawk", "gawk", "install", "stat", "du", "df", "sha256sum",
+        "md5sum", "date", "locale-gen", "update-ca-certificates", "ldconfig", "git", "export",
+        "dpkg-reconfigure", "rm -rf", "truncate", "basename", "dirname", "realpath", "which",
+        "node", "npm", "npx", "yarn", "pnpm", "mkdocs", "collectstatic", "strip",
+    }
+)
+_PIP_VALUE_OPTIONS = frozenset(
+    {
+        "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "-t", "--target",
+        "--prefix", "--root", "--platform", "--python-version", "--implementation", "--abi",
+        "--no-binary", "--only-binary", "--progress-bar", "--trusted-host", "--cache-dir",
+        "--src", "--upgrade-strategy", "--global-option", "--config-settings", "-C", "--python",
+        "--log", "--proxy", "--retries", "--timeout", "--exists-action", "--cert",
+        "--client-cert", "--index", "--default-index", "--python-platform", "--constraint",
+        "-c", "--override", "--build-constraint", "--resolution", "--prerelease",
+        "--keyring-provider", "--link-mode", "--compile-bytecode-level", "--report",
+        "--root-user-action", "-p", "--reinstall-package", "--refresh-package",
+        "--no-build-isolation-package", "--exclude-newer", "--torch-backend",
+    }
+)
+_UV_SYNC_VALUE_OPTIONS = frozenset(
+    {
+        "--extra", "--group", "--no-group", "--only-group", "--package", "--project",
+        "--directory", "--python", "-p", "--index", "--index-url", "--extra-index-url",
+        "--default-index", "--find-links", "-f", "--link-mode", "--prune", "--python-platform",
+        "--exclude-newer", "--config-file", "--cache-dir", "--no-install-package",
+        "--reinstall-package", "--refresh-package", "--keyring-provider", "--resolution",
+        "--prerelease", "--index-strategy", "--upgrade-package", "-P", "--script",
+        "--output-format", "--no-emit-package", "--emit-package", "-o", "--output-file",
+        "--format", "--all-packages",
+    }
+)
+_POETRY_VALUE_OPTIONS = frozenset(
+    {"--with", "--without", "--only", "-E", "--extras", "-f", "--format", "-o", "--output",
+     "-C", "--directory", "-P", "--project"}
+)
+_SYSTEM_INSTALLERS = {
+    "apt-get": "install", "apt": "install", "aptitude": "install", "apk": "add",
+    "yum": "install", "dnf": "install", "microdnf": "install", "zypper": "install",
+}
+
+
+@dataclass(slots=True)
+class RepoView:
+    """The parsed files of the repository an image is built from."""
+
+    pyprojects: Mapping[str, Pyproject]
+    requirements: Mapping[str, RequirementsFile]
+    paths: frozenset[str]
+    _dirs: frozenset[str] | None = field(default=None, repr=False)
+
+    def is_dir(self, path: str) -> bool:
+        if self._dirs is None:
+            dirs: set[str] = {""}
+            for item in self.paths:
+                parts = item.split("/")[:-1]
+                for end in range(1, len(parts) + 1):
+                    dirs.add("/".join(parts[:end]))
+            self._dirs = frozenset(dirs)
+        return path in self._dirs
+
+    def exists(self, path: str) -> bool:
+        return path in self.paths or self.is_dir(path)
+
+
+@dataclass(frozen=True, slots=True)
+class _Copy:
+    image_path: str
+    repo_path: str
+    is_dir: bool
+
+
+@dataclass(slots=True)
+class _ImageFiles:
+    """Where files of the build context land in the image (later copies win)."""
+
+    copies: list[_Copy] = field(default_factory=list)
+    generated: dict[str, tuple[list[Requirement], str, Span]] = field(default_factory=dict)
+
+    def resolve(self, image_path: str) -> str | None:
+        for copy in reversed(self.copies):
+            if image_path == copy.image_path:
+                return copy.repo_path
+            if copy.is_dir and image_path.startswith(copy.image_path.rstrip("/") + "/"):
+                rest = image_path[len(copy.image_path.rstrip("/")) + 1 :]
+                return posixpath.join(copy.repo_path, rest) if copy.repo_path else rest
+        return None
+
+
+def _norm(path: str) -> str:
+    normalised = posixpath.normpath(path)
+    return "" if normalised in (".", "/") else normalised.lstrip("/")
+
+
+def _image_path(workdir: str, path: str) -> str:
+    joined = path if path.startswith("/") else posixpath.join(workdir or "/", path)
+    return posixpath.normpath(joined)
+
+
+def analyse_image(dockerfile: Dockerfile, context: str, repo: RepoView) -> Environment:
+    """The environment the final stage of ``dockerfile`` runs its command in."""
+    env = Environment(description=f"the image built from {dockerfile.path}")
+    final = dockerfile.final
+    if final is None:
+        env.unknown.append((Span(dockerfile.path, 1), "the Dockerfile has no stage"))
+        return env
+    files = _ImageFiles()
+    visited: set[int] = set()
+    _analyse_stage(dockerfile, final, context, repo, env, files, visited)
+    return env
+
+
+def _analyse_stage(
+    dockerfile: Dockerfile,
+    stage: Stage,
+    context: str,
+    repo: RepoView,
+    env: Environment,
+    files: _ImageFiles,
+    visited: set[int],
+) -> None:
+    lineage = list(reversed(dockerfile.lineage(stage)))  # oldest first
+    for ancestor in lineage:
+        visited.add(ancestor.index)
+    root = lineage[0]
+    if env.base_image is None:
+        env.base_image = root.base
+        _classify_base(root, env)
+    for ancestor in lineage:
+        steps: list[CopyStep | RunStep] = [*ancestor.copies, *ancestor.runs]
+        steps.sort(key=lambda step: step.span.line)
+        for step in steps:
+            if isinstance(step, CopyStep):
+                _copy(dockerfile, step, context, repo, env, files, visited)
+            else:
+                _run(step, context, repo, env, files)
+
+
+def _classify_base(root: Stage, env: Environment) -> None:
+    from preflight.knowledge import executables as kn
+
+    base = root.base
+    if "$" in base:
+        env.unknown.append((root.span, f"the base image `{base}` depends on a build argument"))
+        return
+    name = kn.image_name(base)
+    for pattern, bundled in kn.BASE_IMAGES_BUNDLING.items():
+        if fnmatch.fnmatch(name, pattern):
+            env.base_bundles = (*env.base_bundles, *sorted(bundled))
+            return
+    if any(fnmatch.fnmatch(name, pattern) for pattern in kn.BASE_IMAGES_BARE_PYTHON):
+        return
+    if any(fnmatch.fnmatch(name, pattern) for pattern in kn.BASE_IMAGES_OS):
+        return
+    env.unknown.append(
+        (root.span, f"the base image `{base}` is not one preflight knows the contents of")
+    )
+
+
+def _copy(
+    dockerfile: Dockerfile,
+    step: CopyStep,
+    context: str,
+    repo: RepoView,
+    env: Environment,
+    files: _ImageFiles,
+    visited: set[int],
+) -> None:
+    if step.from_ref is not None:
+        source_stage = dockerfile.stage_named(step.from_ref)
+        if source_stage is not None:
+            # A venv, site-packages or /usr/local copied from a builder: what the builder
+            # installed is (at most) what arrives here. Counting all of it never invents a gap.
+            if source_stage.index not in visited:
+                _analyse_stage(dockerfile, source_stage, context, repo, env, files, visited)
+            return
+        for source in step.sources:  # COPY --from=ghcr.io/astral-sh/uv /uv /uvx /bin/
+            env.files.add(posixpath.basename(source.rstrip("/")))
+        return
+    dest_is_dir = step.dest.endswith("/") or len(step.sources) > 1
+    dest = step.dest.rstrip("/") or "/"
+    for source in step.sources:
+        if "://" in source:  # ADD https://…
+            env.files.add(posixpath.basename(source))
+            continue
+        repo_source = _norm(posixpath.join(context, source))
+        matches: Iterable[str]
+        if any(ch in source for ch in "*?["):
+            matches = [p for p in repo.paths if fnmatch.fnmatch(p, repo_source)]
+        else:
+            matches = [repo_source]
+        for match in matches:
+            if repo.is_dir(match):
+                files.copies.append(_Copy(dest, match, True))
+                prefix = match + "/" if match else ""
+                for path in repo.paths:
+                    if path.startswith(prefix):
+                        env.files.add(posixpath.basename(path))
+                        env.copied_paths[posixpath.join(dest, path[len(prefix) :])] = path
+            else:
+                base = posixpath.basename(match)
+                env.files.add(base)
+                files.copies.append(_Copy(posixpath.join(dest, base), match, False))
+                env.copied_paths[posixpath.join(dest, base)] = match
+                if not dest_is_dir:
+                    files.copies.append(_Copy(dest, match, False))
+                    env.copied_paths[dest] = match
+
+
+def _run(step: RunStep, context: str, repo: RepoView, env: Environment, files: _ImageFiles) -> None:
+    for target, source in step.binds:
+        files.copies.append(
+            _Copy(target, _norm(posixpath.join(context, source)), repo.is_dir(_norm(posixpath.join(context, source))))
+        )
+    found = shell_invocations(step.script)
+    if found is None:
+        env.unknown.append((step.span, "this RUN step's shell text could not be followed"))
+        return
+    piped_script = _pipes_into_shell(step.script)
+    for invocation in found:
+        _invocation(invocation, step, context, repo, env, files, piped_script)
+
+
+def _pipes_into_shell(script: str) -> bool:
+    import re
+
+    return re.search(r"\|\s*(?:/bin/|/usr/bin/)?(?:sh|bash|dash|python3?)\b", script) is not None
+
+
+def _invocation(
+    invocation: Invocation,
+    step: RunStep,
+    context: str,
+    repo: RepoView,
+    env: Environment,
+    files: _ImageFiles,
+    piped_script: bool,
+) -> None:
+    exe = posixpath.basename(invocation.executable)
+    args = list(invocation.args)
+    if exe in ("sh", "bash", "dash", "python", "python3") and not args and piped_script:
+        if "astral.sh/uv" in step.script:
+            env.files.update({"uv", "uvx"})
+        elif "install.python-poetry.org" in step.script:
+            env.files.add("poetry")
+        else:
+            env.unknown.append((step.span, "this RUN step pipes a downloaded script into a shell"))
+        return
+    if _is_python(exe) and len(args) >= 2 and args[0] == "-m":
+        module, rest = args[1], args[2:]
+        if module == "pip":
+            _pip(rest, step, context, repo, env, files, "python -m pip")
+        elif module in ("venv", "compileall", "ensurepip", "virtualenv"):
+            pass
+        elif module == "pipx":
+            _pipx(rest, step, env)
+        elif module == "uv":
+            _uv(rest, step, context, repo, env, files)
+        else:
+            env.unknown.append((step.span, f"`python -m {module}` in a RUN step is not followed"))
+        return
+    if _is_python(exe):
+        if args and args[0] == "-c":
+            return
+        env.unknown.append((step.span, "a Python script run during the build is not followed"))
+        return
+    if exe.startswith("pip") and exe.rstrip("0123456789.") == "pip":
+        _pip(args, step, context, repo, env, files, exe)
+        return
+    if exe == "uv":
+        _uv(args, step, context, repo, env, files)
+        return
+    if exe == "poetry":
+        _poetry(args, step, context, repo, env, files)
+        return
+    if exe == "pipx":
+        _pipx(args, step, env)
+        return
+    if exe in _SYSTEM_INSTALLERS:
+        verb = _SYSTEM_INSTALLERS[exe]
+        if verb in args:
+            after = args[args.index(verb) + 1 :]
+            for word in after:
+                if not word.startswith("-") and "=" not in word[:1]:
+                    env.system_packages.add(word.split("=")[0].split(":")[0])
+            env.install_spans.append(step.span)
+        return
+    if exe in ("virtualenv",) or exe in _HARMLESS:
+        return
+    if exe in ("apt-get", "apt", "dpkg", "rpm"):
+        return
+    env.unknown.append((step.span, f"the RUN step starts `{exe}`, which preflight does not follow"))
+
+
+def _is_python(exe: str) -> bool:
+    return exe in ("python", "python3", "pypy3") or (
+        exe.startswith("python3.") and exe[8:].isdigit()
+    )
+
+
+def _words(args: Sequence[str], value_options: frozenset[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Positional words and (option, value) pairs of a command line."""
+    positional: list[str] = []
+    options: list[tuple[str, str]] = []
+    index = 0
+    while index < len(args):
+        word = args[index]
+        if word.startswith("-") and len(word) > 1:
+            name, eq, value = word.partition("=")
+            if eq:
+                options.append((name, value))
+            elif name in value_options and index + 1 < len(args):
+                options.append((name, args[index + 1]))
+                index += 1
+            elif name.startswith("-r") and len(name) > 2 and not name.startswith("--"):
+                options.append(("-r", name[2:]))
+            elif name.startswith("-e") and len(name) > 2 and not name.startswith("--"):
+                options.append(("-e", name[2:]))
+            else:
+                options.append((name, ""))
+        else:
+            positional.append(word)
+        index += 1
+    return positional, options
+
+
+def _pip(
+    args: list[str],
+    step: RunStep,
+    context: str,
+    repo: RepoView,
+    env: Environment,
+    files: _ImageFiles,
+    how: str,
+) -> None:
+    if not args or args[0] not in ("install", "sync"):
+        return  # pip wheel, pip download, pip freeze, uv pip compile, …
+    sync = args[0] == "sync"
+    value_options = _PIP_VALUE_OPTIONS | {"-r", "--requirement", "-e", "--editable", "--group"}
+    positional, options = _words(args[1:], value_options)
+    env.install_spans.append(step.span)
+    for name, value in options:
+        if name in ("-r", "--requirement"):
+            _requirements_file(value, step, context, repo, env, files, f"`{how} -r {value}`")
+        elif name in ("-e", "--editable"):
+            _target(value, step, context, repo, env, files, f"`{how} -e {value}`")
+        elif name == "--group":
+            path, _, group = value.rpartition(":")
+            _project_at(path or ".", step, context, repo, env, files, extras=(), groups=(group,),
+                        via=f"`{how} --group {value}`", runtime=False)
+    for word in positional:
+        if sync:
+            _requirements_file(word, step, context, repo, env, files, f"`{how} sync {word}`")
+        else:
+            _target(word, step, context, repo, env, files, f"`{how} install {word}`")
+
+
+def _target(
+    word: str, step: RunStep, context: str, repo: RepoView, env: Environment,
+    files: _ImageFiles, via: str,
+) -> None:
+    """One positional argument of ``pip install``: a path, an archive or a requirement."""
+    path, extras = word, ""
+    if "[" in word and word.endswith("]"):
+        path, _, extras = word[:-1].partition("[")
+    looks_like_path = path.startswith((".", "/", "~")) or "/" in path
+    if looks_like_path or path.endswith((".whl", ".tar.gz", ".zip")):
+        if any(ch in path for ch in "*?") or path.endswith((".whl", ".tar.gz", ".zip")):
+            env.unknown.append((step.span, f"{via} installs an archive preflight cannot read"))
+            return
+        extra_names = tuple(e.strip() for e in extras.split(",") if e.strip())
+        _project_at(path, step, context, repo, env, files, extras=extra_names, groups=(),
+                    via=via, runtime=True)
+        return
+    if "$" in word:
+        env.unknown.append((step.span, f"{via} depends on a variable"))
+        return
+    requirement = parse_requirement(word, step.span)
+    if requirement is None:
+        env.unknown.append((step.span, f"{via}: `{word}` is not a requirement preflight can read"))
+        return
+    env.add_requirement(requirement, via, step.span)
+
+
+def _requirements_file(
+    path: str, step: RunStep, context: str, repo: RepoView, env: Environment,
+    files: _ImageFiles, via: str,
+) -> None:
+    image_path = _image_path(step.workdir, path)
+    generated = files.generated.get(image_path)
+    if generated is not None:
+        requirements, origin, span = generated
+        for requirement in requirements:
+            env.add_requirement(requirement, f"{via} ({origin})", span)
+        return
+    repo_path = files.resolve(image_path)
+    if repo_path is None or repo_path not in repo.requirements:
+        env.unknown.append(
+            (step.span, f"{via}: cannot tell which file of the repository `{path}` is")
+        )
+        return
+    _add_requirements_file(repo_path, repo, env, via, set(), step, files)
+
+
+def _add_requirements_file(
+    repo_path: str, repo: RepoView, env: Environment, via: str, seen: set[str],
+    step: RunStep, files: _ImageFiles,
+) -> None:
+    if repo_path in seen:
+        return
+    seen.add(repo_path)
+    parsed = repo.requirements[repo_path]
+    for requirement in parsed.requirements:
+        env.add_requirement(requirement, f"{via} ({repo_path})", requirement.span)
+    if parsed.problems:
+        env.unknown.append((step.span, f"{repo_path} has lines preflight could not read"))
+    directory = posixpath.dirname(repo_path)
+    for include in parsed.includes:
+        target = _norm(posixpath.join(directory, include.target))
+        if include.kind == "requirements":
+            if target in repo.requirements:
+                _add_requirements_file(target, repo, env, via, seen, step, files)
+            else:
+                env.unknown.append((include.span, f"`-r {include.target}` is not in the repository"))
+        elif include.kind == "project":
+            project = repo.pyprojects.get(posixpath.join(target, "pyproject.toml").lstrip("/"))
+            if project is None:
+                env.unknown.append((include.span, f"`{include.target}` has no pyproject.toml"))
+            else:
+                _add_project(project, env, tuple(include.extras), (), f"{via} ({repo_path})",
+                             include.span, runtime=True)
+
+
+def _project_at(
+    path: str, step: RunStep, context: str, repo: RepoView, env: Environment,
+    files: _ImageFiles, *, extras: Sequence[str], groups: Sequence[str], via: str, runtime: bool,
+    install_project: bool = True,
+) -> Pyproject | None:
+    image_dir = _image_path(step.workdir, path)
+    repo_dir = files.resolve(image_dir)
+    if repo_dir is None and files.resolve(posixpath.join(image_dir, "pyproject.toml")) is not None:
+        repo_dir = posixpath.dirname(files.resolve(posixpath.join(image_dir, "pyproject.toml")) or "")
+    if repo_dir is None:
+        env.unknown.append((step.span, f"{via}: `{path}` is not a directory copied from the repository"))
+        return None
+    pyproject_path = posixpath.join(repo_dir, "pyproject.toml") if repo_dir else "pyproject.toml"
+    project = repo.pyprojects.get(pyproject_path)
+    if project is None:
+        setup = [name for name in ("setup.py", "setup.cfg", "Pipfile")
+                 if posixpath.join(repo_dir, name) in repo.paths]
+        why = f"dependencies in {setup[0]} are not read" if setup else "it has no pyproject.toml"
+        env.unknown.append((step.span, f"{via} installs `{repo_dir or '.'}`, but {why}"))
+        return None
+    if project.problems:
+        env.unknown.append((step.span, f"{project.path} could not be read"))
+        return project
+    _add_project(project, env, extras, groups, via, step.span, runtime=runtime,
+                 install_project=install_project)
+    return project
+
+
+def _add_project(
+    project: Pyproject, env: Environment, extras: Sequence[str], groups: Sequence[str],
+    via: str, span: Span, *, runtime: bool, install_project: bool = True,
+) -> None:
+    if runtime:
+        if project not in env.runtime_of:
+            env.runtime_of.append(project)
+        for requirement in project.runtime:
+            env.add_requirement(requirement, f"{via} ({project.path} {project.runtime_table})", span)
+        if install_project and project not in env.projects:
+            env.projects.append(project)
+            if project.name:
+                env.add(InstalledDist(normalise_name(project.name), frozenset(), via, span))
+    for kind, names in (("extra", extras), ("group", groups)):
+        for name in names:
+            group = project.group(kind, name)
+            if group is None:
+                if kind == "group" and project.group("extra", name) is not None:
+                    group = project.group("extra", name)
+                else:
+                    continue
+            assert group is not None
+            for requirement in group.requirements:
+                env.add_requirement(requirement, f"{via} ({project.path} {kind} `{name}`)", span)
+
+
+def _uv(
+    args: list[str], step: RunStep, context: str, repo: RepoView, env: Environment,
+    files: _ImageFiles,
+) -> None:
+    if not args:
+        return
+    command, rest = args[0], args[1:]
+    if command == "pip":
+        _pip(rest, step, context, repo, env, files, "uv pip")
+        return
+    if command == "tool" and rest[:1] == ["install"]:
+        _pipx(rest, step, env)
+        return
+    if command not in ("sync", "export"):
+        return  # uv venv, uv lock, uv python install, uv run (runs, installs nothing lasting)
+    positional, options = _words(rest, _UV_SYNC_VALUE_OPTIONS)
+    flags = {name for name, _ in options}
+    values = [(name, value) for name, value in options]
+    directory = next((v for n, v in values if n in ("--project", "--directory")), ".")
+    pyproject_image = posixpath.join(_image_path(step.workdir, directory), "pyproject.toml")
+    repo_path = files.resolve(pyproject_image)
+    project = repo.pyprojects.get(repo_path) if repo_path else None
+    if project is None:
+        env.unknown.append((step.span, f"`uv {command}`: cannot tell which pyproject.toml it reads"))
+        return
+    groups = _uv_groups(project, flags, values)
+    extras: list[str] = [v for n, v in values if n == "--extra"]
+    if "--all-extras" in flags:
+        extras = [g.name for g in project.groups if g.kind == "extra"]
+    runtime = not ({"--only-group", "--only-dev"} & flags)
+    if command == "export":
+        output = next((v for n, v in values if n in ("-o", "--output-file")), None)
+        if output is None:
+            return
+        requirements: list[Requirement] = list(project.runtime) if runtime else []
+        for name in (*groups, *extras):
+            group = project.group("group", name) or project.group("extra", name)
+            if group is not None:
+                requirements.extend(group.requirements)
+        files.generated[_image_path(step.workdir, output)] = (requirements, f"exported from {project.path}", step.span)
+        return
+    env.install_spans.append(step.span)
+    _add_project(project, env, extras, groups, f"`uv sync`", step.span, runtime=runtime,
+                 install_project="--no-install-project" not in flags)
+
+
+def _uv_groups(project: Pyproject, flags: set[str], values: list[tuple[str, str]]) -> list[str]:
+    only = [v for n, v in values if n == "--only-group"]
+    if only:
+        return only
+    if "--only-dev" in flags:
+        return ["dev"]
+    if "--all-groups" in flags:
+        groups = [g.name for g in project.groups if g.kind == "group"]
+    elif "--no-default-groups" in flags:
+        groups = []
+    else:
+        groups = list(project.uv_default_groups if project.uv_default_groups is not None else ("dev",))
+    if "--no-dev" in flags:
+        groups = [g for g in groups if normalise_name(g) != "dev"]
+    excluded = {normalise_name(v) for n, v in values if n == "--no-group"}
+    groups = [g for g in groups if normalise_name(g) not in excluded]
+    groups.extend(v for n, v in values if n == "--group")
+    return groups
+
+
+def _poetry(
+    args: list[str], step: RunStep, context: str, repo: RepoView, env: Environment,
+    files: _ImageFiles,
+) -> None:
+    if not args or args[0] not in ("install", "export", "sync"):
+        if args[:1] in (["config"], ["self"], ["lock"], ["check"], ["build"], ["--version"]):
+            return
+        if args and args[0] not in ("run", "env", "show"):
+            env.unknown.append((step.span, f"`poetry {args[0]}` in a RUN step is not followed"))
+        return
+    positional, options = _words(args[1:], _POETRY_VALUE_OPTIONS)
+    flags = {name for name, _ in options}
+    directory = next((v for n, v in options if n in ("-C", "--directory", "-P", "--project")), ".")
+    repo_path = files.resolve(posixpath.join(_image_path(step.workdir, directory), "pyproject.toml"))
+    project = repo.pyprojects.get(repo_path) if repo_path else None
+    if project is None:
+        env.unknown.append((step.span, f"`poetry {args[0]}`: cannot tell which pyproject.toml it reads"))
+        return
+    def split(values: Iterable[str]) -> list[str]:
+        return [part.strip() for value in values for part in value.split(",") if part.strip()]
+    only = split(v for n, v in options if n == "--only")
+    with_ = split(v for n, v in options if n == "--with")
+    without = {normalise_name(g) for g in split(v for n, v in options if n == "--without")}
+    if "--no-dev" in flags:
+        without.add("dev")
+    extras = split(v for n, v in options if n in ("-E", "--extras"))
+    if "--all-extras" in flags:
+        extras = [g.name for g in project.groups if g.kind == "extra"]
+    if args[0] == "export":
+        groups = only or [*with_]  # export takes only the main group unless told otherwise
+    elif only:
+        groups = only
+    else:
+        groups = [g.name for g in project.groups if g.kind == "group" and not g.poetry_optional]
+        groups.extend(with_)
+        if "--all-groups" in flags:
+            groups = [g.name for g in project.groups if g.kind == "group"]
+    groups = [g for g in groups if normalise_name(g) not in without and normalise_name(g) != "main"]
+    runtime = not only or "main" in [normalise_name(g) for g in only]
+    if args[0] == "export":
+        output = next((v for n, v in options if n in ("-o", "--output")), None)
+        if output is None:
+            return
+        requirements: list[Requirement] = list(project.runtime) if runtime else []
+        for name in (*groups, *extras):
+            group = project.group("group", name) or project.group("extra", name)
+            if group is not None:
+                requirements.extend(group.requirements)
+        files.generated[_image_path(step.workdir, output)] = (requirements, f"exported from {project.path}", step.span)
+        return
+    env.install_spans.append(step.span)
+    _add_project(project, env, extras, groups, "`poetry install`", step.span, runtime=runtime,
+                 install_project="--no-root" not in flags)
+
+
+def _pipx(args: list[str], step: RunStep, env: Environment) -> None:
+    if not args or args[0] != "install":
+        return
+    positional, _ = _words(args[1:], frozenset({"--python", "--index-url", "--pip-args", "--suffix"}))
+    for word in positional:
+        requirement = parse_requirement(word, step.span)
+        if requirement is not None:
+            env.add_requirement(requirement, f"`pipx install {word}`", step.span)
+        else:
+            env.unknown.append((step.span, f"`pipx install {word}` is not followed"))
+    env.install_spans.append(step.span)

@@ -1,0 +1,338 @@
+"""Join per-file facts into the project model: which image runs which command, where.
+
+This is where cross-file knowledge lives. Every link records why it was made (``context_why``,
+``Launch.origin``), and a link that would only be a guess is not made: the launch keeps
+``environment=None`` and says why, so rules stay silent instead of guessing.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+
+from preflight.discover import FileKind, Inventory
+from preflight.model.installs import RepoView, analyse_image
+from preflight.model.project import Environment, Image, Launch, Project
+from preflight.parse.dockerfile import Dockerfile
+from preflight.parse.requirements import normalise_name
+from preflight.spans import Span
+
+
+def build_project(inventory: Inventory, display_root: str) -> Project:
+    """Parse every discovered file once and link the facts."""
+    project = Project(root=display_root)
+    texts: dict[str, str] = {}
+    python_paths: set[str] = set()
+    for source in inventory.files:
+        texts[source.path] = source.text
+        kind = source.kind
+        if kind is FileKind.PYPROJECT:
+            from preflight.parse.pyproject import parse_pyproject
+
+            parsed = parse_pyproject(source.path, source.text)
+            project.pyprojects[source.path] = parsed
+            project.problems.extend(parsed.problems)
+        elif kind is FileKind.REQUIREMENTS:
+            from preflight.parse.requirements import parse_requirements
+
+            requirements = parse_requirements(source.path, source.text)
+            project.requirements[source.path] = requirements
+            project.problems.extend(requirements.problems)
+        elif kind is FileKind.DOCKERFILE:
+            from preflight.parse.dockerfile import parse_dockerfile
+
+            dockerfile = parse_dockerfile(source.path, source.text)
+            project.dockerfiles[source.path] = dockerfile
+            project.problems.extend(dockerfile.problems)
+        elif kind is FileKind.COMPOSE:
+            from preflight.parse.compose import parse_compose
+
+            compose = parse_compose(source.path, source.text)
+            project.compose_files[source.path] = compose
+            project.problems.extend(compose.problems)
+        elif kind is FileKind.YAML:
+            from preflight.parse.manifests import parse_manifests
+
+            manifest = parse_manifests(source.path, source.text)
+            if manifest.templated:
+                project.notes.append(f"{source.path}: a template (Helm/Go syntax), not read")
+            elif manifest.is_manifest:
+                project.manifests[source.path] = manifest
+                project.problems.extend(manifest.problems)
+            elif manifest.problems and _looks_like_manifest(source.text):
+                project.problems.extend(manifest.problems)
+        elif kind is FileKind.ENV_EXAMPLE:
+            from preflight.parse.envfile import parse_env_file
+
+            env_file = parse_env_file(source.path, source.text)
+            project.env_examples[source.path] = env_file
+            project.problems.extend(env_file.problems)
+        elif kind is FileKind.PROCFILE:
+            from preflight.parse.procfile import parse_procfile
+
+            project.procfiles[source.path] = parse_procfile(source.path, source.text)
+        elif kind in (FileKind.PYTHON, FileKind.GUNICORN_CONFIG):
+            python_paths.add(source.path)
+            from preflight.parse.python import parse_python, worth_parsing
+
+            if worth_parsing(source.text):
+                module = parse_python(source.path, source.text)
+                project.python[source.path] = module
+                project.problems.extend(module.problems)
+        elif kind is FileKind.SHELL:
+            project.shell_scripts[source.path] = source.text
+    project.python_paths = frozenset(python_paths)
+    for path, why in inventory.skipped:
+        project.notes.append(f"{path}: skipped ({why})")
+    repo = RepoView(project.pyprojects, project.requirements, frozenset(inventory.all_paths))
+    _link_images(project, repo, texts, inventory.root.name)
+    _link_procfiles(project, repo, texts)
+    return project
+
+
+def _looks_like_manifest(text: str) -> bool:
+    return "apiVersion:" in text and "kind:" in text
+
+
+def _token_span(texts: dict[str, str], span: Span, token: str) -> Span:
+    """Narrow an instruction's span to the first occurrence of ``token`` in it."""
+    text = texts.get(span.path)
+    if text is None or not token:
+        return span
+    lines = text.split("\n")
+    for number in range(span.line, min(span.end_line, len(lines)) + 1):
+        line = lines[number - 1]
+        col = line.find(token)
+        if col >= 0:
+            return Span(span.path, number, col + 1, number, col + 1 + len(token))
+    return span
+
+
+def _context_for(dockerfile: Dockerfile, repo: RepoView) -> tuple[str, str]:
+    """The build context of a Dockerfile nobody names one for: its directory, or the root.
+
+    A Dockerfile in ``docker/`` is usually built with the root as context (``docker build -f
+    docker/Dockerfile .``); the one whose COPY sources exist is the context.
+    """
+    directory = posixpath.dirname(dockerfile.path)
+    if not directory:
+        return "", "the Dockerfile is at the root"
+    sources = [
+        source
+        for stage in dockerfile.stages
+        for copy in stage.copies
+        if copy.from_ref is None
+        for source in copy.sources
+        if source not in (".", "./") and not any(ch in source for ch in "*?$")
+    ]
+
+    def found(context: str) -> int:
+        return sum(repo.exists(posixpath.normpath(posixpath.join(context, s)).lstrip("./")) for s in sources)
+
+    if sources and found("") > found(directory):
+        return "", "its COPY sources exist relative to the root, not to its directory"
+    return directory, "the Dockerfile's directory"
+
+
+def _link_images(project: Project, repo: RepoView, texts: dict[str, str], root_name: str) -> None:
+    contexts: dict[str, tuple[str, str]] = {}
+    for compose in project.compose_files.values():
+        for service in compose.services:
+            if service.dockerfile is not None and service.dockerfile in project.dockerfiles:
+                contexts[service.dockerfile] = (
+                    service.build_context or "",
+                    f"compose service `{service.name}` builds it ({compose.path})",
+                )
+    names: dict[str, set[str]] = {}  # image basename -> Dockerfile paths that may build it
+    for path, dockerfile in sorted(project.dockerfiles.items()):
+        context, why = contexts.get(path) or _context_for(dockerfile, repo)
+        environment = analyse_image(dockerfile, context, repo)
+        command = dockerfile.effective_command()
+        project.images[path] = Image(dockerfile, context, why, environment, command)
+        if command is not None and command[0]:
+            argv, span = command
+            final = dockerfile.final
+            origin = "ENTRYPOINT" if final is not None and _has_entrypoint(dockerfile) else "CMD"
+            start = _token_span(texts, span, _first_word(argv))
+            project.launches.append(
+                Launch(
+                    f"the Dockerfile's {origin}", argv, start, environment,
+                    source=_lines(texts, start.path, start.line, span.end_line),
+                )
+            )
+        for name in _image_names(path, context, project, root_name):
+            names.setdefault(name, set()).add(path)
+    _link_compose(project, repo, texts, names)
+    _link_manifests(project, texts, names)
+
+
+def _has_entrypoint(dockerfile: Dockerfile) -> bool:
+    final = dockerfile.final
+    return final is not None and any(s.entrypoint is not None for s in dockerfile.lineage(final))
+
+
+def _lines(texts: dict[str, str], path: str, first: int, last: int) -> str:
+    lines = texts.get(path, "").split("\n")
+    return "\n".join(lines[first - 1 : max(first, last)])
+
+
+def _first_word(argv: Sequence[str]) -> str:
+    """The program name as written (for shell form, the first word of the script)."""
+    if len(argv) >= 3 and argv[1] == "-c" and argv[0].endswith("sh"):
+        return argv[2].split()[0] if argv[2].split() else argv[0]
+    return argv[0] if argv else ""
+
+
+def _image_names(path: str, context: str, project: Project, root_name: str) -> set[str]:
+    """Names an image built from this Dockerfile is likely pushed as (lower-case basenames)."""
+    names: set[str] = set()
+    directory = posixpath.dirname(path)
+    names.add(posixpath.basename(directory) if directory else root_name)
+    suffix = posixpath.basename(path).partition(".")[2]
+    if suffix and suffix.lower() not in ("prod", "production", "dockerfile"):
+        names.add(suffix)
+    pyproject = project.pyprojects.get(posixpath.join(context, "pyproject.toml").lstrip("/"))
+    if pyproject is not None and pyproject.name:
+        names.add(pyproject.name)
+    return {normalise_name(name) for name in names if name}
+
+
+def _image_basename(ref: str) -> str:
+    ref = ref.split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    return normalise_name(last.split(":", 1)[0])
+
+
+def _environment_for_image(
+    ref: str | None, names: dict[str, set[str]], project: Project
+) -> tuple[Environment | None, str | None, Dockerfile | None]:
+    if not ref:
+        return None, "it names no image", None
+    candidates = names.get(_image_basename(ref), set())
+    if len(candidates) == 1:
+        path = next(iter(candidates))
+        image = project.images[path]
+        return image.environment, None, image.dockerfile
+    if len(candidates) > 1:
+        return None, f"image `{ref}` could be built by {len(candidates)} Dockerfiles", None
+    return None, f"image `{ref}` is not built by any Dockerfile in this repository", None
+
+
+def _link_compose(
+    project: Project, repo: RepoView, texts: dict[str, str], names: dict[str, set[str]]
+) -> None:
+    for compose in project.compose_files.values():
+        for service in compose.services:
+            environment: Environment | None = None
+            why: str | None = None
+            dockerfile: Dockerfile | None = None
+            if service.dockerfile is not None:
+                image = project.images.get(service.dockerfile)
+                if image is not None:
+                    environment, dockerfile = image.environment, image.dockerfile
+                else:
+                    why = f"its Dockerfile `{service.dockerfile}` is not in the repository"
+            else:
+                environment, why, dockerfile = _environment_for_image(service.image, names, project)
+            if service.entrypoint is None and service.command is None:
+                continue
+            entry = service.entrypoint
+            command = service.command
+            argv: tuple[str, ...]
+            if entry is not None:
+                argv = (entry.argv or ()) + ((command.argv or ()) if command is not None else ())
+                span = entry.span
+            else:
+                assert command is not None
+                base_entry = _entrypoint_argv(dockerfile)
+                argv = base_entry + (command.argv or ())
+                span = command.span  # an image ENTRYPOINT receives the command as arguments
+            written = (entry or command)
+            assert written is not None
+            start = _token_span(texts, span, written.argv[0] if written.argv else "")
+            project.launches.append(
+                Launch(
+                    f"compose service `{service.name}`", argv, start, environment, why,
+                    source=_lines(texts, start.path, start.line, span.end_line),
+                )
+            )
+
+
+def _entrypoint_argv(dockerfile: Dockerfile | None) -> tuple[str, ...]:
+    if dockerfile is None or dockerfile.final is None:
+        return ()
+    for stage in dockerfile.lineage(dockerfile.final):
+        if stage.entrypoint is not None:
+            return stage.entrypoint.argv
+    return ()
+
+
+def _link_manifests(project: Project, texts: dict[str, str], names: dict[str, set[str]]) -> None:
+    for manifest in project.manifests.values():
+        for workload in manifest.workloads:
+            for container in workload.containers:
+                if container.command is None and container.args is None:
+                    continue  # runs the image's own command, checked at the Dockerfile
+                environment, why, dockerfile = _environment_for_image(
+                    container.image, names, project
+                )
+                if container.command is not None:
+                    argv = container.command.values + (
+                        container.args.values if container.args is not None else ()
+                    )
+                    field = container.command
+                else:
+                    assert container.args is not None
+                    entry = _entrypoint_argv(dockerfile)
+                    if not entry:
+                        argv = container.args.values  # args replace CMD; no ENTRYPOINT
+                    else:
+                        argv = entry + container.args.values
+                    field = container.args
+                span = field.item_spans[0] if field.item_spans else field.span
+                project.launches.append(
+                    Launch(
+                        f"Kubernetes {workload.kind} `{workload.name}` container `{container.name}`",
+                        argv, span, environment, why,
+                        source=_lines(texts, span.path, span.line, field.span.end_line),
+                    )
+                )
+
+
+def _link_procfiles(project: Project, repo: RepoView, texts: dict[str, str]) -> None:
+    for path, processes in project.procfiles.items():
+        directory = posixpath.dirname(path)
+        environment = _buildpack_environment(directory, project, repo)
+        for process in processes:
+            first = process.command.split()[0] if process.command.split() else ""
+            line, col = process.span.line, process.span.col
+            project.launches.append(
+                Launch(
+                    f"Procfile process `{process.name}`", ("/bin/sh", "-c", process.command),
+                    Span(path, line, col, line, col + len(first)),
+                    environment,
+                    None if environment is not None else "no requirements.txt or pyproject.toml beside it",
+                    source=_lines(texts, path, line, line),
+                )
+            )
+
+
+def _buildpack_environment(directory: str, project: Project, repo: RepoView) -> Environment | None:
+    """What a Python buildpack installs: requirements.txt if present, else the project."""
+    environment = Environment(description=f"the buildpack environment of {directory or '.'}")
+    requirements = project.requirements.get(posixpath.join(directory, "requirements.txt").lstrip("/"))
+    pyproject = project.pyprojects.get(posixpath.join(directory, "pyproject.toml").lstrip("/"))
+    if requirements is not None:
+        for requirement in requirements.requirements:
+            environment.add_requirement(requirement, f"{requirements.path}", requirement.span)
+        if requirements.includes or requirements.problems:
+            environment.unknown.append((Span(requirements.path, 1), f"{requirements.path} includes other files"))
+    elif pyproject is not None:
+        for requirement in pyproject.runtime:
+            environment.add_requirement(requirement, f"{pyproject.path} {pyproject.runtime_table}", requirement.span)
+        environment.projects.append(pyproject)
+        environment.runtime_of.append(pyproject)
+    else:
+        return None
+    return environment
+
