@@ -1,0 +1,28 @@
+"""PF001 parse-error: a file a deploy reads could not be parsed; rules skipped what it says."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.project import Project
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    for problem in project.problems:
+        yield Finding(
+            "PF001",
+            Severity.ERROR,
+            problem.message,
+            problem.span,
+            fix="Fix the syntax; until then preflight cannot check what this file says.",
+        )
+
+
+RULE = Rule(
+    code="PF001",
+    name="parse-error",
+    severity=Severity.ERROR,
+    summary="A file the deploy reads is malformed, so it was not checked.",
+    check=check,
+)

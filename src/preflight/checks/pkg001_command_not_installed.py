@@ -1,0 +1,349 @@
+"""PKG001 command-not-installed: the program a container starts is not installed in its image.
+
+The seed's first incident: the Dockerfile ran ``gunicorn``, which pyproject never declared, and
+the container died with ``exec: "gunicorn": executable file not found in $PATH``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.project import Environment, Launch, Project
+from preflight.parse.requirements import normalise_name
+from preflight.parse.shell import Invocation, invocations, shell_invocations
+from preflight.spans import Related, Span
+
+CODE = "PKG001"
+_VENV_BIN_MARKERS = ("/bin/",)
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    provided_executables: tuple[str, ...] = Field(default=(), alias="provided-executables")
+
+
+@dataclass(frozen=True, slots=True)
+class _Missing:
+    program: str  # what the user wrote: `gunicorn`, `python -m uvicorn`
+    providers: frozenset[str]  # distributions that would provide it
+    related: tuple[Related, ...] = ()
+    at: Span | None = None  # where the program is named, when not at the launch (a script)
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    declared = _declarations(project)
+    for launch in project.launches:
+        if launch.environment is None:
+            ctx.silent(launch.span, f"{launch.origin}: {launch.why_unknown or 'no image linked'}")
+            continue
+        if not launch.environment.complete:
+            span, why = launch.environment.unknown[0]
+            ctx.silent(launch.span, f"{launch.origin}: cannot tell everything the image installs: {why} ({span})")
+            continue
+        for missing in _missing(launch.argv, launch, project, ctx, depth=0):
+            yield _finding(launch, missing, declared)
+
+
+def _finding(
+    launch: Launch, missing: _Missing, declared: dict[str, list[tuple[Span, str]]]
+) -> Finding:
+    environment = launch.environment
+    assert environment is not None
+    related: list[Related] = list(missing.related)
+    if missing.at is not None:
+        related.insert(0, Related(launch.span, f"{launch.origin} runs the script"))
+    elsewhere = [
+        (span, where) for dist in sorted(missing.providers) for span, where in declared.get(dist, [])
+    ]
+    for span, where in elsewhere:
+        related.append(Related(span, f"declared here, in {where}, which the image does not install"))
+    for span in environment.install_spans[:3]:
+        related.append(Related(span, "what the image installs"))
+    dist = sorted(missing.providers)[0] if missing.providers else missing.program
+    target = _where_to_declare(environment)
+    message = (
+        f"{launch.origin[0].upper()}{launch.origin[1:]} runs {missing.program}, but {environment.description} does not install it"
+    )
+    if elsewhere:
+        message += f" (`{dist}` is declared only in {elsewhere[0][1]})"
+    fix = f"add `{dist}` to {target}" if target else f"install `{dist}` in the image"
+    return Finding(
+        CODE, Severity.ERROR, message + ".", missing.at or _narrow(launch, missing.program), tuple(related),
+        fix[0].upper() + fix[1:] + ".",
+    )
+
+
+def _narrow(launch: Launch, program: str) -> Span:
+    """Point at the program's name in the command as written (not always its first word)."""
+    import re
+
+    name = program.strip("`").split()[-1]
+    span = launch.span
+    lines = launch.source.split("\n")
+    for offset, line in enumerate(lines):
+        start = span.col - 1 if offset == 0 else 0
+        match = re.search(rf"(?<![\w./-])(?:[\w./-]*/)?{re.escape(name)}(?![\w.-])", line[start:])
+        if match is not None:
+            col = start + match.start() + 1
+            end = start + match.end() + 1
+            return Span(span.path, span.line + offset, col, span.line + offset, end)
+    return span
+
+
+def _where_to_declare(environment: Environment) -> str | None:
+    if environment.runtime_of:
+        project = environment.runtime_of[0]
+        return f"{project.runtime_table} in {project.path}"
+    sources = {
+        dist.via for dists in environment.distributions.values() for dist in dists if "-r" in dist.via
+    }
+    for via in sorted(sources):
+        if "(" in via:
+            return via.rsplit("(", 1)[1].rstrip(")")
+    return None
+
+
+def _declarations(project: Project) -> dict[str, list[tuple[Span, str]]]:
+    """Every place a distribution is declared outside the runtime dependencies."""
+    out: dict[str, list[tuple[Span, str]]] = {}
+    for pyproject in project.pyprojects.values():
+        for group in pyproject.groups:
+            label = (
+                f"{pyproject.path} optional extra `{group.name}`"
+                if group.kind == "extra"
+                else f"{pyproject.path} dependency group `{group.name}`"
+            )
+            for requirement in group.requirements:
+                out.setdefault(requirement.name, []).append((requirement.span, label))
+    for path, requirements in project.requirements.items():
+        for requirement in requirements.requirements:
+            out.setdefault(requirement.name, []).append((requirement.span, path))
+    return out
+
+
+def _installed(environment: Environment) -> set[str]:
+    """Distributions present: declared ones, what they bring along, what the base bundles."""
+    from preflight.knowledge.executables import BRINGS
+
+    present: set[str] = set(environment.base_bundles)
+    pending: list[str] = []
+    for name, dists in environment.distributions.items():
+        pending.append(name)
+        for dist in dists:
+            pending.extend(f"{name}[{normalise_name(extra)}]" for extra in dist.extras)
+    while pending:
+        key = pending.pop()
+        name = key.split("[", 1)[0]
+        if key in present:
+            continue
+        present.add(key)
+        present.add(name)
+        pending.extend(dep for dep in BRINGS.get(key, ()) if dep not in present)
+    return {key for key in present if "[" not in key}
+
+
+def _missing(
+    argv: tuple[str, ...], launch: Launch, project: Project, ctx: RuleContext, depth: int
+) -> Iterator[_Missing]:
+    found = invocations(argv)
+    if found is None:
+        ctx.silent(launch.span, f"{launch.origin}: the command line could not be followed")
+        return
+    for invocation in found:
+        yield from _check_invocation(invocation, launch, project, ctx, depth)
+
+
+def _check_invocation(
+    invocation: Invocation, launch: Launch, project: Project, ctx: RuleContext, depth: int
+) -> Iterator[_Missing]:
+    from preflight.knowledge import executables as kn
+
+    environment = launch.environment
+    assert environment is not None
+    for wrapper in invocation.wrappers:
+        name = posixpath.basename(wrapper[0])
+        if name in ("uv", "pdm", "hatch") and len(wrapper) > 1 and wrapper[1] == "run":
+            ctx.silent(launch.span, f"`{name} run` may install dependencies when it starts")
+            return
+        problem = _program_missing(name, environment, project)
+        if problem is not None and name not in _provided(ctx):
+            yield _Missing(f"`{name}`", problem)
+    exe = invocation.executable
+    if "$" in exe or not exe:
+        ctx.silent(launch.span, f"{launch.origin}: the program `{exe}` is only known at run time")
+        return
+    name = posixpath.basename(exe)
+    if "/" in exe and not any(marker in exe for marker in _VENV_BIN_MARKERS):
+        yield from _copied_script(exe, invocation, launch, project, ctx, depth)
+        return
+    if name in kn.PYTHON_EXECUTABLES or name.startswith("python"):
+        yield from _python(invocation, environment, project, ctx, launch)
+        return
+    if "/" in exe:
+        repo_path = environment.copied_paths.get(exe)
+        if repo_path is not None:
+            yield from _follow(repo_path, invocation, launch, project, ctx, depth)
+            return
+    if name in environment.files:
+        script = next(
+            (repo for image, repo in sorted(environment.copied_paths.items())
+             if posixpath.basename(image) == name),
+            None,
+        )
+        if script is not None:
+            yield from _follow(script, invocation, launch, project, ctx, depth)
+        return
+    problem = _program_missing(name, environment, project)
+    if problem is not None and name not in _provided(ctx):
+        yield _Missing(f"`{name}`", problem)
+    elif name not in kn.CONSOLE_SCRIPTS:
+        ctx.silent(launch.span, f"preflight does not know which package provides `{name}`")
+
+
+def _provided(ctx: RuleContext) -> tuple[str, ...]:
+    value = ctx.options.get("provided_executables", ())
+    return tuple(str(item) for item in value) if isinstance(value, (list, tuple)) else ()
+
+
+def _program_missing(name: str, environment: Environment, project: Project) -> frozenset[str] | None:
+    """The distributions that would provide ``name`` if it is missing, else None."""
+    from preflight.knowledge import executables as kn
+
+    if name in kn.SHELL_BUILTINS or name in kn.BASE_TOOLS or name in kn.PYTHON_EXECUTABLES:
+        return None
+    if name in environment.files:
+        return None
+    for installed_project in environment.projects:
+        if name in installed_project.scripts:
+            return None
+    for pyproject in project.pyprojects.values():
+        if name in pyproject.scripts:
+            return None  # the project's own script; whether it is installed is not certain
+    providers = kn.executable_providers(name)
+    present = _installed(environment)
+    if providers & present:
+        return None
+    known = name in kn.CONSOLE_SCRIPTS or _declared_somewhere(name, project)
+    if not known:
+        return None  # preflight does not know what provides it: stay silent
+    if any(name in package or any(p in package for p in providers) for package in environment.system_packages):
+        return None
+    return providers
+
+
+def _declared_somewhere(name: str, project: Project) -> bool:
+    wanted = normalise_name(name)
+    for pyproject in project.pyprojects.values():
+        for group in pyproject.groups:
+            if any(r.name == wanted for r in group.requirements):
+                return True
+    return any(
+        any(r.name == wanted for r in requirements.requirements)
+        for requirements in project.requirements.values()
+    )
+
+
+def _python(
+    invocation: Invocation, environment: Environment, project: Project, ctx: RuleContext,
+    launch: Launch,
+) -> Iterator[_Missing]:
+    from preflight.knowledge import executables as kn
+
+    args = invocation.args
+    module: str | None = None
+    for index, arg in enumerate(args):
+        if arg == "-m" and index + 1 < len(args):
+            module = args[index + 1]
+            break
+        if arg.startswith("-m") and len(arg) > 2:
+            module = arg[2:]
+            break
+        if arg in ("-c",) or not arg.startswith("-"):
+            return  # a script or inline code: not a module run
+    if module is None:
+        return
+    top = module.split(".", 1)[0]
+    if _repo_module(top, project):
+        return
+    dist = kn.MODULES.get(top)
+    if dist is None:
+        ctx.silent(launch.span, f"preflight does not know which package provides module `{top}`")
+        return
+    if dist == "":
+        return  # standard library
+    present = _installed(environment)
+    if dist in present or normalise_name(top) in present:
+        return
+    yield _Missing(f"`python -m {module}`", frozenset({dist}))
+
+
+def _repo_module(top: str, project: Project) -> bool:
+    for path in project.python_paths:
+        parts = path.split("/")
+        if top in parts[:-1] or parts[-1] == f"{top}.py":
+            return True
+    return False
+
+
+def _copied_script(
+    exe: str, invocation: Invocation, launch: Launch, project: Project, ctx: RuleContext,
+    depth: int,
+) -> Iterator[_Missing]:
+    environment = launch.environment
+    assert environment is not None
+    repo_path = environment.copied_paths.get(exe)
+    if repo_path is None and not exe.startswith("/"):
+        ctx.silent(launch.span, f"`{exe}` is relative to the working directory; not followed")
+        return
+    if repo_path is None:
+        ctx.silent(launch.span, f"`{exe}` is not a file the image copies from the repository")
+        return
+    yield from _follow(repo_path, invocation, launch, project, ctx, depth)
+
+
+def _follow(
+    repo_path: str, invocation: Invocation, launch: Launch, project: Project, ctx: RuleContext,
+    depth: int,
+) -> Iterator[_Missing]:
+    """A script from the repository: check what it ``exec``s (one level deep)."""
+    text = project.shell_scripts.get(repo_path)
+    if text is None or depth >= 1:
+        return
+    for number, line in enumerate(text.split("\n"), start=1):
+        stripped = line.strip()
+        if not stripped.startswith("exec "):
+            continue
+        found = shell_invocations(stripped)
+        if found is None:
+            continue
+        col = line.index("exec ") + 1
+        span = Span(repo_path, number, col, number, len(line.rstrip()) + 1)
+        for inner in found:
+            if inner.executable in ('"$@"', "$@", "${@}"):
+                rest = invocation.args
+                if rest:
+                    for missing in _missing(rest, launch, project, ctx, depth + 1):
+                        yield _Missing(
+                            missing.program, missing.providers,
+                            (*missing.related, Related(span, "the script runs its arguments here")),
+                            missing.at,
+                        )
+                continue
+            for missing in _check_invocation(inner, launch, project, ctx, depth + 1):
+                yield _Missing(missing.program, missing.providers, missing.related, missing.at or span)
+
+
+RULE = Rule(
+    code=CODE,
+    name="command-not-installed",
+    severity=Severity.ERROR,
+    summary="The program a container starts is not installed in its image.",
+    check=check,
+    options=Options,
+)

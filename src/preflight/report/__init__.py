@@ -1,0 +1,1 @@
+"""Output formats. Formatters know findings and rule metadata, nothing else."""

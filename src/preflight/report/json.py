@@ -1,0 +1,61 @@
+"""Machine output. The schema is versioned: fields are only added within a version.
+
+``{"version": 1, "tool": {...}, "findings": [...], "summary": {...}}``; each finding carries
+``code, name, severity, message, path, line, column, end_line, end_column, related, fix``.
+Paths are as the user gave the root, joined with the path inside it (POSIX separators).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from preflight import __version__
+from preflight.engine import Result
+from preflight.spans import Span
+
+SCHEMA_VERSION = 1
+
+
+def _path(root: str, span: Span) -> str:
+    return span.path if root in ("", ".") else f"{root.rstrip('/')}/{span.path}"
+
+
+def _location(root: str, span: Span) -> dict[str, Any]:
+    return {
+        "path": _path(root, span),
+        "line": span.line,
+        "column": span.col,
+        "end_line": span.end_line,
+        "end_column": span.end_col,
+    }
+
+
+def render(results: list[Result]) -> str:
+    from preflight.checks import BY_CODE
+
+    findings: list[dict[str, Any]] = []
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for result in results:
+        for finding in result.findings:
+            counts[finding.severity.value] += 1
+            findings.append(
+                {
+                    "code": finding.code,
+                    "name": BY_CODE[finding.code].name,
+                    "severity": finding.severity.value,
+                    "message": finding.message,
+                    **_location(result.root, finding.span),
+                    "related": [
+                        {**_location(result.root, r.span), "note": r.note} for r in finding.related
+                    ],
+                    "fix": finding.fix,
+                }
+            )
+    document = {
+        "version": SCHEMA_VERSION,
+        "tool": {"name": "preflight", "version": __version__},
+        "findings": findings,
+        "summary": {**counts, "files_checked": sum(r.files_checked for r in results)},
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)

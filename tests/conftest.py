@@ -1,0 +1,42 @@
+"""Shared helpers: write a small project to a temporary directory and lint it."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from preflight.config import Config
+from preflight.engine import Result, run
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "fixtures"
+SHARED = REPO.parent / "shared"
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+def lint(root: Path, **config: object) -> Result:
+    return run(root, ".", Config.model_validate(config))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[..., Result]:
+    """``project({"Dockerfile": "...", ...})`` writes the files and returns the lint result."""
+
+    def make(files: dict[str, str], **config: object) -> Result:
+        return lint(write_tree(tmp_path, files), **config)
+
+    return make
+
+
+def codes(result: Result) -> list[str]:
+    return [f.code for f in result.findings]

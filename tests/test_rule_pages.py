@@ -1,0 +1,50 @@
+"""Every rule has a page in rules/, and every page's examples behave as the page says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, codes, lint, write_tree
+from preflight.checks import RULES
+from preflight.findings import Rule
+
+PAGES = REPO / "rules"
+_BLOCK = re.compile(r'^```\S*\s+title="(?P<path>[^"]+)"\n(?P<body>.*?)^```\s*$', re.M | re.S)
+
+
+def examples(code: str, heading: str) -> dict[str, str]:
+    text = (PAGES / f"{code}.md").read_text(encoding="utf-8")
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return {m.group("path"): m.group("body") for m in _BLOCK.finditer(section)}
+
+
+def test_every_rule_has_a_page_and_every_page_a_rule() -> None:
+    assert {p.stem for p in PAGES.glob("*.md")} == {rule.code for rule in RULES}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_page_heading_and_sections(rule: Rule) -> None:
+    text = (PAGES / f"{rule.code}.md").read_text(encoding="utf-8")
+    assert text.startswith(f"# {rule.code} {rule.name}\n")
+    assert f"**Severity:** {rule.severity.value}" in text
+    for section in ("What it catches", "Why it matters", "How to fix", "Example", "Use instead"):
+        assert f"\n## {section}\n" in text
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_bad_example_fires_exactly_this_rule(rule: Rule, tmp_path: Path) -> None:
+    files = examples(rule.code, "Example")
+    assert files, "the page has no example files"
+    result = lint(write_tree(tmp_path, files))
+    assert codes(result) and set(codes(result)) == {rule.code}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_good_example_is_clean(rule: Rule, tmp_path: Path) -> None:
+    files = examples(rule.code, "Use instead")
+    assert files, "the page has no 'Use instead' files"
+    result = lint(write_tree(tmp_path, files))
+    assert codes(result) == []
