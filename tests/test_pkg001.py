@@ -55,7 +55,9 @@ def test_requirements_project_points_at_the_dev_requirements_file() -> None:
 
 def test_k8s_override_is_checked_but_the_image_cmd_is_fine() -> None:
     (finding,) = lint(FIXTURES / "pkg001-k8s-command").findings
-    assert finding.message.startswith("Kubernetes Deployment `catalog` container `api` runs `gunicorn`")
+    assert finding.message.startswith(
+        "Kubernetes Deployment `catalog` container `api` runs `gunicorn`"
+    )
 
 
 # The seed's incident, and what clears it.
@@ -99,7 +101,9 @@ def test_declaring_gunicorn_clears_it(project: Project) -> None:
         '[tool.uv]\ndev-dependencies = ["gunicorn"]',
     ],
 )
-def test_gunicorn_only_in_a_group_the_image_skips_is_still_caught(project: Project, dev: str) -> None:
+def test_gunicorn_only_in_a_group_the_image_skips_is_still_caught(
+    project: Project, dev: str
+) -> None:
     result = project(seed(extra_pyproject=dev))
     assert only(result) == [("Dockerfile", 5, 7)]
     assert "declared only in" in result.findings[0].message
@@ -262,14 +266,16 @@ def test_shell_form_with_migrations_and_exec(project: Project) -> None:
     files = seed(runtime='"fastapi", "uvicorn", "alembic"')
     files["Dockerfile"] = SEED_DOCKERFILE.replace(
         'CMD ["gunicorn", "app.main:app", "--workers", "4", "--worker-class", "uvicorn.workers.UvicornWorker"]',
-        'CMD alembic upgrade head && exec gunicorn app.main:app',
+        "CMD alembic upgrade head && exec gunicorn app.main:app",
     )
     assert only(project(files)) == [("Dockerfile", 5, 34)]
 
 
 def test_unknown_base_image_stays_silent_and_says_why(project: Project) -> None:
     files = seed()
-    files["Dockerfile"] = SEED_DOCKERFILE.replace("python:3.12-slim", "registry.internal/base/python-web:7")
+    files["Dockerfile"] = SEED_DOCKERFILE.replace(
+        "python:3.12-slim", "registry.internal/base/python-web:7"
+    )
     result = project(files)
     assert codes(result) == []
     assert any("registry.internal/base/python-web:7" in note for note in result.notes)
@@ -277,7 +283,9 @@ def test_unknown_base_image_stays_silent_and_says_why(project: Project) -> None:
 
 def test_tiangolo_base_image_bundles_gunicorn(project: Project) -> None:
     files = seed()
-    files["Dockerfile"] = SEED_DOCKERFILE.replace("python:3.12-slim", "tiangolo/uvicorn-gunicorn-fastapi:python3.11")
+    files["Dockerfile"] = SEED_DOCKERFILE.replace(
+        "python:3.12-slim", "tiangolo/uvicorn-gunicorn-fastapi:python3.11"
+    )
     assert codes(project(files)) == []
 
 
@@ -324,7 +332,9 @@ def test_procfile(project: Project) -> None:
 
 def test_suppression_on_the_line_above_in_a_dockerfile(project: Project) -> None:
     files = seed()
-    files["Dockerfile"] = SEED_DOCKERFILE.replace("    CMD", "    # preflight: ignore[PKG001]\n    CMD")
+    files["Dockerfile"] = SEED_DOCKERFILE.replace(
+        "    CMD", "    # preflight: ignore[PKG001]\n    CMD"
+    )
     assert codes(project(files)) == []
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -17,7 +17,7 @@ from preflight import __version__
 
 app = typer.Typer(
     name="preflight",
-    help="Find the deploy bugs where pyproject, Dockerfile, Kubernetes manifests and settings meet.",
+    help="Find the deploy bugs where pyproject, Dockerfile, k8s manifests and settings meet.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -50,7 +50,9 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
 ) -> None:
     """preflight: deployment preflight linter for Python web services."""
@@ -64,14 +66,22 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 @app.command()
 def check(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Repository roots to check.")] = None,  # noqa: UP045
-    select: Annotated[Optional[list[str]], typer.Option(help="Only these codes or prefixes (e.g. PKG).")] = None,  # noqa: UP045
-    ignore: Annotated[Optional[list[str]], typer.Option(help="Skip these codes or prefixes.")] = None,  # noqa: UP045
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.text,
-    fail_on: Annotated[Optional[FailOn], typer.Option(help="Lowest severity that fails (default: error).")] = None,  # noqa: UP045
-    config: Annotated[Optional[Path], typer.Option(help="Read configuration from this file.")] = None,  # noqa: UP045
+    paths: Annotated[list[Path] | None, typer.Argument(help="Repository roots to check.")] = None,
+    select: Annotated[
+        list[str] | None, typer.Option(help="Only these codes or prefixes (e.g. PKG).")
+    ] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help="Skip these codes or prefixes.")] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format.")
+    ] = OutputFormat.text,
+    fail_on: Annotated[
+        FailOn | None, typer.Option(help="Lowest severity that fails (default: error).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="Read configuration from this file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the finding lines.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also say where rules stayed silent and why.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also say where rules stayed silent and why.")
+    ] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="Never colour the output.")] = False,
 ) -> None:
     """Check one or more repositories (default: the current directory)."""
@@ -123,7 +133,9 @@ def check(
 
 @app.command()
 def rules(
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.text,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format.")
+    ] = OutputFormat.text,
 ) -> None:
     """List every rule: code, name, severity, summary."""
     from preflight.checks import RULES

@@ -29,7 +29,9 @@ class Config(BaseModel):
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     fail_on: Severity = Field(default=Severity.ERROR, alias="fail-on")
-    per_file_ignores: dict[str, tuple[str, ...]] = Field(default_factory=dict, alias="per-file-ignores")
+    per_file_ignores: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, alias="per-file-ignores"
+    )
     max_file_size: int = Field(default=DEFAULT_MAX_FILE_SIZE, alias="max-file-size", gt=0)
     rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -101,7 +103,8 @@ def _load_toml(path: Path) -> dict[str, Any]:
         import tomli as tomllib
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -112,7 +115,11 @@ def load_config(root: Path, explicit: Path | None = None) -> tuple[Config, str |
     """The configuration for ``root`` and where it came from (None: defaults)."""
     if explicit is not None:
         data = _load_toml(explicit)
-        table = data.get("tool", {}).get("preflight", data) if explicit.name == "pyproject.toml" else data
+        table = (
+            data.get("tool", {}).get("preflight", data)
+            if explicit.name == "pyproject.toml"
+            else data
+        )
         return _validate(table, str(explicit)), str(explicit)
     preflight_toml = root / "preflight.toml"
     if preflight_toml.is_file():

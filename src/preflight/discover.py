@@ -17,9 +17,26 @@ DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 # Directories a deploy never ships from source: VCS metadata, virtualenvs, caches, build output.
 SKIPPED_DIRS = frozenset(
     {
-        ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "node_modules", "__pycache__",
-        "build", "dist", ".eggs", ".mypy_cache", ".pytest_cache", ".ruff_cache",
-        ".preflight_cache", "site-packages", ".terraform", ".idea", ".vscode",
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        "node_modules",
+        "__pycache__",
+        "build",
+        "dist",
+        ".eggs",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".preflight_cache",
+        "site-packages",
+        ".terraform",
+        ".idea",
+        ".vscode",
     }
 )
 
@@ -182,7 +199,9 @@ def discover(
             if not os.path.isfile(entry.path):
                 continue
             if size > max_file_size:
-                inventory.skipped.append((rel, f"larger than the size cap ({size} > {max_file_size} bytes)"))
+                inventory.skipped.append(
+                    (rel, f"larger than the size cap ({size} > {max_file_size} bytes)")
+                )
                 continue
             text = _read_text(Path(entry.path), size)
             if text is None:

@@ -14,8 +14,19 @@ from preflight.spans import Span
 from preflight.suppressions import Suppression, find_suppressions
 
 _COMMENTED_KINDS = frozenset(
-    {"pyproject", "requirements", "dockerfile", "compose", "yaml", "env-example", "python",
-     "gunicorn-config", "procfile", "shell", "preflight-config"}
+    {
+        "pyproject",
+        "requirements",
+        "dockerfile",
+        "compose",
+        "yaml",
+        "env-example",
+        "python",
+        "gunicorn-config",
+        "procfile",
+        "shell",
+        "preflight-config",
+    }
 )
 
 
@@ -29,7 +40,9 @@ class Result:
     internal_errors: list[str] = field(default_factory=list)
 
 
-def enabled_rules(config: Config, select: Sequence[str] | None, ignore: Sequence[str]) -> list[Rule]:
+def enabled_rules(
+    config: Config, select: Sequence[str] | None, ignore: Sequence[str]
+) -> list[Rule]:
     selectors = tuple(select) if select else (config.select or ("ALL",))
     ignored = (*config.ignore, *ignore)
     return [
@@ -82,7 +95,8 @@ def run(
     texts = {source.path: source.text for source in inventory.files}
     sources = {
         path: texts[path].split("\n")
-        for path in {f.span.path for f in findings} | {r.span.path for f in findings for r in f.related}
+        for path in {f.span.path for f in findings}
+        | {r.span.path for f in findings for r in f.related}
         if path in texts
     }
     return Result(display_root, findings, sources, notes, len(inventory.files), internal)
@@ -126,18 +140,25 @@ def _unused(suppressions: dict[str, list[Suppression]], enabled: set[str]) -> li
         for suppression in items:
             if suppression.codes is None:
                 if not suppression.used:
-                    out.append(_pf002(suppression.span, "this `# preflight: ignore` suppresses nothing"))
+                    out.append(
+                        _pf002(suppression.span, "this `# preflight: ignore` suppresses nothing")
+                    )
                 continue
             for code in suppression.codes:
                 if code not in BY_CODE:
                     out.append(_pf002(suppression.span, f"`{code}` is not a preflight rule code"))
                 elif code in enabled and code not in suppression.used:
-                    out.append(_pf002(suppression.span, f"this suppression of {code} suppresses nothing"))
+                    out.append(
+                        _pf002(suppression.span, f"this suppression of {code} suppresses nothing")
+                    )
     return out
 
 
 def _pf002(span: Span, message: str) -> Finding:
     return Finding(
-        "PF002", Severity.WARNING, message + ".", span,
+        "PF002",
+        Severity.WARNING,
+        message + ".",
+        span,
         fix="Remove the comment (or the code) so real findings on this line are not hidden later.",
     )

@@ -44,7 +44,10 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             continue
         if not launch.environment.complete:
             span, why = launch.environment.unknown[0]
-            ctx.silent(launch.span, f"{launch.origin}: cannot tell everything the image installs: {why} ({span})")
+            ctx.silent(
+                launch.span,
+                f"{launch.origin}: cannot tell everything the image installs: {why} ({span})",
+            )
             continue
         for missing in _missing(launch.argv, launch, project, ctx, depth=0):
             yield _finding(launch, missing, declared)
@@ -59,22 +62,29 @@ def _finding(
     if missing.at is not None:
         related.insert(0, Related(launch.span, f"{launch.origin} runs the script"))
     elsewhere = [
-        (span, where) for dist in sorted(missing.providers) for span, where in declared.get(dist, [])
+        (span, where)
+        for dist in sorted(missing.providers)
+        for span, where in declared.get(dist, [])
     ]
     for span, where in elsewhere:
-        related.append(Related(span, f"declared here, in {where}, which the image does not install"))
+        related.append(
+            Related(span, f"declared here, in {where}, which the image does not install")
+        )
     for span in environment.install_spans[:3]:
         related.append(Related(span, "what the image installs"))
     dist = sorted(missing.providers)[0] if missing.providers else missing.program
     target = _where_to_declare(environment)
-    message = (
-        f"{launch.origin[0].upper()}{launch.origin[1:]} runs {missing.program}, but {environment.description} does not install it"
-    )
+    origin = launch.origin[0].upper() + launch.origin[1:]
+    message = f"{origin} runs {missing.program}, but {environment.description} does not install it"
     if elsewhere:
         message += f" (`{dist}` is declared only in {elsewhere[0][1]})"
     fix = f"add `{dist}` to {target}" if target else f"install `{dist}` in the image"
     return Finding(
-        CODE, Severity.ERROR, message + ".", missing.at or _narrow(launch, missing.program), tuple(related),
+        CODE,
+        Severity.ERROR,
+        message + ".",
+        missing.at or _narrow(launch, missing.program),
+        tuple(related),
         fix[0].upper() + fix[1:] + ".",
     )
 
@@ -101,7 +111,10 @@ def _where_to_declare(environment: Environment) -> str | None:
         project = environment.runtime_of[0]
         return f"{project.runtime_table} in {project.path}"
     sources = {
-        dist.via for dists in environment.distributions.values() for dist in dists if "-r" in dist.via
+        dist.via
+        for dists in environment.distributions.values()
+        for dist in dists
+        if "-r" in dist.via
     }
     for via in sorted(sources):
         if "(" in via:
@@ -192,8 +205,11 @@ def _check_invocation(
             return
     if name in environment.files:
         script = next(
-            (repo for image, repo in sorted(environment.copied_paths.items())
-             if posixpath.basename(image) == name),
+            (
+                repo
+                for image, repo in sorted(environment.copied_paths.items())
+                if posixpath.basename(image) == name
+            ),
             None,
         )
         if script is not None:
@@ -211,7 +227,9 @@ def _provided(ctx: RuleContext) -> tuple[str, ...]:
     return tuple(str(item) for item in value) if isinstance(value, (list, tuple)) else ()
 
 
-def _program_missing(name: str, environment: Environment, project: Project) -> frozenset[str] | None:
+def _program_missing(
+    name: str, environment: Environment, project: Project
+) -> frozenset[str] | None:
     """The distributions that would provide ``name`` if it is missing, else None."""
     from preflight.knowledge import executables as kn
 
@@ -232,7 +250,10 @@ def _program_missing(name: str, environment: Environment, project: Project) -> f
     known = name in kn.CONSOLE_SCRIPTS or _declared_somewhere(name, project)
     if not known:
         return None  # preflight does not know what provides it: stay silent
-    if any(name in package or any(p in package for p in providers) for package in environment.system_packages):
+    if any(
+        name in package or any(p in package for p in providers)
+        for package in environment.system_packages
+    ):
         return None
     return providers
 
@@ -250,7 +271,10 @@ def _declared_somewhere(name: str, project: Project) -> bool:
 
 
 def _python(
-    invocation: Invocation, environment: Environment, project: Project, ctx: RuleContext,
+    invocation: Invocation,
+    environment: Environment,
+    project: Project,
+    ctx: RuleContext,
     launch: Launch,
 ) -> Iterator[_Missing]:
     from preflight.knowledge import executables as kn
@@ -292,7 +316,11 @@ def _repo_module(top: str, project: Project) -> bool:
 
 
 def _copied_script(
-    exe: str, invocation: Invocation, launch: Launch, project: Project, ctx: RuleContext,
+    exe: str,
+    invocation: Invocation,
+    launch: Launch,
+    project: Project,
+    ctx: RuleContext,
     depth: int,
 ) -> Iterator[_Missing]:
     environment = launch.environment
@@ -308,7 +336,11 @@ def _copied_script(
 
 
 def _follow(
-    repo_path: str, invocation: Invocation, launch: Launch, project: Project, ctx: RuleContext,
+    repo_path: str,
+    invocation: Invocation,
+    launch: Launch,
+    project: Project,
+    ctx: RuleContext,
     depth: int,
 ) -> Iterator[_Missing]:
     """A script from the repository: check what it ``exec``s (one level deep)."""
@@ -330,13 +362,16 @@ def _follow(
                 if rest:
                     for missing in _missing(rest, launch, project, ctx, depth + 1):
                         yield _Missing(
-                            missing.program, missing.providers,
+                            missing.program,
+                            missing.providers,
                             (*missing.related, Related(span, "the script runs its arguments here")),
                             missing.at,
                         )
                 continue
             for missing in _check_invocation(inner, launch, project, ctx, depth + 1):
-                yield _Missing(missing.program, missing.providers, missing.related, missing.at or span)
+                yield _Missing(
+                    missing.program, missing.providers, missing.related, missing.at or span
+                )
 
 
 RULE = Rule(

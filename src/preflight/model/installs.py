@@ -31,49 +31,205 @@ from preflight.spans import Span
 # Programs a RUN step may start that install nothing a command could later run.
 _HARMLESS = frozenset(
     {
-        "echo", "printf", "mkdir", "rm", "rmdir", "cp", "mv", "ln", "chmod", "chown", "chgrp",
-        "touch", "cat", "ls", "true", "false", "test", "[", "sed", "grep", "find", "tar", "gzip",
-        "gunzip", "unzip", "curl", "wget", "useradd", "adduser", "groupadd", "addgroup",
-        "usermod", "id", "whoami", "env", "printenv", "sleep", "sort", "head", "tail", "tee",
-        "xargs", "cut", "tr", "awk", "mawk", "gawk", "install", "stat", "du", "df", "sha256sum",
-        "md5sum", "date", "locale-gen", "update-ca-certificates", "ldconfig", "git", "export",
-        "dpkg-reconfigure", "rm -rf", "truncate", "basename", "dirname", "realpath", "which",
-        "node", "npm", "npx", "yarn", "pnpm", "mkdocs", "collectstatic", "strip",
+        "echo",
+        "printf",
+        "mkdir",
+        "rm",
+        "rmdir",
+        "cp",
+        "mv",
+        "ln",
+        "chmod",
+        "chown",
+        "chgrp",
+        "touch",
+        "cat",
+        "ls",
+        "true",
+        "false",
+        "test",
+        "[",
+        "sed",
+        "grep",
+        "find",
+        "tar",
+        "gzip",
+        "gunzip",
+        "unzip",
+        "curl",
+        "wget",
+        "useradd",
+        "adduser",
+        "groupadd",
+        "addgroup",
+        "usermod",
+        "id",
+        "whoami",
+        "env",
+        "printenv",
+        "sleep",
+        "sort",
+        "head",
+        "tail",
+        "tee",
+        "xargs",
+        "cut",
+        "tr",
+        "awk",
+        "mawk",
+        "gawk",
+        "install",
+        "stat",
+        "du",
+        "df",
+        "sha256sum",
+        "md5sum",
+        "date",
+        "locale-gen",
+        "update-ca-certificates",
+        "ldconfig",
+        "git",
+        "export",
+        "dpkg-reconfigure",
+        "rm -rf",
+        "truncate",
+        "basename",
+        "dirname",
+        "realpath",
+        "which",
+        "node",
+        "npm",
+        "npx",
+        "yarn",
+        "pnpm",
+        "mkdocs",
+        "collectstatic",
+        "strip",
     }
 )
 _PIP_VALUE_OPTIONS = frozenset(
     {
-        "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "-t", "--target",
-        "--prefix", "--root", "--platform", "--python-version", "--implementation", "--abi",
-        "--no-binary", "--only-binary", "--progress-bar", "--trusted-host", "--cache-dir",
-        "--src", "--upgrade-strategy", "--global-option", "--config-settings", "-C", "--python",
-        "--log", "--proxy", "--retries", "--timeout", "--exists-action", "--cert",
-        "--client-cert", "--index", "--default-index", "--python-platform", "--constraint",
-        "-c", "--override", "--build-constraint", "--resolution", "--prerelease",
-        "--keyring-provider", "--link-mode", "--compile-bytecode-level", "--report",
-        "--root-user-action", "-p", "--reinstall-package", "--refresh-package",
-        "--no-build-isolation-package", "--exclude-newer", "--torch-backend",
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "-f",
+        "--find-links",
+        "-t",
+        "--target",
+        "--prefix",
+        "--root",
+        "--platform",
+        "--python-version",
+        "--implementation",
+        "--abi",
+        "--no-binary",
+        "--only-binary",
+        "--progress-bar",
+        "--trusted-host",
+        "--cache-dir",
+        "--src",
+        "--upgrade-strategy",
+        "--global-option",
+        "--config-settings",
+        "-C",
+        "--python",
+        "--log",
+        "--proxy",
+        "--retries",
+        "--timeout",
+        "--exists-action",
+        "--cert",
+        "--client-cert",
+        "--index",
+        "--default-index",
+        "--python-platform",
+        "--constraint",
+        "-c",
+        "--override",
+        "--build-constraint",
+        "--resolution",
+        "--prerelease",
+        "--keyring-provider",
+        "--link-mode",
+        "--compile-bytecode-level",
+        "--report",
+        "--root-user-action",
+        "-p",
+        "--reinstall-package",
+        "--refresh-package",
+        "--no-build-isolation-package",
+        "--exclude-newer",
+        "--torch-backend",
     }
 )
 _UV_SYNC_VALUE_OPTIONS = frozenset(
     {
-        "--extra", "--group", "--no-group", "--only-group", "--package", "--project",
-        "--directory", "--python", "-p", "--index", "--index-url", "--extra-index-url",
-        "--default-index", "--find-links", "-f", "--link-mode", "--prune", "--python-platform",
-        "--exclude-newer", "--config-file", "--cache-dir", "--no-install-package",
-        "--reinstall-package", "--refresh-package", "--keyring-provider", "--resolution",
-        "--prerelease", "--index-strategy", "--upgrade-package", "-P", "--script",
-        "--output-format", "--no-emit-package", "--emit-package", "-o", "--output-file",
-        "--format", "--all-packages",
+        "--extra",
+        "--group",
+        "--no-group",
+        "--only-group",
+        "--package",
+        "--project",
+        "--directory",
+        "--python",
+        "-p",
+        "--index",
+        "--index-url",
+        "--extra-index-url",
+        "--default-index",
+        "--find-links",
+        "-f",
+        "--link-mode",
+        "--prune",
+        "--python-platform",
+        "--exclude-newer",
+        "--config-file",
+        "--cache-dir",
+        "--no-install-package",
+        "--reinstall-package",
+        "--refresh-package",
+        "--keyring-provider",
+        "--resolution",
+        "--prerelease",
+        "--index-strategy",
+        "--upgrade-package",
+        "-P",
+        "--script",
+        "--output-format",
+        "--no-emit-package",
+        "--emit-package",
+        "-o",
+        "--output-file",
+        "--format",
+        "--all-packages",
     }
 )
 _POETRY_VALUE_OPTIONS = frozenset(
-    {"--with", "--without", "--only", "-E", "--extras", "-f", "--format", "-o", "--output",
-     "-C", "--directory", "-P", "--project"}
+    {
+        "--with",
+        "--without",
+        "--only",
+        "-E",
+        "--extras",
+        "-f",
+        "--format",
+        "-o",
+        "--output",
+        "-C",
+        "--directory",
+        "-P",
+        "--project",
+    }
 )
 _SYSTEM_INSTALLERS = {
-    "apt-get": "install", "apt": "install", "aptitude": "install", "apk": "add",
-    "yum": "install", "dnf": "install", "microdnf": "install", "zypper": "install",
+    "apt-get": "install",
+    "apt": "install",
+    "aptitude": "install",
+    "apk": "add",
+    "yum": "install",
+    "dnf": "install",
+    "microdnf": "install",
+    "zypper": "install",
 }
 
 
@@ -247,7 +403,11 @@ def _copy(
 def _run(step: RunStep, context: str, repo: RepoView, env: Environment, files: _ImageFiles) -> None:
     for target, source in step.binds:
         files.copies.append(
-            _Copy(target, _norm(posixpath.join(context, source)), repo.is_dir(_norm(posixpath.join(context, source))))
+            _Copy(
+                target,
+                _norm(posixpath.join(context, source)),
+                repo.is_dir(_norm(posixpath.join(context, source))),
+            )
         )
     found = shell_invocations(step.script)
     if found is None:
@@ -335,7 +495,9 @@ def _is_python(exe: str) -> bool:
     )
 
 
-def _words(args: Sequence[str], value_options: frozenset[str]) -> tuple[list[str], list[tuple[str, str]]]:
+def _words(
+    args: Sequence[str], value_options: frozenset[str]
+) -> tuple[list[str], list[tuple[str, str]]]:
     """Positional words and (option, value) pairs of a command line."""
     positional: list[str] = []
     options: list[tuple[str, str]] = []
@@ -383,8 +545,18 @@ def _pip(
             _target(value, step, context, repo, env, files, f"`{how} -e {value}`")
         elif name == "--group":
             path, _, group = value.rpartition(":")
-            _project_at(path or ".", step, context, repo, env, files, extras=(), groups=(group,),
-                        via=f"`{how} --group {value}`", runtime=False)
+            _project_at(
+                path or ".",
+                step,
+                context,
+                repo,
+                env,
+                files,
+                extras=(),
+                groups=(group,),
+                via=f"`{how} --group {value}`",
+                runtime=False,
+            )
     for word in positional:
         if sync:
             _requirements_file(word, step, context, repo, env, files, f"`{how} sync {word}`")
@@ -393,8 +565,13 @@ def _pip(
 
 
 def _target(
-    word: str, step: RunStep, context: str, repo: RepoView, env: Environment,
-    files: _ImageFiles, via: str,
+    word: str,
+    step: RunStep,
+    context: str,
+    repo: RepoView,
+    env: Environment,
+    files: _ImageFiles,
+    via: str,
 ) -> None:
     """One positional argument of ``pip install``: a path, an archive or a requirement."""
     path, extras = word, ""
@@ -406,8 +583,18 @@ def _target(
             env.unknown.append((step.span, f"{via} installs an archive preflight cannot read"))
             return
         extra_names = tuple(e.strip() for e in extras.split(",") if e.strip())
-        _project_at(path, step, context, repo, env, files, extras=extra_names, groups=(),
-                    via=via, runtime=True)
+        _project_at(
+            path,
+            step,
+            context,
+            repo,
+            env,
+            files,
+            extras=extra_names,
+            groups=(),
+            via=via,
+            runtime=True,
+        )
         return
     if "$" in word:
         env.unknown.append((step.span, f"{via} depends on a variable"))
@@ -420,8 +607,13 @@ def _target(
 
 
 def _requirements_file(
-    path: str, step: RunStep, context: str, repo: RepoView, env: Environment,
-    files: _ImageFiles, via: str,
+    path: str,
+    step: RunStep,
+    context: str,
+    repo: RepoView,
+    env: Environment,
+    files: _ImageFiles,
+    via: str,
 ) -> None:
     image_path = _image_path(step.workdir, path)
     generated = files.generated.get(image_path)
@@ -440,8 +632,13 @@ def _requirements_file(
 
 
 def _add_requirements_file(
-    repo_path: str, repo: RepoView, env: Environment, via: str, seen: set[str],
-    step: RunStep, files: _ImageFiles,
+    repo_path: str,
+    repo: RepoView,
+    env: Environment,
+    via: str,
+    seen: set[str],
+    step: RunStep,
+    files: _ImageFiles,
 ) -> None:
     if repo_path in seen:
         return
@@ -458,53 +655,95 @@ def _add_requirements_file(
             if target in repo.requirements:
                 _add_requirements_file(target, repo, env, via, seen, step, files)
             else:
-                env.unknown.append((include.span, f"`-r {include.target}` is not in the repository"))
+                env.unknown.append(
+                    (include.span, f"`-r {include.target}` is not in the repository")
+                )
         elif include.kind == "project":
             project = repo.pyprojects.get(posixpath.join(target, "pyproject.toml").lstrip("/"))
             if project is None:
                 env.unknown.append((include.span, f"`{include.target}` has no pyproject.toml"))
             else:
-                _add_project(project, env, tuple(include.extras), (), f"{via} ({repo_path})",
-                             include.span, runtime=True)
+                _add_project(
+                    project,
+                    env,
+                    tuple(include.extras),
+                    (),
+                    f"{via} ({repo_path})",
+                    include.span,
+                    runtime=True,
+                )
 
 
 def _project_at(
-    path: str, step: RunStep, context: str, repo: RepoView, env: Environment,
-    files: _ImageFiles, *, extras: Sequence[str], groups: Sequence[str], via: str, runtime: bool,
+    path: str,
+    step: RunStep,
+    context: str,
+    repo: RepoView,
+    env: Environment,
+    files: _ImageFiles,
+    *,
+    extras: Sequence[str],
+    groups: Sequence[str],
+    via: str,
+    runtime: bool,
     install_project: bool = True,
 ) -> Pyproject | None:
     image_dir = _image_path(step.workdir, path)
     repo_dir = files.resolve(image_dir)
     if repo_dir is None and files.resolve(posixpath.join(image_dir, "pyproject.toml")) is not None:
-        repo_dir = posixpath.dirname(files.resolve(posixpath.join(image_dir, "pyproject.toml")) or "")
+        repo_dir = posixpath.dirname(
+            files.resolve(posixpath.join(image_dir, "pyproject.toml")) or ""
+        )
     if repo_dir is None:
-        env.unknown.append((step.span, f"{via}: `{path}` is not a directory copied from the repository"))
+        env.unknown.append(
+            (step.span, f"{via}: `{path}` is not a directory copied from the repository")
+        )
         return None
     pyproject_path = posixpath.join(repo_dir, "pyproject.toml") if repo_dir else "pyproject.toml"
     project = repo.pyprojects.get(pyproject_path)
     if project is None:
-        setup = [name for name in ("setup.py", "setup.cfg", "Pipfile")
-                 if posixpath.join(repo_dir, name) in repo.paths]
+        setup = [
+            name
+            for name in ("setup.py", "setup.cfg", "Pipfile")
+            if posixpath.join(repo_dir, name) in repo.paths
+        ]
         why = f"dependencies in {setup[0]} are not read" if setup else "it has no pyproject.toml"
         env.unknown.append((step.span, f"{via} installs `{repo_dir or '.'}`, but {why}"))
         return None
     if project.problems:
         env.unknown.append((step.span, f"{project.path} could not be read"))
         return project
-    _add_project(project, env, extras, groups, via, step.span, runtime=runtime,
-                 install_project=install_project)
+    _add_project(
+        project,
+        env,
+        extras,
+        groups,
+        via,
+        step.span,
+        runtime=runtime,
+        install_project=install_project,
+    )
     return project
 
 
 def _add_project(
-    project: Pyproject, env: Environment, extras: Sequence[str], groups: Sequence[str],
-    via: str, span: Span, *, runtime: bool, install_project: bool = True,
+    project: Pyproject,
+    env: Environment,
+    extras: Sequence[str],
+    groups: Sequence[str],
+    via: str,
+    span: Span,
+    *,
+    runtime: bool,
+    install_project: bool = True,
 ) -> None:
     if runtime:
         if project not in env.runtime_of:
             env.runtime_of.append(project)
         for requirement in project.runtime:
-            env.add_requirement(requirement, f"{via} ({project.path} {project.runtime_table})", span)
+            env.add_requirement(
+                requirement, f"{via} ({project.path} {project.runtime_table})", span
+            )
         if install_project and project not in env.projects:
             env.projects.append(project)
             if project.name:
@@ -523,7 +762,11 @@ def _add_project(
 
 
 def _uv(
-    args: list[str], step: RunStep, context: str, repo: RepoView, env: Environment,
+    args: list[str],
+    step: RunStep,
+    context: str,
+    repo: RepoView,
+    env: Environment,
     files: _ImageFiles,
 ) -> None:
     if not args:
@@ -537,7 +780,7 @@ def _uv(
         return
     if command not in ("sync", "export"):
         return  # uv venv, uv lock, uv python install, uv run (runs, installs nothing lasting)
-    positional, options = _words(rest, _UV_SYNC_VALUE_OPTIONS)
+    _positional, options = _words(rest, _UV_SYNC_VALUE_OPTIONS)
     flags = {name for name, _ in options}
     values = [(name, value) for name, value in options]
     directory = next((v for n, v in values if n in ("--project", "--directory")), ".")
@@ -545,7 +788,9 @@ def _uv(
     repo_path = files.resolve(pyproject_image)
     project = repo.pyprojects.get(repo_path) if repo_path else None
     if project is None:
-        env.unknown.append((step.span, f"`uv {command}`: cannot tell which pyproject.toml it reads"))
+        env.unknown.append(
+            (step.span, f"`uv {command}`: cannot tell which pyproject.toml it reads")
+        )
         return
     groups = _uv_groups(project, flags, values)
     extras: list[str] = [v for n, v in values if n == "--extra"]
@@ -561,11 +806,23 @@ def _uv(
             group = project.group("group", name) or project.group("extra", name)
             if group is not None:
                 requirements.extend(group.requirements)
-        files.generated[_image_path(step.workdir, output)] = (requirements, f"exported from {project.path}", step.span)
+        files.generated[_image_path(step.workdir, output)] = (
+            requirements,
+            f"exported from {project.path}",
+            step.span,
+        )
         return
     env.install_spans.append(step.span)
-    _add_project(project, env, extras, groups, f"`uv sync`", step.span, runtime=runtime,
-                 install_project="--no-install-project" not in flags)
+    _add_project(
+        project,
+        env,
+        extras,
+        groups,
+        "`uv sync`",
+        step.span,
+        runtime=runtime,
+        install_project="--no-install-project" not in flags,
+    )
 
 
 def _uv_groups(project: Pyproject, flags: set[str], values: list[tuple[str, str]]) -> list[str]:
@@ -579,7 +836,9 @@ def _uv_groups(project: Pyproject, flags: set[str], values: list[tuple[str, str]
     elif "--no-default-groups" in flags:
         groups = []
     else:
-        groups = list(project.uv_default_groups if project.uv_default_groups is not None else ("dev",))
+        groups = list(
+            project.uv_default_groups if project.uv_default_groups is not None else ("dev",)
+        )
     if "--no-dev" in flags:
         groups = [g for g in groups if normalise_name(g) != "dev"]
     excluded = {normalise_name(v) for n, v in values if n == "--no-group"}
@@ -589,7 +848,11 @@ def _uv_groups(project: Pyproject, flags: set[str], values: list[tuple[str, str]
 
 
 def _poetry(
-    args: list[str], step: RunStep, context: str, repo: RepoView, env: Environment,
+    args: list[str],
+    step: RunStep,
+    context: str,
+    repo: RepoView,
+    env: Environment,
     files: _ImageFiles,
 ) -> None:
     if not args or args[0] not in ("install", "export", "sync"):
@@ -598,16 +861,22 @@ def _poetry(
         if args and args[0] not in ("run", "env", "show"):
             env.unknown.append((step.span, f"`poetry {args[0]}` in a RUN step is not followed"))
         return
-    positional, options = _words(args[1:], _POETRY_VALUE_OPTIONS)
+    _positional, options = _words(args[1:], _POETRY_VALUE_OPTIONS)
     flags = {name for name, _ in options}
     directory = next((v for n, v in options if n in ("-C", "--directory", "-P", "--project")), ".")
-    repo_path = files.resolve(posixpath.join(_image_path(step.workdir, directory), "pyproject.toml"))
+    repo_path = files.resolve(
+        posixpath.join(_image_path(step.workdir, directory), "pyproject.toml")
+    )
     project = repo.pyprojects.get(repo_path) if repo_path else None
     if project is None:
-        env.unknown.append((step.span, f"`poetry {args[0]}`: cannot tell which pyproject.toml it reads"))
+        env.unknown.append(
+            (step.span, f"`poetry {args[0]}`: cannot tell which pyproject.toml it reads")
+        )
         return
+
     def split(values: Iterable[str]) -> list[str]:
         return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
     only = split(v for n, v in options if n == "--only")
     with_ = split(v for n, v in options if n == "--with")
     without = {normalise_name(g) for g in split(v for n, v in options if n == "--without")}
@@ -636,17 +905,31 @@ def _poetry(
             group = project.group("group", name) or project.group("extra", name)
             if group is not None:
                 requirements.extend(group.requirements)
-        files.generated[_image_path(step.workdir, output)] = (requirements, f"exported from {project.path}", step.span)
+        files.generated[_image_path(step.workdir, output)] = (
+            requirements,
+            f"exported from {project.path}",
+            step.span,
+        )
         return
     env.install_spans.append(step.span)
-    _add_project(project, env, extras, groups, "`poetry install`", step.span, runtime=runtime,
-                 install_project="--no-root" not in flags)
+    _add_project(
+        project,
+        env,
+        extras,
+        groups,
+        "`poetry install`",
+        step.span,
+        runtime=runtime,
+        install_project="--no-root" not in flags,
+    )
 
 
 def _pipx(args: list[str], step: RunStep, env: Environment) -> None:
     if not args or args[0] != "install":
         return
-    positional, _ = _words(args[1:], frozenset({"--python", "--index-url", "--pip-args", "--suffix"}))
+    positional, _ = _words(
+        args[1:], frozenset({"--python", "--index-url", "--pip-args", "--suffix"})
+    )
     for word in positional:
         requirement = parse_requirement(word, step.span)
         if requirement is not None:

@@ -127,7 +127,10 @@ def _context_for(dockerfile: Dockerfile, repo: RepoView) -> tuple[str, str]:
     ]
 
     def found(context: str) -> int:
-        return sum(repo.exists(posixpath.normpath(posixpath.join(context, s)).lstrip("./")) for s in sources)
+        return sum(
+            repo.exists(posixpath.normpath(posixpath.join(context, s)).lstrip("./"))
+            for s in sources
+        )
 
     if sources and found("") > found(directory):
         return "", "its COPY sources exist relative to the root, not to its directory"
@@ -156,7 +159,10 @@ def _link_images(project: Project, repo: RepoView, texts: dict[str, str], root_n
             start = _token_span(texts, span, _first_word(argv))
             project.launches.append(
                 Launch(
-                    f"the Dockerfile's {origin}", argv, start, environment,
+                    f"the Dockerfile's {origin}",
+                    argv,
+                    start,
+                    environment,
                     source=_lines(texts, start.path, start.line, span.end_line),
                 )
             )
@@ -247,12 +253,16 @@ def _link_compose(
                 base_entry = _entrypoint_argv(dockerfile)
                 argv = base_entry + (command.argv or ())
                 span = command.span  # an image ENTRYPOINT receives the command as arguments
-            written = (entry or command)
+            written = entry or command
             assert written is not None
             start = _token_span(texts, span, written.argv[0] if written.argv else "")
             project.launches.append(
                 Launch(
-                    f"compose service `{service.name}`", argv, start, environment, why,
+                    f"compose service `{service.name}`",
+                    argv,
+                    start,
+                    environment,
+                    why,
                     source=_lines(texts, start.path, start.line, span.end_line),
                 )
             )
@@ -283,17 +293,20 @@ def _link_manifests(project: Project, texts: dict[str, str], names: dict[str, se
                     field = container.command
                 else:
                     assert container.args is not None
-                    entry = _entrypoint_argv(dockerfile)
-                    if not entry:
-                        argv = container.args.values  # args replace CMD; no ENTRYPOINT
-                    else:
-                        argv = entry + container.args.values
+                    # args replace CMD and are passed to the image's ENTRYPOINT, if any
+                    argv = _entrypoint_argv(dockerfile) + container.args.values
                     field = container.args
                 span = field.item_spans[0] if field.item_spans else field.span
+                origin = (
+                    f"Kubernetes {workload.kind} `{workload.name}` container `{container.name}`"
+                )
                 project.launches.append(
                     Launch(
-                        f"Kubernetes {workload.kind} `{workload.name}` container `{container.name}`",
-                        argv, span, environment, why,
+                        origin,
+                        argv,
+                        span,
+                        environment,
+                        why,
                         source=_lines(texts, span.path, span.line, field.span.end_line),
                     )
                 )
@@ -308,10 +321,13 @@ def _link_procfiles(project: Project, repo: RepoView, texts: dict[str, str]) -> 
             line, col = process.span.line, process.span.col
             project.launches.append(
                 Launch(
-                    f"Procfile process `{process.name}`", ("/bin/sh", "-c", process.command),
+                    f"Procfile process `{process.name}`",
+                    ("/bin/sh", "-c", process.command),
                     Span(path, line, col, line, col + len(first)),
                     environment,
-                    None if environment is not None else "no requirements.txt or pyproject.toml beside it",
+                    None
+                    if environment is not None
+                    else "no requirements.txt or pyproject.toml beside it",
                     source=_lines(texts, path, line, line),
                 )
             )
@@ -320,19 +336,24 @@ def _link_procfiles(project: Project, repo: RepoView, texts: dict[str, str]) -> 
 def _buildpack_environment(directory: str, project: Project, repo: RepoView) -> Environment | None:
     """What a Python buildpack installs: requirements.txt if present, else the project."""
     environment = Environment(description=f"the buildpack environment of {directory or '.'}")
-    requirements = project.requirements.get(posixpath.join(directory, "requirements.txt").lstrip("/"))
+    requirements = project.requirements.get(
+        posixpath.join(directory, "requirements.txt").lstrip("/")
+    )
     pyproject = project.pyprojects.get(posixpath.join(directory, "pyproject.toml").lstrip("/"))
     if requirements is not None:
         for requirement in requirements.requirements:
             environment.add_requirement(requirement, f"{requirements.path}", requirement.span)
         if requirements.includes or requirements.problems:
-            environment.unknown.append((Span(requirements.path, 1), f"{requirements.path} includes other files"))
+            environment.unknown.append(
+                (Span(requirements.path, 1), f"{requirements.path} includes other files")
+            )
     elif pyproject is not None:
         for requirement in pyproject.runtime:
-            environment.add_requirement(requirement, f"{pyproject.path} {pyproject.runtime_table}", requirement.span)
+            environment.add_requirement(
+                requirement, f"{pyproject.path} {pyproject.runtime_table}", requirement.span
+            )
         environment.projects.append(pyproject)
         environment.runtime_of.append(pyproject)
     else:
         return None
     return environment
-

@@ -17,12 +17,29 @@ from preflight.spans import Span
 
 KNOWN_INSTRUCTIONS = frozenset(
     {
-        "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY",
-        "ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL",
-        "HEALTHCHECK", "SHELL",
+        "FROM",
+        "RUN",
+        "CMD",
+        "LABEL",
+        "MAINTAINER",
+        "EXPOSE",
+        "ENV",
+        "ADD",
+        "COPY",
+        "ENTRYPOINT",
+        "VOLUME",
+        "USER",
+        "WORKDIR",
+        "ARG",
+        "ONBUILD",
+        "STOPSIGNAL",
+        "HEALTHCHECK",
+        "SHELL",
     }
 )
-_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_VAR = re.compile(
+    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
+)
 _HEREDOC = re.compile(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
 
 
@@ -179,7 +196,9 @@ def _bind_mounts(value: str, workdir: str) -> tuple[tuple[str, str], ...]:
             continue
         target = options.get("target") or options.get("dst") or options.get("destination")
         if target:
-            binds.append((_join_path(workdir, target), options.get("source", options.get("src", "."))))
+            binds.append(
+                (_join_path(workdir, target), options.get("source", options.get("src", ".")))
+            )
     return tuple(binds)
 
 
@@ -196,10 +215,7 @@ def _words(value: str) -> list[str]:
 
 
 def _join_path(workdir: str, path: str) -> str:
-    if path.startswith("/"):
-        joined = path
-    else:
-        joined = workdir.rstrip("/") + "/" + path
+    joined = path if path.startswith("/") else workdir.rstrip("/") + "/" + path
     parts: list[str] = []
     for part in joined.split("/"):
         if part in ("", "."):
@@ -222,7 +238,9 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
         parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))
         structure = parser.structure
     except Exception as exc:  # dockerfile-parse on input it was not written for
-        return Dockerfile(path, (), (ParseProblem(Span(path, 1), f"cannot parse Dockerfile: {exc}"),))
+        return Dockerfile(
+            path, (), (ParseProblem(Span(path, 1), f"cannot parse Dockerfile: {exc}"),)
+        )
 
     stages: list[Stage] = []
     global_args: dict[str, str] = {}
@@ -239,7 +257,8 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
         if heredoc:
             marker = heredoc.group(1)
             body_end = next(
-                (n for n in range(end + 1, len(lines)) if lines[n].strip() == marker), len(lines) - 1
+                (n for n in range(end + 1, len(lines)) if lines[n].strip() == marker),
+                len(lines) - 1,
             )
             body = "\n".join(lines[end + 1 : body_end])
             value = value[: heredoc.start()] + value[heredoc.end() :] + "\n" + body
@@ -268,8 +287,8 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
             flags, rest = _flags(value)
             words = substitute(rest, global_args).split()
             base = words[0] if words else ""
-            name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
-            stage = Stage(index=len(stages), name=name, base=base, span=span)
+            stage_name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
+            stage = Stage(index=len(stages), name=stage_name, base=base, span=span)
             earlier = next(
                 (s for s in reversed(stages) if s.name and s.name.lower() == base.lower()), None
             )
@@ -288,7 +307,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                 name, _, default = word.partition("=")
                 if default:
                     stage.env.setdefault(name, (default.strip("\"'"), span))
-                elif name in global_args and global_args[name]:
+                elif global_args.get(name):
                     stage.env.setdefault(name, (global_args[name], span))
         elif instruction == "ENV":
             for name, env_value in _env_pairs(value):
@@ -311,7 +330,9 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                 script = " ".join(_words(rest))
             stage.runs.append(
                 RunStep(
-                    substitute(script, variables), span, stage.workdir,
+                    substitute(script, variables),
+                    span,
+                    stage.workdir,
                     _bind_mounts(value, stage.workdir),
                 )
             )
@@ -334,9 +355,18 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
         elif instruction == "CMD":
             stage.cmd = _command(value, stage.shell, span)
     if not stages and text.strip() and not problems:
-        first = next((n for n, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), 0)
+        first = next(
+            (
+                n
+                for n, line in enumerate(lines)
+                if line.strip() and not line.lstrip().startswith("#")
+            ),
+            0,
+        )
         problems.append(
-            ParseProblem(Span(path, first + 1), "no FROM instruction; this is not a buildable Dockerfile")
+            ParseProblem(
+                Span(path, first + 1), "no FROM instruction; this is not a buildable Dockerfile"
+            )
         )
     return Dockerfile(path, tuple(stages), tuple(problems))
 

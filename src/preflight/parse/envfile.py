@@ -47,5 +47,9 @@ def parse_env_file(path: str, text: str) -> EnvFile:
         elif " #" in value:
             value = value.split(" #", 1)[0].rstrip()
         col = match.start(1) + 1
-        entries.append(EnvEntry(match.group(1), value, Span(path, number, col, number, col + len(match.group(1)))))
+        entries.append(
+            EnvEntry(
+                match.group(1), value, Span(path, number, col, number, col + len(match.group(1)))
+            )
+        )
     return EnvFile(path, tuple(entries), tuple(problems))

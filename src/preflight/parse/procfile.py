@@ -26,7 +26,8 @@ def parse_procfile(path: str, text: str) -> tuple[ProcessType, ...]:
         col = line.index(match.group(2)) + 1
         out.append(
             ProcessType(
-                match.group(1), match.group(2).strip(),
+                match.group(1),
+                match.group(2).strip(),
                 Span(path, number, col, number, len(line.rstrip()) + 1),
             )
         )

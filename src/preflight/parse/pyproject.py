@@ -53,8 +53,18 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
     data, problem = load_toml(path, text)
     if data is None:
         return Pyproject(
-            path, None, (), Span(path, 1), "[project.dependencies]", (), {}, None, False, None,
-            None, (problem,) if problem else (),
+            path,
+            None,
+            (),
+            Span(path, 1),
+            "[project.dependencies]",
+            (),
+            {},
+            None,
+            False,
+            None,
+            None,
+            (problem,) if problem else (),
         )
     locate = TomlLocator(path, text)
     problems: list[ParseProblem] = []
@@ -79,15 +89,18 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
         return tuple(out)
 
     runtime = requirement_list("project", "dependencies", project.get("dependencies"))
-    runtime_span = locate.key("project", "dependencies") if "dependencies" in project else (
-        locate.table("project")
+    runtime_span = (
+        locate.key("project", "dependencies")
+        if "dependencies" in project
+        else (locate.table("project"))
     )
     runtime_table = "[project.dependencies]"
     groups: list[DependencyGroup] = []
     for extra, values in _table(project.get("optional-dependencies")).items():
         groups.append(
             DependencyGroup(
-                extra, "extra",
+                extra,
+                "extra",
                 requirement_list("project.optional-dependencies", extra, values),
                 locate.key("project.optional-dependencies", extra),
             )
@@ -96,7 +109,9 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
     for name in raw_groups:
         groups.append(
             DependencyGroup(
-                name, "group", _resolve_pep735(name, raw_groups, requirement_list, set()),
+                name,
+                "group",
+                _resolve_pep735(name, raw_groups, requirement_list, set()),
                 locate.key("dependency-groups", name),
             )
         )
@@ -107,11 +122,16 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
         if existing is not None:
             groups.remove(existing)
             merged = existing.requirements + merged
-        groups.append(DependencyGroup("dev", "group", merged, locate.key("tool.uv", "dev-dependencies")))
+        groups.append(
+            DependencyGroup("dev", "group", merged, locate.key("tool.uv", "dev-dependencies"))
+        )
     default_groups = uv.get("default-groups")
     uv_default_groups = (
         tuple(g for g in default_groups if isinstance(g, str))
-        if isinstance(default_groups, list) else ("*",) if default_groups == "all" else None
+        if isinstance(default_groups, list)
+        else ("*",)
+        if default_groups == "all"
+        else None
     )
 
     is_poetry = bool(poetry)
@@ -129,7 +149,9 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
                 wanted = {normalise_name(n) for n in names if isinstance(n, str)}
                 groups.append(
                     DependencyGroup(
-                        extra, "extra", tuple(r for r in runtime if r.name in wanted),
+                        extra,
+                        "extra",
+                        tuple(r for r in runtime if r.name in wanted),
                         locate.key("tool.poetry.extras", extra),
                     )
                 )
@@ -139,7 +161,8 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
         if isinstance(legacy_dev, dict):
             groups.append(
                 DependencyGroup(
-                    "dev", "group",
+                    "dev",
+                    "group",
                     _poetry_requirements(locate, "tool.poetry.dev-dependencies", legacy_dev),
                     locate.table("tool.poetry.dev-dependencies"),
                 )
@@ -149,8 +172,11 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
             table_name = f"tool.poetry.group.{name}.dependencies"
             groups.append(
                 DependencyGroup(
-                    name, "group",
-                    _poetry_requirements(locate, table_name, _table(group_table.get("dependencies"))),
+                    name,
+                    "group",
+                    _poetry_requirements(
+                        locate, table_name, _table(group_table.get("dependencies"))
+                    ),
                     locate.table(table_name),
                     poetry_optional=group_table.get("optional") is True,
                 )
@@ -162,11 +188,12 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
     for name in _table(poetry.get("scripts")):
         scripts[name] = locate.key("tool.poetry.scripts", name)
 
-    name = project.get("name") if isinstance(project.get("name"), str) else poetry.get("name")
+    raw_name = project.get("name") if isinstance(project.get("name"), str) else poetry.get("name")
+    project_name = raw_name if isinstance(raw_name, str) else None
     preflight = tool.get("preflight")
     return Pyproject(
         path=path,
-        name=name if isinstance(name, str) else None,
+        name=project_name,
         runtime=runtime,
         runtime_span=runtime_span,
         runtime_table=runtime_table,

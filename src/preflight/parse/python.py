@@ -18,9 +18,23 @@ from preflight.spans import Span
 # Substrings whose presence makes a module worth parsing: frameworks, settings, engines,
 # environment access. A module with none of them cannot hold a fact any rule reads.
 TRIGGERS = (
-    "FastAPI", "APIRouter", "Starlette", "BaseSettings", "create_engine", "create_async_engine",
-    "environ", "getenv", "include_router", "add_api_route", "fastapi", "sqlalchemy", "sqlmodel",
-    "pydantic", "bind", "wsgi_app", "Depends",
+    "FastAPI",
+    "APIRouter",
+    "Starlette",
+    "BaseSettings",
+    "create_engine",
+    "create_async_engine",
+    "environ",
+    "getenv",
+    "include_router",
+    "add_api_route",
+    "fastapi",
+    "sqlalchemy",
+    "sqlmodel",
+    "pydantic",
+    "bind",
+    "wsgi_app",
+    "Depends",
 )
 
 

@@ -117,8 +117,14 @@ def parse_requirements(path: str, text: str) -> RequirementsFile:
             egg = _EGG.search(content)
             if egg:
                 requirements.append(
-                    Requirement(normalise_name(egg.group(1)), _extras_of(egg.group(2) or ""),
-                                "", None, content, span)
+                    Requirement(
+                        normalise_name(egg.group(1)),
+                        _extras_of(egg.group(2) or ""),
+                        "",
+                        None,
+                        content,
+                        span,
+                    )
                 )
             continue
         # pip allows per-requirement options after the requirement (--hash=...)
@@ -165,7 +171,11 @@ def _parse_option(content: str, span: Span, includes: list[Include]) -> Requirem
             egg = _EGG.search(value)
             if egg:
                 return Requirement(
-                    normalise_name(egg.group(1)), _extras_of(egg.group(2) or ""), "", None,
-                    value, span,
+                    normalise_name(egg.group(1)),
+                    _extras_of(egg.group(2) or ""),
+                    "",
+                    None,
+                    value,
+                    span,
                 )
     return None

@@ -17,20 +17,118 @@ _OPERATORS = frozenset({"&&", "||", ";", "|", "&", "(", ")", ";;", "|&", "{", "}
 _REDIRECTS = frozenset({">", ">>", "<", "<<", ">&", "<&", "&>", "&>>", ">|", "<<<", "<>"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _SKIPPED_SEGMENT_STARTS = frozenset({"for", "case", "select", "function"})
-_KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "esac", "in"})
+_KEYWORDS = frozenset(
+    {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "esac", "in"}
+)
 _SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh"})
 _MAX_DEPTH = 4
 
 # Options of `uv run` / `poetry run` / ... that take a value (so the value is not the command).
 _VALUE_OPTIONS = frozenset(
     {
-        "--with", "--with-editable", "--with-requirements", "--group", "--extra", "--env-file",
-        "--python", "-p", "--project", "--directory", "--package", "--only-group", "--no-group",
-        "--index", "--index-url", "--extra-index-url", "--find-links", "-f", "--config",
-        "--config-file", "-C", "-u", "--user", "-s", "--signal", "-k", "--kill-after",
-        "-n", "--adjustment", "-e", "--environment", "--env", "--project-config", "--scope",
+        "--with",
+        "--with-editable",
+        "--with-requirements",
+        "--group",
+        "--extra",
+        "--env-file",
+        "--python",
+        "-p",
+        "--project",
+        "--directory",
+        "--package",
+        "--only-group",
+        "--no-group",
+        "--index",
+        "--index-url",
+        "--extra-index-url",
+        "--find-links",
+        "-f",
+        "--config",
+        "--config-file",
+        "-C",
+        "-u",
+        "--user",
+        "-s",
+        "--signal",
+        "-k",
+        "--kill-after",
+        "-n",
+        "--adjustment",
+        "-e",
+        "--environment",
+        "--env",
+        "--project-config",
+        "--scope",
     }
 )
+
+
+_EXTRA_VALUE_OPTIONS = frozenset({"--cache-dir", "--default-index", "--color", "--no-extra"})
+# Wrappers whose options differ from the common set above.
+_WRAPPER_VALUE_OPTIONS: dict[str, frozenset[str]] = {
+    "sudo": frozenset({"-u", "--user", "-g", "--group", "-C", "-D", "-h", "-p", "-r", "-t", "-U"}),
+    "doppler": frozenset({"-c", "--config", "-p", "--project", "--token", "--scope"}),
+    "dumb-init": frozenset({"-r", "--rewrite"}),
+    "stdbuf": frozenset({"-i", "-o", "-e"}),
+}
+_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
+
+
+def _strip_comments_and_heredocs(text: str) -> str:
+    """Remove ``# comments`` (a ``#`` starting a word, outside quotes) and heredoc bodies."""
+    out: list[str] = []
+    quote: str | None = None
+    at_word_start = True
+    index = 0
+    pending_heredocs: list[str] = []
+    while index < len(text):
+        char = text[index]
+        if quote is not None:
+            out.append(char)
+            if char == "\\" and quote == '"' and index + 1 < len(text):
+                out.append(text[index + 1])
+                index += 2
+                continue
+            if char == quote:
+                quote = None
+            index += 1
+            continue
+        if char in "'\"":
+            quote = char
+        elif char == "\\" and index + 1 < len(text):
+            out.append(char + text[index + 1])
+            index += 2
+            at_word_start = False
+            continue
+        elif char == "#" and at_word_start:
+            end = text.find("\n", index)
+            index = len(text) if end < 0 else end
+            continue
+        elif char == "<" and text.startswith("<<", index) and not text.startswith("<<<", index):
+            match = _HEREDOC.match(text, index)
+            if match is not None:
+                pending_heredocs.append(match.group(2))
+                index = match.end()
+                at_word_start = False
+                continue
+        elif char == "\n" and pending_heredocs:
+            out.append(char)
+            lines = text[index + 1 :].split("\n")
+            consumed = 0
+            for marker in pending_heredocs:
+                while consumed < len(lines) and lines[consumed].strip() != marker:
+                    consumed += 1
+                consumed += 1
+            pending_heredocs = []
+            skipped = "\n".join(lines[:consumed])
+            index += 1 + len(skipped) + (1 if consumed < len(lines) else 0)
+            at_word_start = True
+            continue
+        out.append(char)
+        at_word_start = char in " \t\n;&|()"
+        index += 1
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +142,7 @@ class Invocation:
 
 def split_shell(text: str) -> list[list[str]] | None:
     """Simple commands of a shell string (operators and redirections removed), or None."""
-    text = text.replace("\\\n", " ").replace("\n", " ; ")
+    text = _strip_comments_and_heredocs(text.replace("\\\n", " ")).replace("\n", " ; ")
     lexer = shlex.shlex(text, posix=True, punctuation_chars=True)
     lexer.whitespace_split = True
     lexer.commenters = ""
@@ -55,15 +153,20 @@ def split_shell(text: str) -> list[list[str]] | None:
     commands: list[list[str]] = []
     current: list[str] = []
     skip_next = False
-    in_comment = False
+    in_case = 0
     for token in tokens:
         if token in _OPERATORS:
-            in_comment = False
+            if token == ")" and in_case and current and current[0] != "case":
+                current = []  # a `case` pattern such as `worker)`, not a command
+                continue
             if current:
+                if current[0] == "case":
+                    in_case += 1
                 commands.append(current)
             current = []
             continue
-        if in_comment:
+        if token == "esac" and in_case and not current:
+            in_case -= 1
             continue
         if skip_next:
             skip_next = False
@@ -72,9 +175,6 @@ def split_shell(text: str) -> list[list[str]] | None:
             skip_next = True
             if current and current[-1].isdigit():
                 current.pop()  # the `2` of `2>/dev/null`
-            continue
-        if token.startswith("#") and not current:
-            in_comment = True
             continue
         current.append(token)
     if current:
@@ -108,6 +208,8 @@ def invocations(argv: list[str] | tuple[str, ...], depth: int = 0) -> list[Invoc
             if script is None:
                 return None
             return _with_wrappers(shell_invocations(script, depth + 1), wrappers)
+        if name == "command" and len(words) > 1 and words[1] in ("-v", "-V"):
+            return []  # `command -v X` looks X up; it runs nothing
         if name == "exec" or name == "command":
             words = words[1:]
             continue
@@ -141,7 +243,9 @@ def shell_invocations(text: str, depth: int = 0) -> list[Invocation] | None:
     return out
 
 
-def _with_wrappers(found: list[Invocation] | None, wrappers: list[tuple[str, ...]]) -> list[Invocation] | None:
+def _with_wrappers(
+    found: list[Invocation] | None, wrappers: list[tuple[str, ...]]
+) -> list[Invocation] | None:
     if found is None or not wrappers:
         return found
     return [Invocation(i.executable, i.args, (*wrappers, *i.wrappers)) for i in found]
@@ -166,12 +270,19 @@ def _script_after_c(words: list[str]) -> str | None:
 def _inner_command_start(words: list[str], rule: str) -> int | None:
     """Index of the wrapped command in ``words`` (``words[0]`` is the wrapper)."""
     index = 1
+    wrapper = words[0].rsplit("/", 1)[-1]
+    value_options = _WRAPPER_VALUE_OPTIONS.get(wrapper, _VALUE_OPTIONS | _EXTRA_VALUE_OPTIONS)
     if rule.startswith("subcommand:"):
         sub = rule.split(":", 1)[1]
-        if len(words) < 2 or words[1] != sub:
+        while index < len(words) and words[index].startswith("-") and words[index] != "--":
+            word = words[index]
+            index += 2 if (word in value_options and "=" not in word) else 1
+        if index >= len(words) or words[index] != sub:
             return None
-        index = 2
-        rule = "options"
+        index += 1
+        rule = "options-then-dashdash"
+    if rule == "dashdash-only":
+        return words.index("--", index) + 1 if "--" in words[index:] else None
     if rule == "options-then-dashdash":
         if "--" in words[index:]:
             return words.index("--", index) + 1
@@ -182,7 +293,10 @@ def _inner_command_start(words: list[str], rule: str) -> int | None:
         if word == "--":
             return index + 1
         if word.startswith("-") and len(word) > 1:
-            index += 2 if (word in _VALUE_OPTIONS and "=" not in word) else 1
+            takes_value = word in value_options or (
+                wrapper == "opentelemetry-instrument" and word.startswith("--")
+            )
+            index += 2 if (takes_value and "=" not in word) else 1
             continue
         if _ASSIGNMENT.match(word) and words[0].rsplit("/", 1)[-1] == "env":
             index += 1

@@ -17,7 +17,10 @@ _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 
 
 def _normalise_header(raw: str) -> str:
-    parts = [p.strip().strip("\"'") for p in re.split(r"\.(?=(?:[^\"']*[\"'][^\"']*[\"'])*[^\"']*$)", raw)]
+    parts = [
+        p.strip().strip("\"'")
+        for p in re.split(r"\.(?=(?:[^\"']*[\"'][^\"']*[\"'])*[^\"']*$)", raw)
+    ]
     return ".".join(parts)
 
 
@@ -84,7 +87,8 @@ class TomlLocator:
                 candidates.append((parent_range, ".".join([*parts[cut:], key])))
         for (start, end), dotted in candidates:
             pattern = re.compile(
-                r"^\s*" + r"\s*\.\s*".join(rf"[\"']?{re.escape(p)}[\"']?" for p in dotted.split("."))
+                r"^\s*"
+                + r"\s*\.\s*".join(rf"[\"']?{re.escape(p)}[\"']?" for p in dotted.split("."))
                 + r"\s*="
             )
             for index in range(start, end):
@@ -115,7 +119,10 @@ class TomlLocator:
                 position = line.find(needle)
                 if position >= 0:
                     return Span(
-                        self.path, line_index + 1, position + 1, line_index + 1,
+                        self.path,
+                        line_index + 1,
+                        position + 1,
+                        line_index + 1,
                         position + 1 + len(needle),
                     )
         return self.key(table, key)

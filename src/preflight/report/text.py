@@ -48,16 +48,22 @@ def render(results: list[Result], console: Console, *, quiet: bool, verbose: boo
         files = sum(r.files_checked for r in results)
         console.print(f"[green]All checks passed[/green] ({files} files).", highlight=False)
         return
-    parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in ("error", "warning", "info") if counts[s]]
+    parts = [
+        f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}"
+        for s in ("error", "warning", "info")
+        if counts[s]
+    ]
     total = sum(counts.values())
-    console.print(f"Found {total} finding{'s' if total != 1 else ''}: {', '.join(parts)}.", highlight=False)
+    console.print(
+        f"Found {total} finding{'s' if total != 1 else ''}: {', '.join(parts)}.", highlight=False
+    )
 
 
 def _finding(result: Result, finding: Finding, console: Console, quiet: bool) -> None:
     style = _STYLE[finding.severity.value]
+    place = escape(_place(result.root, finding.span))
     console.print(
-        f"[bold]{escape(_place(result.root, finding.span))}:[/bold] [{style}]{finding.code}[/{style}] "
-        f"{escape(finding.message)}",
+        f"[bold]{place}:[/bold] [{style}]{finding.code}[/{style}] {escape(finding.message)}",
         highlight=False,
         soft_wrap=True,
     )
@@ -72,5 +78,7 @@ def _finding(result: Result, finding: Finding, console: Console, quiet: bool) ->
             soft_wrap=True,
         )
     if finding.fix:
-        console.print(f"  [cyan]= help:[/cyan] {escape(finding.fix)}", highlight=False, soft_wrap=True)
+        console.print(
+            f"  [cyan]= help:[/cyan] {escape(finding.fix)}", highlight=False, soft_wrap=True
+        )
     console.print()

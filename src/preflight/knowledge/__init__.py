@@ -1,0 +1,1 @@
+"""Curated facts about the Python ecosystem; each table is documented where it is defined."""
