@@ -36,6 +36,9 @@ def load_toml(path: str, text: str) -> tuple[dict[str, Any] | None, ParseProblem
         message = str(exc)
         match = re.search(r"\(at line (\d+), column (\d+)\)", message)
         line, col = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
+        if match is None and "end of document" in message:
+            lines = text.rstrip("\n").split("\n")
+            line, col = len(lines), len(lines[-1]) + 1  # where the parser ran out of input
         reason = message.split(" (at ")[0]
         return None, ParseProblem(Span(path, line, col), f"invalid TOML: {reason}")
     except (RecursionError, ValueError) as exc:
