@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,9 +94,10 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if sys.version_info < (3, 11):
         pytest.skip("the reference service requires Python >= 3.11")
     if not _database_reachable(DATABASE_URL):
+        where = urlsplit(DATABASE_URL)  # host and port only: the URL may hold a password
         pytest.skip(
-            f"PostgreSQL unreachable at {urlsplit(DATABASE_URL).netloc} (set "
-            "PREFLIGHT_E2E_DATABASE_URL)"
+            f"PostgreSQL unreachable at {where.hostname}:{where.port or 5432} "
+            "(set PREFLIGHT_E2E_DATABASE_URL)"
         )
     root = tmp_path_factory.mktemp("refsvc-venv")
     subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
@@ -173,7 +174,9 @@ def _stop(server: Server) -> None:
 
 
 @pytest.fixture(scope="module")
-def run_server(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def run_server(
+    venv: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str, str], Server]]:
     servers: list[Server] = []
 
     def run(name: str, database_url: str) -> Server:
@@ -191,13 +194,14 @@ def run_server(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 @pytest.fixture(scope="module")
-def server(run_server: Any) -> Server:
+def server(run_server: Callable[[str, str], Server]) -> Server:
     return run_server("with-db", DATABASE_URL)
 
 
 @pytest.fixture(scope="module")
-def server_without_db(run_server: Any) -> Server:
-    return run_server("without-db", f"postgresql://postgres@127.0.0.1:{_free_port()}/test")
+def server_without_db(run_server: Callable[[str, str], Server]) -> Server:
+    # Port 1 (tcpmux) has no listener: connections are refused at once.
+    return run_server("without-db", "postgresql://postgres@127.0.0.1:1/test")
 
 
 def test_health(server: Server) -> None:
