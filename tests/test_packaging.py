@@ -36,7 +36,11 @@ def test_non_editable_install_ships_rule_pages(tmp_path: Path) -> None:
     assert explain.stdout.startswith("# PKG001 command-not-installed")
     assert "## Use instead" in explain.stdout
     located = subprocess.run(
-        [str(bin_dir / "python"), "-c", "from preflight.pages import pages_dir; print(pages_dir())"],
+        [
+            str(bin_dir / "python"),
+            "-c",
+            "from preflight.pages import pages_dir; print(pages_dir())",
+        ],
         capture_output=True,
         text=True,
         check=True,
