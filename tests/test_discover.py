@@ -1,0 +1,92 @@
+"""Discovery: one walk, files classified by kind, the trees a deploy never reads skipped."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import write_tree
+from preflight.discover import FileKind, classify, discover
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("pyproject.toml", FileKind.PYPROJECT),
+        ("requirements.txt", FileKind.REQUIREMENTS),
+        ("requirements-dev.txt", FileKind.REQUIREMENTS),
+        ("requirements/base.txt", FileKind.REQUIREMENTS),
+        ("Dockerfile", FileKind.DOCKERFILE),
+        ("docker/Dockerfile.prod", FileKind.DOCKERFILE),
+        ("api.Dockerfile", FileKind.DOCKERFILE),
+        ("Containerfile", FileKind.DOCKERFILE),
+        ("docker-compose.yml", FileKind.COMPOSE),
+        ("compose.prod.yaml", FileKind.COMPOSE),
+        ("k8s/deployment.yaml", FileKind.YAML),
+        (".env.example", FileKind.ENV_EXAMPLE),
+        (".env.sample", FileKind.ENV_EXAMPLE),
+        (".env.template", FileKind.ENV_EXAMPLE),
+        ("app/main.py", FileKind.PYTHON),
+        ("gunicorn.conf.py", FileKind.GUNICORN_CONFIG),
+        ("Procfile", FileKind.PROCFILE),
+        ("scripts/entrypoint.sh", FileKind.SHELL),
+        ("preflight.toml", FileKind.PREFLIGHT_CONFIG),
+        ("README.md", None),
+        (".env", None),  # real secrets: never read
+    ],
+)
+def test_classify(path: str, kind: FileKind | None) -> None:
+    assert classify(path) is kind
+
+
+def test_skips_virtualenvs_vendored_and_build_trees(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "app/main.py": "",
+            ".venv/lib/site.py": "",
+            "env/pyvenv.cfg": "home = /usr",
+            "env/lib/x.py": "",
+            "node_modules/pkg/Dockerfile": "FROM node",
+            "build/lib/app.py": "",
+            ".git/config.py": "",
+            "pkg.egg-info/requires.txt": "",
+            "legacy/Dockerfile": "FROM python",
+        },
+    )
+    inventory = discover(tmp_path, exclude=["legacy"])
+    assert [f.path for f in inventory.files] == ["app/main.py"]
+    assert ("env", "virtualenv (has pyvenv.cfg)") in inventory.skipped
+
+
+def test_size_cap_and_binary_files_are_skipped_with_a_note(tmp_path: Path) -> None:
+    (tmp_path / "big.py").write_text("x = 1\n" * 100)
+    (tmp_path / "Dockerfile").write_bytes(b"FROM python\x00\x01")
+    (tmp_path / "latin.py").write_bytes("# caf\xe9\n".encode("latin-1"))
+    inventory = discover(tmp_path, max_file_size=100)
+    assert inventory.files == []
+    reasons = dict(inventory.skipped)
+    assert "size cap" in reasons["big.py"]
+    assert reasons["Dockerfile"] == "binary or not UTF-8"
+    assert reasons["latin.py"] == "binary or not UTF-8"
+
+
+def test_crlf_is_normalised(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_bytes(b"FROM python:3.12\r\nCMD [\"x\"]\r\n")
+    (source,) = discover(tmp_path).files
+    assert source.text == 'FROM python:3.12\nCMD ["x"]\n'
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
+def test_symlink_out_of_the_root_is_not_read(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "Dockerfile").write_text("FROM secret")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "Dockerfile").symlink_to(outside / "Dockerfile")
+    inventory = discover(root)
+    assert inventory.files == []
+    assert dict(inventory.skipped)["Dockerfile"].startswith("symlink")
