@@ -25,7 +25,11 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
 
 
 def lint(root: Path, **config: object) -> Result:
-    return run(root, ".", Config.model_validate(config))
+    """Lint as `preflight check` does: the root's own configuration, or the one given."""
+    from preflight.config import load_config
+
+    configuration = Config.model_validate(config) if config else load_config(root)[0]
+    return run(root, ".", configuration)
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def test_size_cap_and_binary_files_are_skipped_with_a_note(tmp_path: Path) -> No
 
 
 def test_crlf_is_normalised(tmp_path: Path) -> None:
-    (tmp_path / "Dockerfile").write_bytes(b"FROM python:3.12\r\nCMD [\"x\"]\r\n")
+    (tmp_path / "Dockerfile").write_bytes(b'FROM python:3.12\r\nCMD ["x"]\r\n')
     (source,) = discover(tmp_path).files
     assert source.text == 'FROM python:3.12\nCMD ["x"]\n'
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -34,6 +34,8 @@ class Config(BaseModel):
     )
     max_file_size: int = Field(default=DEFAULT_MAX_FILE_SIZE, alias="max-file-size", gt=0)
     rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Facts about the deployment preflight cannot read from the files.
+    database_platform: Literal["neon"] | None = Field(default=None, alias="database-platform")
 
     @field_validator("select", "ignore", mode="after")
     @classmethod

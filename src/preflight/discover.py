@@ -53,6 +53,7 @@ class FileKind(str, enum.Enum):
     PROCFILE = "procfile"
     PREFLIGHT_CONFIG = "preflight-config"
     SHELL = "shell"  # scripts an image may run as its entrypoint
+    LOCK = "lock"  # uv.lock / poetry.lock: the versions a build really installs
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,8 @@ def classify(rel: str) -> FileKind | None:
         return FileKind.PYPROJECT
     if name == "preflight.toml":
         return FileKind.PREFLIGHT_CONFIG
+    if name in ("uv.lock", "poetry.lock"):
+        return FileKind.LOCK
     if lower.endswith(".txt") and ("requirements" in lower or parent == "requirements"):
         return FileKind.REQUIREMENTS
     if lower.endswith((".in",)) and "requirements" in lower:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from preflight.checks import RULES, matches
 from preflight.config import Config
 from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.project import Project
 from preflight.spans import Span
 from preflight.suppressions import Suppression, find_suppressions
 
@@ -65,6 +67,7 @@ def run(
 
     inventory = discover(root, exclude=config.exclude, max_file_size=config.max_file_size)
     project = build_project(inventory, display_root)
+    project.config["database-platform"] = config.database_platform
     rules = enabled_rules(config, select, ignore)
     raw: list[Finding] = []
     notes = list(project.notes)
@@ -93,13 +96,38 @@ def run(
         findings.extend(_unused(suppressions, enabled_codes))
     findings.sort(key=Finding.sort_key)
     texts = {source.path: source.text for source in inventory.files}
+    secret_lines = _secret_lines(project)
+    shown = {f.span.path for f in findings} | {r.span.path for f in findings for r in f.related}
     sources = {
-        path: texts[path].split("\n")
-        for path in {f.span.path for f in findings}
-        | {r.span.path for f in findings for r in f.related}
+        path: [
+            _redact(line, (path, number) in secret_lines)
+            for number, line in enumerate(texts[path].split("\n"), start=1)
+        ]
+        for path in shown
         if path in texts
     }
     return Result(display_root, findings, sources, notes, len(inventory.files), internal)
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s]*(?=@)")
+_KEY_VALUE = re.compile(r"^(?P<head>\s*[^:=\s]+\s*[:=]\s*).+$")
+
+
+def _secret_lines(project: Project) -> set[tuple[str, int]]:
+    """Lines that hold a Secret's value: shown without it."""
+    out: set[tuple[str, int]] = set()
+    for manifest in project.manifests.values():
+        for secret in manifest.secrets:
+            for value in secret.keys.values():
+                out.add((value.span.path, value.span.line))
+    return out
+
+
+def _redact(line: str, secret: bool) -> str:
+    """A source line fit to print: URL passwords and Secret values replaced by ``***``."""
+    if secret:
+        return _KEY_VALUE.sub(lambda m: m.group("head") + "***", line)
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + "***", line)
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

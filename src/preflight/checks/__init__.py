@@ -6,6 +6,14 @@ A rule is one module here (metadata + ``check(project, ctx)``) and one page in `
 from __future__ import annotations
 
 from preflight.checks import (
+    db001_sync_driver_for_neon,
+    db002_asyncpg_libpq_params,
+    db003_engine_driver_mismatch,
+    db004_driver_not_installed,
+    db005_postgres_scheme,
+    db006_serverless_pool_unchecked,
+    db007_blocking_db_call_in_async,
+    db008_asyncio_extra_missing,
     pf001_parse_error,
     pf002_unused_suppression,
     pkg001_command_not_installed,
@@ -15,6 +23,14 @@ from preflight.findings import Rule
 RULES: tuple[Rule, ...] = tuple(
     sorted(
         (
+            db001_sync_driver_for_neon.RULE,
+            db002_asyncpg_libpq_params.RULE,
+            db003_engine_driver_mismatch.RULE,
+            db004_driver_not_installed.RULE,
+            db005_postgres_scheme.RULE,
+            db006_serverless_pool_unchecked.RULE,
+            db007_blocking_db_call_in_async.RULE,
+            db008_asyncio_extra_missing.RULE,
             pf001_parse_error.RULE,
             pf002_unused_suppression.RULE,
             pkg001_command_not_installed.RULE,

@@ -8,7 +8,8 @@ This is where cross-file knowledge lives. Every link records why it was made (``
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from preflight.discover import FileKind, Inventory
 from preflight.model.installs import RepoView, analyse_image
@@ -16,6 +17,9 @@ from preflight.model.project import Environment, Image, Launch, Project
 from preflight.parse.dockerfile import Dockerfile
 from preflight.parse.requirements import normalise_name
 from preflight.spans import Span
+
+if TYPE_CHECKING:
+    from preflight.model.databases import Dependencies, EnvSource
 
 
 def build_project(inventory: Inventory, display_root: str) -> Project:
@@ -81,13 +85,143 @@ def build_project(inventory: Inventory, display_root: str) -> Project:
                 project.problems.extend(module.problems)
         elif kind is FileKind.SHELL:
             project.shell_scripts[source.path] = source.text
+        elif kind is FileKind.LOCK:
+            from preflight.parse.lockfile import parse_lock
+
+            project.locks[source.path] = parse_lock(source.path, source.text)
     project.python_paths = frozenset(python_paths)
     for path, why in inventory.skipped:
         project.notes.append(f"{path}: skipped ({why})")
     repo = RepoView(project.pyprojects, project.requirements, frozenset(inventory.all_paths))
     _link_images(project, repo, texts, inventory.root.name)
     _link_procfiles(project, repo, texts)
+    if any(m.engines or m.asyncio_extension for m in project.python.values()):
+        from preflight.model.databases import DatabaseModel
+
+        project.databases = DatabaseModel(
+            project.python, list(env_sources(project)), _dependencies(project)
+        )
     return project
+
+
+def env_sources(project: Project) -> Iterator[EnvSource]:
+    """Every value an environment variable is given anywhere in the repository."""
+    from preflight.model.databases import EnvSource
+
+    secrets: dict[str, dict[str, tuple[str | None, Span]]] = {}
+    for manifest in project.manifests.values():
+        for secret in manifest.secrets:
+            name = secret.obj.name or ""
+            keys = secrets.setdefault(name, {})
+            for key, secret_value in secret.keys.items():
+                keys[key] = (secret_value.value, secret_value.span)
+                if secret_value.value is not None:
+                    yield EnvSource(
+                        key, secret_value.value, secret_value.span, f"Secret `{name}` key `{key}`"
+                    )
+        for config_map in manifest.config_maps:
+            name = config_map.obj.name or ""
+            keys = secrets.setdefault(f"configmap:{name}", {})
+            for key, config_value in config_map.keys.items():
+                keys[key] = (config_value.value, config_value.span)
+                if config_value.value is not None:
+                    yield EnvSource(
+                        key,
+                        config_value.value,
+                        config_value.span,
+                        f"ConfigMap `{name}` key `{key}`",
+                    )
+    for manifest in project.manifests.values():
+        for workload in manifest.workloads:
+            for container in workload.containers:
+                for env in container.env:
+                    if env.value is not None:
+                        yield EnvSource(
+                            env.name, env.value, env.span, f"container `{container.name}` env"
+                        )
+                    ref = env.value_from
+                    if (
+                        ref is not None
+                        and ref.kind in ("secretKeyRef", "configMapKeyRef")
+                        and ref.key
+                    ):
+                        table = ref.name or ""
+                        if ref.kind == "configMapKeyRef":
+                            table = f"configmap:{table}"
+                        found = secrets.get(table, {}).get(ref.key)
+                        if found is not None and found[0] is not None and ref.key != env.name:
+                            kind = "Secret" if ref.kind == "secretKeyRef" else "ConfigMap"
+                            yield EnvSource(
+                                env.name, found[0], found[1], f"{kind} `{ref.name}` key `{ref.key}`"
+                            )
+                for env_from in container.env_from:
+                    table = env_from.name or ""
+                    if env_from.kind == "configMapRef":
+                        table = f"configmap:{table}"
+                    if not env_from.prefix:
+                        continue  # the keys themselves were yielded above
+                    for key, (value, span) in secrets.get(table, {}).items():
+                        if value is not None:
+                            yield EnvSource(
+                                env_from.prefix + key, value, span, f"`{env_from.name}` key `{key}`"
+                            )
+    for compose in project.compose_files.values():
+        for service in compose.services:
+            for variable in service.environment:
+                if variable.value is not None:
+                    yield EnvSource(
+                        variable.name,
+                        variable.value,
+                        variable.span,
+                        f"compose service `{service.name}`",
+                    )
+    for env_file in project.env_examples.values():
+        for entry in env_file.entries:
+            yield EnvSource(entry.name, entry.value, entry.span, env_file.path)
+    for dockerfile in project.dockerfiles.values():
+        for stage in dockerfile.stages:
+            for name, (value, span) in stage.env.items():
+                yield EnvSource(name, value, span, f"{dockerfile.path} ENV")
+
+
+def _dependencies(project: Project) -> dict[str, Dependencies]:
+    """The runtime dependencies that govern each Python module: the nearest declaration above it."""
+    from preflight.model.databases import Dependencies
+
+    out: dict[str, Dependencies] = {}
+    for path in project.python:
+        directory = posixpath.dirname(path)
+        while True:
+            pyproject = project.pyprojects.get(
+                posixpath.join(directory, "pyproject.toml").lstrip("/")
+            )
+            requirements = project.requirements.get(
+                posixpath.join(directory, "requirements.txt").lstrip("/")
+            )
+            locked: dict[str, str] = {}
+            for lock in ("uv.lock", "poetry.lock"):
+                locked.update(project.locks.get(posixpath.join(directory, lock).lstrip("/"), {}))
+            if (
+                pyproject is not None
+                and not pyproject.problems
+                and (pyproject.runtime or pyproject.name)
+            ):
+                out[path] = Dependencies(
+                    f"{pyproject.runtime_table} in {pyproject.path}",
+                    pyproject.runtime_span,
+                    pyproject.runtime,
+                    locked,
+                )
+                break
+            if requirements is not None and not requirements.includes and not requirements.problems:
+                out[path] = Dependencies(
+                    requirements.path, Span(requirements.path, 1), requirements.requirements, locked
+                )
+                break
+            if not directory:
+                break
+            directory = posixpath.dirname(directory)
+    return out
 
 
 def _looks_like_manifest(text: str) -> bool:

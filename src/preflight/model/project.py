@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from preflight.model.databases import DatabaseModel
 from preflight.parse import ParseProblem
 from preflight.parse.compose import ComposeFile
 from preflight.parse.dockerfile import Dockerfile
@@ -97,5 +98,8 @@ class Project:
     python_paths: frozenset[str] = frozenset()  # every .py file, parsed or not
     images: dict[str, Image] = field(default_factory=dict)  # by Dockerfile path
     launches: list[Launch] = field(default_factory=list)
+    locks: dict[str, dict[str, str]] = field(default_factory=dict)  # lock path -> versions
+    databases: DatabaseModel | None = None
+    config: dict[str, object] = field(default_factory=dict)  # [tool.preflight] project facts
     problems: list[ParseProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # for --verbose: skipped files, weak links

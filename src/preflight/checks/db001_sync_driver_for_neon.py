@@ -1,0 +1,42 @@
+"""DB001 sync-driver-for-neon: an async service reaches Neon through a synchronous driver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.checks import _db
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.project import Project
+from preflight.model.urls import is_async_driver
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    if project.databases is None or not _db.is_async_service(project):
+        return
+    for db, use, url in _db.urls(project):
+        if not _db.is_neon(project, url) or use.engine.factory != "create_engine":
+            continue
+        drivers = _db.drivers(db, use, url)
+        if not drivers or any(is_async_driver(d) for d in drivers):
+            continue
+        driver = " / ".join(sorted(drivers))
+        yield Finding(
+            "DB001",
+            Severity.ERROR,
+            f"{_db.where(url, use)} points at Neon, and `create_engine` opens it with the "
+            f"synchronous driver {driver} in an async service: every query blocks the event loop "
+            "while Neon wakes the compute.",
+            url.source.span,
+            _db.related(use, url, "the synchronous engine is created here"),
+            "Use `postgresql+asyncpg://…` with `create_async_engine`, and add `asyncpg` to the "
+            "runtime dependencies.",
+        )
+
+
+RULE = Rule(
+    code="DB001",
+    name="sync-driver-for-neon",
+    severity=Severity.ERROR,
+    summary="An async service reaches Neon serverless Postgres through a synchronous driver.",
+    check=check,
+)

@@ -1,0 +1,47 @@
+"""DB006 serverless-pool-unchecked: a pooled engine on Neon that never checks its connections."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.checks import _db
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.project import Project
+from preflight.spans import Related
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    db = project.databases
+    if db is None:
+        return
+    for use in db.uses:
+        neon = [url for url in use.urls if _db.is_neon(project, url)]
+        if not neon:
+            continue
+        keywords = use.engine.keywords
+        if keywords.get("pool_pre_ping") not in (None, "False") or "pool_recycle" in keywords:
+            continue
+        if "NullPool" in keywords.get("poolclass", ""):
+            continue
+        if "**" in "".join(keywords) or any(k is None for k in keywords):
+            continue
+        url = neon[0]
+        yield Finding(
+            "DB006",
+            Severity.WARNING,
+            f"`{use.engine.factory}` pools connections to Neon ({_db.where(url, use)}) without "
+            "`pool_pre_ping`, `pool_recycle` or `NullPool`; Neon drops idle connections when the "
+            "compute suspends, and the first request after that fails on a dead connection.",
+            use.engine.span,
+            (Related(url.source.span, "the Neon URL comes from here"),),
+            "Pass `pool_pre_ping=True` (and e.g. `pool_recycle=300`), or `poolclass=NullPool`.",
+        )
+
+
+RULE = Rule(
+    code="DB006",
+    name="serverless-pool-unchecked",
+    severity=Severity.WARNING,
+    summary="An engine pools connections to Neon without pre-ping, recycle or NullPool.",
+    check=check,
+)

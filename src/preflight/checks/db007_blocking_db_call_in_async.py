@@ -1,0 +1,95 @@
+"""DB007 blocking-db-call-in-async: a sync engine or Session used inside `async def`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.databases import resolve_import
+from preflight.model.project import Project
+from preflight.parse.python import BlockingCall, PythonModule
+
+_SYNC_SESSION_MODULES = (
+    "sqlmodel",
+    "sqlalchemy.orm",
+    "sqlmodel.orm.session",
+    "sqlalchemy.orm.session",
+)
+_ENGINE_METHODS = frozenset({"connect", "begin", "execute", "raw_connection"})
+
+
+def _sync_engines(path: str, module: PythonModule, project: Project) -> dict[str, str]:
+    """Local names bound to a sync engine -> where it is created."""
+    out = {
+        e.target: f"{path}:{e.span.line}"
+        for e in module.engines
+        if e.factory == "create_engine" and e.target
+    }
+    for binding in module.imports:
+        if binding.name is None:
+            continue
+        target = resolve_import(binding, path, project.python)
+        other = project.python.get(target) if target else None
+        if other is None:
+            continue
+        for engine in other.engines:
+            if engine.factory == "create_engine" and engine.target == binding.name:
+                out[binding.local] = f"{target}:{engine.span.line}"
+    return out
+
+
+def _imports_sync_session(module: PythonModule) -> bool:
+    return any(
+        b.name == "Session" and b.module in _SYNC_SESSION_MODULES and b.local == "Session"
+        for b in module.imports
+    )
+
+
+def _why(call: BlockingCall, engines: dict[str, str], sync_session: bool) -> str | None:
+    if call.method in _ENGINE_METHODS and call.receiver in engines:
+        where = engines[call.receiver]
+        return f"`{call.receiver}.{call.method}()` on the sync engine created at {where}"
+    if call.method == "" and call.receiver == "Session" and sync_session:
+        return "a sync `Session`"
+    annotation = call.receiver_annotation or ""
+    if (
+        call.method
+        and sync_session
+        and re.search(r"(?<![\w.])Session\b", annotation)
+        and "AsyncSession" not in annotation
+    ):
+        return f"`{call.receiver}.{call.method}()` on a sync `Session`"
+    return None
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    for path, module in sorted(project.python.items()):
+        if not module.blocking:
+            continue
+        engines = _sync_engines(path, module, project)
+        sync_session = _imports_sync_session(module)
+        seen: set[tuple[str, str]] = set()
+        for call in module.blocking:
+            why = _why(call, engines, sync_session)
+            if why is None or (call.function, call.receiver) in seen:
+                continue
+            seen.add((call.function, call.receiver))
+            yield Finding(
+                "DB007",
+                Severity.WARNING,
+                f"`async def {call.function}` makes a blocking database call: {why}. It stalls "
+                "the event loop, and every other request on this worker waits.",
+                call.span,
+                fix="Use `create_async_engine` with `AsyncSession` and `await` the calls, or make "
+                f"`{call.function}` a plain `def` so FastAPI runs it in a thread.",
+            )
+
+
+RULE = Rule(
+    code="DB007",
+    name="blocking-db-call-in-async",
+    severity=Severity.WARNING,
+    summary="A sync engine or Session is used inside `async def`, blocking the event loop.",
+    check=check,
+)

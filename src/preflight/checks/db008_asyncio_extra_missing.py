@@ -1,0 +1,76 @@
+"""DB008 asyncio-extra-missing: SQLAlchemy's asyncio extension without greenlet installed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.project import Project
+from preflight.spans import Related
+
+# SQLAlchemy extras that pull in greenlet.
+_GREENLET_EXTRAS = frozenset(
+    {
+        "asyncio",
+        "postgresql-asyncpg",
+        "aiosqlite",
+        "aiomysql",
+        "asyncmy",
+        "postgresql-psycopgbinary",
+        "aioodbc",
+        "postgresql-psycopg",
+    }
+)
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    db = project.databases
+    if db is None:
+        return
+    for path, module in sorted(project.python.items()):
+        span = module.asyncio_extension or next(
+            (e.span for e in module.engines if e.factory == "create_async_engine"), None
+        )
+        if span is None:
+            continue
+        deps = db.dependencies_of(path)
+        if deps is None:
+            continue
+        names = deps.names()
+        if "greenlet" in names or any(
+            r.name == "sqlalchemy" and r.extras & _GREENLET_EXTRAS for r in deps.requirements
+        ):
+            continue
+        locked = deps.locked.get("sqlalchemy")
+        declared = [r for r in deps.requirements if r.name == "sqlalchemy"]
+        if locked is not None:
+            if deps.sqlalchemy_minors() != frozenset({"2.1"}):
+                continue
+            version = f"the lock file's SQLAlchemy {locked}"
+        elif declared and "2.1" in deps.sqlalchemy_minors():
+            version = f"`{declared[0].raw}` (a fresh build installs SQLAlchemy 2.1 or later)"
+        else:
+            ctx.silent(
+                span, "the SQLAlchemy version is set by another package; 2.0 installs greenlet"
+            )
+            continue
+        yield Finding(
+            "DB008",
+            Severity.ERROR,
+            f"{path} uses SQLAlchemy's asyncio extension, but {deps.declared_in} installs neither "
+            f"`sqlalchemy[asyncio]` nor `greenlet`; with {version} the import fails at start-up: "
+            "`The SQLAlchemy asyncio module requires that the Python 'greenlet' library is "
+            "installed`.",
+            span,
+            (Related(deps.span, "the runtime dependencies"),),
+            f"Declare `sqlalchemy[asyncio]` in {deps.declared_in}.",
+        )
+
+
+RULE = Rule(
+    code="DB008",
+    name="asyncio-extra-missing",
+    severity=Severity.ERROR,
+    summary="SQLAlchemy's asyncio extension is used without `sqlalchemy[asyncio]` or greenlet.",
+    check=check,
+)

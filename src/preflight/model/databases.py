@@ -1,0 +1,327 @@
+"""Database URLs traced from where they are written to the engine that receives them.
+
+For each ``create_engine``/``create_async_engine`` call the model answers: which settings field or
+environment variable feeds it, every value that variable gets anywhere in the repository (a
+Kubernetes Secret, a ConfigMap, a container's ``env``, compose, ``.env.example``, a Dockerfile
+``ENV``, the field's default, a literal), and what the code does to the URL on the way (a
+validator, a property, an inline ``.replace``). The result is the *effective* URL per source.
+
+When the path from engine to variable cannot be followed, the engine is kept with
+``unresolved`` set, and rules stay silent about it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from preflight.model.urls import DbUrl, parse_db_url
+from preflight.parse.python import (
+    EngineCall,
+    ImportBinding,
+    PythonModule,
+    SettingsClass,
+    UrlExpr,
+    UrlRewrite,
+)
+from preflight.parse.requirements import Requirement
+from preflight.spans import Span
+
+
+@dataclass(frozen=True, slots=True)
+class EnvSource:
+    """One value an environment variable gets somewhere in the repository."""
+
+    name: str  # the variable, as written
+    value: str = field(repr=False)
+    span: Span
+    where: str  # "Secret `backend-secrets` key `DATABASE_URL`", ".env.example", …
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveUrl:
+    source: EnvSource
+    original: DbUrl
+    url: DbUrl  # after every rewrite
+    rewrites: tuple[UrlRewrite, ...]
+    params_handled: bool  # the code strips or translates libpq parameters
+    rewrite_spans: tuple[tuple[Span, str], ...]  # validators/properties that changed it
+
+
+@dataclass(slots=True)
+class DatabaseUse:
+    engine: EngineCall
+    module: str  # path of the module that creates the engine
+    urls: list[EffectiveUrl] = field(default_factory=list)
+    setting: str | None = None  # the env variable feeding it, for messages
+    unresolved: str | None = None
+
+
+@dataclass(slots=True)
+class Dependencies:
+    """The runtime dependencies that govern a module: its nearest pyproject or requirements."""
+
+    declared_in: str  # e.g. "pyproject.toml [project.dependencies]"
+    span: Span
+    requirements: tuple[Requirement, ...]
+    locked: dict[str, str]
+
+    def names(self) -> set[str]:
+        from preflight.knowledge.executables import BRINGS
+
+        present: set[str] = set()
+        pending = [r.name for r in self.requirements]
+        pending += [f"{r.name}[{extra}]" for r in self.requirements for extra in r.extras]
+        while pending:
+            key = pending.pop()
+            if key in present:
+                continue
+            present.add(key)
+            present.add(key.split("[", 1)[0])
+            pending.extend(BRINGS.get(key, ()))
+        return present
+
+    def has_extra(self, name: str, extra: str) -> bool:
+        return any(r.name == name and extra in r.extras for r in self.requirements)
+
+    def sqlalchemy_minors(self) -> frozenset[str]:
+        """Which SQLAlchemy lines an install may get: "2.0" (before 2.1) and/or "2.1" (2.1+)."""
+        locked = self.locked.get("sqlalchemy")
+        if locked is not None:
+            return frozenset({"2.1" if _at_least_21(locked) else "2.0"})
+        minors = {"2.0", "2.1"}
+        for requirement in self.requirements:
+            if requirement.name not in ("sqlalchemy",):
+                continue
+            try:
+                spec = SpecifierSet(requirement.specifier)
+            except InvalidSpecifier:
+                continue
+            if not any(
+                spec.contains(v, prereleases=True) for v in ("2.0.0", "2.0.36", "2.0.99", "1.4.54")
+            ):
+                minors.discard("2.0")
+            if not any(
+                spec.contains(v, prereleases=True) for v in ("2.1.0", "2.1.9", "2.2.0", "3.0.0")
+            ):
+                minors.discard("2.1")
+        return frozenset(minors) or frozenset({"2.0", "2.1"})
+
+
+def _at_least_21(version: str) -> bool:
+    parts = version.split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) >= (2, 1)
+    except (ValueError, IndexError):
+        return False
+
+
+def module_names(path: str) -> list[str]:
+    """Dotted names a module file may be imported as (``src/app/db.py`` → app.db, src.app.db)."""
+    stem = path[:-3] if path.endswith(".py") else path
+    parts = stem.split("/")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return [".".join(parts[i:]) for i in range(len(parts)) if parts[i:]]
+
+
+def resolve_import(binding: ImportBinding, importer: str, modules: Iterable[str]) -> str | None:
+    """The repository file an import refers to (None: not in the repository, or ambiguous)."""
+    if binding.level:
+        base = posixpath.dirname(importer)
+        for _ in range(binding.level - 1):
+            base = posixpath.dirname(base)
+        target = binding.module.replace(".", "/") if binding.module else ""
+        candidates = [posixpath.join(base, target) if target else base]
+    else:
+        candidates = [binding.module.replace(".", "/")]
+    available = set(modules)
+    for candidate in candidates:
+        found: list[str] = []
+        for option in (f"{candidate}.py", f"{candidate}/__init__.py"):
+            if option in available:
+                return option
+            found.extend(p for p in available if p.endswith("/" + option))
+        if binding.name is not None:  # `from app import db`: the submodule
+            for option in (
+                f"{candidate}/{binding.name}.py",
+                f"{candidate}/{binding.name}/__init__.py",
+            ):
+                if option in available:
+                    return option
+                found.extend(p for p in available if p.endswith("/" + option))
+        if len(found) == 1:
+            return found[0]
+        if found:  # prefer the one beside the importer
+            top = importer.split("/")[0]
+            near = [p for p in found if p.split("/")[0] == top]
+            if len(near) == 1:
+                return near[0]
+    return None
+
+
+class DatabaseModel:
+    """Built once per project; rules ask it questions."""
+
+    def __init__(
+        self,
+        python: dict[str, PythonModule],
+        sources: list[EnvSource],
+        dependencies: dict[str, Dependencies],
+    ) -> None:
+        self.python = python
+        self.sources = sources
+        self.dependencies = dependencies  # by module path
+        self.settings: list[tuple[str, SettingsClass]] = [
+            (path, cls) for path, module in python.items() for cls in module.settings
+        ]
+        self.uses: list[DatabaseUse] = [
+            self._use(path, engine)
+            for path, module in sorted(python.items())
+            for engine in module.engines
+        ]
+
+    # engines → effective URLs --------------------------------------------------------------
+
+    def _use(self, path: str, engine: EngineCall) -> DatabaseUse:
+        use = DatabaseUse(engine, path)
+        if engine.url is None:
+            use.unresolved = "the engine's URL is not its first argument"
+            return use
+        chains = list(self._chains(path, engine.url, depth=0))
+        if not chains:
+            use.unresolved = f"cannot tell where `{_describe(engine.url)}` comes from"
+            return use
+        for chain in chains:
+            for source in chain.sources:
+                effective = _apply(source, chain.rewrites, chain.rewrite_spans)
+                if effective is not None:
+                    use.urls.append(effective)
+            use.setting = use.setting or chain.setting
+        return use
+
+    def _chains(self, path: str, expr: UrlExpr, depth: int) -> Iterator[_Chain]:
+        if depth > 4:
+            return
+        inline = expr.rewrites
+        if expr.kind == "literal" and expr.value is not None:
+            source = EnvSource("", expr.value, expr.span, "a literal in the code")
+            yield _Chain([source], inline, (), None)
+        elif expr.kind == "env" and expr.env:
+            yield _Chain(self._values(expr.env, case_sensitive=True), inline, (), expr.env)
+        elif expr.kind == "setting" and expr.attr:
+            yield from self._setting_chains(expr.attr, inline)
+        elif expr.kind in ("name", "call") and expr.base:
+            name = expr.base.rstrip("()").rsplit(".", 1)[-1]
+            target = self._module_value(path, name)
+            if target is not None:
+                target_path, target_expr = target
+                for chain in self._chains(target_path, target_expr, depth + 1):
+                    yield _Chain(
+                        chain.sources,
+                        (*chain.rewrites, *inline),
+                        chain.rewrite_spans,
+                        chain.setting,
+                    )
+
+    def _setting_chains(self, attr: str, inline: tuple[UrlRewrite, ...]) -> Iterator[_Chain]:
+        for _path, cls in self.settings:
+            field_name = attr
+            extra: tuple[UrlRewrite, ...] = ()
+            spans: tuple[tuple[Span, str], ...] = ()
+            if attr in cls.derived:
+                field_name, derived_rewrites, derived_span = cls.derived[attr]
+                extra = derived_rewrites
+                spans = ((derived_span, f"`{cls.name}.{attr}` rewrites the URL"),)
+            settings_field = cls.field_named(field_name)
+            if settings_field is None:
+                continue
+            validator = cls.validators.get(field_name, ())
+            validator_spans = (
+                (
+                    (
+                        cls.validator_spans[field_name],
+                        f"the validator of `{field_name}` rewrites the URL",
+                    ),
+                )
+                if validator and field_name in cls.validator_spans
+                else ()
+            )
+            sources: list[EnvSource] = []
+            for env in settings_field.env_names:
+                sources.extend(self._values(env, case_sensitive=cls.case_sensitive))
+            if settings_field.default is not None and settings_field.default_span is not None:
+                sources.append(
+                    EnvSource(
+                        settings_field.name,
+                        settings_field.default,
+                        settings_field.default_span,
+                        f"the default of `{cls.name}.{settings_field.name}`",
+                    )
+                )
+            env_name = settings_field.env_names[0].upper() if settings_field.env_names else None
+            yield _Chain(
+                sources, (*validator, *extra, *inline), (*validator_spans, *spans), env_name
+            )
+
+    def _values(self, env: str, *, case_sensitive: bool) -> list[EnvSource]:
+        if case_sensitive:
+            return [s for s in self.sources if s.name == env]
+        lowered = env.lower()
+        return [s for s in self.sources if s.name.lower() == lowered]
+
+    def _module_value(self, path: str, name: str) -> tuple[str, UrlExpr] | None:
+        module = self.python.get(path)
+        if module is None:
+            return None
+        for function in module.url_functions:
+            if function.name == name:
+                return path, function.returns
+        for binding in module.imports:
+            if binding.local == name and binding.name is not None:
+                target = resolve_import(binding, path, self.python)
+                if target is not None and target != path:
+                    return self._module_value(target, binding.name)
+        return None
+
+    # dependencies ---------------------------------------------------------------------------
+
+    def dependencies_of(self, path: str) -> Dependencies | None:
+        return self.dependencies.get(path)
+
+
+@dataclass(slots=True)
+class _Chain:
+    sources: list[EnvSource]
+    rewrites: tuple[UrlRewrite, ...]
+    rewrite_spans: tuple[tuple[Span, str], ...]
+    setting: str | None
+
+
+def _describe(expr: UrlExpr) -> str:
+    if expr.kind == "setting":
+        return f"{expr.base}.{expr.attr}"
+    return expr.base or expr.env or expr.kind
+
+
+def _apply(
+    source: EnvSource, rewrites: tuple[UrlRewrite, ...], spans: tuple[tuple[Span, str], ...]
+) -> EffectiveUrl | None:
+    original = parse_db_url(source.value)
+    if original is None:
+        return None
+    text = original.raw
+    handled = False
+    for rewrite in rewrites:
+        if rewrite.handles_libpq_params:
+            handled = True
+        if rewrite.old_prefix is not None and rewrite.new_prefix is not None:
+            if rewrite.old_prefix in text:
+                text = text.replace(rewrite.old_prefix, rewrite.new_prefix, 1)
+        elif rewrite.drivername is not None and "://" in text:
+            text = f"{rewrite.drivername}://{text.split('://', 1)[1]}"
+    url = parse_db_url(text) or original
+    return EffectiveUrl(source, original, url, rewrites, handled, spans)
