@@ -122,7 +122,7 @@ def check(
 
         from preflight.report import text
 
-        console = Console(no_color=no_color, highlight=False, soft_wrap=True)
+        console = Console(no_color=no_color, highlight=False, soft_wrap=True, emoji=False)
         text.render(results, console, quiet=quiet, verbose=verbose)
     for message in internal:
         typer.echo(f"preflight: internal error: {message} (please report this)", err=True)

@@ -177,6 +177,9 @@ def discover(
             if is_dir:
                 if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info"):
                     continue
+                if "{{" in entry.name or "{%" in entry.name:
+                    inventory.skipped.append((rel, "a project template (cookiecutter/copier)"))
+                    continue
                 if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
                     inventory.skipped.append((rel, "virtualenv (has pyvenv.cfg)"))
                     continue

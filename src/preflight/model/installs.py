@@ -107,6 +107,13 @@ _HARMLESS = frozenset(
         "strip",
     }
 )
+# Build tools and system utilities: they may build assets, but not a Python environment.
+_HARMLESS_TOOLS = frozenset(
+    {"apt-key", "gpg", "seq", "flake8", "ruff", "mypy", "pytest", "black", "isort", "go",
+     "cargo", "rustc", "gcc", "g++", "bun", "deno", "playwright", "locale", "dpkg",
+     "update-alternatives", "ldd", "file", "patch", "openssl", "ssh-keyscan", "chpasswd",
+     "passwd", "setcap", "tini", "sha512sum", "base64", "rsync", "pre-commit"}
+)  # fmt: skip
 _PIP_VALUE_OPTIONS = frozenset(
     {
         "-i",
@@ -158,6 +165,8 @@ _PIP_VALUE_OPTIONS = frozenset(
         "--reinstall-package",
         "--refresh-package",
         "--no-build-isolation-package",
+        "-w",
+        "--wheel-dir",
         "--exclude-newer",
         "--torch-backend",
     }
@@ -269,6 +278,7 @@ class _ImageFiles:
 
     copies: list[_Copy] = field(default_factory=list)
     generated: dict[str, tuple[list[Requirement], str, Span]] = field(default_factory=dict)
+    wheelhouses: dict[str, Environment] = field(default_factory=dict)  # `pip wheel -w DIR`
 
     def resolve(self, image_path: str) -> str | None:
         for copy in reversed(self.copies):
@@ -364,8 +374,27 @@ def _copy(
         if source_stage is not None:
             # A venv, site-packages or /usr/local copied from a builder: what the builder
             # installed is (at most) what arrives here. Counting all of it never invents a gap.
+            # Built assets (a frontend's dist/, a Go binary) cannot change the Python
+            # environment, so that stage's unknowns do not make this image unknown.
+            carries_python = _carries_python(dockerfile, source_stage, step.sources)
             if source_stage.index not in visited:
-                _analyse_stage(dockerfile, source_stage, context, repo, env, files, visited)
+                target = env if carries_python else Environment(description="a build stage")
+                _analyse_stage(dockerfile, source_stage, context, repo, target, files, visited)
+            dest_is_dir = step.dest.endswith("/") or len(step.sources) > 1
+            for source in step.sources:
+                env.files.add(posixpath.basename(source.rstrip("/")))
+                source_path = _image_path(source_stage.workdir, source)
+                if source_path in files.wheelhouses:
+                    destination = step.dest.rstrip("/") or "/"
+                    files.wheelhouses.setdefault(destination, files.wheelhouses[source_path])
+                generated = files.generated.get(source_path)
+                if generated is not None:  # e.g. a requirements.txt `poetry export` wrote
+                    dest = step.dest.rstrip("/") or "/"
+                    target_path = (
+                        posixpath.join(dest, posixpath.basename(source)) if dest_is_dir else dest
+                    )
+                    files.generated[target_path] = generated
+                    files.generated[posixpath.join(dest, posixpath.basename(source))] = generated
             return
         for source in step.sources:  # COPY --from=ghcr.io/astral-sh/uv /uv /uvx /bin/
             env.files.add(posixpath.basename(source.rstrip("/")))
@@ -400,6 +429,48 @@ def _copy(
                     env.copied_paths[dest] = match
 
 
+_NOT_PYTHON_BASES = (
+    "node",
+    "golang",
+    "rust",
+    "oven/bun",
+    "denoland/deno",
+    "nginx",
+    "caddy",
+    "eclipse-temurin",
+    "openjdk",
+    "maven",
+    "gradle",
+    "ruby",
+    "php",
+)
+_ASSET_WORDS = (
+    "dist",
+    "build",
+    "static",
+    "frontend",
+    "assets",
+    "public",
+    "node_modules",
+    ".next",
+    "www",
+    "html",
+    "out",
+)
+
+
+def _carries_python(dockerfile: Dockerfile, stage: Stage, sources: Sequence[str]) -> bool:
+    """Whether what a COPY --from takes could hold Python packages (not built assets)."""
+    from preflight.knowledge.executables import image_name
+
+    base = image_name(dockerfile.lineage(stage)[-1].base)
+    if any(base == name or base.startswith(name + "/") for name in _NOT_PYTHON_BASES):
+        return False
+    return not all(
+        any(part in _ASSET_WORDS for part in source.lower().split("/")) for source in sources
+    )
+
+
 def _run(step: RunStep, context: str, repo: RepoView, env: Environment, files: _ImageFiles) -> None:
     for target, source in step.binds:
         files.copies.append(
@@ -421,7 +492,8 @@ def _run(step: RunStep, context: str, repo: RepoView, env: Environment, files: _
 def _pipes_into_shell(script: str) -> bool:
     import re
 
-    return re.search(r"\|\s*(?:/bin/|/usr/bin/)?(?:sh|bash|dash|python3?)\b", script) is not None
+    pattern = r"\|\s*(?:\w+=\S*\s+)*(?:/bin/|/usr/bin/|/usr/local/bin/)?(?:sh|bash|dash|python3?)\b"
+    return re.search(pattern, script) is not None
 
 
 def _invocation(
@@ -435,7 +507,7 @@ def _invocation(
 ) -> None:
     exe = posixpath.basename(invocation.executable)
     args = list(invocation.args)
-    if exe in ("sh", "bash", "dash", "python", "python3") and not args and piped_script:
+    if exe in ("sh", "bash", "dash", "python", "python3") and args in ([], ["-"]) and piped_script:
         if "astral.sh/uv" in step.script:
             env.files.update({"uv", "uvx"})
         elif "install.python-poetry.org" in step.script:
@@ -458,7 +530,11 @@ def _invocation(
         return
     if _is_python(exe):
         if args and args[0] == "-c":
+            if len(args) > 1 and ("install" in args[1] or "pip" in args[1]):
+                env.unknown.append((step.span, "`python -c` code that may install packages"))
             return
+        if args and posixpath.basename(args[0]) == "manage.py":
+            return  # Django management commands (collectstatic, compilemessages) install nothing
         env.unknown.append((step.span, "a Python script run during the build is not followed"))
         return
     if exe.startswith("pip") and exe.rstrip("0123456789.") == "pip":
@@ -482,7 +558,7 @@ def _invocation(
                     env.system_packages.add(word.split("=")[0].split(":")[0])
             env.install_spans.append(step.span)
         return
-    if exe in ("virtualenv",) or exe in _HARMLESS:
+    if exe in ("virtualenv",) or exe in _HARMLESS or exe in _HARMLESS_TOOLS:
         return
     if exe in ("apt-get", "apt", "dpkg", "rpm"):
         return
@@ -532,8 +608,16 @@ def _pip(
     files: _ImageFiles,
     how: str,
 ) -> None:
+    if args[:1] == ["wheel"]:
+        # `pip wheel -w /wheels -r requirements.txt`: what a later `pip install /wheels/*` gets.
+        _, options = _words(args[1:], _PIP_VALUE_OPTIONS | {"-w", "--wheel-dir", "-r"})
+        directory = next((v for n, v in options if n in ("-w", "--wheel-dir")), ".")
+        wheels = Environment(description="wheels")
+        _pip(["install", *args[1:]], step, context, repo, wheels, files, how)
+        files.wheelhouses[_image_path(step.workdir, directory)] = wheels
+        return
     if not args or args[0] not in ("install", "sync"):
-        return  # pip wheel, pip download, pip freeze, uv pip compile, …
+        return  # pip download, pip freeze, uv pip compile, …
     sync = args[0] == "sync"
     value_options = _PIP_VALUE_OPTIONS | {"-r", "--requirement", "-e", "--editable", "--group"}
     positional, options = _words(args[1:], value_options)
@@ -579,6 +663,14 @@ def _target(
         path, _, extras = word[:-1].partition("[")
     looks_like_path = path.startswith((".", "/", "~")) or "/" in path
     if looks_like_path or path.endswith((".whl", ".tar.gz", ".zip")):
+        wheels = files.wheelhouses.get(_image_path(step.workdir, posixpath.dirname(path) or "."))
+        if wheels is not None and any(ch in path for ch in "*?"):
+            for dists in wheels.distributions.values():
+                for dist in dists:
+                    env.add(dist)
+            env.unknown.extend(wheels.unknown)
+            env.runtime_of.extend(p for p in wheels.runtime_of if p not in env.runtime_of)
+            return
         if any(ch in path for ch in "*?") or path.endswith((".whl", ".tar.gz", ".zip")):
             env.unknown.append((step.span, f"{via} installs an archive preflight cannot read"))
             return
@@ -628,17 +720,16 @@ def _requirements_file(
             (step.span, f"{via}: cannot tell which file of the repository `{path}` is")
         )
         return
-    _add_requirements_file(repo_path, repo, env, via, set(), step, files)
+    add_requirements_file(repo_path, repo, env, via, set(), step.span)
 
 
-def _add_requirements_file(
+def add_requirements_file(
     repo_path: str,
     repo: RepoView,
     env: Environment,
     via: str,
     seen: set[str],
-    step: RunStep,
-    files: _ImageFiles,
+    span: Span,
 ) -> None:
     if repo_path in seen:
         return
@@ -647,13 +738,13 @@ def _add_requirements_file(
     for requirement in parsed.requirements:
         env.add_requirement(requirement, f"{via} ({repo_path})", requirement.span)
     if parsed.problems:
-        env.unknown.append((step.span, f"{repo_path} has lines preflight could not read"))
+        env.unknown.append((span, f"{repo_path} has lines preflight could not read"))
     directory = posixpath.dirname(repo_path)
     for include in parsed.includes:
         target = _norm(posixpath.join(directory, include.target))
         if include.kind == "requirements":
             if target in repo.requirements:
-                _add_requirements_file(target, repo, env, via, seen, step, files)
+                add_requirements_file(target, repo, env, via, seen, span)
             else:
                 env.unknown.append(
                     (include.span, f"`-r {include.target}` is not in the repository")
@@ -813,6 +904,31 @@ def _uv(
         )
         return
     env.install_spans.append(step.span)
+    install_project = "--no-install-project" not in flags
+    members = _workspace_members(project, repo)
+    if members:
+        package = next((v for n, v in values if n == "--package"), None)
+        if package is not None:
+            wanted = normalise_name(package)
+            chosen = [m for m in members if m.name and normalise_name(m.name) == wanted]
+        else:
+            chosen = [*members, project] if project.has_project_table else members
+        if not chosen:
+            env.unknown.append((step.span, f"`uv sync --package {package}`: no such member"))
+            return
+        for member in chosen:
+            member_groups = _uv_groups(member, flags, values)
+            _add_project(
+                member,
+                env,
+                extras,
+                member_groups,
+                "`uv sync`",
+                step.span,
+                runtime=runtime,
+                install_project=install_project,
+            )
+        return
     _add_project(
         project,
         env,
@@ -821,8 +937,24 @@ def _uv(
         "`uv sync`",
         step.span,
         runtime=runtime,
-        install_project="--no-install-project" not in flags,
+        install_project=install_project,
     )
+
+
+def _workspace_members(root: Pyproject, repo: RepoView) -> list[Pyproject]:
+    """The pyprojects of a uv workspace's members (globs relative to the root's directory)."""
+    if not root.workspace_members:
+        return []
+    base = posixpath.dirname(root.path)
+    members: list[Pyproject] = []
+    for path, candidate in sorted(repo.pyprojects.items()):
+        directory = posixpath.dirname(path)
+        if directory == base:
+            continue
+        relative = posixpath.relpath(directory, base or ".")
+        if any(fnmatch.fnmatch(relative, p.rstrip("/")) for p in root.workspace_members):
+            members.append(candidate)
+    return members
 
 
 def _uv_groups(project: Pyproject, flags: set[str], values: list[tuple[str, str]]) -> list[str]:
@@ -831,7 +963,8 @@ def _uv_groups(project: Pyproject, flags: set[str], values: list[tuple[str, str]
         return only
     if "--only-dev" in flags:
         return ["dev"]
-    if "--all-groups" in flags:
+    defaults = project.uv_default_groups
+    if "--all-groups" in flags or (defaults is not None and "*" in defaults):
         groups = [g.name for g in project.groups if g.kind == "group"]
     elif "--no-default-groups" in flags:
         groups = []

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from preflight.discover import FileKind, Inventory
 from preflight.model.installs import RepoView, analyse_image
 from preflight.model.project import Environment, Image, Launch, Project
+from preflight.parse import ParseProblem
 from preflight.parse.dockerfile import Dockerfile
 from preflight.parse.requirements import normalise_name
 from preflight.spans import Span
@@ -35,31 +36,31 @@ def build_project(inventory: Inventory, display_root: str) -> Project:
 
             parsed = parse_pyproject(source.path, source.text)
             project.pyprojects[source.path] = parsed
-            project.problems.extend(parsed.problems)
+            project.problems.extend(_unless_template(parsed.problems, source.text, project))
         elif kind is FileKind.REQUIREMENTS:
             from preflight.parse.requirements import parse_requirements
 
             requirements = parse_requirements(source.path, source.text)
             project.requirements[source.path] = requirements
-            project.problems.extend(requirements.problems)
+            project.problems.extend(_unless_template(requirements.problems, source.text, project))
         elif kind is FileKind.DOCKERFILE:
             from preflight.parse.dockerfile import parse_dockerfile
 
             dockerfile = parse_dockerfile(source.path, source.text)
             project.dockerfiles[source.path] = dockerfile
-            project.problems.extend(dockerfile.problems)
+            project.problems.extend(_unless_template(dockerfile.problems, source.text, project))
         elif kind is FileKind.COMPOSE:
             from preflight.parse.compose import parse_compose
 
             compose = parse_compose(source.path, source.text)
             project.compose_files[source.path] = compose
-            project.problems.extend(compose.problems)
+            project.problems.extend(_unless_template(compose.problems, source.text, project))
         elif kind is FileKind.YAML:
             from preflight.parse.manifests import parse_manifests
 
             manifest = parse_manifests(source.path, source.text)
             if manifest.templated:
-                project.notes.append(f"{source.path}: a template (Helm/Go syntax), not read")
+                project.notes.append(f"{source.path}: a template (`{{{{ }}}}` syntax), not read")
             elif manifest.is_manifest:
                 project.manifests[source.path] = manifest
                 project.problems.extend(manifest.problems)
@@ -70,7 +71,7 @@ def build_project(inventory: Inventory, display_root: str) -> Project:
 
             env_file = parse_env_file(source.path, source.text)
             project.env_examples[source.path] = env_file
-            project.problems.extend(env_file.problems)
+            project.problems.extend(_unless_template(env_file.problems, source.text, project))
         elif kind is FileKind.PROCFILE:
             from preflight.parse.procfile import parse_procfile
 
@@ -79,10 +80,14 @@ def build_project(inventory: Inventory, display_root: str) -> Project:
             python_paths.add(source.path)
             from preflight.parse.python import parse_python, worth_parsing
 
+            if is_test_module(source.path):
+                continue  # tests build their own engines and apps; the deploy never runs them
             if worth_parsing(source.text):
                 module = parse_python(source.path, source.text)
                 project.python[source.path] = module
-                project.problems.extend(module.problems)
+                project.problems.extend(_unless_template(module.problems, source.text, project))
+                if module.unread:
+                    project.notes.append(f"{source.path}: not read: {module.unread}")
         elif kind is FileKind.SHELL:
             project.shell_scripts[source.path] = source.text
         elif kind is FileKind.LOCK:
@@ -222,6 +227,31 @@ def _dependencies(project: Project) -> dict[str, Dependencies]:
                 break
             directory = posixpath.dirname(directory)
     return out
+
+
+_TEST_DIRS = frozenset({"tests", "test", "testing"})
+
+
+def is_test_module(path: str) -> bool:
+    """Test code (pytest layouts): it never runs in the deployed container."""
+    parts = path.split("/")
+    name = parts[-1]
+    return (
+        any(part in _TEST_DIRS for part in parts[:-1])
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    )
+
+
+def _unless_template(
+    problems: Sequence[ParseProblem], text: str, project: Project
+) -> list[ParseProblem]:
+    """Parse problems, unless the file is a Jinja/cookiecutter template (then a note)."""
+    if problems and ("{%" in text or "{{" in text):
+        project.notes.append(f"{problems[0].span.path}: a template (Jinja syntax), not read")
+        return []
+    return list(problems)
 
 
 def _looks_like_manifest(text: str) -> bool:
@@ -475,12 +505,10 @@ def _buildpack_environment(directory: str, project: Project, repo: RepoView) -> 
     )
     pyproject = project.pyprojects.get(posixpath.join(directory, "pyproject.toml").lstrip("/"))
     if requirements is not None:
-        for requirement in requirements.requirements:
-            environment.add_requirement(requirement, f"{requirements.path}", requirement.span)
-        if requirements.includes or requirements.problems:
-            environment.unknown.append(
-                (Span(requirements.path, 1), f"{requirements.path} includes other files")
-            )
+        from preflight.model.installs import add_requirements_file
+
+        start = Span(requirements.path, 1)
+        add_requirements_file(requirements.path, repo, environment, "the buildpack", set(), start)
     elif pyproject is not None:
         for requirement in pyproject.runtime:
             environment.add_requirement(

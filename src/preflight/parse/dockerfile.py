@@ -275,8 +275,9 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
         if not stages:
             if instruction == "ARG":
                 for word in value.split():
-                    name, _, default = word.partition("=")
-                    global_args[name] = default.strip("\"'")
+                    name, has_default, default = word.partition("=")
+                    if has_default:  # `ARG BASE` without a default is set at build time
+                        global_args[name] = default.strip("\"'")
                 continue
             if instruction != "FROM":
                 problems.append(

@@ -40,6 +40,8 @@ class Pyproject:
     tool_preflight: dict[str, Any] | None
     tool_preflight_span: Span | None
     problems: tuple[ParseProblem, ...] = field(default=())
+    workspace_members: tuple[str, ...] = ()  # [tool.uv.workspace] members (globs)
+    has_project_table: bool = True  # False for a virtual workspace root
 
     def group(self, kind: str, name: str) -> DependencyGroup | None:
         wanted = normalise_name(name)
@@ -204,6 +206,12 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
         tool_preflight=preflight if isinstance(preflight, dict) else None,
         tool_preflight_span=locate.table("tool.preflight") if "preflight" in tool else None,
         problems=tuple(problems),
+        workspace_members=tuple(
+            m for m in _table(uv.get("workspace")).get("members", []) if isinstance(m, str)
+        )
+        if isinstance(_table(uv.get("workspace")).get("members"), list)
+        else (),
+        has_project_table=bool(project) or is_poetry,
     )
 
 

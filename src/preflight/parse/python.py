@@ -157,6 +157,7 @@ class PythonModule:
     url_functions: tuple[FunctionUrl, ...] = ()
     asyncio_extension: Span | None = None  # where sqlalchemy.ext.asyncio is used
     problems: tuple[ParseProblem, ...] = ()
+    unread: str | None = None  # why no facts were read from a valid file (for --verbose)
 
 
 def worth_parsing(text: str) -> bool:
@@ -169,6 +170,10 @@ def parse_python(path: str, text: str) -> PythonModule:
             warnings.simplefilter("ignore")  # SyntaxWarning for odd escapes is not our business
             tree = ast.parse(text, filename=path)
     except SyntaxError as exc:
+        if _newer_grammar_accepts(text):
+            # Valid Python this interpreter's parser predates (PEP 695 generics, PEP 758
+            # `except A, B:`, …): not the user's mistake, so no PF001, and no facts either.
+            return PythonModule(path, unread=f"syntax newer than Python {_HOST} (read by libcst)")
         line = exc.lineno or 1
         col = exc.offset or 1
         return PythonModule(
@@ -183,6 +188,22 @@ def parse_python(path: str, text: str) -> PythonModule:
         return PythonModule(
             path, problems=(ParseProblem(Span(path, 1), "Python nested too deeply to read"),)
         )
+
+
+_HOST = "{}.{}".format(*__import__("sys").version_info[:2])
+
+
+def _newer_grammar_accepts(text: str) -> bool:
+    """Whether libcst, whose grammar tracks newer Pythons, parses what ``ast`` could not."""
+    try:
+        import libcst
+    except ImportError:  # pragma: no cover - libcst is a dependency
+        return False
+    try:
+        libcst.parse_module(text)
+    except Exception:  # libcst raises its own ParserSyntaxError, and others on odd input
+        return False
+    return True
 
 
 def _span(path: str, node: ast.AST) -> Span:

@@ -94,6 +94,12 @@ def _strip_comments_and_heredocs(text: str) -> str:
                 quote = None
             index += 1
             continue
+        if char == "`":  # command substitution: its output is unknown text, drop it
+            end = text.find("`", index + 1)
+            index = len(text) if end < 0 else end + 1
+            out.append("$__subst__")
+            at_word_start = False
+            continue
         if char in "'\"":
             quote = char
         elif char == "\\" and index + 1 < len(text):
