@@ -24,8 +24,8 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             "DB001",
             Severity.ERROR,
             f"{_db.where(url, use)} points at Neon, and `create_engine` opens it with the "
-            f"synchronous driver {driver} in an async service: every query blocks the event loop "
-            "while Neon wakes the compute.",
+            f"synchronous driver {driver} in an async service: queries made from `async def` "
+            "code block the event loop for as long as Neon takes to wake the compute.",
             url.source.span,
             _db.related(use, url, "the synchronous engine is created here"),
             "Use `postgresql+asyncpg://…` with `create_async_engine`, and add `asyncpg` to the "

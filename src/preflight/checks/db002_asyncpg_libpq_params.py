@@ -28,9 +28,9 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             f"`TypeError: connect() got an unexpected keyword argument '{bad[0]}'`.",
             url.source.span,
             _db.related(use, url),
-            "Use `?ssl=require` instead of `sslmode=require` (or pass "
-            '`connect_args={"ssl": "require"}`) and drop `channel_binding`, in the URL or in '
-            "the code that rewrites it.",
+            "Write `ssl=require` instead of `sslmode=require` and drop `channel_binding`, in the "
+            "URL or in the code that rewrites it (`connect_args={'ssl': 'require'}` helps only "
+            "once `sslmode` is gone from the URL).",
         )
 
 

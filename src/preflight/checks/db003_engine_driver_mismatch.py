@@ -13,9 +13,10 @@ from preflight.spans import Related
 
 
 def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    reported: set[tuple[int, frozenset[str]]] = set()  # one finding per engine and driver
     for db, use, url in _db.urls(project):
         drivers = _db.drivers(db, use, url)
-        if not drivers:
+        if not drivers or (id(use), drivers) in reported:
             continue
         factory = use.engine.factory
         if factory == "create_async_engine" and not any(is_async_driver(d) for d in drivers):
@@ -26,6 +27,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             fix = "Use `create_async_engine` for this URL, or a sync driver with `create_engine`."
         else:
             continue
+        reported.add((id(use), drivers))
         driver = " / ".join(sorted(drivers))
         yield Finding(
             "DB003",

@@ -10,6 +10,13 @@ from preflight.model.project import Project
 from preflight.model.urls import DRIVER_DISTRIBUTIONS, effective_drivers
 from preflight.spans import Related
 
+# What to add: wheels that need no system libpq in a slim image.
+_SUGGESTED = {
+    "psycopg": "psycopg[binary]",
+    "psycopg_async": "psycopg[binary]",
+    "psycopg2": "psycopg2-binary",
+}
+
 
 def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
     reported: set[tuple[str, str]] = set()
@@ -33,7 +40,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
         if key in reported:
             continue
         reported.add(key)
-        dist = sorted(DRIVER_DISTRIBUTIONS[driver])[0]
+        dist = _SUGGESTED.get(driver, sorted(DRIVER_DISTRIBUTIONS[driver])[0])
         default = (
             ""
             if url.url.driver

@@ -49,10 +49,11 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             version = f"the lock file's SQLAlchemy {locked}"
         elif declared and "2.1" in deps.sqlalchemy_minors():
             version = f"`{declared[0].raw}` (a fresh build installs SQLAlchemy 2.1 or later)"
+        elif declared:
+            ctx.silent(span, "SQLAlchemy is held below 2.1, which still installs greenlet")
+            continue
         else:
-            ctx.silent(
-                span, "the SQLAlchemy version is set by another package; 2.0 installs greenlet"
-            )
+            ctx.silent(span, "another package sets the SQLAlchemy version; 2.0 installs greenlet")
             continue
         yield Finding(
             "DB008",

@@ -643,7 +643,8 @@ class _Extractor:
         self, call: ast.Call, factory: str, target: str | None, function: str | None
     ) -> EngineCall:
         url_node = call.args[0] if call.args else _keyword(call, "url")
-        keywords = {k.arg: ast.unparse(k.value) for k in call.keywords if k.arg is not None}
+        # `**options` is kept as the key "**": its keywords are unknown.
+        keywords = {k.arg or "**": ast.unparse(k.value) for k in call.keywords}
         connect_args = _keyword(call, "connect_args")
         keys: tuple[str, ...] | None = None
         if isinstance(connect_args, ast.Dict):
