@@ -17,6 +17,13 @@ from preflight.checks import (
     pf001_parse_error,
     pf002_unused_suppression,
     pkg001_command_not_installed,
+    prb001_readiness_probe_missing,
+    prb002_probe_path_not_served,
+    prb003_readiness_endpoint_missing,
+    prb004_readiness_skips_dependencies,
+    prb005_liveness_checks_dependencies,
+    prb006_probe_port_mismatch,
+    prb007_readiness_never_fails,
 )
 from preflight.findings import Rule
 
@@ -34,6 +41,13 @@ RULES: tuple[Rule, ...] = tuple(
             pf001_parse_error.RULE,
             pf002_unused_suppression.RULE,
             pkg001_command_not_installed.RULE,
+            prb001_readiness_probe_missing.RULE,
+            prb002_probe_path_not_served.RULE,
+            prb003_readiness_endpoint_missing.RULE,
+            prb004_readiness_skips_dependencies.RULE,
+            prb005_liveness_checks_dependencies.RULE,
+            prb006_probe_port_mismatch.RULE,
+            prb007_readiness_never_fails.RULE,
         ),
         key=lambda rule: rule.code,
     )

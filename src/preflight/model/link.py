@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from preflight.discover import FileKind, Inventory
 from preflight.model.installs import RepoView, analyse_image
-from preflight.model.project import Environment, Image, Launch, Project
+from preflight.model.project import ContainerRun, Environment, Image, Launch, Project
 from preflight.parse import ParseProblem
 from preflight.parse.dockerfile import Dockerfile
 from preflight.parse.requirements import normalise_name
@@ -21,6 +21,7 @@ from preflight.spans import Span
 
 if TYPE_CHECKING:
     from preflight.model.databases import Dependencies, EnvSource
+    from preflight.parse.manifests import Container, Workload
 
 
 def build_project(inventory: Inventory, display_root: str) -> Project:
@@ -445,11 +446,15 @@ def _link_manifests(project: Project, texts: dict[str, str], names: dict[str, se
     for manifest in project.manifests.values():
         for workload in manifest.workloads:
             for container in workload.containers:
-                if container.command is None and container.args is None:
-                    continue  # runs the image's own command, checked at the Dockerfile
                 environment, why, dockerfile = _environment_for_image(
                     container.image, names, project
                 )
+                if not container.is_init:
+                    project.containers.append(
+                        _container_run(manifest.path, workload, container, dockerfile, why, project)
+                    )
+                if container.command is None and container.args is None:
+                    continue  # runs the image's own command, checked at the Dockerfile
                 if container.command is not None:
                     argv = container.command.values + (
                         container.args.values if container.args is not None else ()
@@ -474,6 +479,37 @@ def _link_manifests(project: Project, texts: dict[str, str], names: dict[str, se
                         source=_lines(texts, span.path, span.line, field.span.end_line),
                     )
                 )
+
+
+def _container_run(
+    path: str,
+    workload: Workload,
+    container: Container,
+    dockerfile: Dockerfile | None,
+    why: str | None,
+    project: Project,
+) -> ContainerRun:
+    env: dict[str, str] = {}
+    image_argv: tuple[str, ...] | None = None
+    context = ""
+    if dockerfile is not None and dockerfile.final is not None:
+        for stage in reversed(dockerfile.lineage(dockerfile.final)):
+            env.update({name: value for name, (value, _) in stage.env.items()})
+        command = dockerfile.effective_command()
+        image_argv = command[0] if command is not None else None
+        image = project.images.get(dockerfile.path)
+        context = image.context if image is not None else ""
+    for variable in container.env:
+        if variable.value is not None:
+            env[variable.name] = variable.value
+    argv: tuple[str, ...] | None
+    if container.command is not None:
+        argv = container.command.values + (container.args.values if container.args else ())
+    elif container.args is not None:
+        argv = _entrypoint_argv(dockerfile) + container.args.values
+    else:
+        argv = image_argv
+    return ContainerRun(path, workload, container, dockerfile, argv, env, context, why)
 
 
 def _link_procfiles(project: Project, repo: RepoView, texts: dict[str, str]) -> None:

@@ -14,7 +14,7 @@ from preflight.parse import ParseProblem
 from preflight.parse.compose import ComposeFile
 from preflight.parse.dockerfile import Dockerfile
 from preflight.parse.envfile import EnvFile
-from preflight.parse.manifests import ManifestFile
+from preflight.parse.manifests import Container, ManifestFile, Workload
 from preflight.parse.procfile import ProcessType
 from preflight.parse.pyproject import Pyproject
 from preflight.parse.python import PythonModule
@@ -83,6 +83,20 @@ class Image:
     command: tuple[tuple[str, ...], Span] | None
 
 
+@dataclass(frozen=True, slots=True)
+class ContainerRun:
+    """A Kubernetes container and what it runs: its argv, image, environment values."""
+
+    manifest: str
+    workload: Workload
+    container: Container
+    dockerfile: Dockerfile | None  # the Dockerfile that builds its image, when linked
+    argv: tuple[str, ...] | None  # command/args over the image's ENTRYPOINT/CMD
+    env: dict[str, str] = field(repr=False)  # literal values (Dockerfile ENV, then env[])
+    context: str = ""  # the image's build context (where its modules are)
+    why_unlinked: str | None = None
+
+
 @dataclass(slots=True)
 class Project:
     root: str  # display root as given on the command line
@@ -98,6 +112,8 @@ class Project:
     python_paths: frozenset[str] = frozenset()  # every .py file, parsed or not
     images: dict[str, Image] = field(default_factory=dict)  # by Dockerfile path
     launches: list[Launch] = field(default_factory=list)
+    containers: list[ContainerRun] = field(default_factory=list)
+    servings: list[object] | None = None  # model.apps.servings(): computed on first use
     locks: dict[str, dict[str, str]] = field(default_factory=dict)  # lock path -> versions
     databases: DatabaseModel | None = None
     config: dict[str, object] = field(default_factory=dict)  # [tool.preflight] project facts

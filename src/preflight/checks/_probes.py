@@ -1,0 +1,51 @@
+"""What the probe rules share: containers, their probes, the routes those probes reach."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+from preflight.model.apps import App, Route, Serving, reaches_database, servings
+from preflight.model.project import Project
+from preflight.parse.manifests import Probe
+
+SERVING_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
+READY_PATHS = ("/ready", "/readyz", "/health/ready", "/healthz/ready")
+
+
+def probes(project: Project, kind: str) -> Iterator[tuple[Serving, Probe]]:
+    for serving in servings(project):
+        for probe in serving.run.container.probes:
+            if probe.kind == kind:
+                yield serving, probe
+
+
+def route_for(app: App | None, probe: Probe) -> Route | None:
+    if app is None or probe.handler != "httpGet" or probe.path is None:
+        return None
+    return app.serves(probe.path)
+
+
+def uses_database(project: Project, app: App | None = None) -> bool:
+    if project.databases is not None and project.databases.uses:
+        return True
+    if app is not None:
+        return any(
+            route.handler is not None
+            and reaches_database(route.handler, route.module, project.python) is True
+            for route in app.routes
+        )
+    return False
+
+
+def who(serving: Serving) -> str:
+    run = serving.run
+    return f"{run.workload.kind} `{run.workload.name}` container `{run.container.name}`"
+
+
+def suggestions(app: App, path: str) -> list[str]:
+    gets = sorted({r.path for r in app.routes if "GET" in r.methods})
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    same_end = [p for p in gets if last and p.rstrip("/").rsplit("/", 1)[-1] == last]
+    close = difflib.get_close_matches(path, gets, n=3, cutoff=0.5)
+    return list(dict.fromkeys([*same_end, *close]))[:3]

@@ -1,0 +1,53 @@
+"""PRB003 readiness-endpoint-missing: a service with a database and no readiness endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.checks import _probes
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.apps import App, launched_apps, servings
+from preflight.model.project import Project
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    probed: dict[tuple[str, str], bool] = {}  # app -> some readiness probe reaches a route
+    for serving in servings(project):
+        if serving.app is None:
+            continue
+        key = (serving.app.module, serving.app.name)
+        probe = serving.run.container.probe("readinessProbe")
+        reached = probe is not None and _probes.route_for(serving.app, probe) is not None
+        probed[key] = probed.get(key, False) or reached
+    for app, _launch in launched_apps(project):
+        if not app.complete or not _probes.uses_database(project, app):
+            continue
+        if probed.get((app.module, app.name)) or _has_ready_route(app):
+            continue  # a probe that misses it is PRB001/PRB002's finding, not this one
+        where = f"none of {', '.join(_probes.READY_PATHS)}, under any prefix"
+        yield Finding(
+            "PRB003",
+            Severity.ERROR,
+            f"The app `{app.name}` in {app.module} uses a database but has no readiness endpoint "
+            f"({where}): pods count as ready while the database is unreachable, and requests fail.",
+            app.span,
+            fix="Add `GET /ready` that runs `SELECT 1` and answers 503 when it fails, and point "
+            "the readinessProbe at it.",
+        )
+
+
+def _has_ready_route(app: App) -> bool:
+    for route in app.routes:
+        path = route.path.rstrip("/")
+        if "GET" in route.methods and any(path.endswith(ready) for ready in _probes.READY_PATHS):
+            return True
+    return False
+
+
+RULE = Rule(
+    code="PRB003",
+    name="readiness-endpoint-missing",
+    severity=Severity.ERROR,
+    summary="A service that uses a database has no readiness endpoint that probes target.",
+    check=check,
+)

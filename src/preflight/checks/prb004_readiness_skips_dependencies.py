@@ -1,0 +1,49 @@
+"""PRB004 readiness-skips-dependencies: the readiness handler never touches the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.checks import _probes
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.apps import reaches_database
+from preflight.model.project import Project
+from preflight.spans import Related
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    for serving, probe in _probes.probes(project, "readinessProbe"):
+        route = _probes.route_for(serving.app, probe)
+        if (
+            route is None
+            or route.handler is None
+            or not _probes.uses_database(project, serving.app)
+        ):
+            continue
+        reach = reaches_database(route.handler, route.module, project.python)
+        if reach is not False:
+            if reach is None:
+                ctx.silent(
+                    route.span, f"cannot tell whether `{route.handler.name}` reaches the database"
+                )
+            continue
+        yield Finding(
+            "PRB004",
+            Severity.WARNING,
+            f"The readinessProbe of {_probes.who(serving)} calls `GET {probe.path}`, whose handler "
+            f"`{route.handler.name}` never reaches the database the service uses: pods stay ready "
+            "while the database is down.",
+            probe.path_span or probe.span,
+            (Related(route.handler.span, f"`{route.handler.name}` checks nothing"),),
+            "Run `SELECT 1` (or the pool's ping) in the readiness handler and answer 503 when it "
+            "fails.",
+        )
+
+
+RULE = Rule(
+    code="PRB004",
+    name="readiness-skips-dependencies",
+    severity=Severity.WARNING,
+    summary="The readiness handler never reaches the database the service uses.",
+    check=check,
+)

@@ -1,0 +1,40 @@
+"""PRB005 liveness-checks-dependencies: the liveness probe's handler reaches the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.checks import _probes
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.apps import reaches_database
+from preflight.model.project import Project
+from preflight.spans import Related
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    for serving, probe in _probes.probes(project, "livenessProbe"):
+        route = _probes.route_for(serving.app, probe)
+        if route is None or route.handler is None:
+            continue
+        if reaches_database(route.handler, route.module, project.python) is not True:
+            continue
+        yield Finding(
+            "PRB005",
+            Severity.WARNING,
+            f"The livenessProbe of {_probes.who(serving)} calls `GET {probe.path}`, whose handler "
+            f"`{route.handler.name}` reaches the database: when the database is down, every pod "
+            "fails liveness and Kubernetes restarts them all at once.",
+            probe.path_span or probe.span,
+            (Related(route.handler.span, f"`{route.handler.name}` touches the database"),),
+            "Point the livenessProbe at an endpoint that checks only the process (e.g. `/health` "
+            "returning 200), and keep the database check in the readinessProbe.",
+        )
+
+
+RULE = Rule(
+    code="PRB005",
+    name="liveness-checks-dependencies",
+    severity=Severity.WARNING,
+    summary="The livenessProbe's handler reaches the database, so an outage restarts every pod.",
+    check=check,
+)

@@ -1,0 +1,107 @@
+"""PRB006 probe-port-mismatch: a probe (or Service) targets a port the server does not bind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.checks import _probes
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.apps import Serving, servings
+from preflight.model.project import Project
+from preflight.parse.manifests import KService
+from preflight.spans import Related, Span
+
+
+def _bind(serving: Serving) -> tuple[int | None, str]:
+    if serving.served is None or serving.served.port is None:
+        return None, ""
+    return serving.served.port, serving.served.port_from
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    for serving in servings(project):
+        container = serving.run.container
+        named = {p.name: p.port for p in container.ports if p.name}
+        declared = {p.port for p in container.ports if p.port is not None}
+        bind, bind_from = _bind(serving)
+        for probe in container.probes:
+            if probe.port is None or probe.handler not in ("httpGet", "tcpSocket", "grpc"):
+                continue
+            span = probe.port_span or probe.span
+            if isinstance(probe.port, str) and not probe.port.isdigit():
+                if probe.port not in named:
+                    yield _finding(
+                        f"The {probe.kind} of {_probes.who(serving)} uses port `{probe.port}`, "
+                        "but the container declares no port by that name: the probe cannot run "
+                        "and the pod is never ready.",
+                        span,
+                        container.span,
+                        "Name the containerPort, or use the port number.",
+                    )
+                    continue
+                number = named[probe.port]
+            else:
+                number = int(probe.port)
+            if bind is not None and number is not None and number != bind:
+                yield _finding(
+                    f"The {probe.kind} of {_probes.who(serving)} targets port {number}, but "
+                    f"`{serving.served.server if serving.served else 'the server'}` binds {bind} "
+                    f"({bind_from}): the probe's connection is refused.",
+                    span,
+                    container.span,
+                    f"Probe port {bind} (or bind the server to {number}).",
+                )
+            elif bind is None and declared and number is not None and number not in declared:
+                yield _finding(
+                    f"The {probe.kind} of {_probes.who(serving)} targets port {number}, which is "
+                    f"not a port the container declares ({', '.join(map(str, sorted(declared)))}).",
+                    span,
+                    container.span,
+                    "Probe the port the server listens on.",
+                )
+        if bind is not None:
+            yield from _services(project, serving, bind, bind_from, named)
+
+
+def _services(
+    project: Project, serving: Serving, bind: int, bind_from: str, named: dict[str, int | None]
+) -> Iterator[Finding]:
+    labels = serving.run.workload.pod_labels
+    for manifest in project.manifests.values():
+        for service in manifest.services:
+            if not _selects(service, labels):
+                continue
+            for port in service.ports:
+                target = port.target_port if port.target_port is not None else port.port
+                if isinstance(target, str) and not target.isdigit():
+                    number = named.get(target)
+                else:
+                    number = int(target) if target is not None else None
+                if number is not None and number != bind:
+                    yield _finding(
+                        f"Service `{service.obj.name}` sends port {port.port} to {target}, but "
+                        f"{_probes.who(serving)} serves on {bind} ({bind_from}): its traffic is "
+                        "refused.",
+                        port.span,
+                        serving.run.container.span,
+                        f"Set `targetPort: {bind}`.",
+                    )
+
+
+def _selects(service: KService, labels: dict[str, str]) -> bool:
+    return bool(service.selector) and all(labels.get(k) == v for k, v in service.selector.items())
+
+
+def _finding(message: str, span: Span, container: Span, fix: str) -> Finding:
+    return Finding(
+        "PRB006", Severity.ERROR, message, span, (Related(container, "the container"),), fix
+    )
+
+
+RULE = Rule(
+    code="PRB006",
+    name="probe-port-mismatch",
+    severity=Severity.ERROR,
+    summary="A probe or Service targets a port the container's server does not bind.",
+    check=check,
+)

@@ -1,0 +1,42 @@
+"""PRB007 readiness-never-fails: the readiness handler swallows the database error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.checks import _probes
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.apps import reaches_database
+from preflight.model.project import Project
+from preflight.spans import Related
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    for serving, probe in _probes.probes(project, "readinessProbe"):
+        route = _probes.route_for(serving.app, probe)
+        if route is None or route.handler is None:
+            continue
+        handler = route.handler
+        if not handler.catches or handler.mentions_failure_status:
+            continue
+        if reaches_database(handler, route.module, project.python) is not True:
+            continue
+        yield Finding(
+            "PRB007",
+            Severity.WARNING,
+            f"`{handler.name}` (the readiness endpoint `{probe.path}`) catches the database error "
+            "and still answers 200: Kubernetes never takes the pod out of rotation.",
+            handler.span,
+            (Related(probe.path_span or probe.span, "the readinessProbe"),),
+            "In the except branch, raise `HTTPException(status_code=503)` or return a response "
+            "with `status_code=503`.",
+        )
+
+
+RULE = Rule(
+    code="PRB007",
+    name="readiness-never-fails",
+    severity=Severity.WARNING,
+    summary="The readiness handler catches the database error and still answers 2xx.",
+    check=check,
+)

@@ -1,0 +1,502 @@
+"""Which ASGI app a command serves, on which port, and that app's route table — statically.
+
+``uvicorn app.main:app``, ``gunicorn 'app.main:create_app()' -k uvicorn_worker.UvicornWorker``,
+``fastapi run app/main.py`` and friends name a module and an object; the object is followed
+through factories, ``include_router`` (with prefixes, across the project's own imports) and
+``mount``. Anything that cannot be followed — a router built in a loop, an import from outside
+the repository — marks the app *partially resolved*: rules that would claim a path is missing
+stay silent on it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from preflight.model.databases import resolve_import
+from preflight.model.project import ContainerRun, Project
+from preflight.parse.python import HandlerInfo, PythonModule, RouterObj
+from preflight.parse.shell import invocations
+from preflight.spans import Span
+
+SERVERS = frozenset({"uvicorn", "gunicorn", "hypercorn", "granian", "daphne", "fastapi"})
+_DEFAULT_PORTS = {
+    "uvicorn": 8000,
+    "gunicorn": 8000,
+    "hypercorn": 8000,
+    "granian": 8000,
+    "daphne": 8000,
+    "fastapi": 8000,
+}
+_MAX_DEPTH = 8
+_UNKNOWN_NAMES = (
+    "db",
+    "database",
+    "session",
+    "engine",
+    "conn",
+    "sql",
+    "pg",
+    "ping",
+    "check",
+    "health",
+    "redis",
+    "cache",
+    "pool",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    methods: tuple[str, ...]
+    path: str
+    handler: HandlerInfo | None
+    module: str  # where the handler is
+    span: Span
+
+
+@dataclass(slots=True)
+class App:
+    module: str  # the file
+    name: str  # the variable
+    span: Span
+    routes: list[Route] = field(default_factory=list)
+    mounts: list[str] = field(default_factory=list)  # prefixes served by something opaque
+    partial: list[str] = field(default_factory=list)  # why the route table is incomplete
+
+    @property
+    def complete(self) -> bool:
+        return not self.partial
+
+    def serves(self, path: str, method: str = "GET") -> Route | None:
+        """The route a request for ``path`` reaches (FastAPI redirects a trailing slash)."""
+        wanted = path.split("?", 1)[0].rstrip("/") or "/"
+        for route in self.routes:
+            if method in route.methods and _matches(route.path.rstrip("/") or "/", wanted):
+                return route
+        return None
+
+    def mounted(self, path: str) -> bool:
+        return any(path == m or path.startswith(m.rstrip("/") + "/") for m in self.mounts)
+
+
+def _matches(pattern: str, path: str) -> bool:
+    regex = re.sub(r"\\{[^}/]+:path\\}", ".+", re.escape(pattern))
+    regex = re.sub(r"\\{[^}/]+\\}", "[^/]+", regex)
+    return re.fullmatch(regex, path) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What a command line serves: the server, the app target, the port it binds."""
+
+    server: str
+    target: str | None  # "module:attr" as written, or a path for `fastapi run`
+    factory: bool
+    port: int | None
+    port_from: str  # "--port 8000", "default", "$PORT"
+    chdir: str | None
+
+
+def served_by(argv: Sequence[str], env: dict[str, str] | None = None) -> Served | None:
+    """The ASGI server an argv starts, if it is one preflight knows."""
+    found = invocations(list(argv))
+    if not found:
+        return None
+    for invocation in found:
+        name = posixpath.basename(invocation.executable)
+        module_run = None
+        if (
+            name.startswith("python")
+            and invocation.args[:1] == ("-m",)
+            and len(invocation.args) > 1
+        ):
+            module_run = invocation.args[1]
+            args = list(invocation.args[2:])
+        else:
+            args = list(invocation.args)
+        server = module_run or name
+        if server not in SERVERS:
+            continue
+        return _served(server, args, env or {})
+    return None
+
+
+def _served(server: str, args: list[str], env: dict[str, str]) -> Served:
+    target: str | None = None
+    factory = "--factory" in args
+    port: int | None = None
+    port_from = "default"
+    chdir: str | None = None
+    value_options = {
+        "--host",
+        "--port",
+        "-p",
+        "--bind",
+        "-b",
+        "--workers",
+        "-w",
+        "--worker-class",
+        "-k",
+        "--chdir",
+        "--app-dir",
+        "--log-level",
+        "--timeout",
+        "-t",
+        "--config",
+        "-c",
+        "--root-path",
+        "--interface",
+        "--env-file",
+        "--uds",
+        "--fd",
+        "--proxy-headers",
+        "--forwarded-allow-ips",
+        "--limit-concurrency",
+        "--backlog",
+        "--threads",
+        "--graceful-timeout",
+        "--keep-alive",
+        "--access-logfile",
+        "--error-logfile",
+        "--max-requests",
+        "--max-requests-jitter",
+        "--name",
+        "-n",
+        "--pid",
+        "--user",
+        "-u",
+        "--group",
+        "-g",
+        "--loop",
+        "--http",
+        "--ws",
+        "--lifespan",
+        "--ssl-keyfile",
+        "--ssl-certfile",
+        "--log-config",
+        "--app",
+    }
+    index = 0
+    if server == "fastapi" and args[:1] in (["run"], ["dev"]):
+        index = 1
+    while index < len(args):
+        word = args[index]
+        name, eq, inline = word.partition("=")
+        value = inline if eq else (args[index + 1] if index + 1 < len(args) else "")
+        if word.startswith("-"):
+            if name in ("--port", "-p") and not (server == "granian" and name == "-p"):
+                port, port_from = _port(value, env, name)
+            elif name in ("--bind", "-b"):
+                bound = value.rsplit(":", 1)[-1] if ":" in value else None
+                if bound is not None and not value.startswith("unix:"):
+                    port, port_from = _port(bound, env, name)
+            elif name in ("--chdir", "--app-dir"):
+                chdir = value
+            elif name == "--app":
+                target = value
+            index += 1 if eq or name not in value_options else 2
+            continue
+        if target is None:
+            target = word
+        index += 1
+    if port is None and server in _DEFAULT_PORTS:
+        port = _DEFAULT_PORTS[server]
+    if target is not None and target.endswith("()"):
+        factory = True
+    return Served(server, target, factory, port, port_from, chdir)
+
+
+def _port(value: str, env: dict[str, str], option: str) -> tuple[int | None, str]:
+    text = value.strip("\"'")
+    match = re.fullmatch(r"\$\{?(\w+)(?::?-(\d+))?\}?", text)
+    if match:
+        name, default = match.group(1), match.group(2)
+        resolved = env.get(name) or default
+        if resolved and resolved.isdigit():
+            return int(resolved), f"{option} ${name}"
+        return None, f"{option} ${name}"
+    return (int(text), f"{option} {text}") if text.isdigit() else (None, option)
+
+
+@dataclass(slots=True)
+class Serving:
+    """A Kubernetes container, the server it starts, and the app that server serves."""
+
+    run: ContainerRun
+    served: Served | None
+    app: App | None
+    why: str | None  # why no app (for --verbose)
+
+
+def servings(project: Project) -> list[Serving]:
+    """Every Kubernetes container with what it serves (computed once per project)."""
+    if project.servings is not None:
+        return project.servings  # type: ignore[return-value]
+    resolver = AppResolver(project.python, project.python_paths)
+    out: list[Serving] = []
+    for run in project.containers:
+        if run.argv is None:
+            out.append(Serving(run, None, None, run.why_unlinked or "its command is not known"))
+            continue
+        served = served_by(run.argv, run.env)
+        if served is None:
+            out.append(Serving(run, None, None, "it does not start a server preflight knows"))
+            continue
+        app, why = resolver.resolve(served, run.context)
+        out.append(Serving(run, served, app, why))
+    project.servings = list(out)
+    return out
+
+
+def launched_apps(project: Project) -> list[tuple[App, Span]]:
+    """Apps the repository's Dockerfiles, compose services and Procfiles start."""
+    resolver = AppResolver(project.python, project.python_paths)
+    out: list[tuple[App, Span]] = []
+    seen: set[tuple[str, str]] = set()
+    for launch in project.launches:
+        served = served_by(launch.argv)
+        if served is None:
+            continue
+        near = ""
+        for image in project.images.values():
+            if image.dockerfile.path == launch.span.path:
+                near = image.context
+        app, _ = resolver.resolve(served, near)
+        if app is not None and (app.module, app.name) not in seen:
+            seen.add((app.module, app.name))
+            out.append((app, launch.span))
+    for serving in servings(project):
+        if serving.app is not None and (serving.app.module, serving.app.name) not in seen:
+            seen.add((serving.app.module, serving.app.name))
+            out.append((serving.app, serving.run.container.span))
+    return out
+
+
+class AppResolver:
+    """Turns ``module:attr`` into an :class:`App` with its route table."""
+
+    def __init__(self, python: dict[str, PythonModule], python_paths: Iterable[str]) -> None:
+        self.python = python
+        self.paths = sorted(python_paths)
+
+    def module_file(self, dotted_name: str, near: str = "") -> str | None:
+        relative = dotted_name.replace(".", "/")
+        options = [f"{relative}.py", f"{relative}/__init__.py"]
+        found = [p for p in self.paths for o in options if p == o or p.endswith("/" + o)]
+        if near:
+            close = [p for p in found if p.startswith(near.rstrip("/") + "/") or not near]
+            found = close or found
+        found = sorted(set(found), key=lambda p: (p.count("/"), p))
+        if len(found) > 1 and found[0].count("/") == found[1].count("/"):
+            return None
+        return found[0] if found else None
+
+    def resolve(self, served: Served, near: str = "") -> tuple[App | None, str | None]:
+        target = served.target
+        if target is None:
+            if served.server == "fastapi":
+                for candidate in ("main.py", "app.py", "api.py", "app/main.py", "app/app.py"):
+                    path = posixpath.join(near, candidate) if near else candidate
+                    if path in self.python:
+                        return self._app_in(path, None)
+            return None, f"`{served.server}` names no app"
+        if served.server == "fastapi" and (target.endswith(".py") or "/" in target):
+            path = posixpath.normpath(posixpath.join(near, target)) if near else target
+            if path not in self.python:
+                return None, f"`{target}` is not a module preflight read"
+            return self._app_in(path, None)
+        module_name, _, attr = target.partition(":")
+        module_name = module_name.strip("'\"")
+        attr = attr.strip("'\"").removesuffix("()") or "app"
+        module_path = self.module_file(module_name, near)
+        if module_path is None or module_path not in self.python:
+            return None, f"module `{module_name}` is not a file preflight read"
+        return self._app_in(module_path, attr)
+
+    def _app_in(self, path: str, attr: str | None) -> tuple[App | None, str | None]:
+        module = self.python[path]
+        names = [attr] if attr else ["app", "application", "api"]
+        for name in names:
+            app = self._object(path, module, name, depth=0)
+            if app is not None:
+                return app, None
+        return None, f"`{attr or 'app'}` is not an app preflight found in {path}"
+
+    def _object(self, path: str, module: PythonModule, name: str, depth: int) -> App | None:
+        if depth > _MAX_DEPTH:
+            return None
+        router = next((r for r in module.routers if r.name == name and r.scope is None), None)
+        if router is not None and router.kind == "app":
+            return self._build(path, module, router)
+        factory = next((h for h in module.handlers if h.name == name and h.returns), None)
+        if factory is not None and factory.returns:
+            inner = next(
+                (r for r in module.routers if r.name == factory.returns and r.scope == name), None
+            )
+            if inner is not None:
+                return self._build(path, module, inner)
+        binding = next((b for b in module.bindings if b.name == name), None)
+        if binding is not None:  # app = create_app()
+            callee = binding.call.rsplit(".", 1)[-1]
+            found = self._object(path, module, callee, depth + 1)
+            if found is not None:
+                return found
+            for imported in module.imports:
+                if imported.local == binding.call.split(".")[0] and imported.name is not None:
+                    other = resolve_import(imported, path, self.python)
+                    if other is not None and other in self.python:
+                        return self._object(other, self.python[other], imported.name, depth + 1)
+        for imported in module.imports:  # from app.factory import app
+            if imported.local == name and imported.name is not None:
+                other = resolve_import(imported, path, self.python)
+                if other is not None and other in self.python:
+                    return self._object(other, self.python[other], imported.name, depth + 1)
+        return None
+
+    def _build(self, path: str, module: PythonModule, router: RouterObj) -> App:
+        app = App(path, router.name, router.span)
+        if router.dynamic_routes:
+            app.partial.append(
+                f"`{router.name}` takes its routes from a list preflight does not follow"
+            )
+        self._collect(app, path, module, router, "", 0, set())
+        return app
+
+    def _collect(
+        self,
+        app: App,
+        path: str,
+        module: PythonModule,
+        router: RouterObj,
+        prefix: str,
+        depth: int,
+        seen: set[tuple[str, str]],
+    ) -> None:
+        key = (path, f"{router.scope}:{router.name}")
+        if depth > _MAX_DEPTH or key in seen:
+            return
+        seen = seen | {key}
+        base = prefix + router.prefix
+        for route in module.routes:
+            if route.owner != router.name or route.scope != router.scope:
+                continue
+            if route.path is None:
+                app.partial.append(f"a route path in {path}:{route.span.line} is not a literal")
+                continue
+            handler = next((h for h in module.handlers if h.name == route.handler), None)
+            app.routes.append(Route(route.methods, base + route.path, handler, path, route.span))
+        for include in module.includes:
+            if include.owner != router.name or include.scope != router.scope:
+                continue
+            where = f"{path}:{include.span.line}"
+            if include.in_loop or include.target is None or include.prefix is None:
+                app.partial.append(f"the router {include.kind}ed at {where} is built dynamically")
+                continue
+            resolved = self._router(path, module, include.target, router.scope)
+            if resolved is None:
+                if include.kind == "mount":
+                    app.mounts.append(base + include.prefix)
+                else:
+                    app.partial.append(
+                        f"`{include.target}` ({where}) is not a router preflight found"
+                    )
+                continue
+            target_path, target_module, target_router = resolved
+            self._collect(
+                app,
+                target_path,
+                target_module,
+                target_router,
+                base + include.prefix,
+                depth + 1,
+                seen,
+            )
+
+    def _router(
+        self, path: str, module: PythonModule, target: str, scope: str | None
+    ) -> tuple[str, PythonModule, RouterObj] | None:
+        """The router/app an include names: local, imported, or `module.attr`."""
+        name = target.removesuffix("()")
+        for candidate_scope in (scope, None):
+            local = next(
+                (r for r in module.routers if r.name == name and r.scope == candidate_scope), None
+            )
+            if local is not None:
+                return path, module, local
+        head, _, attr = name.partition(".")
+        for imported in module.imports:
+            if imported.local != head:
+                continue
+            other = resolve_import(imported, path, self.python)
+            if other is None or other not in self.python:
+                return None
+            other_module = self.python[other]
+            wanted = attr or (imported.name or "")
+            if imported.name is not None and attr:
+                # `from app.api.routes import health` then `health.router`: a submodule
+                sub = resolve_import(
+                    replace(imported, module=_join(imported.module, imported.name), name=None),
+                    path,
+                    self.python,
+                )
+                if sub is not None and sub in self.python:
+                    other, other_module = sub, self.python[sub]
+            found = next(
+                (r for r in other_module.routers if r.name == wanted and r.scope is None), None
+            )
+            if found is not None:
+                return other, other_module, found
+            return None
+        return None
+
+
+def _join(module: str, name: str) -> str:
+    return f"{module}.{name}" if module else name
+
+
+def reaches_database(
+    handler: HandlerInfo, module: str, python: dict[str, PythonModule], depth: int = 0
+) -> bool | None:
+    """True: it talks to a database; False: it surely does not; None: cannot tell."""
+    if handler.db_evidence:
+        return True
+    if depth > 3:
+        return None
+    unknown = False
+    for callee in (*handler.calls, *handler.depends):
+        found = _function(callee, module, python)
+        if found is not None:
+            result = reaches_database(found[1], found[0], python, depth + 1)
+            if result:
+                return True
+            unknown = unknown or result is None
+            continue
+        last = callee.rsplit(".", 1)[-1].lower()
+        if any(word in last for word in _UNKNOWN_NAMES):
+            unknown = True
+    return None if unknown else False
+
+
+def _function(
+    name: str, module: str, python: dict[str, PythonModule]
+) -> tuple[str, HandlerInfo] | None:
+    own = python.get(module)
+    if own is None:
+        return None
+    short = name.rsplit(".", 1)[-1]
+    for handler in own.handlers:
+        if handler.name == name or handler.name == short or handler.name.endswith("." + short):
+            return module, handler
+    head = name.split(".", 1)[0]
+    for imported in own.imports:
+        if imported.local in (name, head) and imported.name is not None:
+            other = resolve_import(imported, module, python)
+            if other is not None and other in python:
+                wanted = imported.name if imported.local == name else short
+                for handler in python[other].handlers:
+                    if handler.name == wanted or handler.name.endswith("." + wanted):
+                        return other, handler
+    return None
