@@ -27,15 +27,36 @@ def route_for(app: App | None, probe: Probe) -> Route | None:
 
 
 def uses_database(project: Project, app: App | None = None) -> bool:
-    if project.databases is not None and project.databases.uses:
-        return True
-    if app is not None:
-        return any(
-            route.handler is not None
-            and reaches_database(route.handler, route.module, project.python) is True
-            for route in app.routes
-        )
-    return False
+    """The service the app belongs to creates an engine, or one of its routes reaches one.
+
+    An engine counts only when it belongs to the same service as the app: the same governing
+    pyproject/requirements (or, without one, the same top-level directory). A monorepo's
+    load-test mock does not use the main backend's database.
+    """
+    db = project.databases
+    if app is None:
+        return db is not None and bool(db.uses)
+    if db is not None:
+        home = _service_root(project, app.module)
+        if any(_service_root(project, use.module) == home for use in db.uses):
+            return True
+    return any(
+        route.handler is not None
+        and reaches_database(route.handler, route.module, project.python) is True
+        for route in app.routes
+    )
+
+
+def _service_root(project: Project, module: str) -> str:
+    """The nearest directory above a module that holds a Dockerfile, pyproject or requirements."""
+    markers = {*project.dockerfiles, *project.pyprojects, *project.requirements}
+    directories = {path.rsplit("/", 1)[0] if "/" in path else "" for path in markers}
+    directory = module.rsplit("/", 1)[0] if "/" in module else ""
+    while directory:
+        if directory in directories:
+            return directory
+        directory = directory.rsplit("/", 1)[0] if "/" in directory else ""
+    return ""
 
 
 def who(serving: Serving) -> str:
