@@ -96,6 +96,7 @@ class SettingsField:
     default_span: Span | None
     secret: bool  # SecretStr and friends
     span: Span
+    constraints: tuple[tuple[str, object], ...] = ()  # ("min_length", 32), ("literal", (..))
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,10 @@ class SettingsClass:
     validator_spans: dict[str, Span]
     derived: dict[str, tuple[str, tuple[UrlRewrite, ...], Span]]  # property -> (field, rewrites)
     pydantic_v1_validators: tuple[Span, ...]  # @validator / @root_validator / class Config
+    env_file: tuple[str, ...] = ()
+    secrets_dir: str | None = None
+    nested_delimiter: str | None = None
+    v1_import: Span | None = None  # `from pydantic import BaseSettings`
 
     def field_named(self, name: str) -> SettingsField | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -318,6 +323,36 @@ def _string(node: ast.AST | None) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     return None
+
+
+def _strings(node: ast.AST | None) -> tuple[str, ...]:
+    if _string(node) is not None:
+        return (_string(node) or "",)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return tuple(s for s in (_string(e) for e in node.elts) if s is not None)
+    return ()
+
+
+def _type_constraints(annotation: ast.expr) -> list[tuple[str, object]]:
+    """Constraints a type annotation puts on an environment value: Literal choices, int, bool."""
+    node = annotation
+    if isinstance(node, ast.Subscript) and (dotted(node.value) or "").endswith("Annotated"):
+        inner = node.slice
+        node = inner.elts[0] if isinstance(inner, ast.Tuple) and inner.elts else node
+    if isinstance(node, ast.Subscript) and (dotted(node.value) or "").endswith("Literal"):
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        choices = tuple(i.value for i in items if isinstance(i, ast.Constant))
+        if choices and all(isinstance(c, str) for c in choices):
+            return [("literal", choices)]
+        return []
+    name = dotted(node)
+    if name in ("int", "PositiveInt", "NonNegativeInt"):
+        return [("type", "int")]
+    if name in ("float", "PositiveFloat"):
+        return [("type", "float")]
+    if name == "bool":
+        return [("type", "bool")]
+    return []
 
 
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:
@@ -534,6 +569,9 @@ class _Extractor:
 
     def settings_class(self, node: ast.ClassDef, bases: tuple[str, ...]) -> SettingsClass:
         prefix, case_sensitive = "", False
+        env_file: tuple[str, ...] = ()
+        secrets_dir: str | None = None
+        nested: str | None = None
         v1: list[Span] = []
         for item in node.body:
             config_call: ast.Call | None = None
@@ -554,13 +592,25 @@ class _Extractor:
                 prefix = _string(_keyword(config_call, "env_prefix")) or prefix
                 flag = _keyword(config_call, "case_sensitive")
                 case_sensitive = isinstance(flag, ast.Constant) and flag.value is True
+                env_file = _strings(_keyword(config_call, "env_file")) or env_file
+                secrets_dir = _string(_keyword(config_call, "secrets_dir")) or secrets_dir
+                nested = _string(_keyword(config_call, "env_nested_delimiter")) or nested
             if isinstance(item, ast.ClassDef) and item.name == "Config":
                 v1.append(self.span(item))
                 for inner in item.body:
-                    if isinstance(inner, ast.Assign) and any(
-                        isinstance(t, ast.Name) and t.id == "env_prefix" for t in inner.targets
-                    ):
+                    if not isinstance(inner, ast.Assign):
+                        continue
+                    names = {t.id for t in inner.targets if isinstance(t, ast.Name)}
+                    if "env_prefix" in names:
                         prefix = _string(inner.value) or prefix
+                    if "case_sensitive" in names:
+                        case_sensitive = (
+                            isinstance(inner.value, ast.Constant) and inner.value.value is True
+                        )
+                    if "env_file" in names:
+                        env_file = _strings(inner.value) or env_file
+                    if "secrets_dir" in names:
+                        secrets_dir = _string(inner.value) or secrets_dir
         fields: list[SettingsField] = []
         validators: dict[str, list[UrlRewrite]] = {}
         validator_spans: dict[str, Span] = {}
@@ -576,10 +626,10 @@ class _Extractor:
                     (dotted(d.func) if isinstance(d, ast.Call) else dotted(d)) or ""
                     for d in item.decorator_list
                 ]
-                names = [d.rsplit(".", 1)[-1] for d in decorators]
-                if "validator" in names or "root_validator" in names:
+                decorator_names = [d.rsplit(".", 1)[-1] for d in decorators]
+                if "validator" in decorator_names or "root_validator" in decorator_names:
                     v1.append(self.span(item))
-                if "field_validator" in names or "validator" in names:
+                if "field_validator" in decorator_names or "validator" in decorator_names:
                     for decorator in item.decorator_list:
                         if isinstance(decorator, ast.Call):
                             for arg in decorator.args:
@@ -587,7 +637,7 @@ class _Extractor:
                                 if target is not None:
                                     validators.setdefault(target, []).extend(self.rewrites_in(item))
                                     validator_spans.setdefault(target, self.span(item))
-                if "property" in names or "computed_field" in names:
+                if "property" in decorator_names or "computed_field" in decorator_names:
                     source = self.field_read(item)
                     if source is not None:
                         derived[item.name] = (
@@ -595,6 +645,16 @@ class _Extractor:
                             tuple(self.rewrites_in(item)),
                             self.span(item),
                         )
+        v1_import = next(
+            (
+                self.span(n)
+                for n in self.tree.body
+                if isinstance(n, ast.ImportFrom)
+                and n.module == "pydantic"
+                and any(a.name == "BaseSettings" for a in n.names)
+            ),
+            None,
+        )
         return SettingsClass(
             node.name,
             self.span(node),
@@ -606,6 +666,10 @@ class _Extractor:
             validator_spans,
             derived,
             tuple(v1),
+            env_file=env_file,
+            secrets_dir=secrets_dir,
+            nested_delimiter=nested,
+            v1_import=v1_import,
         )
 
     def field_read(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
@@ -628,7 +692,12 @@ class _Extractor:
         default: str | None = None
         default_span: Span | None = None
         aliases: list[str] = []
+        constraints: list[tuple[str, object]] = _type_constraints(item.annotation)
         if isinstance(value, ast.Call) and (dotted(value.func) or "").endswith("Field"):
+            for key in ("min_length", "max_length", "pattern", "gt", "ge", "lt", "le"):
+                node = _keyword(value, key)
+                if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
+                    constraints.append((key, node.value))
             first = value.args[0] if value.args else _keyword(value, "default")
             has_factory = _keyword(value, "default_factory") is not None
             ellipsis = isinstance(first, ast.Constant) and first.value is Ellipsis
@@ -668,6 +737,7 @@ class _Extractor:
             default_span,
             secret,
             self.span(item.target),
+            tuple(constraints),
         )
 
     # engines, bindings, blocking calls ------------------------------------------------------
