@@ -28,15 +28,25 @@ def lint(root: Path, **config: object) -> Result:
     """Lint as `preflight check` does: the root's own configuration, or the one given."""
     from preflight.config import load_config
 
-    configuration = Config.model_validate(config) if config else load_config(root)[0]
+    configuration = load_config(root)[0]
+    if config:  # the root's own configuration, with these keys replaced
+        configuration = Config.model_validate({**configuration.model_dump(by_alias=True), **config})
     return run(root, ".", configuration)
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Callable[..., Result]:
+def families() -> tuple[str, ...] | None:
+    """The rule families a test module checks (override per module); None: every rule."""
+    return None
+
+
+@pytest.fixture
+def project(tmp_path: Path, families: tuple[str, ...] | None) -> Callable[..., Result]:
     """``project({"Dockerfile": "...", ...})`` writes the files and returns the lint result."""
 
     def make(files: dict[str, str], **config: object) -> Result:
+        if families is not None and "select" not in config:
+            config["select"] = list(families)
         return lint(write_tree(tmp_path, files), **config)
 
     return make

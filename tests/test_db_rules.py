@@ -15,6 +15,12 @@ from preflight.model.urls import effective_drivers, parse_db_url
 
 Project = Callable[..., Result]
 
+
+@pytest.fixture
+def families() -> tuple[str, ...]:
+    return ("DB", "PF")
+
+
 NEON = (
     "postgresql://neondb_owner:CHANGE_ME_pw@ep-cool-darkness-123456.us-east-2.aws.neon.tech/neondb"
 )

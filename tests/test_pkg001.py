@@ -14,6 +14,11 @@ from preflight.engine import Result
 Project = Callable[..., Result]
 
 
+@pytest.fixture
+def families() -> tuple[str, ...]:
+    return ("PKG", "PF")
+
+
 def only(result: Result, code: str = "PKG001") -> list[tuple[str, int, int]]:
     assert set(codes(result)) <= {code}, [f"{f.code} {f.message}" for f in result.findings]
     return [(f.span.path, f.span.line, f.span.col) for f in result.findings]

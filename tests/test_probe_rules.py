@@ -12,6 +12,12 @@ from preflight.model.apps import served_by
 
 Project = Callable[..., Result]
 
+
+@pytest.fixture
+def families() -> tuple[str, ...]:
+    return ("PRB", "DB", "PF")
+
+
 PYPROJECT = """
     [project]
     name = "api"

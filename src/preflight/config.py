@@ -36,6 +36,8 @@ class Config(BaseModel):
     rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Facts about the deployment preflight cannot read from the files.
     database_platform: Literal["neon"] | None = Field(default=None, alias="database-platform")
+    # Secrets created outside the repository (kubectl, a vault operator): names, keys unknown.
+    external_secrets: tuple[str, ...] = Field(default=(), alias="external-secrets")
 
     @field_validator("select", "ignore", mode="after")
     @classmethod

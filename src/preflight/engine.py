@@ -68,6 +68,7 @@ def run(
     inventory = discover(root, exclude=config.exclude, max_file_size=config.max_file_size)
     project = build_project(inventory, display_root)
     project.config["database-platform"] = config.database_platform
+    project.config["external-secrets"] = config.external_secrets
     rules = enabled_rules(config, select, ignore)
     raw: list[Finding] = []
     notes = list(project.notes)

@@ -96,16 +96,18 @@ def build_project(inventory: Inventory, display_root: str) -> Project:
 
             project.locks[source.path] = parse_lock(source.path, source.text)
     project.python_paths = frozenset(python_paths)
+    project.all_paths = frozenset(inventory.all_paths)
     for path, why in inventory.skipped:
         project.notes.append(f"{path}: skipped ({why})")
     repo = RepoView(project.pyprojects, project.requirements, frozenset(inventory.all_paths))
     _link_images(project, repo, texts, inventory.root.name)
     _link_procfiles(project, repo, texts)
+    project.dependencies = _dependencies(project)
     if any(m.engines or m.asyncio_extension for m in project.python.values()):
         from preflight.model.databases import DatabaseModel
 
         project.databases = DatabaseModel(
-            project.python, list(env_sources(project)), _dependencies(project)
+            project.python, list(env_sources(project)), project.dependencies
         )
     return project
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from preflight.model.databases import DatabaseModel
+from preflight.model.databases import DatabaseModel, Dependencies
 from preflight.parse import ParseProblem
 from preflight.parse.compose import ComposeFile
 from preflight.parse.dockerfile import Dockerfile
@@ -110,12 +110,14 @@ class Project:
     python: dict[str, PythonModule] = field(default_factory=dict)
     shell_scripts: dict[str, str] = field(default_factory=dict)  # path -> text
     python_paths: frozenset[str] = frozenset()  # every .py file, parsed or not
+    all_paths: frozenset[str] = frozenset()  # every file walked (read or not)
     images: dict[str, Image] = field(default_factory=dict)  # by Dockerfile path
     launches: list[Launch] = field(default_factory=list)
     containers: list[ContainerRun] = field(default_factory=list)
     servings: list[object] | None = None  # model.apps.servings(): computed on first use
     locks: dict[str, dict[str, str]] = field(default_factory=dict)  # lock path -> versions
     databases: DatabaseModel | None = None
+    dependencies: dict[str, Dependencies] = field(default_factory=dict)  # by Python module
     config: dict[str, object] = field(default_factory=dict)  # [tool.preflight] project facts
     problems: list[ParseProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # for --verbose: skipped files, weak links

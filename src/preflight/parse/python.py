@@ -249,6 +249,7 @@ class PythonModule:
     routes: tuple[RouteDecl, ...] = ()
     includes: tuple[IncludeDecl, ...] = ()
     handlers: tuple[HandlerInfo, ...] = ()
+    required_env: tuple[tuple[str, Span], ...] = ()  # os.environ["X"], REQUIRED_ENV_VARS = [...]
     problems: tuple[ParseProblem, ...] = ()
     unread: str | None = None  # why no facts were read from a valid file (for --verbose)
 
@@ -391,7 +392,38 @@ class _Extractor:
             routes=tuple(web.routes),
             includes=tuple(web.includes),
             handlers=tuple(web.handlers),
+            required_env=tuple(self.required_env()),
         )
+
+    def required_env(self) -> list[tuple[str, Span]]:
+        """Variables the code cannot start without: module-level ``os.environ["X"]`` (read at
+        import) and required-name lists such as the seed's ``REQUIRED_ENV_VARS = [...]``."""
+        out: list[tuple[str, Span]] = []
+        module_level = [
+            n
+            for n in self.tree.body
+            if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        ]
+        for node in (child for statement in module_level for child in ast.walk(statement)):
+            if (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.ctx, ast.Load)
+                and (dotted(node.value) or "").endswith("environ")
+            ):
+                name = _string(node.slice)
+                if name:
+                    out.append((name, self.span(node)))
+        for node in self.tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                listed = isinstance(node.value, (ast.List, ast.Tuple, ast.Set))
+                if listed and isinstance(target, ast.Name) and "REQUIRED" in target.id.upper():
+                    assert isinstance(node.value, (ast.List, ast.Tuple, ast.Set))
+                    for element in node.value.elts:
+                        name = _string(element)
+                        if name:
+                            out.append((name, self.span(element)))
+        return out
 
     # imports -------------------------------------------------------------------------------
 

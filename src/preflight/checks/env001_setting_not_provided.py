@@ -1,0 +1,56 @@
+"""ENV001 setting-not-provided: a required setting has no provider in the container."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+
+from preflight.checks import _env
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.project import Project
+from preflight.spans import Related
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    for checked in _env.containers(project):
+        container = checked.serving.run.container
+        if checked.env.unknown:
+            ctx.silent(container.span, f"{_env.who(checked.serving)}: {checked.env.unknown[0]}")
+            continue
+        for setting in checked.settings:
+            if not setting.required or checked.env.provides(setting):
+                continue
+            cls = setting.cls
+            if cls is not None and cls.secrets_dir and checked.env.secret_volume:
+                ctx.silent(container.span, f"{setting.owner} may come from a mounted Secret volume")
+                continue
+            if cls is not None and any(
+                posixpath.join(checked.root, name).lstrip("/") in project.all_paths
+                for name in cls.env_file
+            ):
+                ctx.silent(container.span, f"{setting.owner} may come from the class's env_file")
+                continue
+            names = " or ".join(
+                f"`{n if setting.case_sensitive else n.upper()}`" for n in setting.env_names
+            )
+            yield Finding(
+                "ENV001",
+                Severity.ERROR,
+                f"{_env.who(checked.serving)} runs an app that requires {names} "
+                f"({setting.derivation} of {setting.owner}), but nothing in the container's "
+                "environment provides it: the pod crashes at start with "
+                "`Field required [type=missing]`.",
+                container.span,
+                (Related(setting.span, f"{setting.owner} is required here"),),
+                f"Add `- name: {setting.display_name}` to the container's env (from a Secret with "
+                "`valueFrom.secretKeyRef` if it is sensitive), or give the field a default.",
+            )
+
+
+RULE = Rule(
+    code="ENV001",
+    name="setting-not-provided",
+    severity=Severity.ERROR,
+    summary="A required setting of the app a container runs is missing from its environment.",
+    check=check,
+)

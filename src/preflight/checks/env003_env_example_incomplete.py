@@ -1,0 +1,64 @@
+"""ENV003 env-example-incomplete: a required setting is missing from .env.example."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.project import Project
+from preflight.model.settings import service_root, settings_for
+from preflight.spans import Related, Span
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    roots = sorted({service_root(project, path) for path in project.python})
+    for root in roots:
+        required = [s for s in settings_for(project, root) if s.required and s.field is not None]
+        if not required:
+            continue
+        examples = [
+            env
+            for path, env in sorted(project.env_examples.items())
+            if _above(posixpath.dirname(path), root)
+        ]
+        if not examples:
+            first = required[0]
+            yield Finding(
+                "ENV003",
+                Severity.INFO,
+                f"The service{f' in {root}' if root else ''} requires {len(required)} setting(s) "
+                f"(first: `{first.display_name}`) but has no .env.example listing them.",
+                first.cls.span if first.cls is not None else first.span,
+                fix="Add a .env.example with every required variable and a placeholder value.",
+            )
+            continue
+        example = examples[-1]  # the nearest one
+        names = {entry.name for entry in example.entries}
+        for setting in required:
+            if any(setting.matches(name) for name in names):
+                continue
+            yield Finding(
+                "ENV003",
+                Severity.WARNING,
+                f"`{setting.display_name}` ({setting.derivation} of {setting.owner}) is required "
+                "but "
+                f"missing from {example.path}: whoever sets up the service from it starts an app "
+                "that crashes.",
+                Span(example.path, max(1, len(example.entries) and example.entries[-1].span.line)),
+                (Related(setting.span, f"{setting.owner} is required here"),),
+                f"Add `{setting.display_name}=` with a placeholder value to {example.path}.",
+            )
+
+
+def _above(directory: str, root: str) -> bool:
+    return directory == "" or root == directory or root.startswith(directory + "/")
+
+
+RULE = Rule(
+    code="ENV003",
+    name="env-example-incomplete",
+    severity=Severity.WARNING,
+    summary="A required setting is missing from the service's .env.example.",
+    check=check,
+)

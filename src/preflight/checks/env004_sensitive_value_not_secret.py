@@ -1,0 +1,69 @@
+"""ENV004 sensitive-value-not-secret: a secret as a plain value, ConfigMap or Dockerfile ENV."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.checks import _env
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.project import Project
+from preflight.model.settings import is_sensitive_name
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    reported: set[tuple[str, int]] = set()
+    sensitive_settings: dict[str, str] = {}
+    for checked in _env.containers(project):
+        for setting in checked.settings:
+            if setting.sensitive:
+                for name in setting.env_names:
+                    sensitive_settings[name.lower()] = setting.owner
+    for manifest in project.manifests.values():
+        for workload in manifest.workloads:
+            for container in workload.containers:
+                for variable in container.env:
+                    owner = sensitive_settings.get(variable.name.lower())
+                    if not (owner or is_sensitive_name(variable.name)):
+                        continue
+                    ref = variable.value_from
+                    if ref is None and variable.value and not variable.value.startswith("$("):
+                        how = "as a plain `value:` in the manifest"
+                    elif ref is not None and ref.kind == "configMapKeyRef":
+                        how = f"from ConfigMap `{ref.name}`"
+                    else:
+                        continue
+                    key = (variable.span.path, variable.span.line)
+                    if key not in reported:
+                        reported.add(key)
+                        yield _finding(variable.name, how, variable.span)
+    for dockerfile in project.dockerfiles.values():
+        for stage in dockerfile.stages:
+            for name, (value, span) in stage.env.items():
+                if value and (is_sensitive_name(name) or name.lower() in sensitive_settings):
+                    key = (span.path, span.line)
+                    if key not in reported:
+                        reported.add(key)
+                        yield _finding(name, "by the Dockerfile (`ENV`/`ARG`)", span)
+
+
+def _finding(name: str, how: str, span: object) -> Finding:
+    from preflight.spans import Span
+
+    assert isinstance(span, Span)
+    return Finding(
+        "ENV004",
+        Severity.WARNING,
+        f"`{name}` is sensitive but is provided {how}: anyone who can read the manifest or pull "
+        "the image can read it, and it ends up in version control.",
+        span,
+        fix=f"Provide `{name}` from a Secret (`valueFrom.secretKeyRef`), at run time.",
+    )
+
+
+RULE = Rule(
+    code="ENV004",
+    name="sensitive-value-not-secret",
+    severity=Severity.WARNING,
+    summary="A sensitive setting is a plain value, comes from a ConfigMap, or from the Dockerfile.",
+    check=check,
+)

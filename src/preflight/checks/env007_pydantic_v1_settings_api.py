@@ -1,0 +1,72 @@
+"""ENV007 pydantic-v1-settings-api: v1 settings API under pydantic 2 / pydantic-settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.project import Project
+from preflight.spans import Related
+
+
+def _requires_pydantic_2(project: Project, path: str) -> str | None:
+    deps = project.dependencies.get(path)
+    if deps is None:
+        return None
+    if "pydantic-settings" in deps.names():
+        return f"`pydantic-settings` in {deps.declared_in}"
+    for requirement in deps.requirements:
+        if requirement.name == "pydantic" and requirement.specifier:
+            try:
+                spec = SpecifierSet(requirement.specifier)
+            except InvalidSpecifier:
+                continue
+            if not spec.contains("1.10.18"):
+                return f"`{requirement.raw}` in {deps.declared_in}"
+    return None
+
+
+def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    for path, module in sorted(project.python.items()):
+        for cls in module.settings:
+            if not cls.v1_import and not cls.pydantic_v1_validators:
+                continue
+            why = _requires_pydantic_2(project, path)
+            if why is None:
+                ctx.silent(cls.span, f"{path}: the dependencies do not pin pydantic 2")
+                continue
+            if cls.v1_import is not None:
+                yield Finding(
+                    "ENV007",
+                    Severity.WARNING,
+                    f"`{cls.name}` imports `BaseSettings` from `pydantic`, but {why} means "
+                    "pydantic 2, "
+                    "where it moved: the import fails with `PydanticImportError`.",
+                    cls.v1_import,
+                    (Related(cls.span, f"`{cls.name}`"),),
+                    "Import it from pydantic-settings: "
+                    "`from pydantic_settings import BaseSettings`.",
+                )
+            for span in cls.pydantic_v1_validators:
+                yield Finding(
+                    "ENV007",
+                    Severity.WARNING,
+                    f"`{cls.name}` uses the pydantic v1 API (`@validator` / `class Config`) under "
+                    f"pydantic 2 ({why}): it is deprecated, behaves differently (`pre=True`, "
+                    "`class Config` options are ignored by pydantic-settings), and goes away in "
+                    "v3.",
+                    span,
+                    fix='Use `@field_validator(..., mode="before")` and '
+                    "`model_config = SettingsConfigDict(...)`.",
+                )
+
+
+RULE = Rule(
+    code="ENV007",
+    name="pydantic-v1-settings-api",
+    severity=Severity.WARNING,
+    summary="A settings class uses the pydantic v1 API although the project requires pydantic 2.",
+    check=check,
+)

@@ -1,0 +1,289 @@
+"""Settings an app reads from its environment, and what each container's environment provides.
+
+Environment names are derived as pydantic-settings derives them: ``env_prefix`` + field name,
+or an alias / ``validation_alias`` / ``AliasChoices`` (no prefix), compared case-insensitively
+unless ``case_sensitive=True``. A container's environment is its Dockerfile's ``ENV``, its
+``env`` (values and refs) and its ``envFrom`` (every key of the referenced Secret/ConfigMap,
+with the prefix). Where the picture is incomplete (a Secret defined outside the repository, an
+``env_file`` that may be in the image) the environment says so and rules stay silent.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+from preflight.model.project import ContainerRun, Project
+from preflight.parse.python import SettingsClass, SettingsField
+from preflight.spans import Span
+
+_SENSITIVE = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.I)
+_PLACEHOLDER = re.compile(
+    r"^$|^<.*>$|^\$\{.*\}$|^\$\(.*\)$|change.?me|replace.?me|placeholder|^x{3,}$|^\*+$|"
+    r"^dummy|^example|^todo$|^your[-_]|^fake|^test$|^secret$|^password$|^redacted",
+    re.I,
+)
+
+
+def is_sensitive_name(name: str) -> bool:
+    return _SENSITIVE.search(name) is not None
+
+
+def is_placeholder(value: str) -> bool:
+    """Obviously not a real secret: empty, ``<...>``, ``${...}``, CHANGE_ME, REPLACE_ME, …"""
+    text = value.strip()
+    if _PLACEHOLDER.search(text):
+        return True
+    if "://" in text:  # a URL whose password is a placeholder (or absent) holds no secret
+        match = re.match(r"^[\w+.-]+://([^:@/]*)(?::([^@/]*))?@", text)
+        return match is None or match.group(2) is None or bool(_PLACEHOLDER.search(match.group(2)))
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """A variable an app reads: from a settings field, or the code itself."""
+
+    env_names: tuple[str, ...]  # any one of them provides it, as written
+    case_sensitive: bool
+    required: bool
+    sensitive: bool
+    span: Span  # the field (or the os.environ read)
+    module: str
+    derivation: str  # how the name was derived, for messages
+    owner: str  # "`Settings.secret_key`", "`os.environ[\"X\"]`"
+    field: SettingsField | None = None
+    cls: SettingsClass | None = None
+
+    def matches(self, name: str) -> bool:
+        if self.case_sensitive:
+            return name in self.env_names
+        return name.lower() in {n.lower() for n in self.env_names}
+
+    @property
+    def display_name(self) -> str:
+        name = self.env_names[0]
+        return name if self.case_sensitive else name.upper()
+
+
+def service_root(project: Project, path: str) -> str:
+    """The nearest directory above a file holding a Dockerfile, pyproject or requirements."""
+    markers = {*project.dockerfiles, *project.pyprojects, *project.requirements}
+    directories = {posixpath.dirname(m) for m in markers}
+    directory = posixpath.dirname(path)
+    while directory:
+        if directory in directories:
+            return directory
+        directory = posixpath.dirname(directory)
+    return ""
+
+
+def _classes(project: Project) -> list[tuple[str, SettingsClass, list[SettingsField]]]:
+    """Settings classes with the fields they inherit from the repository's own base classes."""
+    by_name: dict[str, list[tuple[str, SettingsClass]]] = {}
+    for path, module in project.python.items():
+        for cls in module.settings:
+            by_name.setdefault(cls.name, []).append((path, cls))
+    out: list[tuple[str, SettingsClass, list[SettingsField]]] = []
+    for path, module in sorted(project.python.items()):
+        for cls in module.settings:
+            fields: dict[str, SettingsField] = {}
+            chain = [cls]
+            seen = {cls.name}
+            while chain[-1].bases:
+                parent_name = next(
+                    (
+                        b.rsplit(".", 1)[-1]
+                        for b in chain[-1].bases
+                        if b.rsplit(".", 1)[-1] in by_name
+                    ),
+                    None,
+                )
+                if parent_name is None or parent_name in seen:
+                    break
+                seen.add(parent_name)
+                chain.append(by_name[parent_name][0][1])
+            for ancestor in reversed(chain):
+                for item in ancestor.fields:
+                    fields[item.name] = item
+            out.append((path, cls, list(fields.values())))
+    return out
+
+
+def _instantiated(project: Project) -> set[str]:
+    """Class names some module calls (``Settings()``, ``get_settings`` returning ``Settings()``)."""
+    names: set[str] = set()
+    for module in project.python.values():
+        for binding in module.bindings:
+            names.add(binding.call.rsplit(".", 1)[-1])
+        for handler in module.handlers:
+            names.update(call.rsplit(".", 1)[-1] for call in handler.calls)
+    return names
+
+
+def settings_for(project: Project, root: str) -> list[Setting]:
+    """Every variable the code of the service at ``root`` reads from its environment."""
+    live = _instantiated(project)
+    subclassed = {b.rsplit(".", 1)[-1] for _, cls, _ in _classes(project) for b in cls.bases}
+    out: list[Setting] = []
+    for path, cls, fields in _classes(project):
+        if service_root(project, path) != root:
+            continue
+        if cls.name not in live and cls.name in subclassed:
+            continue  # a base class only its subclasses are built from
+        if cls.name not in live:
+            continue
+        for item in fields:
+            aliased = item.env_names != (
+                (cls.env_prefix + item.name).lower(),
+            ) and item.env_names != (cls.env_prefix + item.name,)
+            derivation = (
+                f"alias of field `{item.name}`"
+                if aliased
+                else f'env_prefix "{cls.env_prefix}" + field `{item.name}`'
+                if cls.env_prefix
+                else f"field `{item.name}`"
+            )
+            lowered = item.name.lower()
+            sensitive = (
+                item.secret
+                or is_sensitive_name(item.name)
+                or ("url" in lowered and ("database" in lowered or "db" in lowered))
+            )
+            out.append(
+                Setting(
+                    item.env_names,
+                    cls.case_sensitive,
+                    item.required,
+                    sensitive,
+                    item.span,
+                    path,
+                    derivation,
+                    f"`{cls.name}.{item.name}`",
+                    item,
+                    cls,
+                )
+            )
+    for path, module in sorted(project.python.items()):
+        if service_root(project, path) != root:
+            continue
+        for name, span in module.required_env:
+            out.append(
+                Setting(
+                    (name,),
+                    True,
+                    True,
+                    is_sensitive_name(name),
+                    span,
+                    path,
+                    "read by the code",
+                    f'`os.environ["{name}"]` in {path}',
+                )
+            )
+    return out
+
+
+@dataclass(slots=True)
+class Provider:
+    name: str
+    kind: str  # "env value", "Secret", "ConfigMap", "Dockerfile ENV", "fieldRef", …
+    span: Span
+    value: str | None = field(repr=False)  # a literal value, when known (never printed)
+    where: str = ""
+
+
+@dataclass(slots=True)
+class ContainerEnv:
+    providers: dict[str, list[Provider]] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)  # why more may be provided
+    secret_volume: bool = False  # a Secret mounted as files (read by a settings secrets_dir)
+
+    def add(self, provider: Provider) -> None:
+        self.providers.setdefault(provider.name, []).append(provider)
+
+    def provides(self, setting: Setting) -> list[Provider]:
+        return [p for name, items in self.providers.items() if setting.matches(name) for p in items]
+
+
+@dataclass(frozen=True, slots=True)
+class Defined:
+    """Secrets and ConfigMaps the repository defines (or declares as managed elsewhere)."""
+
+    secrets: dict[str, dict[str, tuple[Span, str | None]] | None]  # None: keys unknown
+    config_maps: dict[str, dict[str, tuple[Span, str | None]]]
+    manages_secrets: bool  # the repository defines any Secret-like resource or lists externals
+    manages_config_maps: bool
+
+
+def defined(project: Project) -> Defined:
+    secrets: dict[str, dict[str, tuple[Span, str | None]] | None] = {}
+    config_maps: dict[str, dict[str, tuple[Span, str | None]]] = {}
+    for manifest in project.manifests.values():
+        for secret in manifest.secrets:
+            keys = secrets.setdefault(secret.obj.name or "", {})
+            if keys is not None:
+                keys.update({k: (v.span, v.value) for k, v in secret.keys.items()})
+        for target in manifest.external_secrets:
+            if target.keys is None:
+                secrets[target.target_name] = None
+            else:
+                existing = secrets.setdefault(target.target_name, {})
+                if existing is not None:
+                    existing.update({k: (target.span, None) for k in target.keys})
+        for config_map in manifest.config_maps:
+            config_maps.setdefault(config_map.obj.name or "", {}).update(
+                {k: (v.span, v.value) for k, v in config_map.keys.items()}
+            )
+    external = project.config.get("external-secrets") or ()
+    if isinstance(external, (list, tuple)):
+        for name in external:
+            secrets[str(name)] = None
+    return Defined(secrets, config_maps, bool(secrets), bool(config_maps))
+
+
+def container_env(project: Project, run: ContainerRun, known: Defined) -> ContainerEnv:
+    env = ContainerEnv()
+    dockerfile = run.dockerfile
+    if dockerfile is not None and dockerfile.final is not None:
+        for stage in dockerfile.lineage(dockerfile.final):
+            for name, (text, span) in stage.env.items():
+                env.add(Provider(name, "Dockerfile ENV", span, text, dockerfile.path))
+    container = run.container
+    for variable in container.env:
+        ref = variable.value_from
+        if ref is None:
+            env.add(Provider(variable.name, "env value", variable.span, variable.value))
+            continue
+        literal: str | None = None
+        kind = ref.kind
+        if ref.kind == "secretKeyRef":
+            secret = known.secrets.get(ref.name or "")
+            found = secret.get(ref.key or "") if secret else None
+            literal = found[1] if found else None
+            kind = "Secret"
+        elif ref.kind == "configMapKeyRef":
+            entry = known.config_maps.get(ref.name or "", {}).get(ref.key or "")
+            literal = entry[1] if entry else None
+            kind = "ConfigMap"
+        where = f"`{ref.name}` key `{ref.key}`"
+        env.add(Provider(variable.name, kind, variable.span, literal, where))
+    for source in container.env_from:
+        is_secret = source.kind == "secretRef"
+        table = (
+            known.secrets.get(source.name or "")
+            if is_secret
+            else known.config_maps.get(source.name or "")
+        )
+        if table is None:
+            what = "Secret" if is_secret else "ConfigMap"
+            env.unknown.append(f"envFrom {what} `{source.name}` has keys preflight cannot see")
+            continue
+        for key, (_span, known_value) in table.items():
+            kind = "Secret" if is_secret else "ConfigMap"
+            where = f"`{source.name}`"
+            env.add(Provider(source.prefix + key, kind, source.span, known_value, where))
+    env.secret_volume = bool(run.workload.secret_volumes) and any(
+        mount.name in run.workload.secret_volumes for mount in container.volume_mounts
+    )
+    return env
