@@ -32,8 +32,12 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                 if probe.port not in named:
                     yield _finding(
                         f"The {probe.kind} of {_probes.who(serving)} uses port `{probe.port}`, "
-                        "but the container declares no port by that name: the probe cannot run "
-                        "and the pod is never ready.",
+                        "but the container declares no port by that name: the probe fails "
+                        + (
+                            "and the pod is restarted again and again."
+                            if probe.kind == "livenessProbe"
+                            else "and the pod never becomes ready."
+                        ),
                         span,
                         container.span,
                         "Name the containerPort, or use the port number.",

@@ -191,8 +191,9 @@ def _served(server: str, args: list[str], env: dict[str, str]) -> Served:
                 port, port_from = _port(value, env, name)
             elif name in ("--bind", "-b"):
                 bound = value.rsplit(":", 1)[-1] if ":" in value else None
+                port_from = f"{name} {value}"
                 if bound is not None and not value.startswith("unix:"):
-                    port, port_from = _port(bound, env, name)
+                    port, _ = _port(bound, env, name)
             elif name in ("--chdir", "--app-dir"):
                 chdir = value
             elif name == "--app":
@@ -202,8 +203,8 @@ def _served(server: str, args: list[str], env: dict[str, str]) -> Served:
         if target is None:
             target = word
         index += 1
-    if port is None and server in _DEFAULT_PORTS:
-        port = _DEFAULT_PORTS[server]
+    if port is None and port_from == "default" and server in _DEFAULT_PORTS:
+        port = _DEFAULT_PORTS[server]  # only when no port option was given at all
     if target is not None and target.endswith("()"):
         factory = True
     return Served(server, target, factory, port, port_from, chdir)
@@ -211,7 +212,8 @@ def _served(server: str, args: list[str], env: dict[str, str]) -> Served:
 
 def _port(value: str, env: dict[str, str], option: str) -> tuple[int | None, str]:
     text = value.strip("\"'")
-    match = re.fullmatch(r"\$\{?(\w+)(?::?-(\d+))?\}?", text)
+    # $PORT, ${PORT}, ${PORT:-8000} (shell) and $(PORT) (Kubernetes' own expansion)
+    match = re.fullmatch(r"\$[{(]?(\w+)(?::?-(\d+))?[})]?", text)
     if match:
         name, default = match.group(1), match.group(2)
         resolved = env.get(name) or default
@@ -393,7 +395,8 @@ class AppResolver:
                 continue
             where = f"{path}:{include.span.line}"
             if include.in_loop or include.target is None or include.prefix is None:
-                app.partial.append(f"the router {include.kind}ed at {where} is built dynamically")
+                verb = "included" if include.kind == "include" else "mounted"
+                app.partial.append(f"the router {verb} at {where} is built dynamically")
                 continue
             resolved = self._router(path, module, include.target, router.scope)
             if resolved is None:

@@ -929,6 +929,33 @@ class _Extractor:
         return out
 
 
+def _try_guards_a_call(node: ast.Try) -> bool:
+    """The try body makes a call that may reach a backing service (not just logging)."""
+    for child in (n for statement in node.body for n in ast.walk(statement)):
+        if not isinstance(child, ast.Call):
+            continue
+        callee = (dotted(child.func) or "").lower()
+        if isinstance(child.func, ast.Attribute) and child.func.attr in _DB_CALLS:
+            return True
+        if any(
+            word in callee
+            for word in (
+                "db",
+                "database",
+                "session",
+                "engine",
+                "conn",
+                "ping",
+                "check",
+                "pool",
+                "redis",
+                "cache",
+            )
+        ):
+            return True
+    return False
+
+
 def _route_owner_and_method(decorator: ast.expr) -> tuple[str, str, ast.Call] | None:
     if not isinstance(decorator, ast.Call) or not isinstance(decorator.func, ast.Attribute):
         return None
@@ -1107,8 +1134,10 @@ class _WebExtractor:
                 text = child.id if isinstance(child, ast.Name) else child.attr
                 if "503" in text or "SERVICE_UNAVAILABLE" in text or "500" in text:
                     failure = True
-            if isinstance(child, ast.Try) and child.handlers:
-                catches = True
+            if isinstance(child, ast.Try) and child.handlers and _try_guards_a_call(child):
+                catches = catches or not any(
+                    isinstance(n, ast.Raise) for h in child.handlers for n in ast.walk(h)
+                )
         returns = None
         for child in node.body:
             if isinstance(child, ast.Return) and isinstance(child.value, ast.Name):

@@ -1,0 +1,83 @@
+"""Probe-rule false positives found while writing the rule pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from conftest import codes
+from preflight.engine import Result
+from preflight.model.apps import served_by
+
+Project = Callable[..., Result]
+
+
+@pytest.fixture
+def families() -> tuple[str, ...]:
+    return ("PRB",)
+
+
+def test_kubernetes_dollar_paren_port_is_resolved() -> None:
+    served = served_by(["uvicorn", "app.main:app", "--port", "$(PORT)"], {"PORT": "9000"})
+    assert served is not None and served.port == 9000
+
+
+def test_unresolvable_port_is_unknown_not_the_default() -> None:
+    served = served_by(["uvicorn", "app.main:app", "--port", "$PORT"], {})
+    assert served is not None and served.port is None
+
+
+def test_try_around_logging_only_is_not_prb007(project: Project) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import logging
+
+            from fastapi import FastAPI
+            from sqlalchemy import text
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            engine = create_async_engine("postgresql+asyncpg://app:CHANGE_ME@db/app", pool_pre_ping=True)
+            app = FastAPI()
+            logger = logging.getLogger(__name__)
+
+
+            @app.get("/health")
+            async def health() -> dict[str, str]:
+                return {"status": "ok"}
+
+
+            @app.get("/ready")
+            async def ready() -> dict[str, str]:
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+                try:
+                    logger.info("ready")
+                except Exception:
+                    pass
+                return {"status": "ready"}
+        """,
+        "k8s/deployment.yaml": """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: api
+            spec:
+              template:
+                spec:
+                  containers:
+                    - name: api
+                      image: registry.example.com/api:1
+                      command: ["uvicorn", "app.main:app", "--port", "$(PORT)"]
+                      env:
+                        - {name: PORT, value: "9000"}
+                      ports:
+                        - {name: http, containerPort: 9000}
+                      readinessProbe:
+                        httpGet: {path: /ready, port: 9000}
+                      livenessProbe:
+                        httpGet: {path: /health, port: http}
+        """,
+    }
+    assert codes(project(files)) == []
