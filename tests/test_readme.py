@@ -12,7 +12,7 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 def test_rule_table_matches_the_registry() -> None:
     table = README.split("<!-- rules-table")[1].split("<!-- /rules-table -->")[0]
-    rows = re.findall(r"^\| (\w+) \| ([a-z-]+) \| (\w+) \| (.+) \|$", table, re.M)
+    rows = re.findall(r"^\| (\w+) \| ([a-z0-9-]+) \| (\w+) \| (.+) \|$", table, re.M)
     assert rows == [(r.code, r.name, r.severity.value, r.summary) for r in RULES]
 
 
