@@ -386,3 +386,48 @@ def test_reference_service_settings_are_all_provided() -> None:
 def test_unused_write_tree_import_is_used(tmp_path: Path) -> None:
     write_tree(tmp_path, {"a.txt": "x"})
     assert (tmp_path / "a.txt").read_text() == "x"
+
+
+@pytest.mark.parametrize(
+    ("name", "sensitive"),
+    [
+        ("SECRET_KEY", True),
+        ("DB_PASSWORD", True),
+        ("GOOGLE_API_KEY", True),
+        ("GITHUB_TOKEN", True),
+        ("AWS_SECRET_ACCESS_KEY", True),
+        ("MAX_TOKENS", False),
+        ("FORGOT_PASSWORD_ENABLED", False),
+        ("ALLOYDB_SECRET_NAME", False),
+        ("ACCESS_TOKEN_EXPIRE_MINUTES", False),
+    ],
+)
+def test_sensitive_names(name: str, sensitive: bool) -> None:
+    from preflight.model.settings import is_sensitive_name
+
+    assert is_sensitive_name(name) is sensitive
+
+
+def test_fields_passed_to_the_constructor_are_provided(project: Project) -> None:
+    settings = SEED_SETTINGS.replace(
+        "settings = Settings()", "settings = Settings(secret_key=load_key())"
+    )
+    assert codes(project(files(settings=settings))) == []
+    star = SEED_SETTINGS.replace("settings = Settings()", "settings = Settings(**kwargs)")
+    assert codes(project(files(settings=star, env="- {name: X, value: y}\n"))) == []
+
+
+def test_environ_read_guarded_by_try_is_optional(project: Project) -> None:
+    main_py = (
+        textwrap.dedent(MAIN)
+        + '\ntry:\n    TRACING = os.environ["ENABLE_TRACING"] == "1"\nexcept KeyError:\n    TRACING = False\n'
+    )
+    main_py = "import os\n" + main_py
+    result = project(files(env=DB_FROM_SECRET + KEY_FROM_SECRET, **{"app/main.py": main_py}))
+    assert codes(result) == []
+
+
+def test_pydantic_1_pin_is_not_pydantic_2(project: Project) -> None:
+    settings = "from pydantic import BaseSettings\n\n\nclass Settings(BaseSettings):\n    debug: bool = False\n\n\nsettings = Settings()\n"
+    pyproject = PYPROJECT.replace('"pydantic-settings>=2"', '"pydantic==1.10.26"')
+    assert codes(project(files(settings=settings, **{"pyproject.toml": pyproject}))) == []

@@ -23,7 +23,9 @@ def _requires_pydantic_2(project: Project, path: str) -> str | None:
                 spec = SpecifierSet(requirement.specifier)
             except InvalidSpecifier:
                 continue
-            if not spec.contains("1.10.18"):
+            ones = ("1.8.2", "1.9.2", "1.10.0", "1.10.9", "1.10.18", "1.10.26", "1.10.99")
+            twos = ("2.0", "2.5.3", "2.9.2", "2.11.0", "2.99")
+            if not any(spec.contains(v) for v in ones) and any(spec.contains(v) for v in twos):
                 return f"`{requirement.raw}` in {deps.declared_in}"
     return None
 

@@ -18,7 +18,35 @@ from preflight.model.project import ContainerRun, Project
 from preflight.parse.python import SettingsClass, SettingsField
 from preflight.spans import Span
 
-_SENSITIVE = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.I)
+_SENSITIVE_LAST = frozenset(
+    {
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "PASS",
+        "PWD",
+        "TOKEN",
+        "CREDENTIALS",
+        "SECRETKEY",
+        "APIKEY",
+        "PASSPHRASE",
+    }
+)
+_KEY_QUALIFIERS = frozenset(
+    {
+        "API",
+        "SECRET",
+        "PRIVATE",
+        "ACCESS",
+        "ENCRYPTION",
+        "SIGNING",
+        "MASTER",
+        "CLIENT",
+        "AUTH",
+        "LICENSE",
+        "WEBHOOK",
+    }
+)
 _PLACEHOLDER = re.compile(
     r"^$|^<.*>$|^\$\{.*\}$|^\$\(.*\)$|change.?me|replace.?me|placeholder|^x{3,}$|^\*+$|"
     r"^dummy|^example|^todo$|^your[-_]|^fake|^test$|^secret$|^password$|^redacted",
@@ -27,7 +55,18 @@ _PLACEHOLDER = re.compile(
 
 
 def is_sensitive_name(name: str) -> bool:
-    return _SENSITIVE.search(name) is not None
+    """SECRET_KEY, DB_PASSWORD, GITHUB_TOKEN, GOOGLE_API_KEY — judged by the name's last word.
+
+    ``FORGOT_PASSWORD_ENABLED``, ``MAX_TOKENS``, ``SECRET_NAME`` and ``ACCESS_TOKEN_EXPIRE_MINUTES``
+    name settings *about* a secret, not secrets.
+    """
+    words = [w for w in re.split(r"[_\-.]+", name.upper()) if w]
+    if not words:
+        return False
+    last = words[-1]
+    if last in _SENSITIVE_LAST:
+        return True
+    return last == "KEY" and len(words) > 1 and words[-2] in _KEY_QUALIFIERS
 
 
 def is_placeholder(value: str) -> bool:
@@ -111,6 +150,20 @@ def _classes(project: Project) -> list[tuple[str, SettingsClass, list[SettingsFi
     return out
 
 
+def _init_provided(project: Project) -> dict[str, set[str] | None]:
+    """Fields given as constructor keywords, per class (None: ``**kwargs``, anything may be)."""
+    out: dict[str, set[str] | None] = {}
+    for module in project.python.values():
+        for name, keywords, star in module.init_calls:
+            if star:
+                out[name] = None
+            elif out.get(name, set()) is not None:
+                current = out.setdefault(name, set())
+                assert current is not None
+                current.update(keywords)
+    return out
+
+
 def _instantiated(project: Project) -> set[str]:
     """Class names some module calls (``Settings()``, ``get_settings`` returning ``Settings()``)."""
     names: set[str] = set()
@@ -126,6 +179,7 @@ def settings_for(project: Project, root: str) -> list[Setting]:
     """Every variable the code of the service at ``root`` reads from its environment."""
     live = _instantiated(project)
     subclassed = {b.rsplit(".", 1)[-1] for _, cls, _ in _classes(project) for b in cls.bases}
+    given = _init_provided(project)
     out: list[Setting] = []
     for path, cls, fields in _classes(project):
         if service_root(project, path) != root:
@@ -134,7 +188,10 @@ def settings_for(project: Project, root: str) -> list[Setting]:
             continue  # a base class only its subclasses are built from
         if cls.name not in live:
             continue
+        passed = given.get(cls.name, set())
         for item in fields:
+            if passed is None or item.name in passed:
+                continue  # the code passes it to the constructor
             aliased = item.env_names != (
                 (cls.env_prefix + item.name).lower(),
             ) and item.env_names != (cls.env_prefix + item.name,)

@@ -250,6 +250,8 @@ class PythonModule:
     includes: tuple[IncludeDecl, ...] = ()
     handlers: tuple[HandlerInfo, ...] = ()
     required_env: tuple[tuple[str, Span], ...] = ()  # os.environ["X"], REQUIRED_ENV_VARS = [...]
+    # Class-like calls given keyword arguments: (class name, keywords, has `**kwargs`).
+    init_calls: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
     problems: tuple[ParseProblem, ...] = ()
     unread: str | None = None  # why no facts were read from a valid file (for --verbose)
 
@@ -393,6 +395,7 @@ class _Extractor:
             includes=tuple(web.includes),
             handlers=tuple(web.handlers),
             required_env=tuple(self.required_env()),
+            init_calls=tuple(self.init_calls()),
         )
 
     def required_env(self) -> list[tuple[str, Span]]:
@@ -404,7 +407,14 @@ class _Extractor:
             for n in self.tree.body
             if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
         ]
+        guarded: set[int] = set()  # reads inside `try: ... except KeyError` may be absent
+        for statement in module_level:
+            for child in ast.walk(statement):
+                if isinstance(child, ast.Try) and child.handlers:
+                    guarded.update(id(n) for b in child.body for n in ast.walk(b))
         for node in (child for statement in module_level for child in ast.walk(statement)):
+            if id(node) in guarded:
+                continue
             if (
                 isinstance(node, ast.Subscript)
                 and isinstance(node.ctx, ast.Load)
@@ -423,6 +433,16 @@ class _Extractor:
                         name = _string(element)
                         if name:
                             out.append((name, self.span(element)))
+        return out
+
+    def init_calls(self) -> list[tuple[str, tuple[str, ...], bool]]:
+        out: list[tuple[str, tuple[str, ...], bool]] = []
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Call) and node.keywords:
+                name = (dotted(node.func) or "").rsplit(".", 1)[-1]
+                if name[:1].isupper():
+                    keywords = tuple(k.arg for k in node.keywords if k.arg is not None)
+                    out.append((name, keywords, any(k.arg is None for k in node.keywords)))
         return out
 
     # imports -------------------------------------------------------------------------------
