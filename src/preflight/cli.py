@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -28,6 +28,16 @@ app = typer.Typer(
 class OutputFormat(str, Enum):
     text = "text"
     json = "json"
+    sarif = "sarif"
+    github = "github"
+    junit = "junit"
+    gitlab = "gitlab"
+
+
+class ColorMode(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
 
 
 class FailOn(str, Enum):
@@ -74,17 +84,42 @@ def check(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.text,
+    output_file: Annotated[
+        Path | None, typer.Option("--output-file", "-o", help="Write the report to this file.")
+    ] = None,
     fail_on: Annotated[
         FailOn | None, typer.Option(help="Lowest severity that fails (default: error).")
     ] = None,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Exit 0 even with failing findings.")
+    ] = False,
     config: Annotated[Path | None, typer.Option(help="Read configuration from this file.")] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Report only findings not recorded in this baseline.")
+    ] = None,
+    write_baseline: Annotated[
+        Path | None, typer.Option(help="Record today's findings in this baseline file.")
+    ] = None,
+    statistics: Annotated[
+        bool, typer.Option("--statistics", help="Counts per rule (and fixed since the baseline).")
+    ] = False,
+    show_source: Annotated[
+        bool, typer.Option("--show-source/--no-show-source", help="Show the offending line.")
+    ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the finding lines.")] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Also say where rules stayed silent and why.")
     ] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="Never colour the output.")] = False,
+    color: Annotated[
+        ColorMode, typer.Option(help="Colour: auto (a terminal, unless NO_COLOR), always, never.")
+    ] = ColorMode.auto,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Same as --color never.")] = False,
 ) -> None:
-    """Check one or more repositories (default: the current directory)."""
+    """Check one or more repositories (default: the current directory).
+
+    Exit codes: 0 no failing findings, 1 failing findings, 2 usage, configuration or internal
+    error.
+    """
     from preflight.config import ConfigError, check_selector, load_config
     from preflight.engine import run
     from preflight.findings import Severity
@@ -95,9 +130,18 @@ def check(
             check_selector(selector)
         except ValueError as exc:
             raise UsageFailure(str(exc)) from None
+    known: dict[str, dict[str, str]] = {}
+    if baseline is not None:
+        from preflight.baseline import BaselineError, read_baseline
+
+        try:
+            known = read_baseline(baseline)
+        except BaselineError as exc:
+            raise UsageFailure(str(exc)) from None
     results = []
     failing = False
     internal: list[str] = []
+    fixed: list[dict[str, str]] = []
     for path in paths or [Path(".")]:
         if not path.exists():
             raise UsageFailure(f"path `{path}` does not exist")
@@ -108,27 +152,99 @@ def check(
         except ConfigError as exc:
             raise UsageFailure(str(exc)) from None
         threshold = Severity(fail_on.value) if fail_on is not None else configuration.fail_on
-        display = path.as_posix()
-        result = run(path, display, configuration, selected, ignored)
+        result = run(path, path.as_posix(), configuration, selected, ignored)
+        if baseline is not None:
+            current = {f.fingerprint for f in result.findings}
+            fixed.extend(entry for fp, entry in known.items() if fp not in current)
+            result.findings = [f for f in result.findings if f.fingerprint not in known]
         results.append(result)
         internal.extend(result.internal_errors)
         failing = failing or any(f.severity.rank >= threshold.rank for f in result.findings)
-    if output_format is OutputFormat.json:
-        from preflight.report import json as json_report
+    if write_baseline is not None:
+        from preflight.baseline import write_baseline as write
 
-        sys.stdout.write(json_report.render(results) + "\n")
-    else:
-        from rich.console import Console
-
-        from preflight.report import text
-
-        console = Console(no_color=no_color, highlight=False, soft_wrap=True, emoji=False)
-        text.render(results, console, quiet=quiet, verbose=verbose)
+        write(write_baseline, [f for r in results for f in r.findings])
+        typer.echo(
+            f"preflight: recorded {sum(len(r.findings) for r in results)} finding(s) in "
+            f"{write_baseline}",
+            err=True,
+        )
+        raise typer.Exit(0)
+    report = _render(
+        results, output_format, quiet, verbose, show_source, color, no_color, output_file
+    )
+    if report is not None:
+        if output_file is not None:
+            output_file.write_text(report + "\n", encoding="utf-8")
+        else:
+            sys.stdout.write(report + "\n")
+    if statistics:
+        _statistics(
+            results, fixed, to_stderr=output_format is not OutputFormat.text and output_file is None
+        )
     for message in internal:
         typer.echo(f"preflight: internal error: {message} (please report this)", err=True)
     if internal:
         raise typer.Exit(2)
-    raise typer.Exit(1 if failing else 0)
+    raise typer.Exit(1 if failing and not exit_zero else 0)
+
+
+def _render(
+    results: list[Any],
+    output_format: OutputFormat,
+    quiet: bool,
+    verbose: bool,
+    show_source: bool,
+    color: ColorMode,
+    no_color: bool,
+    output_file: Path | None,
+) -> str | None:
+    """The report as text, or None when it was printed to the terminal directly."""
+    if output_format is OutputFormat.text:
+        import io
+        import os
+
+        from rich.console import Console
+
+        from preflight.report import text
+
+        buffer = io.StringIO() if output_file is not None else None
+        mode = ColorMode.never if no_color or output_file is not None else color
+        if mode is ColorMode.auto and os.environ.get("NO_COLOR"):
+            mode = ColorMode.never
+        console = Console(
+            file=buffer,
+            force_terminal=True if mode is ColorMode.always else None,
+            no_color=mode is ColorMode.never,
+            color_system=None if mode is ColorMode.never else "auto",
+            highlight=False,
+            soft_wrap=True,
+            emoji=False,
+        )
+        text.render(results, console, quiet=quiet, verbose=verbose, show_source=show_source)
+        return buffer.getvalue().rstrip("\n") if buffer is not None else None
+    from importlib import import_module
+
+    module = import_module(f"preflight.report.{output_format.value}")
+    rendered: str = module.render(results)
+    return rendered
+
+
+def _statistics(results: list[Any], fixed: list[dict[str, str]], *, to_stderr: bool) -> None:
+    from collections import Counter
+
+    from preflight.checks import BY_CODE
+
+    counts: Counter[str] = Counter(f.code for r in results for f in r.findings)
+    lines = [
+        f"{count:>5}  {code:<8} {BY_CODE[code].name}" for code, count in sorted(counts.items())
+    ]
+    if fixed:
+        lines.append(
+            f"{len(fixed):>5}  fixed since the baseline (remove them with --write-baseline)"
+        )
+    for line in lines:
+        typer.echo(line, err=to_stderr)
 
 
 @app.command()

@@ -107,6 +107,10 @@ def run(
         for path in shown
         if path in texts
     }
+    from preflight.baseline import fingerprint_all
+
+    all_lines = {source.path: source.text.split("\n") for source in inventory.files}
+    findings = fingerprint_all(findings, all_lines)
     return Result(display_root, findings, sources, notes, len(inventory.files), internal)
 
 

@@ -35,6 +35,7 @@ class Finding:
     span: Span
     related: tuple[Related, ...] = ()
     fix: str | None = None
+    fingerprint: str = ""  # stable identity across edits (set by the engine; see baseline.py)
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.span.path, self.span.line, self.span.col, self.code, self.message)

@@ -33,12 +33,14 @@ def _snippet(lines: list[str], span: Span) -> list[str]:
     ]
 
 
-def render(results: list[Result], console: Console, *, quiet: bool, verbose: bool) -> None:
+def render(
+    results: list[Result], console: Console, *, quiet: bool, verbose: bool, show_source: bool = True
+) -> None:
     counts: Counter[str] = Counter()
     for result in results:
         for finding in result.findings:
             counts[finding.severity.value] += 1
-            _finding(result, finding, console, quiet)
+            _finding(result, finding, console, quiet, show_source)
         if verbose:
             for note in result.notes:
                 console.print(f"[dim]note: {escape(note)}[/dim]", highlight=False)
@@ -59,7 +61,9 @@ def render(results: list[Result], console: Console, *, quiet: bool, verbose: boo
     )
 
 
-def _finding(result: Result, finding: Finding, console: Console, quiet: bool) -> None:
+def _finding(
+    result: Result, finding: Finding, console: Console, quiet: bool, show_source: bool
+) -> None:
     style = _STYLE[finding.severity.value]
     place = escape(_place(result.root, finding.span))
     console.print(
@@ -69,7 +73,10 @@ def _finding(result: Result, finding: Finding, console: Console, quiet: bool) ->
     )
     if quiet:
         return
-    for text in _snippet(result.sources.get(finding.span.path, []), finding.span):
+    snippet = (
+        _snippet(result.sources.get(finding.span.path, []), finding.span) if show_source else []
+    )
+    for text in snippet:
         console.print(f"  [dim]{escape(text)}[/dim]", highlight=False, soft_wrap=True)
     for related in finding.related:
         console.print(

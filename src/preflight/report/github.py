@@ -1,0 +1,37 @@
+"""GitHub Actions workflow commands: one annotation per finding."""
+
+from __future__ import annotations
+
+from preflight.engine import Result
+from preflight.findings import Severity
+
+_COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render(results: list[Result]) -> str:
+    lines: list[str] = []
+    for result in results:
+        prefix = "" if result.root in ("", ".") else result.root.rstrip("/") + "/"
+        for finding in result.findings:
+            span = finding.span
+            properties = ",".join(
+                (
+                    f"file={_property(prefix + span.path)}",
+                    f"line={span.line}",
+                    f"col={span.col}",
+                    f"endLine={max(span.end_line, span.line)}",
+                    f"endColumn={max(span.end_col, span.col)}",
+                    f"title={_property(finding.code)}",
+                )
+            )
+            message = finding.message + (f"\n{finding.fix}" if finding.fix else "")
+            lines.append(f"::{_COMMAND[finding.severity]} {properties}::{_data(message)}")
+    return "\n".join(lines)

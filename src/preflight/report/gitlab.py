@@ -1,0 +1,35 @@
+"""GitLab Code Quality report (a JSON array of issues)."""
+
+from __future__ import annotations
+
+import json
+
+from preflight.engine import Result
+from preflight.findings import Severity
+
+_SEVERITY = {Severity.ERROR: "critical", Severity.WARNING: "major", Severity.INFO: "info"}
+
+
+def render(results: list[Result]) -> str:
+    issues = []
+    for result in results:
+        prefix = "" if result.root in ("", ".") else result.root.rstrip("/") + "/"
+        for finding in result.findings:
+            issues.append(
+                {
+                    "type": "issue",
+                    "description": f"{finding.code} {finding.message}",
+                    "check_name": finding.code,
+                    "fingerprint": finding.fingerprint,
+                    "severity": _SEVERITY[finding.severity],
+                    "categories": ["Bug Risk"],
+                    "location": {
+                        "path": prefix + finding.span.path,
+                        "lines": {
+                            "begin": finding.span.line,
+                            "end": max(finding.span.end_line, finding.span.line),
+                        },
+                    },
+                }
+            )
+    return json.dumps(issues, indent=2, ensure_ascii=False)

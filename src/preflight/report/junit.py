@@ -1,0 +1,34 @@
+"""JUnit XML: one testcase per rule per file, failing when the rule found something there."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from xml.etree import ElementTree as ET
+
+from preflight.engine import Result
+from preflight.findings import Finding
+
+
+def render(results: list[Result]) -> str:
+    from preflight.checks import BY_CODE
+
+    cases: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for result in results:
+        prefix = "" if result.root in ("", ".") else result.root.rstrip("/") + "/"
+        for finding in result.findings:
+            cases[(finding.code, prefix + finding.span.path)].append(finding)
+    suite = ET.Element(
+        "testsuite", name="preflight", tests=str(len(cases)), failures=str(len(cases)), errors="0"
+    )
+    for (code, path), findings in sorted(cases.items()):
+        case = ET.SubElement(suite, "testcase", classname=path, name=f"{code} {BY_CODE[code].name}")
+        failure = ET.SubElement(
+            case, "failure", type=findings[0].severity.value, message=findings[0].message
+        )
+        failure.text = "\n".join(
+            f"{path}:{f.span.line}:{f.span.col}: {f.code} {f.message}" for f in findings
+        )
+    root = ET.Element("testsuites", name="preflight")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")

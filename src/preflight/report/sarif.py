@@ -1,0 +1,102 @@
+"""SARIF 2.1.0 for GitHub code scanning and other SARIF consumers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from preflight import __version__
+from preflight.engine import Result
+from preflight.findings import Finding, Severity
+from preflight.spans import Span
+
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+INFORMATION_URI = "https://github.com/preflight-dev/preflight"
+
+
+def _uri(root: str, span: Span) -> str:
+    return span.path if root in ("", ".") else f"{root.rstrip('/')}/{span.path}"
+
+
+def _region(span: Span) -> dict[str, int]:
+    return {
+        "startLine": span.line,
+        "startColumn": span.col,
+        "endLine": max(span.end_line, span.line),
+        "endColumn": max(span.end_col, span.col + 1 if span.end_line == span.line else 1),
+    }
+
+
+def _location(
+    root: str, span: Span, message: str | None = None, index: int | None = None
+) -> dict[str, Any]:
+    location: dict[str, Any] = {
+        "physicalLocation": {
+            "artifactLocation": {"uri": _uri(root, span), "uriBaseId": "%SRCROOT%"},
+            "region": _region(span),
+        }
+    }
+    if message is not None:
+        location["message"] = {"text": message}
+    if index is not None:
+        location["id"] = index
+    return location
+
+
+def _result(root: str, finding: Finding, rule_index: int) -> dict[str, Any]:
+    text = finding.message + (f" {finding.fix}" if finding.fix else "")
+    result: dict[str, Any] = {
+        "ruleId": finding.code,
+        "ruleIndex": rule_index,
+        "level": _LEVEL[finding.severity],
+        "message": {"text": text},
+        "locations": [_location(root, finding.span)],
+        "partialFingerprints": {"preflightFingerprint/v1": finding.fingerprint},
+    }
+    if finding.related:
+        result["relatedLocations"] = [
+            _location(root, related.span, related.note, index)
+            for index, related in enumerate(finding.related, start=1)
+        ]
+    return result
+
+
+def render(results: list[Result]) -> str:
+    from preflight.checks import RULES
+    from preflight.pages import page_text
+
+    index = {rule.code: position for position, rule in enumerate(RULES)}
+    driver = {
+        "name": "preflight",
+        "version": __version__,
+        "semanticVersion": __version__,
+        "informationUri": INFORMATION_URI,
+        "rules": [
+            {
+                "id": rule.code,
+                "name": rule.name,
+                "shortDescription": {"text": rule.summary},
+                "fullDescription": {"text": rule.summary},
+                "help": {"text": rule.summary, "markdown": page_text(rule.code)},
+                "defaultConfiguration": {"level": _LEVEL[rule.severity]},
+                "properties": {"tags": [rule.code.rstrip("0123456789")]},
+            }
+            for rule in RULES
+        ],
+    }
+    document = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": driver},
+                "columnKind": "unicodeCodePoints",
+                "results": [
+                    _result(result.root, finding, index[finding.code])
+                    for result in results
+                    for finding in result.findings
+                ],
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
