@@ -431,3 +431,43 @@ def test_pydantic_1_pin_is_not_pydantic_2(project: Project) -> None:
     settings = "from pydantic import BaseSettings\n\n\nclass Settings(BaseSettings):\n    debug: bool = False\n\n\nsettings = Settings()\n"
     pyproject = PYPROJECT.replace('"pydantic-settings>=2"', '"pydantic==1.10.26"')
     assert codes(project(files(settings=settings, **{"pyproject.toml": pyproject}))) == []
+
+
+def test_dockerfile_arg_is_not_a_runtime_variable(project: Project) -> None:
+    all_files = files(env=DB_FROM_SECRET)
+    all_files["api/Dockerfile"] = (
+        'FROM python:3.12-slim\nARG SECRET_KEY=build-only-value-that-is-long-enough-123\nCMD ["uvicorn", "app.main:app"]\n'
+    )
+    assert "ENV001" in codes(project(all_files))
+
+
+def test_nested_delimiter_provides_a_nested_model(project: Project) -> None:
+    settings = """
+        from pydantic import BaseModel
+        from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+        class Database(BaseModel):
+            url: str
+
+
+        class Settings(BaseSettings):
+            model_config = SettingsConfigDict(env_nested_delimiter="__")
+            secret_key: str
+            db: Database
+
+
+        settings = Settings()
+    """
+    env = (
+        KEY_FROM_SECRET
+        + "- name: DB__URL\n  valueFrom:\n    secretKeyRef: {name: backend-secrets, key: DATABASE_URL}\n"
+    )
+    assert (
+        codes(
+            project(
+                files(settings=settings, env=env, **{".env.example": "SECRET_KEY=\nDB__URL=\n"})
+            )
+        )
+        == []
+    )

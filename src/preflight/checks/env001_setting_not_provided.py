@@ -37,7 +37,8 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                 "ENV001",
                 Severity.ERROR,
                 f"{_env.who(checked.serving)} runs an app that requires {names} "
-                f"({setting.derivation} of {setting.owner}), but nothing in the container's "
+                f"({setting.derivation}{f' of `{cls.name}`' if cls else ''}), but nothing in "
+                "the container's "
                 "environment provides it: the pod crashes at start with "
                 "`Field required [type=missing]`.",
                 container.span,

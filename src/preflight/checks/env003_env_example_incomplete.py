@@ -38,13 +38,13 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
         for setting in required:
             if any(setting.matches(name) for name in names):
                 continue
+            owner = f" of `{setting.cls.name}`" if setting.cls is not None else ""
             yield Finding(
                 "ENV003",
                 Severity.WARNING,
-                f"`{setting.display_name}` ({setting.derivation} of {setting.owner}) is required "
-                "but "
-                f"missing from {example.path}: whoever sets up the service from it starts an app "
-                "that crashes.",
+                f"`{setting.display_name}` ({setting.derivation}{owner}) is required but missing "
+                f"from {example.path}: whoever sets up the service from it starts an app that "
+                "crashes.",
                 Span(example.path, max(1, len(example.entries) and example.entries[-1].span.line)),
                 (Related(setting.span, f"{setting.owner} is required here"),),
                 f"Add `{setting.display_name}=` with a placeholder value to {example.path}.",

@@ -36,6 +36,23 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                     if key not in reported:
                         reported.add(key)
                         yield _finding(variable.name, how, variable.span)
+    known = _env.known(project)
+    for manifest in project.manifests.values():
+        for workload in manifest.workloads:
+            for container in workload.containers:
+                for source in container.env_from:
+                    if source.kind != "configMapRef":
+                        continue
+                    entries = known.config_maps.get(source.name or "", {})
+                    for config_key, (config_span, _value) in entries.items():
+                        variable_name = source.prefix + config_key
+                        sensitive = is_sensitive_name(variable_name)
+                        if sensitive or variable_name.lower() in sensitive_settings:
+                            where = (config_span.path, config_span.line)
+                            if where not in reported:
+                                reported.add(where)
+                                how = f"from ConfigMap `{source.name}`"
+                                yield _finding(variable_name, how, config_span)
     for dockerfile in project.dockerfiles.values():
         for stage in dockerfile.stages:
             for name, (value, span) in stage.env.items():

@@ -57,11 +57,11 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                 if why is None or key in seen:
                     continue
                 seen.add(key)
+                source = " ".join(part for part in (provider.kind, provider.where) if part)
                 yield Finding(
                     "ENV006",
                     Severity.ERROR,
-                    f"`{provider.name}` ({provider.kind} {provider.where}) fails validation: "
-                    f"{why}. "
+                    f"`{provider.name}` ({source}) fails validation: {why}. "
                     "The app stops at start-up with a ValidationError.",
                     provider.span,
                     (Related(setting.span, f"{setting.owner} is declared here"),),

@@ -56,9 +56,9 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                     "ENV007",
                     Severity.WARNING,
                     f"`{cls.name}` uses the pydantic v1 API (`@validator` / `class Config`) under "
-                    f"pydantic 2 ({why}): it is deprecated, behaves differently (`pre=True`, "
-                    "`class Config` options are ignored by pydantic-settings), and goes away in "
-                    "v3.",
+                    f"pydantic 2 ({why}): it is deprecated (a warning at every start), v1-only "
+                    "options such as `customise_sources` are silently ignored, and it is removed "
+                    "in pydantic 3.",
                     span,
                     fix='Use `@field_validator(..., mode="before")` and '
                     "`model_config = SettingsConfigDict(...)`.",

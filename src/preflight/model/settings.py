@@ -94,11 +94,17 @@ class Setting:
     owner: str  # "`Settings.secret_key`", "`os.environ[\"X\"]`"
     field: SettingsField | None = None
     cls: SettingsClass | None = None
+    nested_delimiter: str | None = None  # `APP_DB__URL` provides a nested model field `db`
 
     def matches(self, name: str) -> bool:
-        if self.case_sensitive:
-            return name in self.env_names
-        return name.lower() in {n.lower() for n in self.env_names}
+        names = self.env_names if self.case_sensitive else tuple(n.lower() for n in self.env_names)
+        wanted = name if self.case_sensitive else name.lower()
+        if wanted in names:
+            return True
+        delimiter = self.nested_delimiter
+        if not delimiter:
+            return False
+        return any(wanted.startswith(n + delimiter) for n in names)
 
     @property
     def display_name(self) -> str:
@@ -220,6 +226,7 @@ def settings_for(project: Project, root: str) -> list[Setting]:
                     f"`{cls.name}.{item.name}`",
                     item,
                     cls,
+                    cls.nested_delimiter,
                 )
             )
     for path, module in sorted(project.python.items()):
@@ -305,7 +312,8 @@ def container_env(project: Project, run: ContainerRun, known: Defined) -> Contai
     if dockerfile is not None and dockerfile.final is not None:
         for stage in dockerfile.lineage(dockerfile.final):
             for name, (text, span) in stage.env.items():
-                env.add(Provider(name, "Dockerfile ENV", span, text, dockerfile.path))
+                if name not in stage.build_args:  # an ARG is gone once the image is built
+                    env.add(Provider(name, "Dockerfile ENV", span, text, dockerfile.path))
     container = run.container
     for variable in container.env:
         ref = variable.value_from

@@ -78,7 +78,8 @@ class Stage:
     base_stage: int | None = None  # index of an earlier stage this one builds FROM
     workdir: str = "/"
     user: str | None = None
-    env: dict[str, tuple[str, Span]] = field(default_factory=dict)
+    env: dict[str, tuple[str, Span]] = field(default_factory=dict)  # ENV, and ARG defaults
+    build_args: set[str] = field(default_factory=set)  # names only an ARG set: not at run time
     exposes: list[tuple[str, Span]] = field(default_factory=list)
     runs: list[RunStep] = field(default_factory=list)
     copies: list[CopyStep] = field(default_factory=list)
@@ -298,6 +299,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                 stage.workdir = earlier.workdir
                 stage.user = earlier.user
                 stage.env = dict(earlier.env)
+                stage.build_args = set(earlier.build_args)
                 stage.shell = earlier.shell
             stages.append(stage)
             continue
@@ -306,6 +308,8 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
         if instruction == "ARG":
             for word in value.split():
                 name, _, default = word.partition("=")
+                if name not in stage.env:
+                    stage.build_args.add(name)
                 if default:
                     stage.env.setdefault(name, (default.strip("\"'"), span))
                 elif global_args.get(name):
@@ -313,6 +317,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
         elif instruction == "ENV":
             for name, env_value in _env_pairs(value):
                 stage.env[name] = (substitute(env_value, variables), span)
+                stage.build_args.discard(name)
         elif instruction == "WORKDIR":
             stage.workdir = _join_path(stage.workdir, substitute(value.strip(), variables))
         elif instruction == "USER":
