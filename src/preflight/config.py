@@ -1,87 +1,131 @@
 """Configuration: ``[tool.preflight]`` in the checked root's pyproject.toml, or ``preflight.toml``.
 
 ``preflight.toml`` takes its keys at the top level and wins over pyproject.toml when both exist
-(as ruff.toml does over pyproject.toml). Every key is validated: an unknown key or rule code is a
-:class:`ConfigError`, which the CLI turns into exit code 2 with a one-line message.
+(as ruff.toml does over pyproject.toml). Every key is validated with pydantic: an unknown key or
+rule code is a :class:`ConfigError`, which the CLI turns into exit code 2 with a one-line
+message. pydantic is imported only when there is a table to validate; a repository without
+configuration runs on the plain defaults below.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import TYPE_CHECKING, Any
 
 from preflight.findings import Severity
 
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
+_ALIASES = {
+    "fail_on": "fail-on",
+    "per_file_ignores": "per-file-ignores",
+    "max_file_size": "max-file-size",
+    "database_platform": "database-platform",
+    "external_secrets": "external-secrets",
+}
 
 
 class ConfigError(Exception):
     """A configuration problem the user must fix; its message is one line."""
 
 
-class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
+@dataclass(frozen=True)
+class Config:
     select: tuple[str, ...] | None = None
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    fail_on: Severity = Field(default=Severity.ERROR, alias="fail-on")
-    per_file_ignores: dict[str, tuple[str, ...]] = Field(
-        default_factory=dict, alias="per-file-ignores"
-    )
-    max_file_size: int = Field(default=DEFAULT_MAX_FILE_SIZE, alias="max-file-size", gt=0)
-    rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    fail_on: Severity = Severity.ERROR
+    per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Facts about the deployment preflight cannot read from the files.
-    database_platform: Literal["neon"] | None = Field(default=None, alias="database-platform")
+    database_platform: str | None = None  # "neon"
     # Secrets created outside the repository (kubectl, a vault operator): names, keys unknown.
-    external_secrets: tuple[str, ...] = Field(default=(), alias="external-secrets")
+    external_secrets: tuple[str, ...] = ()
 
-    @field_validator("select", "ignore", mode="after")
     @classmethod
-    def _known_selectors(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if value is not None:
-            for selector in value:
-                check_selector(selector)
-        return value
+    def model_validate(cls, table: dict[str, Any]) -> Config:
+        """Validate a configuration table (kebab-case keys, as in TOML); raises ValueError."""
+        schema = _schema()
+        parsed = schema.model_validate(table)
+        return cls(**{name: getattr(parsed, name) for name in cls.__dataclass_fields__})
 
-    @field_validator("per_file_ignores", mode="after")
-    @classmethod
-    def _known_ignores(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        for codes in value.values():
-            for selector in codes:
-                check_selector(selector)
-        return value
-
-    @field_validator("rules", mode="after")
-    @classmethod
-    def _known_rules(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        from preflight.checks import BY_CODE
-
-        for code, options in value.items():
-            rule = BY_CODE.get(code.upper())
-            if rule is None:
-                raise ValueError(f"unknown rule code `{code}`")
-            if rule.options is None:
-                if options:
-                    raise ValueError(f"rule {rule.code} takes no options")
-                continue
-            try:
-                rule.options.model_validate(options)
-            except ValidationError as exc:
-                raise ValueError(f"rules.{code}: {_first_error(exc)}") from None
-        return value
+    def model_dump(self, by_alias: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        if by_alias:
+            data = {_ALIASES.get(key, key): value for key, value in data.items()}
+        return data
 
     def rule_options(self, code: str) -> dict[str, object]:
         from preflight.checks import BY_CODE
 
         rule = BY_CODE[code]
-        raw = next((v for k, v in self.rules.items() if k.upper() == code), {})
-        if rule.options is None:
+        raw = next((v for k, v in self.rules.items() if k.upper() == code), None)
+        if rule.options is None or raw is None:
             return {}
-        return dict(rule.options.model_validate(raw).model_dump())
+        return dict(rule.options().model_validate(raw).model_dump())
+
+
+def _schema() -> type[Any]:
+    """The pydantic model that validates a configuration table."""
+    from typing import Literal
+
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+    class Schema(BaseModel):
+        model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+        select: tuple[str, ...] | None = None
+        ignore: tuple[str, ...] = ()
+        exclude: tuple[str, ...] = ()
+        fail_on: Severity = Field(default=Severity.ERROR, alias="fail-on")
+        per_file_ignores: dict[str, tuple[str, ...]] = Field(
+            default_factory=dict, alias="per-file-ignores"
+        )
+        max_file_size: int = Field(default=DEFAULT_MAX_FILE_SIZE, alias="max-file-size", gt=0)
+        rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
+        database_platform: Literal["neon"] | None = Field(default=None, alias="database-platform")
+        external_secrets: tuple[str, ...] = Field(default=(), alias="external-secrets")
+
+        @field_validator("select", "ignore", mode="after")
+        @classmethod
+        def _known_selectors(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+            for selector in value or ():
+                check_selector(selector)
+            return value
+
+        @field_validator("per_file_ignores", mode="after")
+        @classmethod
+        def _known_ignores(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+            for codes in value.values():
+                for selector in codes:
+                    check_selector(selector)
+            return value
+
+        @field_validator("rules", mode="after")
+        @classmethod
+        def _known_rules(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+            from preflight.checks import BY_CODE
+
+            for code, options in value.items():
+                rule = BY_CODE.get(code.upper())
+                if rule is None:
+                    raise ValueError(f"unknown rule code `{code}`")
+                if rule.options is None:
+                    if options:
+                        raise ValueError(f"rule {rule.code} takes no options")
+                    continue
+                try:
+                    rule.options().model_validate(options)
+                except ValidationError as exc:
+                    raise ValueError(f"rules.{code}: {_first_error(exc)}") from None
+            return value
+
+    return Schema
 
 
 def check_selector(selector: str) -> None:
@@ -141,6 +185,8 @@ def load_config(root: Path, explicit: Path | None = None) -> tuple[Config, str |
 
 
 def _validate(table: object, where: str) -> Config:
+    from pydantic import ValidationError
+
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: expected a table")
     try:

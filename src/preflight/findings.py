@@ -50,7 +50,9 @@ class Rule:
     severity: Severity
     summary: str  # one line, for `preflight rules` and the README table
     check: Callable[[Project, RuleContext], Iterator[Finding]]
-    options: type[BaseModel] | None = None  # validated from [tool.preflight.rules.<CODE>]
+    # The schema of [tool.preflight.rules.<CODE>]: a function returning a pydantic model, so
+    # pydantic is imported only when a configuration has something to validate.
+    options: Callable[[], type[BaseModel]] | None = None
 
 
 @dataclass(slots=True)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from preflight.findings import Finding, Rule, RuleContext, Severity
 from preflight.model.project import Environment, Launch, Project
@@ -22,10 +21,16 @@ CODE = "PKG001"
 _VENV_BIN_MARKERS = ("/bin/",)
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+def _options() -> type[Any]:
+    """The schema of `[tool.preflight.rules.PKG001]` (pydantic is imported only to validate)."""
+    from pydantic import BaseModel, ConfigDict, Field
 
-    provided_executables: tuple[str, ...] = Field(default=(), alias="provided-executables")
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+        provided_executables: tuple[str, ...] = Field(default=(), alias="provided-executables")
+
+    return Options
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,5 +385,5 @@ RULE = Rule(
     severity=Severity.ERROR,
     summary="The program a container starts is not installed in its image.",
     check=check,
-    options=Options,
+    options=_options,
 )

@@ -8,18 +8,20 @@ silent when a link is only a guess and ``--verbose`` can say so.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from preflight.model.databases import DatabaseModel, Dependencies
-from preflight.parse import ParseProblem
-from preflight.parse.compose import ComposeFile
-from preflight.parse.dockerfile import Dockerfile
-from preflight.parse.envfile import EnvFile
-from preflight.parse.manifests import Container, ManifestFile, Workload
-from preflight.parse.procfile import ProcessType
-from preflight.parse.pyproject import Pyproject
-from preflight.parse.python import PythonModule
-from preflight.parse.requirements import Requirement, RequirementsFile
-from preflight.spans import Span
+if TYPE_CHECKING:  # annotations only: importing a parser is the parse step's business
+    from preflight.model.databases import DatabaseModel, Dependencies
+    from preflight.parse import ParseProblem
+    from preflight.parse.compose import ComposeFile
+    from preflight.parse.dockerfile import Dockerfile
+    from preflight.parse.envfile import EnvFile
+    from preflight.parse.manifests import Container, ManifestFile, Workload
+    from preflight.parse.procfile import ProcessType
+    from preflight.parse.pyproject import Pyproject
+    from preflight.parse.python import PythonModule
+    from preflight.parse.requirements import Requirement, RequirementsFile
+    from preflight.spans import Span
 
 
 @dataclass(frozen=True, slots=True)
