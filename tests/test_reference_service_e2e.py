@@ -312,8 +312,7 @@ def test_dockerfile_cmd_is_read_and_only_the_bind_changes() -> None:
     assert argv[:2] == ["gunicorn", "app.main:app"]
     assert "uvicorn_worker.UvicornWorker" in argv
     changed = with_bind(argv, "127.0.0.1:1234")
-    assert [a for a, b in zip(argv, changed) if a != b] == ["0.0.0.0:8000"]
-    assert len(changed) == len(argv)
+    assert [a for a, b in zip(argv, changed, strict=True) if a != b] == ["0.0.0.0:8000"]
 
 
 # --- the running service --------------------------------------------------------------------
@@ -322,7 +321,7 @@ def test_dockerfile_cmd_is_read_and_only_the_bind_changes() -> None:
 def test_health(server: Server) -> None:
     status, headers, body = _exchange(server.base, "GET", "/health")
     assert (status, body) == (200, {"status": "ok"})
-    assert SECURITY_HEADERS <= headers.keys(), headers
+    assert headers.keys() >= SECURITY_HEADERS, headers
 
 
 def test_ready_with_database(server: Server) -> None:

@@ -110,6 +110,12 @@ def check(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Also say where rules stayed silent and why.")
     ] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Parser processes (default: cores).")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read or write .preflight_cache/.")
+    ] = False,
     color: Annotated[
         ColorMode, typer.Option(help="Colour: auto (a terminal, unless NO_COLOR), always, never.")
     ] = ColorMode.auto,
@@ -152,7 +158,10 @@ def check(
         except ConfigError as exc:
             raise UsageFailure(str(exc)) from None
         threshold = Severity(fail_on.value) if fail_on is not None else configuration.fail_on
-        result = run(path, path.as_posix(), configuration, selected, ignored)
+        from preflight.parse.run import default_workers
+
+        workers = jobs if jobs is not None else default_workers()
+        result = run(path, path.as_posix(), configuration, selected, ignored, workers, not no_cache)
         if baseline is not None:
             current = {f.fingerprint for f in result.findings}
             fixed.extend(entry for fp, entry in known.items() if fp not in current)

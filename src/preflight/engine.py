@@ -61,12 +61,21 @@ def run(
     config: Config,
     select: Sequence[str] | None = None,
     ignore: Sequence[str] = (),
+    workers: int = 1,
+    use_cache: bool = False,
 ) -> Result:
     from preflight.discover import discover
     from preflight.model.link import build_project
 
     inventory = discover(root, exclude=config.exclude, max_file_size=config.max_file_size)
-    project = build_project(inventory, display_root)
+    cache = None
+    if use_cache:
+        from preflight.cache import ParseCache
+
+        cache = ParseCache(root)
+    project = build_project(inventory, display_root, workers, cache)
+    if cache is not None:
+        cache.save()
     project.config["database-platform"] = config.database_platform
     project.config["external-secrets"] = config.external_secrets
     rules = enabled_rules(config, select, ignore)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from preflight.discover import FileKind, Inventory
 from preflight.model.installs import RepoView, analyse_image
@@ -20,81 +20,42 @@ from preflight.parse.requirements import normalise_name
 from preflight.spans import Span
 
 if TYPE_CHECKING:
+    from preflight.cache import ParseCache
     from preflight.model.databases import Dependencies, EnvSource
     from preflight.parse.manifests import Container, Workload
 
 
-def build_project(inventory: Inventory, display_root: str) -> Project:
+def build_project(
+    inventory: Inventory, display_root: str, workers: int = 1, cache: ParseCache | None = None
+) -> Project:
     """Parse every discovered file once and link the facts."""
+    from preflight.parse.python import worth_parsing
+    from preflight.parse.run import PARSERS, ParserCrash, parse_many
+
     project = Project(root=display_root)
     texts: dict[str, str] = {}
     python_paths: set[str] = set()
+    jobs: list[tuple[str, str, str]] = []
     for source in inventory.files:
         texts[source.path] = source.text
         kind = source.kind
-        if kind is FileKind.PYPROJECT:
-            from preflight.parse.pyproject import parse_pyproject
-
-            parsed = parse_pyproject(source.path, source.text)
-            project.pyprojects[source.path] = parsed
-            project.problems.extend(_unless_template(parsed.problems, source.text, project))
-        elif kind is FileKind.REQUIREMENTS:
-            from preflight.parse.requirements import parse_requirements
-
-            requirements = parse_requirements(source.path, source.text)
-            project.requirements[source.path] = requirements
-            project.problems.extend(_unless_template(requirements.problems, source.text, project))
-        elif kind is FileKind.DOCKERFILE:
-            from preflight.parse.dockerfile import parse_dockerfile
-
-            dockerfile = parse_dockerfile(source.path, source.text)
-            project.dockerfiles[source.path] = dockerfile
-            project.problems.extend(_unless_template(dockerfile.problems, source.text, project))
-        elif kind is FileKind.COMPOSE:
-            from preflight.parse.compose import parse_compose
-
-            compose = parse_compose(source.path, source.text)
-            project.compose_files[source.path] = compose
-            project.problems.extend(_unless_template(compose.problems, source.text, project))
-        elif kind is FileKind.YAML:
-            from preflight.parse.manifests import parse_manifests
-
-            manifest = parse_manifests(source.path, source.text)
-            if manifest.templated:
-                project.notes.append(f"{source.path}: a template (`{{{{ }}}}` syntax), not read")
-            elif manifest.is_manifest:
-                project.manifests[source.path] = manifest
-                project.problems.extend(manifest.problems)
-            elif manifest.problems and _looks_like_manifest(source.text):
-                project.problems.extend(manifest.problems)
-        elif kind is FileKind.ENV_EXAMPLE:
-            from preflight.parse.envfile import parse_env_file
-
-            env_file = parse_env_file(source.path, source.text)
-            project.env_examples[source.path] = env_file
-            project.problems.extend(_unless_template(env_file.problems, source.text, project))
-        elif kind is FileKind.PROCFILE:
-            from preflight.parse.procfile import parse_procfile
-
-            project.procfiles[source.path] = parse_procfile(source.path, source.text)
-        elif kind in (FileKind.PYTHON, FileKind.GUNICORN_CONFIG):
+        if kind in (FileKind.PYTHON, FileKind.GUNICORN_CONFIG):
             python_paths.add(source.path)
-            from preflight.parse.python import parse_python, worth_parsing
-
             if is_test_module(source.path):
                 continue  # tests build their own engines and apps; the deploy never runs them
-            if worth_parsing(source.text):
-                module = parse_python(source.path, source.text)
-                project.python[source.path] = module
-                project.problems.extend(_unless_template(module.problems, source.text, project))
-                if module.unread:
-                    project.notes.append(f"{source.path}: not read: {module.unread}")
+            if not worth_parsing(source.text):
+                continue  # nothing in it can hold a fact a rule reads
         elif kind is FileKind.SHELL:
             project.shell_scripts[source.path] = source.text
-        elif kind is FileKind.LOCK:
-            from preflight.parse.lockfile import parse_lock
-
-            project.locks[source.path] = parse_lock(source.path, source.text)
+            continue
+        if kind.value in PARSERS:
+            jobs.append((kind.value, source.path, source.text))
+    results = cache.parse(jobs, workers) if cache is not None else parse_many(jobs, workers)
+    for (kind_value, path, text), parsed in zip(jobs, results, strict=True):
+        if isinstance(parsed, ParserCrash):
+            project.problems.extend(parsed.problems)
+            continue
+        _add(project, FileKind(kind_value), path, text, parsed)
     project.python_paths = frozenset(python_paths)
     project.all_paths = frozenset(inventory.all_paths)
     for path, why in inventory.skipped:
@@ -255,6 +216,40 @@ def _unless_template(
         project.notes.append(f"{problems[0].span.path}: a template (Jinja syntax), not read")
         return []
     return list(problems)
+
+
+def _add(project: Project, kind: FileKind, path: str, text: str, parsed: Any) -> None:
+    """Put one parse result into the model."""
+    if kind is FileKind.PYPROJECT:
+        project.pyprojects[path] = parsed
+    elif kind is FileKind.REQUIREMENTS:
+        project.requirements[path] = parsed
+    elif kind is FileKind.DOCKERFILE:
+        project.dockerfiles[path] = parsed
+    elif kind is FileKind.COMPOSE:
+        project.compose_files[path] = parsed
+    elif kind is FileKind.ENV_EXAMPLE:
+        project.env_examples[path] = parsed
+    elif kind is FileKind.PROCFILE:
+        project.procfiles[path] = parsed
+        return
+    elif kind is FileKind.LOCK:
+        project.locks[path] = parsed
+        return
+    elif kind is FileKind.YAML:
+        if parsed.templated:
+            project.notes.append(f"{path}: a template (`{{{{ }}}}` syntax), not read")
+        elif parsed.is_manifest:
+            project.manifests[path] = parsed
+            project.problems.extend(parsed.problems)
+        elif parsed.problems and _looks_like_manifest(text):
+            project.problems.extend(parsed.problems)
+        return
+    elif kind in (FileKind.PYTHON, FileKind.GUNICORN_CONFIG):
+        project.python[path] = parsed
+        if parsed.unread:
+            project.notes.append(f"{path}: not read: {parsed.unread}")
+    project.problems.extend(_unless_template(parsed.problems, text, project))
 
 
 def _looks_like_manifest(text: str) -> bool:
