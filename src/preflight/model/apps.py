@@ -477,8 +477,12 @@ def reaches_database(
                 return True
             unknown = unknown or result is None
             continue
-        last = callee.rsplit(".", 1)[-1].lower()
-        if any(word in last for word in _UNKNOWN_NAMES):
+        short = callee.rsplit(".", 1)[-1]
+        if short[:1].isupper() and not any(
+            w in short for w in ("Session", "Engine", "Pool", "Connection")
+        ):
+            continue  # constructing a class (a response model): it talks to nothing
+        if any(word in short.lower() for word in _UNKNOWN_NAMES):
             unknown = True
     return None if unknown else False
 

@@ -1111,9 +1111,10 @@ class _WebExtractor:
         calls: list[str] = []
         evidence = False
         pure = True
-        for child in ast.walk(node):
-            if child is node:
-                continue
+        # The body and parameters only: decorators (`@router.get(..., responses={503: ...})`)
+        # run where the function is defined, not when it handles a request.
+        inside = [n for part in (node.args, *node.body) for n in ast.walk(part)]
+        for child in inside:
             if isinstance(child, ast.Call):
                 callee = dotted(child.func)
                 if isinstance(child.func, ast.Attribute) and child.func.attr in _DB_CALLS:
@@ -1145,7 +1146,7 @@ class _WebExtractor:
                 evidence = True
         catches = False
         failure = False
-        for child in ast.walk(node):
+        for child in inside:
             if isinstance(child, ast.Raise):
                 failure = True
             if isinstance(child, ast.Constant) and child.value in (503, 500, 502, 504):

@@ -1,0 +1,337 @@
+"""Mutation tests: the reference service with one seed-style mistake reports exactly that rule.
+
+Each case copies fixtures/reference-service, applies one edit a real team could make, and
+asserts the exact set of rule codes. Together with the e2e test (the unmutated service really
+runs) this shows that preflight's "clean" means "works", and that each rule sees its mistake in
+a realistic project, not only in a minimal example.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, lint
+
+REF = FIXTURES / "reference-service"
+NEON = "postgresql://app:CHANGE_ME@ep-cool-darkness-123456.us-east-2.aws.neon.tech/app"
+SECRET_URL = "postgresql://app:CHANGE_ME@db.example.internal:5432/app?sslmode=require"
+VALIDATOR = "return to_asyncpg_url(value).render_as_string(hide_password=False)"
+COMPOSE_URL = "DATABASE_URL: postgresql://app:app@db:5432/app"
+EXAMPLE_URL = "DATABASE_URL=postgresql://user:password@localhost:5432/app"
+
+
+def local_urls(scheme: str) -> list[tuple[str, str, str]]:
+    """The compose and .env.example URLs with another scheme (with the validator gone they
+    reach the engine too, and would otherwise show the same mistake a second time)."""
+    return [
+        ("docker-compose.yml", COMPOSE_URL, COMPOSE_URL.replace("postgresql://", scheme)),
+        (".env.example", EXAMPLE_URL, EXAMPLE_URL.replace("postgresql://", scheme)),
+    ]
+
+
+Edit = tuple[str, str, str]  # (file, old, new)
+
+READINESS = """          readinessProbe: # /ready runs SELECT 1 against the database
+            httpGet:
+              path: /ready
+              port: http
+"""
+
+MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
+    "gunicorn removed from dependencies": (
+        [
+            ("pyproject.toml", '    "gunicorn>=23.0",\n', ""),
+            ("pyproject.toml", '    "uvicorn-worker>=0.2",\n', ""),
+        ],
+        ["PKG001"],
+    ),
+    "Neon URL with psycopg2 and a sync engine": (
+        [
+            ("app/config.py", VALIDATOR, "return value"),
+            ("app/db.py", "create_async_engine(\n", "create_engine(\n"),
+            (
+                "app/db.py",
+                "from sqlalchemy import text\n",
+                "from sqlalchemy import create_engine, text\n",
+            ),
+            (
+                "k8s/secret.example.yaml",
+                SECRET_URL,
+                NEON.replace("postgresql://", "postgresql+psycopg2://") + "?sslmode=require",
+            ),
+            (
+                "pyproject.toml",
+                '    "asyncpg>=0.29",\n',
+                '    "asyncpg>=0.29",\n    "psycopg2-binary>=2.9",\n',
+            ),
+            *local_urls("postgresql+psycopg2://"),
+        ],
+        ["DB001"],
+    ),
+    "the seed's rewrite on a Neon console URL": (
+        [
+            (
+                "app/config.py",
+                VALIDATOR,
+                'return value.replace("postgresql://", "postgresql+asyncpg://", 1)',
+            ),
+            (
+                "k8s/secret.example.yaml",
+                SECRET_URL,
+                NEON + "?sslmode=require&channel_binding=require",
+            ),
+        ],
+        ["DB002"],
+    ),
+    "psycopg2 URL given to the async engine": (
+        [
+            ("app/config.py", VALIDATOR, "return value"),
+            (
+                "k8s/secret.example.yaml",
+                SECRET_URL,
+                SECRET_URL.replace("postgresql://", "postgresql+psycopg2://"),
+            ),
+            (
+                "pyproject.toml",
+                '    "asyncpg>=0.29",\n',
+                '    "asyncpg>=0.29",\n    "psycopg2-binary>=2.9",\n',
+            ),
+            *local_urls("postgresql+psycopg2://"),
+        ],
+        ["DB003"],
+    ),
+    "psycopg URL without psycopg installed": (
+        [
+            ("app/config.py", VALIDATOR, "return value"),
+            (
+                "k8s/secret.example.yaml",
+                SECRET_URL,
+                SECRET_URL.replace("postgresql://", "postgresql+psycopg://"),
+            ),
+            *local_urls("postgresql+asyncpg://"),
+        ],
+        ["DB004"],
+    ),
+    "Heroku postgres:// scheme": (
+        [
+            ("app/config.py", VALIDATOR, "return value"),
+            (
+                "k8s/secret.example.yaml",
+                SECRET_URL,
+                SECRET_URL.replace("postgresql://", "postgres://"),
+            ),
+            *local_urls("postgres://"),
+        ],
+        ["DB005"],
+    ),
+    "Neon without pre-ping or recycle": (
+        [
+            (
+                "app/db.py",
+                "            pool_pre_ping=True,  # serverless Postgres (Neon) drops idle connections\n",
+                "",
+            ),
+            ("app/db.py", "            pool_recycle=300,\n", ""),
+            ("k8s/secret.example.yaml", SECRET_URL, NEON + "?sslmode=require"),
+        ],
+        ["DB006"],
+    ),
+    "a sync engine used inside async def": (
+        [
+            (
+                "app/reports.py",
+                "",
+                "from fastapi import APIRouter\n"
+                "from sqlalchemy import create_engine, text\n\n"
+                'engine = create_engine("sqlite:///./reports.db")\n'
+                "router = APIRouter()\n\n\n"
+                '@router.get("/reports/count")\n'
+                "async def count() -> int:\n"
+                "    with engine.connect() as conn:\n"
+                '        return conn.execute(text("SELECT count(*) FROM reports")).scalar_one()\n',
+            )
+        ],
+        ["DB007"],
+    ),
+    "sqlalchemy without the asyncio extra": (
+        [("pyproject.toml", '"sqlalchemy[asyncio]>=2.0.30"', '"sqlalchemy>=2.0.30"')],
+        ["DB008"],
+    ),
+    "readinessProbe removed": (
+        [
+            (
+                "k8s/deployment.yaml",
+                READINESS,
+                "          readinessProbe_removed:\n            httpGet:\n              path: /ready\n              port: http\n",
+            )
+        ],
+        ["PRB001"],
+    ),
+    "readinessProbe on a path the app does not serve": (
+        [("k8s/deployment.yaml", READINESS, READINESS.replace("path: /ready", "path: /readyz"))],
+        ["PRB002"],
+    ),
+    "no readiness endpoint, a TCP readiness probe": (
+        [
+            ("app/api/routes/health.py", '    "/ready",\n', '    "/db-check",\n'),
+            (
+                "k8s/deployment.yaml",
+                READINESS,
+                "          readinessProbe:\n            tcpSocket:\n              port: http\n",
+            ),
+        ],
+        ["PRB003"],
+    ),
+    "readinessProbe on /health (checks nothing)": (
+        [("k8s/deployment.yaml", READINESS, READINESS.replace("path: /ready", "path: /health"))],
+        ["PRB004"],
+    ),
+    "livenessProbe on /ready (checks the database)": (
+        [
+            (
+                "k8s/deployment.yaml",
+                "          livenessProbe: # the process only: a database outage must not restart pods\n            httpGet:\n              path: /health",
+                "          livenessProbe:\n            httpGet:\n              path: /ready",
+            )
+        ],
+        ["PRB005"],
+    ),
+    "readinessProbe on the wrong port": (
+        [("k8s/deployment.yaml", READINESS, READINESS.replace("port: http", "port: 8080"))],
+        ["PRB006"],
+    ),
+    "/ready swallows the database error": (
+        [
+            (
+                "app/api/routes/health.py",
+                """        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content=NotReadyStatus().model_dump(),
+        )""",
+                "        return ReadyStatus()",
+            )
+        ],
+        ["PRB007"],
+    ),
+    "SECRET_KEY missing from the Deployment": (
+        [
+            (
+                "k8s/deployment.yaml",
+                """            - name: SECRET_KEY
+              valueFrom:
+                secretKeyRef:
+                  name: reference-service
+                  key: SECRET_KEY
+""",
+                "",
+            )
+        ],
+        ["ENV001"],
+    ),
+    "secretKeyRef to a key the Secret does not have": (
+        [
+            (
+                "k8s/deployment.yaml",
+                "                  key: DATABASE_URL",
+                "                  key: database-url",
+            )
+        ],
+        ["ENV002"],
+    ),
+    "SECRET_KEY missing from .env.example": (
+        [(".env.example", "SECRET_KEY=", "# SECRET_KEY removed=")],
+        ["ENV003"],
+    ),
+    "SECRET_KEY as a plain value": (
+        [
+            (
+                "k8s/deployment.yaml",
+                """            - name: SECRET_KEY
+              valueFrom:
+                secretKeyRef:
+                  name: reference-service
+                  key: SECRET_KEY
+""",
+                """            - name: SECRET_KEY
+              value: CHANGE_ME-replace-with-at-least-32-random-characters
+""",
+            )
+        ],
+        ["ENV004"],
+    ),
+    "a real value committed in the Secret": (
+        [
+            (
+                "k8s/secret.example.yaml",
+                "CHANGE_ME-replace-with-at-least-32-random-characters",
+                "q8Zr2LkVw9XyN4bTf7HjP1sDm6GcQa3E",
+            )
+        ],
+        ["ENV005"],
+    ),
+    "a non-number for an int setting": (
+        [
+            (
+                "k8s/configmap.yaml",
+                'ACCESS_TOKEN_EXPIRE_MINUTES: "30"',
+                'ACCESS_TOKEN_EXPIRE_MINUTES: "thirty"',
+            )
+        ],
+        ["ENV006"],
+    ),
+    "BaseSettings imported from pydantic": (
+        [
+            (
+                "app/config.py",
+                "from pydantic_settings import BaseSettings,",
+                "from pydantic import BaseSettings\nfrom pydantic_settings import",
+            )
+        ],
+        ["ENV007"],
+    ),
+    "a malformed Dockerfile": (
+        [("Dockerfile", "EXPOSE 8000", "EXPOSE 8000\nHEALTHCHEK CMD true")],
+        ["PF001"],
+    ),
+    "a stale suppression": (
+        [("Dockerfile", "\nCMD [", "\n# preflight: ignore[PKG001]\nCMD [")],
+        ["PF002"],
+    ),
+}
+
+
+def apply(root: Path, edits: list[Edit]) -> None:
+    for name, old, new in edits:
+        path = root / name
+        if not old:  # a new file
+            path.write_text(new, encoding="utf-8")
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"the mutation no longer applies to {name}: {old!r}"
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_reference_service_is_clean() -> None:
+    assert lint(REF).findings == []
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_mutation(mutation: str, tmp_path: Path) -> None:
+    edits, expected = MUTATIONS[mutation]
+    root = tmp_path / "reference-service"
+    shutil.copytree(REF, root, ignore=shutil.ignore_patterns(".preflight_cache"))
+    apply(root, edits)
+    assert sorted({f.code for f in lint(root).findings}) == expected
+
+
+def test_every_rule_has_a_mutation() -> None:
+    from preflight.checks import RULES
+
+    covered = {code for _, codes in MUTATIONS.values() for code in codes}
+    missing = {rule.code for rule in RULES} - covered
+    assert missing <= {"DB007"}, (
+        missing
+    )  # DB007: the reference service has no sync engine to misuse
