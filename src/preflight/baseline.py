@@ -35,7 +35,8 @@ def fingerprint_all(findings: Sequence[Finding], sources: dict[str, list[str]]) 
             (finding.code, finding.span.path, _normalise(finding.message), " ".join(line.split()))
         )
         seen[basis] += 1
-        digest = hashlib.sha256(f"{basis}\0{seen[basis]}".encode()).hexdigest()[:20]
+        data = f"{basis}\0{seen[basis]}".encode("utf-8", "surrogateescape")
+        digest = hashlib.sha256(data).hexdigest()[:20]
         out.append(replace(finding, fingerprint=digest))
     return out
 

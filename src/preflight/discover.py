@@ -157,18 +157,20 @@ def discover(
     inventory = Inventory(root=root)
     exclude = tuple(exclude)
     real_root = os.path.realpath(root)
-    stack = [""]
+    stack: list[tuple[str, str]] = [("", str(root))]  # (path shown, path on disk)
     while stack:
-        rel_dir = stack.pop()
-        full_dir = os.path.join(root, rel_dir) if rel_dir else str(root)
+        rel_dir, full_dir = stack.pop()
         try:
             entries = sorted(os.scandir(full_dir), key=lambda e: e.name)
         except OSError as exc:
             inventory.skipped.append((rel_dir or ".", f"cannot list directory: {exc.strerror}"))
             continue
-        subdirs: list[str] = []
+        subdirs: list[tuple[str, str]] = []
         for entry in entries:
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            # A name that is not UTF-8 arrives surrogate-escaped; shown with U+FFFD instead, so
+            # every output can print it (the file itself is read through entry.path).
+            name = entry.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            rel = f"{rel_dir}/{name}" if rel_dir else name
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
                 is_link = entry.is_symlink()
@@ -185,7 +187,7 @@ def discover(
                     continue
                 if exclude and _excluded(rel, exclude):
                     continue
-                subdirs.append(rel)
+                subdirs.append((rel, entry.path))
                 continue
             if exclude and _excluded(rel, exclude):
                 continue

@@ -109,10 +109,7 @@ def run(
     secret_lines = _secret_lines(project)
     shown = {f.span.path for f in findings} | {r.span.path for f in findings for r in f.related}
     sources = {
-        path: [
-            _redact(line, (path, number) in secret_lines)
-            for number, line in enumerate(texts[path].split("\n"), start=1)
-        ]
+        path: _redact_lines(path, texts[path].split("\n"), secret_lines)
         for path in shown
         if path in texts
     }
@@ -137,11 +134,42 @@ def _secret_lines(project: Project) -> set[tuple[str, int]]:
     return out
 
 
+# `SECRET_KEY=x`, `SECRET_KEY: x`, `secret_key: str = "x"`, `ENV API_TOKEN=x`, `- name: X`
+_ASSIGNMENT = re.compile(
+    r"^(?P<head>[\s\-]*(?:ENV\s+|ARG\s+|export\s+)?[\"']?(?P<name>[A-Za-z_][\w.-]*)[\"']?"
+    r"\s*(?::\s*[\w\[\], |.]+?\s*(?==))?\s*[:=]\s*)(?P<value>\S.*)$"
+)
+_NAME_LINE = re.compile(r"^\s*-?\s*name:\s*[\"']?(?P<name>[A-Za-z_][\w.-]*)")
+_VALUE_LINE = re.compile(r"^(?P<head>\s*value:\s*)(?P<value>\S.*)$")
+
+
 def _redact(line: str, secret: bool) -> str:
     """A source line fit to print: URL passwords and Secret values replaced by ``***``."""
     if secret:
         return _KEY_VALUE.sub(lambda m: m.group("head") + "***", line)
     return _URL_PASSWORD.sub(lambda m: m.group("head") + "***", line)
+
+
+def _redact_lines(path: str, lines: list[str], secret_lines: set[tuple[str, int]]) -> list[str]:
+    """Every line of a file that will be shown, with anything that may be a secret masked:
+    Secret manifest values, URL passwords, and the value of any sensitive-looking name
+    (``SECRET_KEY=…``, ``secret_key: str = "…"``, a manifest ``value:`` under such a name)."""
+    from preflight.model.settings import is_sensitive_name
+
+    out: list[str] = []
+    previous_name: str | None = None
+    for number, line in enumerate(lines, start=1):
+        shown = _redact(line, (path, number) in secret_lines)
+        match = _ASSIGNMENT.match(shown)
+        if match and is_sensitive_name(match.group("name")) and match.group("name") != "name":
+            shown = match.group("head") + "***"
+        value = _VALUE_LINE.match(shown)
+        if value and previous_name is not None and is_sensitive_name(previous_name):
+            shown = value.group("head") + "***"
+        named = _NAME_LINE.match(line)
+        previous_name = named.group("name") if named else None
+        out.append(shown)
+    return out
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
