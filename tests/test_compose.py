@@ -137,7 +137,7 @@ def test_bad_command_and_wrong_types_are_problems() -> None:
 def test_syntax_error_is_a_problem() -> None:
     result = parse_compose("compose.yml", "services:\n  web:\n    image: [x\n")
     (problem,) = result.problems
-    assert problem.span.line == 4 and problem.message.startswith("invalid YAML")
+    assert problem.span.line == 3 and problem.message.startswith("invalid YAML")
     assert result.services == ()
 
 

@@ -312,7 +312,8 @@ def test_syntax_error_in_manifest() -> None:
     result = parse_manifests("bad.yaml", text)
     assert result.is_manifest
     (problem,) = result.problems
-    assert problem.span.line == 7 and problem.span.col == 1
+    # the stream ended inside the flow sequence: shown at the end of its (last) line
+    assert problem.span.line == 6 and problem.span.col == 17
     assert problem.message.startswith("invalid YAML")
     assert "\n" not in problem.message
 

@@ -48,6 +48,8 @@ class BaselineError(Exception):
 def read_baseline(path: Path) -> dict[str, dict[str, str]]:
     """Fingerprint -> {code, path, message} of the findings recorded in a baseline."""
     try:
+        if not path.is_file():
+            raise BaselineError(f"baseline {path} is not a regular file")
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise BaselineError(f"cannot read baseline {path}: {exc.strerror}") from None

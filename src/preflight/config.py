@@ -150,6 +150,10 @@ def _load_toml(path: Path) -> dict[str, Any]:
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
     try:
+        if not path.is_file():
+            raise ConfigError(f"{path} is not a regular file")
+        if path.stat().st_size > DEFAULT_MAX_FILE_SIZE:
+            raise ConfigError(f"{path} is larger than {DEFAULT_MAX_FILE_SIZE} bytes; not read")
         with path.open("rb") as handle:
             data: dict[str, Any] = tomllib.load(handle)
             return data
@@ -177,7 +181,7 @@ def load_config(root: Path, explicit: Path | None = None) -> tuple[Config, str |
         try:
             data = _load_toml(pyproject)
         except ConfigError:
-            return Config(), None  # reported as PF001 by the pyproject parser
+            return Config(), None  # reported as PF001 (or a size-cap note) by discovery
         table = data.get("tool", {}).get("preflight")
         if isinstance(table, dict):
             return _validate(table, "pyproject.toml [tool.preflight]"), "pyproject.toml"

@@ -133,19 +133,19 @@ def _excluded(rel: str, patterns: Iterable[str]) -> bool:
     return False
 
 
-def _read_text(full: Path, size: int) -> str | None:
-    """The file's text, or None if it is binary or not UTF-8."""
+def _read_text(full: Path, size: int) -> tuple[str | None, str]:
+    """The file's text, or None and why not (unreadable, binary, not UTF-8)."""
     try:
         data = full.read_bytes()
-    except OSError:
-        return None
+    except OSError as exc:
+        return None, f"cannot be read: {exc.strerror}"
     if b"\0" in data[:8192]:
-        return None
+        return None, "binary or not UTF-8"
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+        return None, "binary or not UTF-8"
+    return text.replace("\r\n", "\n").replace("\r", "\n"), ""
 
 
 def discover(
@@ -202,18 +202,22 @@ def discover(
                     continue
             try:
                 size = entry.stat().st_size
-            except OSError:
+            except OSError as exc:
+                why = "a symlink that loops or points nowhere" if is_link else exc.strerror
+                inventory.skipped.append((rel, f"cannot be read: {why}"))
                 continue
             if not os.path.isfile(entry.path):
+                why = "a symlink that loops or points nowhere" if is_link else "not a regular file"
+                inventory.skipped.append((rel, f"{why} (a FIFO or device is never opened)"))
                 continue
             if size > max_file_size:
                 inventory.skipped.append(
                     (rel, f"larger than the size cap ({size} > {max_file_size} bytes)")
                 )
                 continue
-            text = _read_text(Path(entry.path), size)
+            text, why_not = _read_text(Path(entry.path), size)
             if text is None:
-                inventory.skipped.append((rel, "binary or not UTF-8"))
+                inventory.skipped.append((rel, why_not))
                 continue
             inventory.files.append(SourceFile(rel, kind, text))
         stack.extend(reversed(subdirs))

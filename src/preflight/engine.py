@@ -120,7 +120,11 @@ def run(
     return Result(display_root, findings, sources, notes, len(inventory.files), internal)
 
 
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s]*(?=@)")
+# Bounded repetitions: a 200 KB line of word characters must not make this quadratic.
+_URL_PASSWORD = re.compile(
+    r"(?P<head>\b[A-Za-z][\w+.-]{0,40}://[^:/@\s]{0,256}:)[^@\s]{0,1024}(?=@)"
+)
+_MAX_SHOWN = 2000  # characters of a source line kept for display
 _KEY_VALUE = re.compile(r"^(?P<head>\s*[^:=\s]+\s*[:=]\s*).+$")
 
 
@@ -136,8 +140,8 @@ def _secret_lines(project: Project) -> set[tuple[str, int]]:
 
 # `SECRET_KEY=x`, `SECRET_KEY: x`, `secret_key: str = "x"`, `ENV API_TOKEN=x`, `- name: X`
 _ASSIGNMENT = re.compile(
-    r"^(?P<head>[\s\-]*(?:ENV\s+|ARG\s+|export\s+)?[\"']?(?P<name>[A-Za-z_][\w.-]*)[\"']?"
-    r"\s*(?::\s*[\w\[\], |.]+?\s*(?==))?\s*[:=]\s*)(?P<value>\S.*)$"
+    r"^(?P<head>[\s\-]{0,40}(?:ENV\s+|ARG\s+|export\s+)?[\"']?(?P<name>[A-Za-z_][\w.-]{0,100})"
+    r"[\"']?\s{0,8}(?::\s{0,8}[\w\[\], |.]{1,80}?\s{0,8}(?==))?\s{0,8}[:=]\s{0,8})(?P<value>\S.*)$"
 )
 _NAME_LINE = re.compile(r"^\s*-?\s*name:\s*[\"']?(?P<name>[A-Za-z_][\w.-]*)")
 _VALUE_LINE = re.compile(r"^(?P<head>\s*value:\s*)(?P<value>\S.*)$")
@@ -158,7 +162,8 @@ def _redact_lines(path: str, lines: list[str], secret_lines: set[tuple[str, int]
 
     out: list[str] = []
     previous_name: str | None = None
-    for number, line in enumerate(lines, start=1):
+    for number, full_line in enumerate(lines, start=1):
+        line = full_line if len(full_line) <= _MAX_SHOWN else full_line[:_MAX_SHOWN] + " …"
         shown = _redact(line, (path, number) in secret_lines)
         match = _ASSIGNMENT.match(shown)
         if match and is_sensitive_name(match.group("name")) and match.group("name") != "name":

@@ -48,15 +48,9 @@ def uses_database(project: Project, app: App | None = None) -> bool:
 
 
 def _service_root(project: Project, module: str) -> str:
-    """The nearest directory above a module that holds a Dockerfile, pyproject or requirements."""
-    markers = {*project.dockerfiles, *project.pyprojects, *project.requirements}
-    directories = {path.rsplit("/", 1)[0] if "/" in path else "" for path in markers}
-    directory = module.rsplit("/", 1)[0] if "/" in module else ""
-    while directory:
-        if directory in directories:
-            return directory
-        directory = directory.rsplit("/", 1)[0] if "/" in directory else ""
-    return ""
+    from preflight.model.settings import service_root
+
+    return service_root(project, module)
 
 
 def who(serving: Serving) -> str:

@@ -13,7 +13,7 @@ When the path from engine to variable cannot be followed, the engine is kept wit
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -68,8 +68,10 @@ class Dependencies:
     span: Span
     requirements: tuple[Requirement, ...]
     locked: dict[str, str]
+    _minors: frozenset[str] | None = field(default=None, repr=False)
+    _names: set[str] | None = field(default=None, repr=False)
 
-    def names(self) -> set[str]:
+    def _compute_names(self) -> set[str]:
         from preflight.knowledge.executables import BRINGS
 
         present: set[str] = set()
@@ -89,6 +91,16 @@ class Dependencies:
 
     def sqlalchemy_minors(self) -> frozenset[str]:
         """Which SQLAlchemy lines an install may get: "2.0" (before 2.1) and/or "2.1" (2.1+)."""
+        if self._minors is None:
+            self._minors = self._sqlalchemy_minors()
+        return self._minors
+
+    def names(self) -> set[str]:
+        if self._names is None:
+            self._names = self._compute_names()
+        return self._names
+
+    def _sqlalchemy_minors(self) -> frozenset[str]:
         locked = self.locked.get("sqlalchemy")
         if locked is not None:
             return frozenset({"2.1" if _at_least_21(locked) else "2.0"})
@@ -171,10 +183,22 @@ class DatabaseModel:
         python: dict[str, PythonModule],
         sources: list[EnvSource],
         dependencies: dict[str, Dependencies],
+        root_of: Callable[[str], str] = lambda path: "",
     ) -> None:
         self.python = python
-        self.sources = sources
         self.dependencies = dependencies  # by module path
+        # A value belongs to the service whose directory holds it; a value at a shared level
+        # (the repository root, a deploy/ directory above the services) to all below it.
+        self.root_of = root_of
+        self._root = ""
+        unique: dict[tuple[str, Span], EnvSource] = {}
+        for source in sources:
+            unique.setdefault((source.name, source.span), source)
+        self.sources = list(unique.values())
+        self._by_name: dict[str, list[tuple[EnvSource, str]]] = {}
+        for source in self.sources:
+            entry = (source, root_of(source.span.path))
+            self._by_name.setdefault(source.name.lower(), []).append(entry)
         self.settings: list[tuple[str, SettingsClass]] = [
             (path, cls) for path, module in python.items() for cls in module.settings
         ]
@@ -186,7 +210,12 @@ class DatabaseModel:
 
     # engines → effective URLs --------------------------------------------------------------
 
+    def _in_scope(self, root: str) -> bool:
+        """Whether something under ``root`` applies to the service being resolved."""
+        return root == self._root or root == "" or self._root.startswith(root + "/")
+
     def _use(self, path: str, engine: EngineCall) -> DatabaseUse:
+        self._root = self.root_of(path)
         use = DatabaseUse(engine, path)
         if engine.url is None:
             use.unresolved = "the engine's URL is not its first argument"
@@ -228,7 +257,9 @@ class DatabaseModel:
                     )
 
     def _setting_chains(self, attr: str, inline: tuple[UrlRewrite, ...]) -> Iterator[_Chain]:
-        for _path, cls in self.settings:
+        for path, cls in self.settings:
+            if not self._in_scope(self.root_of(path)):
+                continue
             field_name = attr
             extra: tuple[UrlRewrite, ...] = ()
             spans: tuple[tuple[Span, str], ...] = ()
@@ -268,10 +299,12 @@ class DatabaseModel:
             )
 
     def _values(self, env: str, *, case_sensitive: bool) -> list[EnvSource]:
-        if case_sensitive:
-            return [s for s in self.sources if s.name == env]
-        lowered = env.lower()
-        return [s for s in self.sources if s.name.lower() == lowered]
+        candidates = self._by_name.get(env.lower(), [])
+        return [
+            source
+            for source, root in candidates
+            if (not case_sensitive or source.name == env) and self._in_scope(root)
+        ]
 
     def _module_value(self, path: str, name: str) -> tuple[str, UrlExpr] | None:
         module = self.python.get(path)

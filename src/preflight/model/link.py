@@ -66,9 +66,13 @@ def build_project(
     project.dependencies = _dependencies(project)
     if any(m.engines or m.asyncio_extension for m in project.python.values()):
         from preflight.model.databases import DatabaseModel
+        from preflight.model.settings import service_root
 
         project.databases = DatabaseModel(
-            project.python, list(env_sources(project)), project.dependencies
+            project.python,
+            list(env_sources(project)),
+            project.dependencies,
+            lambda path: service_root(project, path),
         )
     return project
 
@@ -339,8 +343,15 @@ def _has_entrypoint(dockerfile: Dockerfile) -> bool:
     return final is not None and any(s.entrypoint is not None for s in dockerfile.lineage(final))
 
 
+_SPLIT: dict[int, list[str]] = {}
+
+
 def _lines(texts: dict[str, str], path: str, first: int, last: int) -> str:
-    lines = texts.get(path, "").split("\n")
+    text = texts.get(path, "")
+    lines = _SPLIT.get(id(text))
+    if lines is None:  # a manifest with 10,000 containers is split once, not 10,000 times
+        _SPLIT.clear()
+        lines = _SPLIT[id(text)] = text.split("\n")
     return "\n".join(lines[first - 1 : max(first, last)])
 
 

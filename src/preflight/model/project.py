@@ -117,6 +117,7 @@ class Project:
     launches: list[Launch] = field(default_factory=list)
     containers: list[ContainerRun] = field(default_factory=list)
     servings: list[object] | None = None  # model.apps.servings(): computed on first use
+    memo: dict[object, object] = field(default_factory=dict)  # derived facts, computed once
     locks: dict[str, dict[str, str]] = field(default_factory=dict)  # lock path -> versions
     databases: DatabaseModel | None = None
     dependencies: dict[str, Dependencies] = field(default_factory=dict)  # by Python module

@@ -114,18 +114,36 @@ class Setting:
 
 def service_root(project: Project, path: str) -> str:
     """The nearest directory above a file holding a Dockerfile, pyproject or requirements."""
-    markers = {*project.dockerfiles, *project.pyprojects, *project.requirements}
-    directories = {posixpath.dirname(m) for m in markers}
+    roots = project.memo.get("service_root")
+    if not isinstance(roots, dict):
+        roots = project.memo["service_root"] = {}
+    found = roots.get(path)
+    if isinstance(found, str):
+        return found
+    directories = project.memo.get("service_dirs")
+    if not isinstance(directories, frozenset):
+        markers = {*project.dockerfiles, *project.pyprojects, *project.requirements}
+        directories = project.memo["service_dirs"] = frozenset(
+            posixpath.dirname(m) for m in markers
+        )
     directory = posixpath.dirname(path)
-    while directory:
-        if directory in directories:
-            return directory
+    while directory and directory not in directories:
         directory = posixpath.dirname(directory)
-    return ""
+    roots[path] = directory
+    return directory
 
 
 def _classes(project: Project) -> list[tuple[str, SettingsClass, list[SettingsField]]]:
     """Settings classes with the fields they inherit from the repository's own base classes."""
+    cached = project.memo.get("settings_classes")
+    if isinstance(cached, list):
+        return cached
+    result = _compute_classes(project)
+    project.memo["settings_classes"] = result
+    return result
+
+
+def _compute_classes(project: Project) -> list[tuple[str, SettingsClass, list[SettingsField]]]:
     by_name: dict[str, list[tuple[str, SettingsClass]]] = {}
     for path, module in project.python.items():
         for cls in module.settings:
@@ -158,7 +176,11 @@ def _classes(project: Project) -> list[tuple[str, SettingsClass, list[SettingsFi
 
 def _init_provided(project: Project) -> dict[str, set[str] | None]:
     """Fields given as constructor keywords, per class (None: ``**kwargs``, anything may be)."""
+    cached = project.memo.get("init_provided")
+    if isinstance(cached, dict):
+        return cached
     out: dict[str, set[str] | None] = {}
+    project.memo["init_provided"] = out
     for module in project.python.values():
         for name, keywords, star in module.init_calls:
             if star:
@@ -172,7 +194,11 @@ def _init_provided(project: Project) -> dict[str, set[str] | None]:
 
 def _instantiated(project: Project) -> set[str]:
     """Class names some module calls (``Settings()``, ``get_settings`` returning ``Settings()``)."""
+    cached = project.memo.get("instantiated")
+    if isinstance(cached, set):
+        return cached
     names: set[str] = set()
+    project.memo["instantiated"] = names
     for module in project.python.values():
         for binding in module.bindings:
             names.add(binding.call.rsplit(".", 1)[-1])
@@ -183,6 +209,16 @@ def _instantiated(project: Project) -> set[str]:
 
 def settings_for(project: Project, root: str) -> list[Setting]:
     """Every variable the code of the service at ``root`` reads from its environment."""
+    key = ("settings_for", root)
+    cached = project.memo.get(key)
+    if isinstance(cached, list):
+        return cached
+    result = _settings_for(project, root)
+    project.memo[key] = result
+    return result
+
+
+def _settings_for(project: Project, root: str) -> list[Setting]:
     live = _instantiated(project)
     subclassed = {b.rsplit(".", 1)[-1] for _, cls, _ in _classes(project) for b in cls.bases}
     given = _init_provided(project)
@@ -281,6 +317,15 @@ class Defined:
 
 
 def defined(project: Project) -> Defined:
+    cached = project.memo.get("defined")
+    if isinstance(cached, Defined):
+        return cached
+    result = _defined(project)
+    project.memo["defined"] = result
+    return result
+
+
+def _defined(project: Project) -> Defined:
     secrets: dict[str, dict[str, tuple[Span, str | None]] | None] = {}
     config_maps: dict[str, dict[str, tuple[Span, str | None]]] = {}
     for manifest in project.manifests.values():

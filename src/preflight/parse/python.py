@@ -266,7 +266,10 @@ def parse_python(path: str, text: str) -> PythonModule:
             warnings.simplefilter("ignore")  # SyntaxWarning for odd escapes is not our business
             tree = ast.parse(text, filename=path)
     except SyntaxError as exc:
-        if _newer_grammar_accepts(text):
+        # libcst's native parser crashes the process on pathological nesting; ast's own
+        # "too many nested ..." is an honest answer, so only plausible files go to libcst.
+        nested = "nested" in (exc.msg or "") or _max_depth(text) > 200
+        if not nested and _newer_grammar_accepts(text):
             # Valid Python this interpreter's parser predates (PEP 695 generics, PEP 758
             # `except A, B:`, …): not the user's mistake, so no PF001, and no facts either.
             return PythonModule(path, unread=f"syntax newer than Python {_HOST} (read by libcst)")
@@ -277,7 +280,10 @@ def parse_python(path: str, text: str) -> PythonModule:
             problems=(ParseProblem(Span(path, line, max(col, 1)), f"invalid Python: {exc.msg}"),),
         )
     except (ValueError, RecursionError, MemoryError) as exc:
-        return PythonModule(path, problems=(ParseProblem(Span(path, 1), f"invalid Python: {exc}"),))
+        reason = str(exc) or "nested too deeply to parse"
+        return PythonModule(
+            path, problems=(ParseProblem(Span(path, 1), f"invalid Python: {reason}"),)
+        )
     try:
         return _Extractor(path, tree).module()
     except RecursionError:
@@ -287,6 +293,18 @@ def parse_python(path: str, text: str) -> PythonModule:
 
 
 _HOST = "{}.{}".format(*__import__("sys").version_info[:2])
+
+
+def _max_depth(text: str) -> int:
+    """The deepest bracket nesting (strings are not skipped: an upper bound is enough)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+    return deepest
 
 
 def _newer_grammar_accepts(text: str) -> bool:

@@ -167,6 +167,8 @@ class _Converter:
         self.limit = limit
         self.visits = 0
         self.document: yaml.Node | None = None
+        self.memo: dict[int, tuple[YNode, int]] = {}
+        self.sizes: dict[int, int] = {}  # id(YNode) -> expanded size, for merged pairs
 
     def span(self, node: yaml.Node) -> Span:
         start, end = node.start_mark, node.end_mark
@@ -178,34 +180,59 @@ class _Converter:
         return Span(self.path, start.line + 1, start.column + 1, end_line, end_col)
 
     def convert(self, node: yaml.Node) -> YNode:
+        return self._convert(node)[0]
+
+    def _convert(self, node: yaml.Node) -> tuple[YNode, int]:
+        """The node and its *expanded* size. An alias is the same node object, so each node is
+        converted once (a merge-key chain stays linear), while the expanded size — what a
+        reader walking the tree would visit — is what the cap limits (billion laughs)."""
+        known = self.memo.get(id(node))
+        if known is not None:
+            return known
         self.visits += 1
-        if self.visits > self.limit:
-            raise _TooManyNodes
         span = self.span(node)
         if isinstance(node, yaml.ScalarNode):
-            return YNode("scalar", str(node.value), node.tag, span, node.style or None)
-        if isinstance(node, yaml.SequenceNode):
-            return YNode("seq", tuple(self.convert(item) for item in node.value), node.tag, span)
-        explicit: dict[object, Pair] = {}
-        merged: dict[object, Pair] = {}
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == MERGE_TAG:
-                sources = (
-                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-                )
-                for source in sources:
-                    if isinstance(source, yaml.MappingNode):
-                        for pair in self.convert(source).items():
-                            merged.setdefault(_key_id(pair[0]), pair)
-                continue
-            key = self.convert(key_node)
-            pair = (key, self.convert(value_node))
-            key_id = _key_id(key)
-            explicit.pop(key_id, None)  # duplicate keys: the last one wins
-            explicit[key_id] = pair
-        pairs = [pair for key_id, pair in merged.items() if key_id not in explicit]
-        pairs.extend(explicit.values())
-        return YNode("map", tuple(pairs), node.tag, span)
+            result: tuple[YNode, int] = (
+                YNode("scalar", str(node.value), node.tag, span, node.style or None),
+                1,
+            )
+        elif isinstance(node, yaml.SequenceNode):
+            items = [self._convert(item) for item in node.value]
+            size = 1 + sum(item_size for _, item_size in items)
+            result = (YNode("seq", tuple(item for item, _ in items), node.tag, span), size)
+        else:
+            explicit: dict[object, tuple[Pair, int]] = {}
+            merged: dict[object, tuple[Pair, int]] = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag == MERGE_TAG:
+                    sources = (
+                        value_node.value
+                        if isinstance(value_node, yaml.SequenceNode)
+                        else [value_node]
+                    )
+                    for source in sources:
+                        if isinstance(source, yaml.MappingNode):
+                            converted, _ = self._convert(source)
+                            for pair in converted.items():
+                                merged.setdefault(_key_id(pair[0]), (pair, self._size(pair)))
+                    continue
+                key, key_size = self._convert(key_node)
+                value, value_size = self._convert(value_node)
+                key_id = _key_id(key)
+                explicit.pop(key_id, None)  # duplicate keys: the last one wins
+                explicit[key_id] = ((key, value), key_size + value_size)
+            pairs = [entry for key_id, entry in merged.items() if key_id not in explicit]
+            pairs.extend(explicit.values())
+            size = 1 + sum(pair_size for _, pair_size in pairs)
+            result = (YNode("map", tuple(pair for pair, _ in pairs), node.tag, span), size)
+        if result[1] > self.limit:
+            raise _TooManyNodes
+        self.memo[id(node)] = result
+        self.sizes[id(result[0])] = result[1]
+        return result
+
+    def _size(self, pair: Pair) -> int:
+        return sum(self.sizes.get(id(part), 1) for part in pair)
 
 
 def _key_id(key: YNode) -> object:
@@ -238,6 +265,7 @@ def load_documents(path: str, text: str) -> tuple[list[YNode | None], ParseProbl
                 documents.append(None)
             else:
                 converter.document = node
+                converter.memo, converter.sizes = {}, {}  # ids are only stable within a document
                 documents.append(converter.convert(node))
     except _TooManyNodes:
         mark = converter.document.start_mark if converter.document is not None else None
@@ -249,6 +277,9 @@ def load_documents(path: str, text: str) -> tuple[list[YNode | None], ParseProbl
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        last_line = text.rstrip("\n").count("\n") + 1
+        if line > last_line:  # "end of stream" after the last line: point at the last line
+            line, col = last_line, len(text.rstrip("\n").split("\n")[-1]) + 1
         parts = [part for part in (exc.context, exc.problem) if part]
         message = _one_line(": ".join(parts) if parts else "invalid YAML")
         if mark is not None and _char_at(text, line, col) == "\t":
