@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from preflight.model.databases import resolve_import
+from preflight.model.databases import module_index, resolve_import
 from preflight.model.project import ContainerRun, Project
 from preflight.parse.python import HandlerInfo, PythonModule, RouterObj
 from preflight.parse.shell import invocations
@@ -282,16 +282,16 @@ class AppResolver:
 
     def __init__(self, python: dict[str, PythonModule], python_paths: Iterable[str]) -> None:
         self.python = python
-        self.paths = sorted(python_paths)
+        self.index = module_index(python)
 
     def module_file(self, dotted_name: str, near: str = "") -> str | None:
         relative = dotted_name.replace(".", "/")
-        options = [f"{relative}.py", f"{relative}/__init__.py"]
-        found = [p for p in self.paths for o in options if p == o or p.endswith("/" + o)]
+        found = sorted(
+            {p for o in (f"{relative}.py", f"{relative}/__init__.py") for p in self.index.find(o)}
+        )
         if near:
-            close = [p for p in found if p.startswith(near.rstrip("/") + "/") or not near]
-            found = close or found
-        found = sorted(set(found), key=lambda p: (p.count("/"), p))
+            found = [p for p in found if p.startswith(near.rstrip("/") + "/")] or found
+        found.sort(key=lambda p: (p.count("/"), p))
         if len(found) > 1 and found[0].count("/") == found[1].count("/"):
             return None
         return found[0] if found else None

@@ -140,38 +140,87 @@ def module_names(path: str) -> list[str]:
     return [".".join(parts[i:]) for i in range(len(parts)) if parts[i:]]
 
 
+class ModuleIndex:
+    """Every Python file by each of its path tails (``app/db.py`` finds ``svc/app/db.py``)."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self.paths = frozenset(paths)
+        self.by_tail: dict[str, list[str]] = {}
+        for path in sorted(self.paths):
+            parts = path.split("/")
+            for start in range(len(parts)):
+                self.by_tail.setdefault("/".join(parts[start:]), []).append(path)
+
+    def find(self, relative: str) -> list[str]:
+        return self.by_tail.get(relative, [])
+
+
+_INDEXES: dict[int, tuple[object, ModuleIndex]] = {}
+
+
+def module_index(modules: Iterable[str]) -> ModuleIndex:
+    """The index of a collection of module paths, built once per collection object."""
+    if isinstance(modules, ModuleIndex):
+        return modules
+    known = _INDEXES.get(id(modules))
+    if known is not None and known[0] is modules:
+        return known[1]
+    index = ModuleIndex(modules)
+    if len(_INDEXES) > 8:
+        _INDEXES.clear()
+    _INDEXES[id(modules)] = (modules, index)
+    return index
+
+
+def nearest(found: list[str], importer: str) -> str | None:
+    """The one candidate sharing the longest directory prefix with ``importer`` (None: a tie)."""
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        return None
+    directory = importer.split("/")[:-1]
+
+    def shared(path: str) -> int:
+        count = 0
+        for a, b in zip(directory, path.split("/")[:-1], strict=False):
+            if a != b:
+                break
+            count += 1
+        return count
+
+    ranked = sorted(found, key=shared, reverse=True)
+    return ranked[0] if shared(ranked[0]) > shared(ranked[1]) else None
+
+
 def resolve_import(binding: ImportBinding, importer: str, modules: Iterable[str]) -> str | None:
     """The repository file an import refers to (None: not in the repository, or ambiguous)."""
+    index = module_index(modules)
     if binding.level:
         base = posixpath.dirname(importer)
         for _ in range(binding.level - 1):
             base = posixpath.dirname(base)
         target = binding.module.replace(".", "/") if binding.module else ""
-        candidates = [posixpath.join(base, target) if target else base]
+        candidate = posixpath.join(base, target) if target else base
     else:
-        candidates = [binding.module.replace(".", "/")]
-    available = set(modules)
-    for candidate in candidates:
-        found: list[str] = []
-        for option in (f"{candidate}.py", f"{candidate}/__init__.py"):
-            if option in available:
-                return option
-            found.extend(p for p in available if p.endswith("/" + option))
-        if binding.name is not None:  # `from app import db`: the submodule
-            for option in (
-                f"{candidate}/{binding.name}.py",
-                f"{candidate}/{binding.name}/__init__.py",
-            ):
-                if option in available:
-                    return option
-                found.extend(p for p in available if p.endswith("/" + option))
-        if len(found) == 1:
-            return found[0]
-        if found:  # prefer the one beside the importer
-            top = importer.split("/")[0]
-            near = [p for p in found if p.split("/")[0] == top]
-            if len(near) == 1:
-                return near[0]
+        candidate = binding.module.replace(".", "/")
+    options = [f"{candidate}.py", f"{candidate}/__init__.py"]
+    if binding.name is not None:  # `from app import db`: the submodule
+        options += [f"{candidate}/{binding.name}.py", f"{candidate}/{binding.name}/__init__.py"]
+    for option in options:
+        if option in index.paths:
+            return option
+    if not binding.level:  # a source root above the importer: `services/api/` + `app/db.py`
+        ancestor = posixpath.dirname(importer)
+        while ancestor:
+            for option in options:
+                joined = f"{ancestor}/{option}"
+                if joined in index.paths:
+                    return joined
+            ancestor = posixpath.dirname(ancestor)
+    for pair in (options[:2], options[2:]):
+        found = sorted({path for option in pair for path in index.find(option)})
+        if found:
+            return nearest(found, importer)
     return None
 
 

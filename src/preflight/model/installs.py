@@ -250,6 +250,7 @@ class RepoView:
     requirements: Mapping[str, RequirementsFile]
     paths: frozenset[str]
     _dirs: frozenset[str] | None = field(default=None, repr=False)
+    _sorted: list[str] | None = field(default=None, repr=False)
 
     def is_dir(self, path: str) -> bool:
         if self._dirs is None:
@@ -260,6 +261,18 @@ class RepoView:
                     dirs.add("/".join(parts[:end]))
             self._dirs = frozenset(dirs)
         return path in self._dirs
+
+    def under(self, prefix: str) -> list[str]:
+        """Paths that start with ``prefix`` (a directory with its slash, or "" for all)."""
+        import bisect
+
+        if self._sorted is None:
+            self._sorted = sorted(self.paths)
+        start = bisect.bisect_left(self._sorted, prefix)
+        end = (
+            bisect.bisect_left(self._sorted, prefix + "\U0010ffff") if prefix else len(self._sorted)
+        )
+        return self._sorted[start:end]
 
     def exists(self, path: str) -> bool:
         return path in self.paths or self.is_dir(path)
@@ -415,10 +428,9 @@ def _copy(
             if repo.is_dir(match):
                 files.copies.append(_Copy(dest, match, True))
                 prefix = match + "/" if match else ""
-                for path in repo.paths:
-                    if path.startswith(prefix):
-                        env.files.add(posixpath.basename(path))
-                        env.copied_paths[posixpath.join(dest, path[len(prefix) :])] = path
+                for path in repo.under(prefix):
+                    env.files.add(posixpath.basename(path))
+                    env.copied_paths[posixpath.join(dest, path[len(prefix) :])] = path
             else:
                 base = posixpath.basename(match)
                 env.files.add(base)

@@ -218,13 +218,26 @@ def settings_for(project: Project, root: str) -> list[Setting]:
     return result
 
 
+def _modules_of(project: Project, root: str) -> set[str]:
+    """The parsed Python modules of the service at ``root`` (grouped once per project)."""
+    groups = project.memo.get("modules_by_root")
+    if not isinstance(groups, dict):
+        built: dict[str, set[str]] = {}
+        for path in project.python:
+            built.setdefault(service_root(project, path), set()).add(path)
+        project.memo["modules_by_root"] = groups = built
+    found = groups.get(root, set())
+    assert isinstance(found, set)
+    return found
+
+
 def _settings_for(project: Project, root: str) -> list[Setting]:
     live = _instantiated(project)
     subclassed = {b.rsplit(".", 1)[-1] for _, cls, _ in _classes(project) for b in cls.bases}
     given = _init_provided(project)
     out: list[Setting] = []
     for path, cls, fields in _classes(project):
-        if service_root(project, path) != root:
+        if path not in _modules_of(project, root):
             continue
         if cls.name not in live and cls.name in subclassed:
             continue  # a base class only its subclasses are built from
@@ -265,9 +278,8 @@ def _settings_for(project: Project, root: str) -> list[Setting]:
                     cls.nested_delimiter,
                 )
             )
-    for path, module in sorted(project.python.items()):
-        if service_root(project, path) != root:
-            continue
+    for path in sorted(_modules_of(project, root)):
+        module = project.python[path]
         for name, span in module.required_env:
             out.append(
                 Setting(

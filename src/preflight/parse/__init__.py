@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from preflight.spans import Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ParseProblem:
     """A file that could not be read as its kind; reported as PF001 at ``span``."""
 

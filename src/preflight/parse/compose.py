@@ -21,7 +21,7 @@ from preflight.parse.yamlnodes import YNode, load_documents
 from preflight.spans import Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ComposeCommand:
     """``command`` or ``entrypoint``. A list is the argv as written. A string is split the way
     Compose splits it (shell-like quoting, no shell runs), so ``argv`` holds the words and
@@ -32,7 +32,7 @@ class ComposeCommand:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ComposeEnv:
     """One ``environment`` entry; ``value`` None means "passed through from the host"."""
 
@@ -41,7 +41,7 @@ class ComposeEnv:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ComposeService:
     name: str
     span: Span  # the service's key
@@ -59,7 +59,7 @@ class ComposeService:
     depends_on: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ComposeFile:
     path: str
     services: tuple[ComposeService, ...]

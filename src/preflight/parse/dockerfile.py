@@ -43,7 +43,7 @@ _VAR = re.compile(
 _HEREDOC = re.compile(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DockerCommand:
     """ENTRYPOINT or CMD as written: exec form keeps its argv; shell form runs under SHELL."""
 
@@ -52,7 +52,7 @@ class DockerCommand:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RunStep:
     script: str  # shell text (exec-form RUN is joined with spaces)
     span: Span
@@ -60,7 +60,7 @@ class RunStep:
     binds: tuple[tuple[str, str], ...] = ()  # RUN --mount=type=bind: (image target, source)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CopyStep:
     sources: tuple[str, ...]
     dest: str  # absolute path in the image (WORKDIR applied)
@@ -89,7 +89,7 @@ class Stage:
     shell: tuple[str, ...] = ("/bin/sh", "-c")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Dockerfile:
     path: str
     stages: tuple[Stage, ...]

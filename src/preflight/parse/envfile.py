@@ -11,14 +11,14 @@ from preflight.spans import Span
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class EnvEntry:
     name: str
     value: str = field(repr=False)  # may be a real secret: never printed
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class EnvFile:
     path: str
     entries: tuple[EnvEntry, ...]

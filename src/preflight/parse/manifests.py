@@ -62,7 +62,7 @@ _VALUE_FROM_KINDS = ("secretKeyRef", "configMapKeyRef", "fieldRef", "resourceFie
 _TEMPLATE = re.compile(r"\{\{")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class K8sObject:
     """One object. ``span`` is its ``metadata.name`` value, else the start of its document."""
 
@@ -78,7 +78,7 @@ class K8sObject:
         return self.api_version.rpartition("/")[0]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ArgvField:
     """``command`` or ``args``: the list as strings (numbers as written), with item spans."""
 
@@ -87,7 +87,7 @@ class ArgvField:
     item_spans: tuple[Span, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ValueFrom:
     """An env var's ``valueFrom``. For ``fieldRef`` the field path is in ``key`` (``name`` is
     None); for ``resourceFieldRef`` ``key`` is the resource and ``name`` the container."""
@@ -99,7 +99,7 @@ class ValueFrom:
     span: Span  # the ref's key (``secretKeyRef:``)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class EnvVar:
     name: str
     value: str | None = field(repr=False)  # may be a real secret: never printed
@@ -107,7 +107,7 @@ class EnvVar:
     span: Span  # the ``name`` value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class EnvFrom:
     kind: str  # "secretRef" | "configMapRef"
     name: str | None
@@ -116,7 +116,7 @@ class EnvFrom:
     span: Span  # the ref's key
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ContainerPort:
     port: int | None
     name: str | None
@@ -124,7 +124,7 @@ class ContainerPort:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Probe:
     """A readiness/liveness/startup probe; ``settings`` holds only the timings written."""
 
@@ -141,7 +141,7 @@ class Probe:
     port_span: Span | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class VolumeMount:
     name: str | None
     mount_path: str | None
@@ -149,7 +149,7 @@ class VolumeMount:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Container:
     name: str  # "" when the container has none
     image: str | None
@@ -172,7 +172,7 @@ class Container:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Workload:
     """A pod template. ``secret_volumes``/``config_map_volumes``: volume name → object name."""
 
@@ -191,7 +191,7 @@ class Workload:
         return tuple(c for c in self.containers if not c.is_init)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ServicePort:
     port: int | None
     target_port: int | str | None
@@ -199,7 +199,7 @@ class ServicePort:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class KService:
     obj: K8sObject
     selector: dict[str, str]
@@ -207,7 +207,7 @@ class KService:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SecretValue:
     """A Secret key. ``value`` is None when ``data`` held bytes that are not UTF-8 text."""
 
@@ -216,27 +216,27 @@ class SecretValue:
     from_data: bool  # True: from ``data`` (base64); False: from ``stringData``
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SecretData:
     obj: K8sObject
     type: str | None
     keys: dict[str, SecretValue]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ConfigValue:
     value: str | None = field(repr=False)  # None for ``binaryData``
     span: Span  # the key
     binary: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ConfigMapData:
     obj: K8sObject
     keys: dict[str, ConfigValue]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ExternalSecretTarget:
     """A Secret another object creates; ``keys`` None means its keys are not known here."""
 
@@ -246,7 +246,7 @@ class ExternalSecretTarget:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ManifestFile:
     path: str
     objects: tuple[K8sObject, ...]

@@ -10,7 +10,7 @@ from preflight.spans import Span
 _LINE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.+)$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ProcessType:
     name: str
     command: str  # shell text

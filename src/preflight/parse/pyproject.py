@@ -15,7 +15,7 @@ from preflight.parse.toml_positions import TomlLocator, load_toml
 from preflight.spans import Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DependencyGroup:
     """A named set of dependencies that an installer adds only when asked."""
 
@@ -26,7 +26,7 @@ class DependencyGroup:
     poetry_optional: bool = False  # poetry groups with optional = true need --with
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Pyproject:
     path: str
     name: str | None

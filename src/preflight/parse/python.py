@@ -42,7 +42,7 @@ _SESSION_METHODS = frozenset(
 _LIBPQ_MARKERS = ("sslmode", "channel_binding", "difference_update_query", "update_query_")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ImportBinding:
     local: str  # the name bound in this module
     module: str  # as written ("" for `from . import x`)
@@ -51,7 +51,7 @@ class ImportBinding:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class UrlRewrite:
     """One step that changes a URL's text: a scheme replaced, a driver set, params handled."""
 
@@ -62,7 +62,7 @@ class UrlRewrite:
     handles_libpq_params: bool = False  # strips/translates sslmode, channel_binding
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class UrlExpr:
     """What an expression that produces a database URL refers to."""
 
@@ -75,7 +75,7 @@ class UrlExpr:
     rewrites: tuple[UrlRewrite, ...] = ()  # applied inline, innermost first
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class EngineCall:
     factory: str  # "create_engine" | "create_async_engine"
     url: UrlExpr | None
@@ -86,7 +86,7 @@ class EngineCall:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SettingsField:
     name: str
     env_names: tuple[str, ...]  # lower-cased unless the class is case-sensitive
@@ -99,7 +99,7 @@ class SettingsField:
     constraints: tuple[tuple[str, object], ...] = ()  # ("min_length", 32), ("literal", (..))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SettingsClass:
     name: str
     span: Span
@@ -120,7 +120,7 @@ class SettingsClass:
         return next((f for f in self.fields if f.name == name), None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BlockingCall:
     """A call inside ``async def`` that blocks the event loop if its receiver is sync."""
 
@@ -132,7 +132,7 @@ class BlockingCall:
     engine_arg: str | None = None  # `Session(engine)`: the engine's name
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ModuleBinding:
     """A module-level ``name = <call>`` the linker needs (settings instances, sessionmakers)."""
 
@@ -142,7 +142,7 @@ class ModuleBinding:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FunctionUrl:
     """A module-level function that returns a URL (``def get_url(): return settings.X``)."""
 
@@ -186,7 +186,7 @@ _PURE_CALLS = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RouterObj:
     """``app = FastAPI()`` / ``router = APIRouter(prefix=...)``, module-level or in a function."""
 
@@ -198,7 +198,7 @@ class RouterObj:
     dynamic_routes: bool = False  # routes=[...] given to the constructor (Starlette style)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RouteDecl:
     owner: str  # the router/app variable
     scope: str | None
@@ -208,7 +208,7 @@ class RouteDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class IncludeDecl:
     owner: str
     scope: str | None
@@ -219,7 +219,7 @@ class IncludeDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class HandlerInfo:
     """What a function does, as far as probes care."""
 
@@ -235,7 +235,7 @@ class HandlerInfo:
     returns: str | None = None  # a factory: the variable it returns
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PythonModule:
     path: str
     imports: tuple[ImportBinding, ...] = ()

@@ -22,7 +22,7 @@ def normalise_name(name: str) -> str:
     return _NORMALISE.sub("-", name).lower()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Requirement:
     name: str  # normalised
     extras: frozenset[str]
@@ -32,7 +32,7 @@ class Requirement:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Include:
     """``-r other.txt`` / ``-c constraints.txt``, or a local project path (``.``, ``-e .``)."""
 
@@ -42,7 +42,7 @@ class Include:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RequirementsFile:
     path: str
     requirements: tuple[Requirement, ...]

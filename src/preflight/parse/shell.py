@@ -137,7 +137,7 @@ def _strip_comments_and_heredocs(text: str) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Invocation:
     """One program a command line starts, with the wrappers it was started through."""
 

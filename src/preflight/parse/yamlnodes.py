@@ -38,7 +38,7 @@ Pair = tuple["YNode", "YNode"]
 _TRUE = frozenset({"yes", "true", "on", "y"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class YNode:
     """One YAML node. ``value`` is the text of a scalar, the items of a sequence, or the
     (key, value) pairs of a mapping (merge keys resolved, duplicates removed)."""
