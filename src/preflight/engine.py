@@ -108,15 +108,19 @@ def run(
     texts = {source.path: source.text for source in inventory.files}
     secret_lines = _secret_lines(project)
     shown = {f.span.path for f in findings} | {r.span.path for f in findings for r in f.related}
+    wanted: dict[str, set[int]] = {}
+    for finding in findings:
+        wanted.setdefault(finding.span.path, set()).add(finding.span.line)
+        for related in finding.related:
+            wanted.setdefault(related.span.path, set()).add(related.span.line)
+    split = {path: texts[path].split("\n") for path in shown if path in texts}
     sources = {
-        path: _redact_lines(path, texts[path].split("\n"), secret_lines)
-        for path in shown
-        if path in texts
+        path: _redact_lines(path, lines, secret_lines, wanted.get(path, set()))
+        for path, lines in split.items()
     }
     from preflight.baseline import fingerprint_all
 
-    all_lines = {source.path: source.text.split("\n") for source in inventory.files}
-    findings = fingerprint_all(findings, all_lines)
+    findings = fingerprint_all(findings, split)  # raw lines, hashed, never shown
     return Result(display_root, findings, sources, notes, len(inventory.files), internal)
 
 
@@ -154,26 +158,30 @@ def _redact(line: str, secret: bool) -> str:
     return _URL_PASSWORD.sub(lambda m: m.group("head") + "***", line)
 
 
-def _redact_lines(path: str, lines: list[str], secret_lines: set[tuple[str, int]]) -> list[str]:
-    """Every line of a file that will be shown, with anything that may be a secret masked:
-    Secret manifest values, URL passwords, and the value of any sensitive-looking name
-    (``SECRET_KEY=…``, ``secret_key: str = "…"``, a manifest ``value:`` under such a name)."""
+def _redact_lines(
+    path: str, lines: list[str], secret_lines: set[tuple[str, int]], wanted: set[int]
+) -> list[str]:
+    """The lines a report will show (the others left empty), with anything that may be a
+    secret masked: Secret manifest values, URL passwords, and the value of any sensitive-looking
+    name (``SECRET_KEY=…``, ``secret_key: str = "…"``, a manifest ``value:`` under such a name).
+    """
     from preflight.model.settings import is_sensitive_name
 
-    out: list[str] = []
-    previous_name: str | None = None
-    for number, full_line in enumerate(lines, start=1):
+    out = [""] * len(lines)
+    for number in sorted(wanted):
+        if not 0 < number <= len(lines):
+            continue
+        full_line = lines[number - 1]
         line = full_line if len(full_line) <= _MAX_SHOWN else full_line[:_MAX_SHOWN] + " …"
         shown = _redact(line, (path, number) in secret_lines)
         match = _ASSIGNMENT.match(shown)
         if match and is_sensitive_name(match.group("name")) and match.group("name") != "name":
             shown = match.group("head") + "***"
         value = _VALUE_LINE.match(shown)
-        if value and previous_name is not None and is_sensitive_name(previous_name):
+        named = _NAME_LINE.match(lines[number - 2][:_MAX_SHOWN]) if number > 1 else None
+        if value and named is not None and is_sensitive_name(named.group("name")):
             shown = value.group("head") + "***"
-        named = _NAME_LINE.match(line)
-        previous_name = named.group("name") if named else None
-        out.append(shown)
+        out[number - 1] = shown
     return out
 
 

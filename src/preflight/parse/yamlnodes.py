@@ -213,6 +213,10 @@ class _Converter:
                     for source in sources:
                         if isinstance(source, yaml.MappingNode):
                             converted, _ = self._convert(source)
+                            # copying merged pairs is work too: a chain of merges is quadratic
+                            self.visits += len(converted.items())
+                            if self.visits > self.limit:
+                                raise _TooManyNodes
                             for pair in converted.items():
                                 merged.setdefault(_key_id(pair[0]), (pair, self._size(pair)))
                     continue

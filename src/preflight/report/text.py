@@ -33,22 +33,39 @@ def _snippet(lines: list[str], span: Span) -> list[str]:
     ]
 
 
+class _Out:
+    """Writes a line: through rich markup when colouring, as plain text otherwise (a CI log of
+    10,000 findings should not pay for markup it will never show)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.plain = console.color_system is None or console.no_color
+
+    def line(self, markup: str, plain: str) -> None:
+        if self.plain:
+            self.console.file.write(plain + "\n")
+        else:
+            self.console.print(markup, highlight=False, soft_wrap=True)
+
+
 def render(
     results: list[Result], console: Console, *, quiet: bool, verbose: bool, show_source: bool = True
 ) -> None:
+    out = _Out(console)
     counts: Counter[str] = Counter()
     for result in results:
         for finding in result.findings:
             counts[finding.severity.value] += 1
-            _finding(result, finding, console, quiet, show_source)
+            _finding(result, finding, out, quiet, show_source)
         if verbose:
             for note in result.notes:
-                console.print(f"[dim]note: {escape(note)}[/dim]", highlight=False)
+                out.line(f"[dim]note: {escape(note)}[/dim]", f"note: {note}")
     if quiet:
         return
     if not counts:
         files = sum(r.files_checked for r in results)
-        console.print(f"[green]All checks passed[/green] ({files} files).", highlight=False)
+        text = f"All checks passed ({files} files)."
+        out.line(f"[green]All checks passed[/green] ({files} files).", text)
         return
     parts = [
         f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}"
@@ -56,20 +73,17 @@ def render(
         if counts[s]
     ]
     total = sum(counts.values())
-    console.print(
-        f"Found {total} finding{'s' if total != 1 else ''}: {', '.join(parts)}.", highlight=False
-    )
+    summary = f"Found {total} finding{'s' if total != 1 else ''}: {', '.join(parts)}."
+    out.line(summary, summary)
 
 
-def _finding(
-    result: Result, finding: Finding, console: Console, quiet: bool, show_source: bool
-) -> None:
+def _finding(result: Result, finding: Finding, out: _Out, quiet: bool, show_source: bool) -> None:
     style = _STYLE[finding.severity.value]
-    place = escape(_place(result.root, finding.span))
-    console.print(
-        f"[bold]{place}:[/bold] [{style}]{finding.code}[/{style}] {escape(finding.message)}",
-        highlight=False,
-        soft_wrap=True,
+    place = _place(result.root, finding.span)
+    out.line(
+        f"[bold]{escape(place)}:[/bold] [{style}]{finding.code}[/{style}] "
+        f"{escape(finding.message)}",
+        f"{place}: {finding.code} {finding.message}",
     )
     if quiet:
         return
@@ -77,15 +91,13 @@ def _finding(
         _snippet(result.sources.get(finding.span.path, []), finding.span) if show_source else []
     )
     for text in snippet:
-        console.print(f"  [dim]{escape(text)}[/dim]", highlight=False, soft_wrap=True)
+        out.line(f"  [dim]{escape(text)}[/dim]", f"  {text}")
     for related in finding.related:
-        console.print(
-            f"  [cyan]=[/cyan] {escape(_place(result.root, related.span))}: {escape(related.note)}",
-            highlight=False,
-            soft_wrap=True,
+        where = _place(result.root, related.span)
+        out.line(
+            f"  [cyan]=[/cyan] {escape(where)}: {escape(related.note)}",
+            f"  = {where}: {related.note}",
         )
     if finding.fix:
-        console.print(
-            f"  [cyan]= help:[/cyan] {escape(finding.fix)}", highlight=False, soft_wrap=True
-        )
-    console.print()
+        out.line(f"  [cyan]= help:[/cyan] {escape(finding.fix)}", f"  = help: {finding.fix}")
+    out.line("", "")
