@@ -19,7 +19,9 @@ Facts, each with its span:
 from __future__ import annotations
 
 import ast
+import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from preflight.parse import ParseProblem
@@ -285,7 +287,7 @@ def parse_python(path: str, text: str) -> PythonModule:
             path, problems=(ParseProblem(Span(path, 1), f"invalid Python: {reason}"),)
         )
     try:
-        return _Extractor(path, tree).module()
+        return _Extractor(path, tree, text).module()
     except RecursionError:
         return PythonModule(
             path, problems=(ParseProblem(Span(path, 1), "Python nested too deeply to read"),)
@@ -346,6 +348,28 @@ def _string(node: ast.AST | None) -> str | None:
     return None
 
 
+_ROUTING = re.compile(r"include_router|\.mount\(|add_api_route|add_route")
+# `Settings(secret_key=...)`, `Settings(**kwargs)`: a class-like call given keywords
+_INIT_CALL = re.compile(r"\b[A-Z]\w*\((?:[^)]*=|\s*\*\*)")
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, nested ones included, without visiting expressions (imports are
+    statements, so this finds them at a fraction of ``ast.walk``'s cost)."""
+    stack = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        for name in ("body", "orelse", "finalbody"):
+            children = getattr(node, name, None)
+            if isinstance(children, list):
+                stack.extend(reversed([c for c in children if isinstance(c, ast.stmt)]))
+        for handler in getattr(node, "handlers", ()):
+            stack.extend(reversed(handler.body))
+        for case in getattr(node, "cases", ()):
+            stack.extend(reversed(case.body))
+
+
 def _strings(node: ast.AST | None) -> tuple[str, ...]:
     if _string(node) is not None:
         return (_string(node) or "",)
@@ -381,9 +405,10 @@ def _keyword(call: ast.Call, name: str) -> ast.expr | None:
 
 
 class _Extractor:
-    def __init__(self, path: str, tree: ast.Module) -> None:
+    def __init__(self, path: str, tree: ast.Module, text: str = "") -> None:
         self.path = path
         self.tree = tree
+        self.text = text
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {
             node.name: node
             for node in tree.body
@@ -394,11 +419,21 @@ class _Extractor:
         return _span(self.path, node)
 
     def module(self) -> PythonModule:
+        # Each extractor walks the tree; one whose facts cannot occur in this text is skipped
+        # (most modules of a service are models and schemas: no engine, no environ, no routers).
+        text = self.text
+        lowered = text.lower()
         imports = self.imports()
         settings = tuple(self.settings_classes())
-        engines, blocking = self.engines_and_blocking()
-        web = _WebExtractor(self)
+        engines: list[EngineCall] = []
+        blocking: list[BlockingCall] = []
+        if not text or any(w in lowered for w in ("engine", "session", ".connect(", ".begin(")):
+            engines, blocking = self.engines_and_blocking()
+        web = _WebExtractor(self, scan_calls=not text or _ROUTING.search(text) is not None)
         web.run()
+        needs_env = not text or "environ" in text or "REQUIRED" in text.upper()
+        needs_init = not text or _INIT_CALL.search(text) is not None
+        needs_urls = not text or any(w in lowered for w in ("url", "dsn", "database"))
         return PythonModule(
             self.path,
             imports=imports,
@@ -406,14 +441,14 @@ class _Extractor:
             engines=tuple(engines),
             blocking=tuple(blocking),
             bindings=tuple(self.bindings()),
-            url_functions=tuple(self.url_functions()),
+            url_functions=tuple(self.url_functions()) if needs_urls else (),
             asyncio_extension=self.asyncio_extension(imports),
             routers=tuple(web.routers),
             routes=tuple(web.routes),
             includes=tuple(web.includes),
             handlers=tuple(web.handlers),
-            required_env=tuple(self.required_env()),
-            init_calls=tuple(self.init_calls()),
+            required_env=tuple(self.required_env()) if needs_env else (),
+            init_calls=tuple(self.init_calls()) if needs_init else (),
         )
 
     def required_env(self) -> list[tuple[str, Span]]:
@@ -467,7 +502,7 @@ class _Extractor:
 
     def imports(self) -> tuple[ImportBinding, ...]:
         out: list[ImportBinding] = []
-        for node in ast.walk(self.tree):
+        for node in _statements(self.tree.body):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     local = alias.asname or alias.name.split(".")[0]
@@ -1007,8 +1042,9 @@ def _route_owner_and_method(decorator: ast.expr) -> tuple[str, str, ast.Call] | 
 class _WebExtractor:
     """Routers, routes and handlers of one module."""
 
-    def __init__(self, extractor: _Extractor) -> None:
+    def __init__(self, extractor: _Extractor, scan_calls: bool = True) -> None:
         self.x = extractor
+        self.scan_calls = scan_calls  # look for include_router/mount/add_api_route calls
         self.routers: list[RouterObj] = []
         self.routes: list[RouteDecl] = []
         self.includes: list[IncludeDecl] = []
@@ -1065,9 +1101,10 @@ class _WebExtractor:
                 self.routers.append(
                     RouterObj(targets[0].id, kind, prefix, scope, self.x.span(node), dynamic)
                 )
-        for child in ast.walk(node):
-            if isinstance(child, ast.Call):
-                self._call(child, scope, in_loop)
+        if self.scan_calls:
+            for child in ast.walk(node):
+                if isinstance(child, ast.Call):
+                    self._call(child, scope, in_loop)
 
     def _call(self, call: ast.Call, scope: str | None, in_loop: bool) -> None:
         func = call.func
