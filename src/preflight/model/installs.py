@@ -902,18 +902,7 @@ def _uv(
     runtime = not ({"--only-group", "--only-dev"} & flags)
     if command == "export":
         output = next((v for n, v in values if n in ("-o", "--output-file")), None)
-        if output is None:
-            return
-        requirements: list[Requirement] = list(project.runtime) if runtime else []
-        for name in (*groups, *extras):
-            group = project.group("group", name) or project.group("extra", name)
-            if group is not None:
-                requirements.extend(group.requirements)
-        files.generated[_image_path(step.workdir, output)] = (
-            requirements,
-            f"exported from {project.path}",
-            step.span,
-        )
+        _export(project, runtime, [*groups, *extras], output, step, files)
         return
     env.install_spans.append(step.span)
     install_project = "--no-install-project" not in flags
@@ -967,6 +956,29 @@ def _workspace_members(root: Pyproject, repo: RepoView) -> list[Pyproject]:
         if any(fnmatch.fnmatch(relative, p.rstrip("/")) for p in root.workspace_members):
             members.append(candidate)
     return members
+
+
+def _export(
+    project: Pyproject,
+    runtime: bool,
+    groups: Sequence[str],
+    output: str | None,
+    step: RunStep,
+    files: _ImageFiles,
+) -> None:
+    """`uv export` / `poetry export -o FILE`: the requirements a later `pip install -r` gets."""
+    if output is None:
+        return  # printed to stdout: nothing lands in the image
+    requirements: list[Requirement] = list(project.runtime) if runtime else []
+    for name in groups:
+        group = project.group("group", name) or project.group("extra", name)
+        if group is not None:
+            requirements.extend(group.requirements)
+    files.generated[_image_path(step.workdir, output)] = (
+        requirements,
+        f"exported from {project.path}",
+        step.span,
+    )
 
 
 def _uv_groups(project: Pyproject, flags: set[str], values: list[tuple[str, str]]) -> list[str]:
@@ -1043,18 +1055,7 @@ def _poetry(
     runtime = not only or "main" in [normalise_name(g) for g in only]
     if args[0] == "export":
         output = next((v for n, v in options if n in ("-o", "--output")), None)
-        if output is None:
-            return
-        requirements: list[Requirement] = list(project.runtime) if runtime else []
-        for name in (*groups, *extras):
-            group = project.group("group", name) or project.group("extra", name)
-            if group is not None:
-                requirements.extend(group.requirements)
-        files.generated[_image_path(step.workdir, output)] = (
-            requirements,
-            f"exported from {project.path}",
-            step.span,
-        )
+        _export(project, runtime, [*groups, *extras], output, step, files)
         return
     env.install_spans.append(step.span)
     _add_project(
