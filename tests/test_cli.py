@@ -301,3 +301,22 @@ def test_console_script_runs_out_of_process() -> None:
         cwd=REPO,
     )
     assert done.returncode == 1 and "PKG001" in done.stdout and done.stderr == ""
+
+
+def test_suppression_text_inside_a_python_string_is_not_a_suppression(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "app/docs.py": '"""Write `# preflight: ignore[PKG001]` to silence a finding."""\n'
+            'HELP = "# preflight: ignore"\nfrom fastapi import FastAPI\n',
+        },
+    )
+    code, out, _ = run(capsys, "check", "-q", str(tmp_path))
+    assert (code, out) == (0, "")
+
+
+def test_preflight_checks_its_own_repository_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "-q", "--no-cache", str(REPO))
+    assert (code, out) == (0, "")

@@ -94,7 +94,13 @@ def run(
     suppressions: dict[str, list[Suppression]] = {}
     for source in inventory.files:
         if source.kind.value in _COMMENTED_KINDS:
-            found = find_suppressions(source.path, source.text, source.kind.value == "dockerfile")
+            kind = source.kind.value
+            found = find_suppressions(
+                source.path,
+                source.text,
+                kind == "dockerfile",
+                kind in ("python", "gunicorn-config"),
+            )
             if found:
                 suppressions[source.path] = found
     findings = [

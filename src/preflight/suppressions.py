@@ -24,15 +24,36 @@ class Suppression:
     used: set[str] = field(default_factory=set)
 
 
-def find_suppressions(path: str, text: str, dockerfile: bool) -> list[Suppression]:
+def _python_comment_lines(text: str) -> set[int] | None:
+    """Lines of a Python file that hold a real ``#`` comment (not a ``#`` inside a string);
+    None when the file does not tokenize (then every line is considered)."""
+    import io
+    import tokenize
+
+    lines: set[int] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                lines.add(token.start[0])
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return None
+    return lines
+
+
+def find_suppressions(
+    path: str, text: str, dockerfile: bool, python: bool = False
+) -> list[Suppression]:
     if "preflight" not in text:
         return []
     out: list[Suppression] = []
     lines = text.split("\n")
+    comment_lines = _python_comment_lines(text) if python else None
     for index, line in enumerate(lines):
         match = _COMMENT.search(line)
         if match is None:
             continue
+        if comment_lines is not None and index + 1 not in comment_lines:
+            continue  # the marker inside a string or docstring is not a comment
         own_line = line[: match.start()].strip() == ""
         if dockerfile and not own_line:
             continue
