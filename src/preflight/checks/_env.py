@@ -44,8 +44,3 @@ def containers(project: Project) -> Iterator[Checked]:
 
 def known(project: Project) -> Defined:
     return defined(project)
-
-
-def who(serving: Serving) -> str:
-    run = serving.run
-    return f"{run.workload.kind} `{run.workload.name}` container `{run.container.name}`"

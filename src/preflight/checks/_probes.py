@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from preflight.model.apps import App, Route, Serving, reaches_database, servings
 from preflight.model.project import Project
+from preflight.model.settings import service_root
 from preflight.parse.manifests import Probe
 
 SERVING_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
@@ -37,25 +38,14 @@ def uses_database(project: Project, app: App | None = None) -> bool:
     if app is None:
         return db is not None and bool(db.uses)
     if db is not None:
-        home = _service_root(project, app.module)
-        if any(_service_root(project, use.module) == home for use in db.uses):
+        home = service_root(project, app.module)
+        if any(service_root(project, use.module) == home for use in db.uses):
             return True
     return any(
         route.handler is not None
         and reaches_database(route.handler, route.module, project.python) is True
         for route in app.routes
     )
-
-
-def _service_root(project: Project, module: str) -> str:
-    from preflight.model.settings import service_root
-
-    return service_root(project, module)
-
-
-def who(serving: Serving) -> str:
-    run = serving.run
-    return f"{run.workload.kind} `{run.workload.name}` container `{run.container.name}`"
 
 
 def suggestions(app: App, path: str) -> list[str]:

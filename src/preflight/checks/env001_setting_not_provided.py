@@ -15,7 +15,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
     for checked in _env.containers(project):
         container = checked.serving.run.container
         if checked.env.unknown:
-            ctx.silent(container.span, f"{_env.who(checked.serving)}: {checked.env.unknown[0]}")
+            ctx.silent(container.span, f"{checked.serving.label}: {checked.env.unknown[0]}")
             continue
         for setting in checked.settings:
             if not setting.required or checked.env.provides(setting):
@@ -36,7 +36,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             yield Finding(
                 "ENV001",
                 Severity.ERROR,
-                f"{_env.who(checked.serving)} runs an app that requires {names} "
+                f"{checked.serving.label} runs an app that requires {names} "
                 f"({setting.derivation}{f' of `{cls.name}`' if cls else ''}), but nothing in "
                 "the container's "
                 "environment provides it: the pod crashes at start with "

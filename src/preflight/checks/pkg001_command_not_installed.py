@@ -128,8 +128,12 @@ def _where_to_declare(environment: Environment) -> str | None:
 
 
 def _declarations(project: Project) -> dict[str, list[tuple[Span, str]]]:
-    """Every place a distribution is declared outside the runtime dependencies."""
+    """Every place a distribution is declared outside the runtime dependencies (once per run)."""
+    cached = project.memo.get(CODE)
+    if isinstance(cached, dict):
+        return cached
     out: dict[str, list[tuple[Span, str]]] = {}
+    project.memo[CODE] = out
     for pyproject in project.pyprojects.values():
         for group in pyproject.groups:
             label = (
@@ -147,22 +151,14 @@ def _declarations(project: Project) -> dict[str, list[tuple[Span, str]]]:
 
 def _installed(environment: Environment) -> set[str]:
     """Distributions present: declared ones, what they bring along, what the base bundles."""
-    from preflight.knowledge.executables import BRINGS
+    from preflight.knowledge.executables import brought
 
-    present: set[str] = set(environment.base_bundles)
-    pending: list[str] = []
+    keys: list[str] = []
     for name, dists in environment.distributions.items():
-        pending.append(name)
+        keys.append(name)
         for dist in dists:
-            pending.extend(f"{name}[{normalise_name(extra)}]" for extra in dist.extras)
-    while pending:
-        key = pending.pop()
-        name = key.split("[", 1)[0]
-        if key in present:
-            continue
-        present.add(key)
-        present.add(name)
-        pending.extend(dep for dep in BRINGS.get(key, ()) if dep not in present)
+            keys.extend(f"{name}[{normalise_name(extra)}]" for extra in dist.extras)
+    present = brought(keys, already=environment.base_bundles)
     return {key for key in present if "[" not in key}
 
 
@@ -264,15 +260,7 @@ def _program_missing(
 
 
 def _declared_somewhere(name: str, project: Project) -> bool:
-    wanted = normalise_name(name)
-    for pyproject in project.pyprojects.values():
-        for group in pyproject.groups:
-            if any(r.name == wanted for r in group.requirements):
-                return True
-    return any(
-        any(r.name == wanted for r in requirements.requirements)
-        for requirements in project.requirements.values()
-    )
+    return normalise_name(name) in _declarations(project)
 
 
 def _python(

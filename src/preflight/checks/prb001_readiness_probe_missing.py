@@ -30,7 +30,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
         yield Finding(
             "PRB001",
             Severity.ERROR,
-            f"{_probes.who(serving)} {evidence} but has no readinessProbe: Kubernetes sends it "
+            f"{serving.label} {evidence} but has no readinessProbe: Kubernetes sends it "
             "traffic as soon as the process starts, and keeps sending it while the app cannot "
             "serve (its database down, still starting).",
             container.span,

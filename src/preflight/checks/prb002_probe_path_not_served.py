@@ -19,7 +19,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                 continue
             span = probe.path_span or probe.span
             if app is None:
-                ctx.silent(span, f"{_probes.who(serving)}: no app resolved ({serving.why})")
+                ctx.silent(span, f"{serving.label}: no app resolved ({serving.why})")
                 continue
             if not app.complete:
                 ctx.silent(span, f"the route table of {app.module} is partial: {app.partial[0]}")
@@ -31,7 +31,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             yield Finding(
                 "PRB002",
                 Severity.ERROR,
-                f"The {probe.kind} of {_probes.who(serving)} requests `GET {probe.path}`, but the "
+                f"The {probe.kind} of {serving.label} requests `GET {probe.path}`, but the "
                 f"app it runs ({app.module}) has no such route: the probe gets 404 and the pod "
                 f"never turns {'ready' if probe.kind != 'livenessProbe' else 'healthy'}.{hint}",
                 span,

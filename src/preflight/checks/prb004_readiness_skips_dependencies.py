@@ -30,7 +30,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
         yield Finding(
             "PRB004",
             Severity.WARNING,
-            f"The readinessProbe of {_probes.who(serving)} calls `GET {probe.path}`, whose handler "
+            f"The readinessProbe of {serving.label} calls `GET {probe.path}`, whose handler "
             f"`{route.handler.name}` never reaches the database the service uses: pods stay ready "
             "while the database is down.",
             probe.path_span or probe.span,

@@ -21,7 +21,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
         yield Finding(
             "PRB005",
             Severity.WARNING,
-            f"The livenessProbe of {_probes.who(serving)} calls `GET {probe.path}`, whose handler "
+            f"The livenessProbe of {serving.label} calls `GET {probe.path}`, whose handler "
             f"`{route.handler.name}` reaches the database: when the database is down, every pod "
             "fails liveness and Kubernetes restarts them all at once.",
             probe.path_span or probe.span,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from preflight.checks import _probes
 from preflight.findings import Finding, Rule, RuleContext, Severity
 from preflight.model.apps import Serving, servings
 from preflight.model.project import Project
@@ -31,7 +30,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             if isinstance(probe.port, str) and not probe.port.isdigit():
                 if probe.port not in named:
                     yield _finding(
-                        f"The {probe.kind} of {_probes.who(serving)} uses port `{probe.port}`, "
+                        f"The {probe.kind} of {serving.label} uses port `{probe.port}`, "
                         "but the container declares no port by that name: the probe fails "
                         + (
                             "and the pod is restarted again and again."
@@ -48,7 +47,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                 number = int(probe.port)
             if bind is not None and number is not None and number != bind:
                 yield _finding(
-                    f"The {probe.kind} of {_probes.who(serving)} targets port {number}, but "
+                    f"The {probe.kind} of {serving.label} targets port {number}, but "
                     f"`{serving.served.server if serving.served else 'the server'}` binds {bind} "
                     f"({bind_from}): the probe's connection is refused.",
                     span,
@@ -57,7 +56,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                 )
             elif bind is None and declared and number is not None and number not in declared:
                 yield _finding(
-                    f"The {probe.kind} of {_probes.who(serving)} targets port {number}, which is "
+                    f"The {probe.kind} of {serving.label} targets port {number}, which is "
                     f"not a port the container declares ({', '.join(map(str, sorted(declared)))}).",
                     span,
                     container.span,
@@ -84,7 +83,7 @@ def _services(
                 if number is not None and number != bind:
                     yield _finding(
                         f"Service `{service.obj.name}` sends port {port.port} to {target}, but "
-                        f"{_probes.who(serving)} serves on {bind} ({bind_from}): its traffic is "
+                        f"{serving.label} serves on {bind} ({bind_from}): its traffic is "
                         "refused.",
                         port.span,
                         serving.run.container.span,

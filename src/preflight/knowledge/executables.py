@@ -29,7 +29,7 @@ makes it report a false problem.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 __all__ = [
@@ -1026,6 +1026,24 @@ BASE_IMAGES_BUNDLING: Mapping[str, frozenset[str]] = _table(
         "ghcr.io/astral-sh/uv": {"uv"},
     }
 )
+
+
+def brought(keys: Iterable[str], already: Iterable[str] = ()) -> set[str]:
+    """``keys`` ("dist" or "dist[extra]") and everything they pull in through ``BRINGS``.
+
+    The result holds both the keys and their bare names; ``already`` counts as present (and is
+    not expanded further).
+    """
+    present: set[str] = set(already)
+    pending = list(keys)
+    while pending:
+        key = pending.pop()
+        if key in present:
+            continue
+        present.add(key)
+        present.add(key.split("[", 1)[0])
+        pending.extend(dep for dep in BRINGS.get(key, ()) if dep not in present)
+    return present
 
 
 def executable_providers(executable: str) -> frozenset[str]:

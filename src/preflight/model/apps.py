@@ -232,6 +232,12 @@ class Serving:
     app: App | None
     why: str | None  # why no app (for --verbose)
 
+    @property
+    def label(self) -> str:
+        """How messages name the container: "Deployment `api` container `web`"."""
+        run = self.run
+        return f"{run.workload.kind} `{run.workload.name}` container `{run.container.name}`"
+
 
 def servings(project: Project) -> list[Serving]:
     """Every Kubernetes container with what it serves (computed once per project)."""

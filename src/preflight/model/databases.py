@@ -72,19 +72,11 @@ class Dependencies:
     _names: set[str] | None = field(default=None, repr=False)
 
     def _compute_names(self) -> set[str]:
-        from preflight.knowledge.executables import BRINGS
+        from preflight.knowledge.executables import brought
 
-        present: set[str] = set()
-        pending = [r.name for r in self.requirements]
-        pending += [f"{r.name}[{extra}]" for r in self.requirements for extra in r.extras]
-        while pending:
-            key = pending.pop()
-            if key in present:
-                continue
-            present.add(key)
-            present.add(key.split("[", 1)[0])
-            pending.extend(BRINGS.get(key, ()))
-        return present
+        keys = [r.name for r in self.requirements]
+        keys += [f"{r.name}[{extra}]" for r in self.requirements for extra in r.extras]
+        return brought(keys)
 
     def has_extra(self, name: str, extra: str) -> bool:
         return any(r.name == name and extra in r.extras for r in self.requirements)

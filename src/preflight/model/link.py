@@ -16,6 +16,7 @@ from preflight.model.installs import RepoView, analyse_image
 from preflight.model.project import ContainerRun, Environment, Image, Launch, Project
 from preflight.parse import ParseProblem
 from preflight.parse.dockerfile import Dockerfile
+from preflight.parse.manifests import looks_like_manifest
 from preflight.parse.requirements import normalise_name
 from preflight.spans import Span
 
@@ -33,7 +34,7 @@ def build_project(
     from preflight.parse.run import PARSERS, ParserCrash, parse_many
 
     project = Project(root=display_root)
-    texts: dict[str, str] = {}
+    texts = _Texts()
     python_paths: set[str] = set()
     jobs: list[tuple[str, str, str]] = []
     for source in inventory.files:
@@ -246,7 +247,7 @@ def _add(project: Project, kind: FileKind, path: str, text: str, parsed: Any) ->
         elif parsed.is_manifest:
             project.manifests[path] = parsed
             project.problems.extend(parsed.problems)
-        elif parsed.problems and _looks_like_manifest(text):
+        elif parsed.problems and looks_like_manifest(text):
             project.problems.extend(parsed.problems)
         return
     elif kind in (FileKind.PYTHON, FileKind.GUNICORN_CONFIG):
@@ -256,16 +257,11 @@ def _add(project: Project, kind: FileKind, path: str, text: str, parsed: Any) ->
     project.problems.extend(_unless_template(parsed.problems, text, project))
 
 
-def _looks_like_manifest(text: str) -> bool:
-    return "apiVersion:" in text and "kind:" in text
-
-
 def _token_span(texts: dict[str, str], span: Span, token: str) -> Span:
     """Narrow an instruction's span to the first occurrence of ``token`` in it."""
-    text = texts.get(span.path)
-    if text is None or not token:
+    if span.path not in texts or not token:
         return span
-    lines = text.split("\n")
+    lines = _all_lines(texts, span.path)
     for number in range(span.line, min(span.end_line, len(lines)) + 1):
         line = lines[number - 1]
         col = line.find(token)
@@ -343,15 +339,27 @@ def _has_entrypoint(dockerfile: Dockerfile) -> bool:
     return final is not None and any(s.entrypoint is not None for s in dockerfile.lineage(final))
 
 
-_SPLIT: dict[int, list[str]] = {}
+class _Texts(dict[str, str]):
+    """The files' texts, each split into lines at most once (a manifest with 10,000
+    containers is not split 10,000 times)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.split: dict[str, list[str]] = {}
+
+    def lines(self, path: str) -> list[str]:
+        found = self.split.get(path)
+        if found is None:
+            found = self.split[path] = self.get(path, "").split("\n")
+        return found
+
+
+def _all_lines(texts: dict[str, str], path: str) -> list[str]:
+    return texts.lines(path) if isinstance(texts, _Texts) else texts.get(path, "").split("\n")
 
 
 def _lines(texts: dict[str, str], path: str, first: int, last: int) -> str:
-    text = texts.get(path, "")
-    lines = _SPLIT.get(id(text))
-    if lines is None:  # a manifest with 10,000 containers is split once, not 10,000 times
-        _SPLIT.clear()
-        lines = _SPLIT[id(text)] = text.split("\n")
+    lines = _all_lines(texts, path)
     return "\n".join(lines[first - 1 : max(first, last)])
 
 
@@ -377,9 +385,9 @@ def _image_names(path: str, context: str, project: Project, root_name: str) -> s
 
 
 def _image_basename(ref: str) -> str:
-    ref = ref.split("@", 1)[0]
-    last = ref.rsplit("/", 1)[-1]
-    return normalise_name(last.split(":", 1)[0])
+    from preflight.knowledge.executables import image_name
+
+    return normalise_name(image_name(ref).rsplit("/", 1)[-1])
 
 
 def _environment_for_image(

@@ -17,7 +17,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from preflight.parse import ParseProblem
-from preflight.parse.yamlnodes import YNode, load_documents
+from preflight.parse.yamlnodes import TypedReader, YNode, load_documents
 from preflight.spans import Span
 
 
@@ -75,38 +75,12 @@ def _is_remote(context: str) -> bool:
     return "://" in context or context.startswith(("git@", "github.com/"))
 
 
-class _Reader:
+class _Reader(TypedReader):
+    """Typed access to a compose file (the shared checks are in ``TypedReader``)."""
+
     def __init__(self, path: str) -> None:
-        self.path = path
+        super().__init__(path)
         self.base = posixpath.dirname(path)
-        self.problems: list[ParseProblem] = []
-
-    def problem(self, span: Span, message: str) -> None:
-        self.problems.append(ParseProblem(span, message))
-
-    def as_map(self, node: YNode | None, where: str) -> YNode | None:
-        if node is None or node.is_null:
-            return None
-        if node.kind != "map":
-            self.problem(node.span, f"`{where}` should be a mapping, not {node.type_name}")
-            return None
-        return node
-
-    def as_str(self, node: YNode | None, where: str) -> str | None:
-        if node is None or node.is_null:
-            return None
-        if node.kind != "scalar":
-            self.problem(node.span, f"`{where}` should be a string, not {node.type_name}")
-            return None
-        return node.as_str()
-
-    def as_str_list(self, node: YNode, where: str) -> tuple[str, ...]:
-        values: list[str] = []
-        for index, item in enumerate(node.seq()):
-            text = self.as_str(item, f"{where}[{index}]")
-            if text is not None:
-                values.append(text)
-        return tuple(values)
 
     def command(self, node: YNode | None, where: str) -> ComposeCommand | None:
         if node is None or node.is_null:

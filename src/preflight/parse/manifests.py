@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 
 from preflight.parse import ParseProblem
-from preflight.parse.yamlnodes import STR_TAG, YNode, load_documents
+from preflight.parse.yamlnodes import STR_TAG, TypedReader, YNode, items_of, load_documents
 from preflight.spans import Span
 
 WORKLOAD_KINDS = frozenset(
@@ -295,75 +295,8 @@ def _block_scalar_lines(nodes: list[YNode | None]) -> set[int]:
     return lines
 
 
-class _Reader:
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[ParseProblem] = []
-
-    def problem(self, span: Span, message: str) -> None:
-        self.problems.append(ParseProblem(span, message))
-
-    def as_map(self, node: YNode | None, where: str) -> YNode | None:
-        """``node`` if it is a mapping; None if absent or null; a problem if anything else."""
-        if node is None or node.is_null:
-            return None
-        if node.kind != "map":
-            self.problem(node.span, f"`{where}` should be a mapping, not {node.type_name}")
-            return None
-        return node
-
-    def as_seq(self, node: YNode | None, where: str) -> tuple[YNode, ...]:
-        if node is None or node.is_null:
-            return ()
-        if node.kind != "seq":
-            self.problem(node.span, f"`{where}` should be a list, not {node.type_name}")
-            return ()
-        return node.seq()
-
-    def as_str(self, node: YNode | None, where: str) -> str | None:
-        """A scalar's text (numbers as written); a problem for a mapping or list."""
-        if node is None or node.is_null:
-            return None
-        if node.kind != "scalar":
-            self.problem(node.span, f"`{where}` should be a string, not {node.type_name}")
-            return None
-        return node.as_str()
-
-    def as_int(self, node: YNode | None, where: str) -> int | None:
-        if node is None or node.is_null:
-            return None
-        value = node.as_int()
-        if value is None:
-            self.problem(node.span, f"`{where}` should be an integer, not {node.type_name}")
-        return value
-
-    def as_bool(self, node: YNode | None, where: str) -> bool:
-        if node is None or node.is_null:
-            return False
-        value = node.as_bool()
-        if value is None:
-            self.problem(node.span, f"`{where}` should be true or false, not {node.type_name}")
-            return False
-        return value
-
-    def as_int_or_str(self, node: YNode | None, where: str) -> int | str | None:
-        if node is None or node.is_null:
-            return None
-        if node.kind != "scalar":
-            self.problem(node.span, f"`{where}` should be a number or a name, not {node.type_name}")
-            return None
-        as_int = node.as_int()
-        return as_int if as_int is not None else node.as_str()
-
-    def as_str_map(self, node: YNode | None, where: str) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for key, value in _items(self.as_map(node, where)):
-            name = key.as_str()
-            if name is None:
-                continue
-            text = self.as_str(value, f"{where}.{name}")
-            out[name] = text if text is not None else ""
-        return out
+class _Reader(TypedReader):
+    """Typed access to a manifest document (the shared checks are in ``TypedReader``)."""
 
     def as_argv(self, node: YNode | None, where: str) -> ArgvField | None:
         if node is None or node.is_null:
@@ -378,10 +311,6 @@ class _Reader:
             values.append(text if text is not None else "")
             spans.append(item.span)
         return ArgvField(tuple(values), node.span, tuple(spans))
-
-
-def _items(node: YNode | None) -> tuple[tuple[YNode, YNode], ...]:
-    return () if node is None else node.items()
 
 
 def _obj(document: YNode, path: str) -> K8sObject | None:
@@ -794,7 +723,7 @@ def _decode_base64(text: str) -> bytes | None:
 def _read_secret(reader: _Reader, obj: K8sObject, document: YNode) -> SecretData:
     keys: dict[str, SecretValue] = {}
     label = f"Secret `{obj.name}`" if obj.name else "Secret"
-    for key, value in _items(reader.as_map(document.get("data"), "data")):
+    for key, value in items_of(reader.as_map(document.get("data"), "data")):
         name = key.as_str()
         if name is None:
             continue
@@ -808,7 +737,7 @@ def _read_secret(reader: _Reader, obj: K8sObject, document: YNode) -> SecretData
         except UnicodeDecodeError:
             decoded = None  # binary data (a keystore, an image): valid, just not text
         keys[name] = SecretValue(decoded, key.span, from_data=True)
-    for key, value in _items(reader.as_map(document.get("stringData"), "stringData")):
+    for key, value in items_of(reader.as_map(document.get("stringData"), "stringData")):
         name = key.as_str()
         if name is None:
             continue
@@ -823,7 +752,7 @@ def _read_secret(reader: _Reader, obj: K8sObject, document: YNode) -> SecretData
 def _read_config_map(reader: _Reader, obj: K8sObject, document: YNode) -> ConfigMapData:
     keys: dict[str, ConfigValue] = {}
     for section, binary in (("data", False), ("binaryData", True)):
-        for key, value in _items(reader.as_map(document.get(section), section)):
+        for key, value in items_of(reader.as_map(document.get(section), section)):
             name = key.as_str()
             if name is None:
                 continue
@@ -833,7 +762,7 @@ def _read_config_map(reader: _Reader, obj: K8sObject, document: YNode) -> Config
 
 
 def _key_names(reader: _Reader, node: YNode | None, where: str) -> list[str]:
-    return [name for key, _ in _items(reader.as_map(node, where)) if (name := key.as_str())]
+    return [name for key, _ in items_of(reader.as_map(node, where)) if (name := key.as_str())]
 
 
 def _read_external_secret(

@@ -313,3 +313,91 @@ def load_documents(path: str, text: str) -> tuple[list[YNode | None], ParseProbl
             "YAML is nested too deeply (or an alias refers to itself); not read",
         )
     return documents, None
+
+
+class TypedReader:
+    """Reads a located YAML tree into Python values, turning every wrong type into a
+    ParseProblem that names the field (`spec.template.spec.containers` should be a list)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[ParseProblem] = []
+
+    def problem(self, span: Span, message: str) -> None:
+        self.problems.append(ParseProblem(span, message))
+
+    def as_map(self, node: YNode | None, where: str) -> YNode | None:
+        """``node`` if it is a mapping; None if absent or null; a problem if anything else."""
+        if node is None or node.is_null:
+            return None
+        if node.kind != "map":
+            self.problem(node.span, f"`{where}` should be a mapping, not {node.type_name}")
+            return None
+        return node
+
+    def as_seq(self, node: YNode | None, where: str) -> tuple[YNode, ...]:
+        if node is None or node.is_null:
+            return ()
+        if node.kind != "seq":
+            self.problem(node.span, f"`{where}` should be a list, not {node.type_name}")
+            return ()
+        return node.seq()
+
+    def as_str(self, node: YNode | None, where: str) -> str | None:
+        """A scalar's text (numbers as written); a problem for a mapping or list."""
+        if node is None or node.is_null:
+            return None
+        if node.kind != "scalar":
+            self.problem(node.span, f"`{where}` should be a string, not {node.type_name}")
+            return None
+        return node.as_str()
+
+    def as_int(self, node: YNode | None, where: str) -> int | None:
+        if node is None or node.is_null:
+            return None
+        value = node.as_int()
+        if value is None:
+            self.problem(node.span, f"`{where}` should be an integer, not {node.type_name}")
+        return value
+
+    def as_bool(self, node: YNode | None, where: str) -> bool:
+        if node is None or node.is_null:
+            return False
+        value = node.as_bool()
+        if value is None:
+            self.problem(node.span, f"`{where}` should be true or false, not {node.type_name}")
+            return False
+        return value
+
+    def as_int_or_str(self, node: YNode | None, where: str) -> int | str | None:
+        if node is None or node.is_null:
+            return None
+        if node.kind != "scalar":
+            self.problem(node.span, f"`{where}` should be a number or a name, not {node.type_name}")
+            return None
+        as_int = node.as_int()
+        return as_int if as_int is not None else node.as_str()
+
+    def as_str_map(self, node: YNode | None, where: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, value in items_of(self.as_map(node, where)):
+            name = key.as_str()
+            if name is None:
+                continue
+            text = self.as_str(value, f"{where}.{name}")
+            out[name] = text if text is not None else ""
+        return out
+
+    def as_str_list(self, node: YNode, where: str) -> tuple[str, ...]:
+        """The strings of a sequence node (items of another type are problems and skipped)."""
+        values: list[str] = []
+        for index, item in enumerate(node.seq()):
+            text = self.as_str(item, f"{where}[{index}]")
+            if text is not None:
+                values.append(text)
+        return tuple(values)
+
+
+def items_of(node: YNode | None) -> tuple[tuple[YNode, YNode], ...]:
+    """A mapping node's pairs; none for an absent node."""
+    return () if node is None else node.items()

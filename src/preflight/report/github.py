@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from preflight.engine import Result
 from preflight.findings import Severity
+from preflight.report import shown_path
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -19,12 +20,11 @@ def _property(text: str) -> str:
 def render(results: list[Result]) -> str:
     lines: list[str] = []
     for result in results:
-        prefix = "" if result.root in ("", ".") else result.root.rstrip("/") + "/"
         for finding in result.findings:
             span = finding.span
             properties = ",".join(
                 (
-                    f"file={_property(prefix + span.path)}",
+                    f"file={_property(shown_path(result.root, span.path))}",
                     f"line={span.line}",
                     f"col={span.col}",
                     f"endLine={max(span.end_line, span.line)}",

@@ -6,6 +6,7 @@ import json
 
 from preflight.engine import Result
 from preflight.findings import Severity
+from preflight.report import shown_path
 
 _SEVERITY = {Severity.ERROR: "critical", Severity.WARNING: "major", Severity.INFO: "info"}
 
@@ -13,7 +14,6 @@ _SEVERITY = {Severity.ERROR: "critical", Severity.WARNING: "major", Severity.INF
 def render(results: list[Result]) -> str:
     issues = []
     for result in results:
-        prefix = "" if result.root in ("", ".") else result.root.rstrip("/") + "/"
         for finding in result.findings:
             issues.append(
                 {
@@ -24,7 +24,7 @@ def render(results: list[Result]) -> str:
                     "severity": _SEVERITY[finding.severity],
                     "categories": ["Bug Risk"],
                     "location": {
-                        "path": prefix + finding.span.path,
+                        "path": shown_path(result.root, finding.span.path),
                         "lines": {
                             "begin": finding.span.line,
                             "end": max(finding.span.end_line, finding.span.line),

@@ -12,13 +12,14 @@ from typing import Any
 
 from preflight import __version__
 from preflight.engine import Result
+from preflight.report import shown_path
 from preflight.spans import Span
 
 SCHEMA_VERSION = 1
 
 
 def _path(root: str, span: Span) -> str:
-    return span.path if root in ("", ".") else f"{root.rstrip('/')}/{span.path}"
+    return shown_path(root, span.path)
 
 
 def _location(root: str, span: Span) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from xml.etree import ElementTree as ET
 
 from preflight.engine import Result
 from preflight.findings import Finding
+from preflight.report import shown_path
 
 
 def render(results: list[Result]) -> str:
@@ -14,9 +15,8 @@ def render(results: list[Result]) -> str:
 
     cases: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for result in results:
-        prefix = "" if result.root in ("", ".") else result.root.rstrip("/") + "/"
         for finding in result.findings:
-            cases[(finding.code, prefix + finding.span.path)].append(finding)
+            cases[(finding.code, shown_path(result.root, finding.span.path))].append(finding)
     suite = ET.Element(
         "testsuite", name="preflight", tests=str(len(cases)), failures=str(len(cases)), errors="0"
     )

@@ -8,6 +8,7 @@ from typing import Any
 from preflight import __version__
 from preflight.engine import Result
 from preflight.findings import Finding, Severity
+from preflight.report import shown_path
 from preflight.spans import Span
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -15,7 +16,7 @@ INFORMATION_URI = "https://github.com/preflight-dev/preflight"
 
 
 def _uri(root: str, span: Span) -> str:
-    return span.path if root in ("", ".") else f"{root.rstrip('/')}/{span.path}"
+    return shown_path(root, span.path)
 
 
 def _region(span: Span) -> dict[str, int]:

@@ -10,14 +10,14 @@ from rich.markup import escape
 
 from preflight.engine import Result
 from preflight.findings import Finding
+from preflight.report import shown_path
 from preflight.spans import Span
 
 _STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 
 
 def _place(root: str, span: Span) -> str:
-    prefix = "" if root in ("", ".") else root.rstrip("/") + "/"
-    return f"{prefix}{span.path}:{span.line}:{span.col}"
+    return f"{shown_path(root, span.path)}:{span.line}:{span.col}"
 
 
 def _snippet(lines: list[str], span: Span) -> list[str]:
