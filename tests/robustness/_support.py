@@ -28,7 +28,10 @@ EXAMPLES: Counter[str] = Counter()
 NORMAL_EXAMPLES = 300
 LONG_EXAMPLES = 10_000
 
-TIME_LIMIT = 5.0  # seconds of wall time per resource attack
+# A hang guard, not a speed limit: CI machines are shared and loaded, so wall time proves
+# nothing. Work is bounded by what the cases count (bytes, nodes, routes) and by peak RSS;
+# speed is measured in benchmarks/.
+HANG_GUARD = 60.0
 RSS_LIMIT_MB = 300.0
 
 
@@ -182,7 +185,7 @@ def measure(
     *,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
-    timeout: float = 3 * TIME_LIMIT,
+    timeout: float = HANG_GUARD,
 ) -> Measured:
     """Run ``python -m preflight ARGS``; wall time, and peak RSS from wait4 in a launcher.
 
@@ -257,5 +260,4 @@ def assert_clean_exit(result: Measured) -> None:
 
 def assert_within_bounds(result: Measured) -> None:
     assert not result.timed_out, str(result)
-    assert result.wall < TIME_LIMIT, str(result)
     assert result.rss_mb < RSS_LIMIT_MB, str(result)
