@@ -80,16 +80,56 @@ def checkout(repo: Repo, mirror: Path, work: Path) -> Path | None:
         return None
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile() as archive:
-        subprocess.run(
+        proc = subprocess.run(
             ["git", "--git-dir", str(git_dir), "archive", "--format=tar", repo.commit],
             stdout=archive,
-            check=True,
+            stderr=subprocess.DEVNULL,
         )
-        archive.seek(0)
-        with tarfile.open(fileobj=archive) as tar:
-            tar.extractall(target, filter="data")
+        if proc.returncode == 0:
+            archive.seek(0)
+            with tarfile.open(fileobj=archive) as tar:
+                tar.extractall(target, filter="data")
+        else:  # the snapshot lacks some blobs (files of 4 MiB and more): export the rest
+            export_present_blobs(git_dir, repo.commit, target)
     (target / ".exported").write_text(repo.commit)
     return target
+
+
+def export_present_blobs(git_dir: Path, commit: str, target: Path) -> None:
+    """Write every regular file of ``commit`` whose blob the mirror holds; skip absent ones."""
+    git = ["git", "--git-dir", str(git_dir)]
+    listing = subprocess.run(
+        [*git, "ls-tree", "-r", "-z", commit], capture_output=True, check=True
+    ).stdout
+    entries: list[tuple[str, str]] = []  # (sha, path)
+    for record in listing.split(b"\0"):
+        if not record:
+            continue
+        meta, _, raw_path = record.partition(b"\t")
+        mode, kind, sha = meta.split()
+        if kind == b"blob" and mode in (b"100644", b"100755"):
+            entries.append((sha.decode(), raw_path.decode("utf-8", "surrogateescape")))
+    batch = subprocess.run(
+        [*git, "cat-file", "--batch"],
+        input="".join(f"{sha}\n" for sha, _ in entries).encode(),
+        capture_output=True,
+        check=True,
+    ).stdout
+    pos = 0
+    for _sha, path in entries:
+        end = batch.index(b"\n", pos)
+        header = batch[pos:end].split()
+        pos = end + 1
+        if header[-1] == b"missing":
+            continue
+        size = int(header[2])
+        data = batch[pos : pos + size]
+        pos += size + 1
+        dest = (target / path).resolve()
+        if not dest.is_relative_to(target.resolve()):
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
 
 
 def run_preflight(root: Path, preflight: list[str]) -> list[dict[str, object]]:
