@@ -154,10 +154,10 @@ _REFERENCE = re.compile(r"\$\{?[A-Za-z_]\w*\}?")  # `${API_TOKEN}`: names a valu
 
 def _value_end(text: str, start: int, sep: str, block: bool, before: str) -> int:
     """Where an unquoted value starting at ``start`` ends; ``before`` is the character before
-    the name (a quote around ``"NAME=value"``, ``?``/``&`` in a URL query)."""
+    the name (a quote or backtick around ``"NAME=value"``, ``?``/``&`` in a URL query)."""
     length = len(text)
     if "=" in sep:  # shell and dotenv: a word (in a quoted word or a query: up to its end)
-        stops = before if before in "\"'" else "&#\"'" if before in "?&" else ""
+        stops = before if before in "\"'`" else "&#\"'" if before in "?&" else ""
         end = start
         while end < length and not text[end].isspace():
             if text[end] in stops and text[end - 1] != "\\":
