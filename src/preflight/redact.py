@@ -4,9 +4,11 @@ Two jobs, in one module so no output path can skip one of them:
 
 * **Redaction** (:func:`redact_text` for prose, :func:`redact_source` for source lines): URL
   credentials, the values of sensitive names (``API_TOKEN=…``, ``secret_key: …``,
-  ``ENV SECRET_KEY value``, ``{name: API_TOKEN, value: …}``), and — in source lines — every value
-  of anything that looks like a Kubernetes Secret, whether or not it parsed. Values become
-  ``***``; no part of a value is kept.
+  ``ENV SECRET_KEY value``, ``{name: API_TOKEN, value: …}``, ``--password …``),
+  ``Authorization:`` header credentials, and — in source lines — string literals on a line that
+  names a secret, values continued on the lines below a sensitive key, and every value of
+  anything that looks like a Kubernetes Secret, whether or not it parsed. Values become ``***``;
+  no part of a value is kept.
 * **Escaping** (:func:`escape_control`): control characters (C0 except tab, DEL, C1), Unicode
   bidi overrides, line/paragraph separators, lone surrogates and XML non-characters become visible
   escapes (``\\x1b``, ``\\u202e``), so a file name or a Secret key cannot forge an output line,
@@ -29,7 +31,7 @@ from collections.abc import Collection
 from dataclasses import replace
 
 from preflight.findings import Finding
-from preflight.knowledge.sensitive import MAY_NAME_A_SECRET, is_sensitive_name
+from preflight.knowledge.sensitive import is_sensitive_name, may_name_a_secret
 from preflight.spans import Related
 
 MASK = "***"
@@ -138,7 +140,7 @@ def mask_urls(text: str) -> str:
 # `:=`). The lookbehind makes every attempt start at the beginning of a name, so a long run of
 # word characters is scanned once, not once per position.
 _PAIR = re.compile(
-    r"(?<![\w.\-$])(?P<quote>[\"']?)(?P<name>[A-Za-z_][\w.\-]*)(?P=quote)"
+    r"(?<![\w.\-$])-{0,2}(?P<quote>[\"']?)(?P<name>[A-Za-z_][\w.\-]*)(?P=quote)"
     r"(?P<sep>[ \t]*(?:=(?![=~])|:(?![:/=]))[ \t]*)"
 )
 # Upper-case anywhere (prose quotes Dockerfile lines); any case at the start of a line.
@@ -148,6 +150,13 @@ _LEGACY_ENV = re.compile(
 )
 _FLOW_NAME = re.compile(
     r"(?<![\w.\-])[\"']?name[\"']?[ \t]*:[ \t]*[\"']?(?P<name>[A-Za-z_][\w.\-]*)", re.I
+)
+# `--password hunter2`, `-token abc`: a sensitive flag's next word.
+_FLAG = re.compile(r"(?<![\w-])--?(?P<name>[A-Za-z][\w.\-]*)[ \t]+(?=[^\s\-=])")
+# `Authorization: Bearer …` (curl -H, HTTP client headers): the credentials.
+_AUTHORIZATION = re.compile(
+    r"(?i)(?P<head>\bauthorization[\"']?[ \t]*[:=][ \t]*[\"']?"
+    r"(?:(?:bearer|basic|token|digest|negotiate)[ \t]+)?)(?P<value>[^\s\"',]+)"
 )
 _REFERENCE = re.compile(r"\$\{?[A-Za-z_]\w*\}?")  # `${API_TOKEN}`: names a value, holds none
 
@@ -196,9 +205,7 @@ def _is_block_key(text: str, name_start: int) -> bool:
 
 def mask_pairs(text: str, extra: Collection[str] = ()) -> str:
     """The values of sensitive names (and of the keys in ``extra``) replaced by ``***``."""
-    if ("=" not in text and ":" not in text) or (
-        not extra and MAY_NAME_A_SECRET.search(text) is None
-    ):
+    if ("=" not in text and ":" not in text) or (not extra and not may_name_a_secret(text)):
         return text
     out: list[str] = []
     pos = 0
@@ -236,9 +243,45 @@ def mask_pairs(text: str, extra: Collection[str] = ()) -> str:
     return "".join(out)
 
 
+def mask_flags(text: str) -> str:
+    """``--password hunter2`` and ``--api-token=…`` (the ``=`` form is a pair): the value of a
+    sensitive command-line flag replaced by ``***``."""
+    if "-" not in text or not may_name_a_secret(text):
+        return text
+    out: list[str] = []
+    pos = 0
+    for match in _FLAG.finditer(text):
+        if match.start() < pos or not is_sensitive_name(match.group("name")):
+            continue
+        start = match.end()
+        if text[start] in "\"'":
+            end = _quoted_end(text, start)
+            shown = f"{text[start]}{MASK}{text[start]}"
+        else:
+            end = start
+            while end < len(text) and not text[end].isspace() and text[end] not in "`\"'":
+                end += 1
+            shown = MASK
+        if _REFERENCE.fullmatch(text[start:end].strip("\"'")) or text[start:end] == MASK:
+            continue
+        out.append(text[pos:start] + shown)
+        pos = end
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def mask_authorization(text: str) -> str:
+    """``Authorization: Bearer …`` with the credentials replaced by ``***``."""
+    if "uthorization" not in text and "UTHORIZATION" not in text:
+        return text
+    return _AUTHORIZATION.sub(lambda m: m.group("head") + MASK, text)
+
+
 def mask_legacy_env(text: str) -> str:
     """``ENV SECRET_KEY value`` (Docker's legacy form): the value replaced by ``***``."""
-    if MAY_NAME_A_SECRET.search(text) is None or not re.search(r"(?:ENV|ARG)[ \t]", text, re.I):
+    if not may_name_a_secret(text) or not re.search(r"(?:ENV|ARG)[ \t]", text, re.I):
         return text
 
     out: list[str] = []
@@ -259,7 +302,7 @@ def mask_legacy_env(text: str) -> str:
 
 
 def _sensitive_flow_name(line: str) -> bool:
-    if MAY_NAME_A_SECRET.search(line) is None:
+    if not may_name_a_secret(line):
         return False
     return any(is_sensitive_name(m.group("name")) for m in _FLOW_NAME.finditer(line))
 
@@ -284,8 +327,10 @@ def redact_text(text: str) -> str:
     """Prose fit to print: a message, note, fix hint or error that may quote a file."""
     if not text:
         return text
-    out = mask_urls(text)
-    out = mask_legacy_env(out)
+    out = mask_authorization(mask_urls(text))
+    if not may_name_a_secret(out):
+        return out
+    out = mask_flags(mask_legacy_env(out))
     return "\n".join(_mask_line_pairs(line) for line in out.split("\n"))
 
 
@@ -400,7 +445,7 @@ def _sensitive_blocks(lines: list[str]) -> dict[int, str]:
     continuations) in a mapping whose ``name:`` is sensitive, in either order. Linear in the
     size of the file."""
     out: dict[int, str] = {}
-    worth = [n for n, line in enumerate(lines) if MAY_NAME_A_SECRET.search(line) is not None]
+    worth = [n for n, line in enumerate(lines) if may_name_a_secret(line)]
     named = False
     for number in worth:
         line = lines[number]
@@ -490,7 +535,7 @@ def _key_column(key: re.Match[str]) -> int:
 
 def _mask_strings(line: str) -> str:
     """On a line that names a secret, every string literal that is not itself a name."""
-    if MAY_NAME_A_SECRET.search(line) is None or not any(
+    if not may_name_a_secret(line) or not any(
         is_sensitive_name(m.group(0)) for m in _WORD.finditer(line)
     ):
         return line
@@ -510,8 +555,10 @@ def _mask_strings(line: str) -> str:
 def redact_line(line: str) -> str:
     """One source line with URL passwords and the values of sensitive names masked (no
     context from other lines: see :func:`redact_source`)."""
-    out = mask_urls(line)
-    out = mask_legacy_env(out)
+    out = mask_authorization(mask_urls(line))
+    if not may_name_a_secret(out):
+        return out
+    out = mask_flags(mask_legacy_env(out))
     out = _mask_line_pairs(out)
     return _mask_strings(out)
 

@@ -108,6 +108,7 @@ ENV JWT_SECRET \\
     {secret()}
 RUN pip install -r https://ci:{password("plain")}@example.com/req.txt
 RUN pip install --index-url https://u:{password("slash")}@h.example.com/simple uvicorn
+RUN curl -H "Authorization: Bearer {secret()}" https://h.example.com/x -o /x && tool --password {secret()}
 COPY . .
 RUN pip install .
 CMD ["gunicorn", "app.main:app"]
@@ -526,6 +527,9 @@ def test_db_url_display_and_host_survive_a_slash_in_the_password() -> None:
             "`SECRET_KEY` (Dockerfile) fails validation",
         ),
         ("uses ${API_TOKEN} from the env", "uses ${API_TOKEN} from the env"),
+        ("`tool --password abc --db-token=def x`", "`tool --password *** --db-token=*** x`"),
+        ('-H "Authorization: Bearer abc.def"', '-H "Authorization: Bearer ***"'),
+        ("gunicorn --keyfile /k.pem app:app", "gunicorn --keyfile /k.pem app:app"),
     ],
 )
 def test_prose_is_redacted(text: str, shown: str) -> None:
