@@ -64,17 +64,6 @@ def url_password(url: str) -> str | None:
     return userinfo.split(":", 1)[1]
 
 
-def url_host(url: str) -> str | None:
-    """The host of a URL whose password may hold ``/``, ``@`` or ``:`` (lower-cased)."""
-    _, _, rest = split_userinfo(url)
-    hostport = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    if hostport.startswith("["):
-        host = hostport[1:].split("]", 1)[0]
-    else:
-        host = hostport.rsplit(":", 1)[0] if hostport.count(":") == 1 else hostport
-    return host.lower() or None
-
-
 def mask_userinfo(userinfo: str) -> str | None:
     """The userinfo to show (``user:***``, ``***``), or None if it is not credentials at all
     (a ``@`` in the path of a URL without userinfo: ``https://host/@scope/pkg``)."""
@@ -100,6 +89,9 @@ def _userinfo_end(text: str, start: int, end: int) -> int:
     return text.rfind("@", start, path)
 
 
+_SPACE = re.compile(r"\s")
+
+
 def mask_urls(text: str) -> str:
     """Every ``scheme://user:password@host`` in ``text`` with the password replaced by ``***``
     (a lone user part too, unless it is ``git``). Linear in the length of ``text``."""
@@ -114,9 +106,8 @@ def mask_urls(text: str) -> str:
         if start < 0:
             break
         head_end = start + 3
-        end = head_end
-        while end < length and not text[end].isspace():
-            end += 1
+        space = _SPACE.search(text, head_end)
+        end = space.start() if space is not None else length
         at = _userinfo_end(text, head_end, end)
         search = end if end > head_end else head_end
         if at < 0:
@@ -454,25 +445,14 @@ def _sensitive_blocks(lines: list[str]) -> dict[int, str]:
             named = key is not None and key.group("key") == "name" and _sensitive_name_value(key)
         if number in out:
             continue  # inside a block already masked (its own blocks are inside it too)
-        for match in _PAIR.finditer(line):
-            if not is_sensitive_name(match.group("name")):
-                continue
-            opener = _opener(line, match.end())
-            if opener is not None and (
-                opener.startswith("\\") or _is_block_key(line, match.start("name"))
-            ):
-                for current in _continuation(lines, number, _indent(line), opener):
-                    out[current] = "whole"
-        legacy = _LEGACY_ENV.search(line)
-        if (
-            legacy is not None
-            and is_sensitive_name(legacy.group("name"))
-            and line.rstrip().endswith("\\")
-        ):
-            for current in _continuation(lines, number, _indent(line), "\\"):
+        opener = _line_opener(line)
+        if opener is not None:  # one continuation per line, however many names it holds
+            for current in _continuation(lines, number, _indent(line), opener):
                 out[current] = "whole"
     if named:
         for number, key in _values_named_secret(lines):
+            if number in out:
+                continue
             out[number] = "whole"
             opener = _opener(lines[number], key.start("value"))
             if opener is not None:
@@ -480,6 +460,25 @@ def _sensitive_blocks(lines: list[str]) -> dict[int, str]:
                 for current in _continuation(lines, number, column, opener):
                     out[current] = "whole"
     return out
+
+
+def _line_opener(line: str) -> str | None:
+    """What opens a sensitive value continued below this line, if it does: after a sensitive
+    key that starts the line (``SECRET_KEY: |``, ``api_token: str = (``), after any sensitive
+    pair or legacy ``ENV`` ending in a backslash."""
+    for match in _PAIR.finditer(line):
+        if not is_sensitive_name(match.group("name")):
+            continue
+        opener = _opener(line, match.end())
+        if opener is not None and (
+            opener.startswith("\\") or _is_block_key(line, match.start("name"))
+        ):
+            return opener
+    legacy = _LEGACY_ENV.search(line)
+    continued = line.rstrip().endswith("\\")
+    if continued and legacy is not None and is_sensitive_name(legacy.group("name")):
+        return "\\"
+    return None
 
 
 def _opener(line: str, start: int) -> str | None:
@@ -610,10 +609,6 @@ def escape_control(text: str) -> str:
     """``text`` with every character that can rewrite a terminal, forge a line or break XML
     shown as a visible escape (``\\x1b``, ``\\u202e``). Idempotent; tab is kept."""
     return _CONTROL.sub(_escape_one, text)
-
-
-def has_control(text: str) -> bool:
-    return _CONTROL.search(text) is not None
 
 
 def clean_text(text: str) -> str:

@@ -596,3 +596,19 @@ def test_redaction_is_linear_on_hostile_lines() -> None:
         calls["n"] = 0
         redact.redact_source(nested, set(range(1, len(nested) + 1)))
         assert calls["n"] <= 10 * len(nested), calls["n"]
+    # Many sensitive names on a line that opens a block: the block is walked once, not once
+    # per name (50,000 names x 50,000 lines would be 2.5e9 steps).
+    walked = {"n": 0}
+    continuation = redact._continuation
+
+    def counting_walk(lines: list[str], number: int, indent: int, opener: str) -> list[int]:
+        out = continuation(lines, number, indent, opener)
+        walked["n"] += len(out) + 1
+        return out
+
+    block = ["a_token=x " * 50_000 + "("] + ["  x"] * 50_000
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(redact, "_continuation", counting_walk)
+        shown = redact.redact_source(block, {1, 2})
+    assert walked["n"] <= 2 * len(block), walked["n"]
+    assert shown[1] == "  ***"
