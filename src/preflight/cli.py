@@ -292,7 +292,9 @@ def explain(code: Annotated[str, typer.Argument(help="A rule code, e.g. PKG001."
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"preflight: error: {message}", err=True)
+    from preflight.redact import clean_text  # errors may quote configuration values and paths
+
+    typer.echo(f"preflight: error: {clean_text(message)}", err=True)
     sys.exit(2)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from preflight.checks import RULES, matches
 from preflight.config import Config
 from preflight.findings import Finding, Rule, RuleContext, Severity
 from preflight.model.project import Project
+from preflight.redact import clean_finding, clean_text, redact_source, shorten
 from preflight.spans import Span
 from preflight.suppressions import Suppression, find_suppressions
 
@@ -111,83 +111,39 @@ def run(
     if "PF002" in enabled_codes:
         findings.extend(_unused(suppressions, enabled_codes))
     findings.sort(key=Finding.sort_key)
+    # The one place redaction happens: every message, fix, related note, note, internal error
+    # and source line a reporter (or the baseline) may print passes through preflight.redact.
+    findings = [clean_finding(finding) for finding in findings]
+    notes = [clean_text(note) for note in notes]
+    internal = [clean_text(message) for message in internal]
     texts = {source.path: source.text for source in inventory.files}
     secret_lines = _secret_lines(project)
-    shown = {f.span.path for f in findings} | {r.span.path for f in findings for r in f.related}
     wanted: dict[str, set[int]] = {}
     for finding in findings:
         wanted.setdefault(finding.span.path, set()).add(finding.span.line)
         for related in finding.related:
             wanted.setdefault(related.span.path, set()).add(related.span.line)
-    split = {path: texts[path].split("\n") for path in shown if path in texts}
-    sources = {
-        path: _redact_lines(path, lines, secret_lines, wanted.get(path, set()))
+    split = {path: texts[path].split("\n") for path in wanted if path in texts}
+    # Fingerprints hash the line a finding points at: hash it redacted too, so a weak password
+    # cannot be recovered from a baseline or SARIF file by guessing.
+    hashed = {
+        path: redact_source(lines, wanted[path], secret_lines.get(path, set()))
         for path, lines in split.items()
     }
+    sources = {path: [shorten(line) for line in lines] for path, lines in hashed.items()}
     from preflight.baseline import fingerprint_all
 
-    findings = fingerprint_all(findings, split)  # raw lines, hashed, never shown
+    findings = fingerprint_all(findings, hashed)
     return Result(display_root, findings, sources, notes, len(inventory.files), internal)
 
 
-# Bounded repetitions: a 200 KB line of word characters must not make this quadratic.
-_URL_PASSWORD = re.compile(
-    r"(?P<head>\b[A-Za-z][\w+.-]{0,40}://[^:/@\s]{0,256}:)[^@\s]{0,1024}(?=@)"
-)
-_MAX_SHOWN = 2000  # characters of a source line kept for display
-_KEY_VALUE = re.compile(r"^(?P<head>\s*[^:=\s]+\s*[:=]\s*).+$")
-
-
-def _secret_lines(project: Project) -> set[tuple[str, int]]:
-    """Lines that hold a Secret's value: shown without it."""
-    out: set[tuple[str, int]] = set()
+def _secret_lines(project: Project) -> dict[str, set[int]]:
+    """Lines the parser knows hold a Secret's value, by path: shown without it."""
+    out: dict[str, set[int]] = {}
     for manifest in project.manifests.values():
         for secret in manifest.secrets:
             for value in secret.keys.values():
-                out.add((value.span.path, value.span.line))
-    return out
-
-
-# `SECRET_KEY=x`, `SECRET_KEY: x`, `secret_key: str = "x"`, `ENV API_TOKEN=x`, `- name: X`
-_ASSIGNMENT = re.compile(
-    r"^(?P<head>[\s\-]{0,40}(?:ENV\s+|ARG\s+|export\s+)?[\"']?(?P<name>[A-Za-z_][\w.-]{0,100})"
-    r"[\"']?\s{0,8}(?::\s{0,8}[\w\[\], |.]{1,80}?\s{0,8}(?==))?\s{0,8}[:=]\s{0,8})(?P<value>\S.*)$"
-)
-_NAME_LINE = re.compile(r"^\s*-?\s*name:\s*[\"']?(?P<name>[A-Za-z_][\w.-]*)")
-_VALUE_LINE = re.compile(r"^(?P<head>\s*value:\s*)(?P<value>\S.*)$")
-
-
-def _redact(line: str, secret: bool) -> str:
-    """A source line fit to print: URL passwords and Secret values replaced by ``***``."""
-    if secret:
-        return _KEY_VALUE.sub(lambda m: m.group("head") + "***", line)
-    return _URL_PASSWORD.sub(lambda m: m.group("head") + "***", line)
-
-
-def _redact_lines(
-    path: str, lines: list[str], secret_lines: set[tuple[str, int]], wanted: set[int]
-) -> list[str]:
-    """The lines a report will show (the others left empty), with anything that may be a
-    secret masked: Secret manifest values, URL passwords, and the value of any sensitive-looking
-    name (``SECRET_KEY=…``, ``secret_key: str = "…"``, a manifest ``value:`` under such a name).
-    """
-    from preflight.model.settings import is_sensitive_name
-
-    out = [""] * len(lines)
-    for number in sorted(wanted):
-        if not 0 < number <= len(lines):
-            continue
-        full_line = lines[number - 1]
-        line = full_line if len(full_line) <= _MAX_SHOWN else full_line[:_MAX_SHOWN] + " …"
-        shown = _redact(line, (path, number) in secret_lines)
-        match = _ASSIGNMENT.match(shown)
-        if match and is_sensitive_name(match.group("name")) and match.group("name") != "name":
-            shown = match.group("head") + "***"
-        value = _VALUE_LINE.match(shown)
-        named = _NAME_LINE.match(lines[number - 2][:_MAX_SHOWN]) if number > 1 else None
-        if value and named is not None and is_sensitive_name(named.group("name")):
-            shown = value.group("head") + "***"
-        out[number - 1] = shown
+                out.setdefault(value.span.path, set()).add(value.span.line)
     return out
 
 

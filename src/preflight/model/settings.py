@@ -14,59 +14,17 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
+from preflight.knowledge.sensitive import is_sensitive_name as is_sensitive_name
 from preflight.model.project import ContainerRun, Project
 from preflight.parse.python import SettingsClass, SettingsField
+from preflight.redact import url_password
 from preflight.spans import Span
 
-_SENSITIVE_LAST = frozenset(
-    {
-        "SECRET",
-        "PASSWORD",
-        "PASSWD",
-        "PASS",
-        "PWD",
-        "TOKEN",
-        "CREDENTIALS",
-        "SECRETKEY",
-        "APIKEY",
-        "PASSPHRASE",
-    }
-)
-_KEY_QUALIFIERS = frozenset(
-    {
-        "API",
-        "SECRET",
-        "PRIVATE",
-        "ACCESS",
-        "ENCRYPTION",
-        "SIGNING",
-        "MASTER",
-        "CLIENT",
-        "AUTH",
-        "LICENSE",
-        "WEBHOOK",
-    }
-)
 _PLACEHOLDER = re.compile(
     r"^$|^<.*>$|^\$\{.*\}$|^\$\(.*\)$|change.?me|replace.?me|placeholder|^x{3,}$|^\*+$|"
     r"^dummy|^example|^todo$|^your[-_]|^fake|^test$|^secret$|^password$|^redacted",
     re.I,
 )
-
-
-def is_sensitive_name(name: str) -> bool:
-    """SECRET_KEY, DB_PASSWORD, GITHUB_TOKEN, GOOGLE_API_KEY — judged by the name's last word.
-
-    ``FORGOT_PASSWORD_ENABLED``, ``MAX_TOKENS``, ``SECRET_NAME`` and ``ACCESS_TOKEN_EXPIRE_MINUTES``
-    name settings *about* a secret, not secrets.
-    """
-    words = [w for w in re.split(r"[_\-.]+", name.upper()) if w]
-    if not words:
-        return False
-    last = words[-1]
-    if last in _SENSITIVE_LAST:
-        return True
-    return last == "KEY" and len(words) > 1 and words[-2] in _KEY_QUALIFIERS
 
 
 def is_placeholder(value: str) -> bool:
@@ -75,8 +33,8 @@ def is_placeholder(value: str) -> bool:
     if _PLACEHOLDER.search(text):
         return True
     if "://" in text:  # a URL whose password is a placeholder (or absent) holds no secret
-        match = re.match(r"^[\w+.-]+://([^:@/]*)(?::([^@/]*))?@", text)
-        return match is None or match.group(2) is None or bool(_PLACEHOLDER.search(match.group(2)))
+        password = url_password(text)
+        return password is None or bool(_PLACEHOLDER.search(password))
     return False
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
+from preflight.redact import mask_urls, mask_userinfo, split_userinfo
+
 # Dialect defaults: SQLAlchemy 2.1 made psycopg (3) PostgreSQL's default driver.
 _DEFAULT_DRIVERS_20 = {
     "postgresql": "psycopg2",
@@ -65,18 +67,19 @@ class DbUrl:
         return tuple(name for name, _ in self.query)
 
     def display(self) -> str:
-        """The URL with its password (and any query values) replaced by ``***``."""
-        try:
-            parts = urlsplit(self.raw)
-        except ValueError:
-            return f"{self.scheme}://***"
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, _, hostport = netloc.rpartition("@")
-            user = userinfo.split(":", 1)[0]
-            netloc = f"{user}:***@{hostport}" if ":" in userinfo else f"{user}@{hostport}"
+        """The URL with its password (and any query values) replaced by ``***``.
+
+        The userinfo runs to the last ``@`` (see :mod:`preflight.redact`), so a password holding
+        ``/``, ``@`` or ``:`` is masked whole.
+        """
+        _, userinfo, rest = split_userinfo(self.raw)
+        shown = mask_userinfo(userinfo) if userinfo is not None else None
+        if shown is None:  # no userinfo (any "@" is in the path)
+            rest = self.raw.split("://", 1)[1] if "://" in self.raw else ""
+        hostpath = rest.split("#", 1)[0].split("?", 1)[0]
+        netloc = f"{shown}@" if shown is not None else ""
         query = "&".join(f"{k}={v if k in ('sslmode', 'ssl') else '***'}" for k, v in self.query)
-        return f"{self.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+        return mask_urls(f"{self.scheme}://{netloc}{hostpath}" + (f"?{query}" if query else ""))
 
     def with_scheme(self, scheme: str) -> DbUrl:
         rest = self.raw.split("://", 1)[1] if "://" in self.raw else ""
@@ -105,8 +108,11 @@ def parse_db_url(raw: str) -> DbUrl | None:
         "psql",
     ):
         return None
-    try:
-        parts = urlsplit(text)
+    head, userinfo, rest = split_userinfo(text)
+    if userinfo is not None and mask_userinfo(userinfo) is None:
+        head, rest = "", text  # the "@" is in the path, not after a userinfo
+    try:  # without the userinfo: a password's "/", "?" or "#" must not end the host early
+        parts = urlsplit(head + rest)
         host = parts.hostname
     except ValueError:
         return None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from preflight.engine import Result
 from preflight.findings import Severity
-from preflight.report import shown_path
+from preflight.redact import escape_control
+from preflight.report import safe_path
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def _data(text: str) -> str:
+    """A workflow command's message: no raw line break can end it and start a forged one."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -24,7 +26,7 @@ def render(results: list[Result]) -> str:
             span = finding.span
             properties = ",".join(
                 (
-                    f"file={_property(shown_path(result.root, span.path))}",
+                    f"file={_property(safe_path(result.root, span.path))}",
                     f"line={span.line}",
                     f"col={span.col}",
                     f"endLine={max(span.end_line, span.line)}",
@@ -32,6 +34,8 @@ def render(results: list[Result]) -> str:
                     f"title={_property(finding.code)}",
                 )
             )
-            message = finding.message + (f"\n{finding.fix}" if finding.fix else "")
+            message = escape_control(finding.message) + (
+                f"\n{escape_control(finding.fix)}" if finding.fix else ""
+            )
             lines.append(f"::{_COMMAND[finding.severity]} {properties}::{_data(message)}")
     return "\n".join(lines)

@@ -6,7 +6,8 @@ import json
 
 from preflight.engine import Result
 from preflight.findings import Severity
-from preflight.report import shown_path
+from preflight.redact import escape_control
+from preflight.report import safe_path
 
 _SEVERITY = {Severity.ERROR: "critical", Severity.WARNING: "major", Severity.INFO: "info"}
 
@@ -18,13 +19,13 @@ def render(results: list[Result]) -> str:
             issues.append(
                 {
                     "type": "issue",
-                    "description": f"{finding.code} {finding.message}",
+                    "description": f"{finding.code} {escape_control(finding.message)}",
                     "check_name": finding.code,
                     "fingerprint": finding.fingerprint,
                     "severity": _SEVERITY[finding.severity],
                     "categories": ["Bug Risk"],
                     "location": {
-                        "path": shown_path(result.root, finding.span.path),
+                        "path": safe_path(result.root, finding.span.path),
                         "lines": {
                             "begin": finding.span.line,
                             "end": max(finding.span.end_line, finding.span.line),

@@ -12,14 +12,15 @@ from typing import Any
 
 from preflight import __version__
 from preflight.engine import Result
-from preflight.report import shown_path
+from preflight.redact import escape_control
+from preflight.report import safe_path
 from preflight.spans import Span
 
 SCHEMA_VERSION = 1
 
 
 def _path(root: str, span: Span) -> str:
-    return shown_path(root, span.path)
+    return safe_path(root, span.path)
 
 
 def _location(root: str, span: Span) -> dict[str, Any]:
@@ -45,12 +46,13 @@ def render(results: list[Result]) -> str:
                     "code": finding.code,
                     "name": BY_CODE[finding.code].name,
                     "severity": finding.severity.value,
-                    "message": finding.message,
+                    "message": escape_control(finding.message),
                     **_location(result.root, finding.span),
                     "related": [
-                        {**_location(result.root, r.span), "note": r.note} for r in finding.related
+                        {**_location(result.root, r.span), "note": escape_control(r.note)}
+                        for r in finding.related
                     ],
-                    "fix": finding.fix,
+                    "fix": escape_control(finding.fix) if finding.fix is not None else None,
                 }
             )
     document = {

@@ -1,4 +1,7 @@
-"""JUnit XML: one testcase per rule per file, failing when the rule found something there."""
+"""JUnit XML: one testcase per rule per file, failing when the rule found something there.
+
+XML 1.0 cannot hold most control characters even as references: every text and attribute is
+escaped first (``\\x1b``), so the document always parses."""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from xml.etree import ElementTree as ET
 
 from preflight.engine import Result
 from preflight.findings import Finding
-from preflight.report import shown_path
+from preflight.redact import escape_control
+from preflight.report import safe_path
 
 
 def render(results: list[Result]) -> str:
@@ -16,17 +20,21 @@ def render(results: list[Result]) -> str:
     cases: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for result in results:
         for finding in result.findings:
-            cases[(finding.code, shown_path(result.root, finding.span.path))].append(finding)
+            cases[(finding.code, safe_path(result.root, finding.span.path))].append(finding)
     suite = ET.Element(
         "testsuite", name="preflight", tests=str(len(cases)), failures=str(len(cases)), errors="0"
     )
     for (code, path), findings in sorted(cases.items()):
         case = ET.SubElement(suite, "testcase", classname=path, name=f"{code} {BY_CODE[code].name}")
         failure = ET.SubElement(
-            case, "failure", type=findings[0].severity.value, message=findings[0].message
+            case,
+            "failure",
+            type=findings[0].severity.value,
+            message=escape_control(findings[0].message),
         )
         failure.text = "\n".join(
-            f"{path}:{f.span.line}:{f.span.col}: {f.code} {f.message}" for f in findings
+            f"{path}:{f.span.line}:{f.span.col}: {f.code} {escape_control(f.message)}"
+            for f in findings
         )
     root = ET.Element("testsuites", name="preflight")
     root.append(suite)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from preflight import __version__
 from preflight.engine import Result
 from preflight.findings import Finding, Severity
+from preflight.redact import escape_control
 from preflight.report import shown_path
 from preflight.spans import Span
 
@@ -16,7 +18,9 @@ INFORMATION_URI = "https://github.com/preflight-dev/preflight"
 
 
 def _uri(root: str, span: Span) -> str:
-    return shown_path(root, span.path)
+    """An RFC 3986 URI reference: every byte but unreserved characters and "/" percent-encoded
+    (spaces, "#", "%", ":", non-ASCII; an undecodable name's original bytes)."""
+    return quote(shown_path(root, span.path).encode("utf-8", "surrogateescape"), safe="/")
 
 
 def _region(span: Span) -> dict[str, int]:
@@ -38,14 +42,14 @@ def _location(
         }
     }
     if message is not None:
-        location["message"] = {"text": message}
+        location["message"] = {"text": escape_control(message)}
     if index is not None:
         location["id"] = index
     return location
 
 
 def _result(root: str, finding: Finding, rule_index: int) -> dict[str, Any]:
-    text = finding.message + (f" {finding.fix}" if finding.fix else "")
+    text = escape_control(finding.message + (f" {finding.fix}" if finding.fix else ""))
     result: dict[str, Any] = {
         "ruleId": finding.code,
         "ruleIndex": rule_index,

@@ -10,23 +10,32 @@ from rich.markup import escape
 
 from preflight.engine import Result
 from preflight.findings import Finding
-from preflight.report import shown_path
+from preflight.redact import escape_control
+from preflight.report import safe_path
 from preflight.spans import Span
 
 _STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 
 
 def _place(root: str, span: Span) -> str:
-    return f"{shown_path(root, span.path)}:{span.line}:{span.col}"
+    path = safe_path(root, span.path)
+    if path.startswith((":", "#")):  # `::error::…` / `##[error]` would be a CI log command
+        path = "./" + path
+    return f"{path}:{span.line}:{span.col}"
 
 
 def _snippet(lines: list[str], span: Span) -> list[str]:
     if not 0 < span.line <= len(lines):
         return []
-    line = lines[span.line - 1].rstrip()
+    raw = lines[span.line - 1].rstrip()
     width = len(str(span.line))
-    end = span.end_col if span.end_line == span.line and span.end_col > span.col else len(line) + 1
-    marker = " " * (span.col - 1) + "^" * max(1, min(end, len(line) + 1) - span.col)
+    end = span.end_col if span.end_line == span.line and span.end_col > span.col else len(raw) + 1
+    end = min(end, len(raw) + 1)
+    # Columns count characters of the raw line; an escape is several characters wide.
+    start_at = len(escape_control(raw[: span.col - 1]))
+    length = len(escape_control(raw[span.col - 1 : end - 1]))
+    line = escape_control(raw)
+    marker = " " * start_at + "^" * max(1, length)
     return [
         f"{span.line} | {line}",
         f"{' ' * width} | {marker}",
@@ -59,6 +68,7 @@ def render(
             _finding(result, finding, out, quiet, show_source)
         if verbose:
             for note in result.notes:
+                note = escape_control(note)
                 out.line(f"[dim]note: {escape(note)}[/dim]", f"note: {note}")
     if quiet:
         return
@@ -80,10 +90,10 @@ def render(
 def _finding(result: Result, finding: Finding, out: _Out, quiet: bool, show_source: bool) -> None:
     style = _STYLE[finding.severity.value]
     place = _place(result.root, finding.span)
+    message = escape_control(finding.message)
     out.line(
-        f"[bold]{escape(place)}:[/bold] [{style}]{finding.code}[/{style}] "
-        f"{escape(finding.message)}",
-        f"{place}: {finding.code} {finding.message}",
+        f"[bold]{escape(place)}:[/bold] [{style}]{finding.code}[/{style}] {escape(message)}",
+        f"{place}: {finding.code} {message}",
     )
     if quiet:
         return
@@ -94,10 +104,9 @@ def _finding(result: Result, finding: Finding, out: _Out, quiet: bool, show_sour
         out.line(f"  [dim]{escape(text)}[/dim]", f"  {text}")
     for related in finding.related:
         where = _place(result.root, related.span)
-        out.line(
-            f"  [cyan]=[/cyan] {escape(where)}: {escape(related.note)}",
-            f"  = {where}: {related.note}",
-        )
+        note = escape_control(related.note)
+        out.line(f"  [cyan]=[/cyan] {escape(where)}: {escape(note)}", f"  = {where}: {note}")
     if finding.fix:
-        out.line(f"  [cyan]= help:[/cyan] {escape(finding.fix)}", f"  = help: {finding.fix}")
+        fix = escape_control(finding.fix)
+        out.line(f"  [cyan]= help:[/cyan] {escape(fix)}", f"  = help: {fix}")
     out.line("", "")

@@ -1,0 +1,71 @@
+"""Which names hold secrets: the table behind ENV004/ENV005 and behind redaction.
+
+A name is judged by its last word (``DB_PASSWORD``, ``GITHUB_TOKEN``), or by ``KEY`` qualified by
+a word that makes it a credential (``API_KEY``, ``SIGNING_KEY``, not ``CACHE_KEY``). The words were
+collected from the settings of the frameworks preflight checks (Django ``SECRET_KEY``, Starlette
+``SessionMiddleware(secret_key=…)``, SQLAlchemy ``password``) and the names cloud providers give
+their credentials (``AWS_SECRET_ACCESS_KEY``, ``GOOGLE_API_KEY``, ``STRIPE_API_KEY``).
+"""
+
+from __future__ import annotations
+
+import re
+
+SENSITIVE_LAST_WORDS = frozenset(
+    {
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "PASS",
+        "PWD",
+        "TOKEN",
+        "CREDENTIALS",
+        "SECRETKEY",
+        "APIKEY",
+        "PASSPHRASE",
+    }
+)
+KEY_QUALIFIERS = frozenset(
+    {
+        "API",
+        "SECRET",
+        "PRIVATE",
+        "ACCESS",
+        "ENCRYPTION",
+        "SIGNING",
+        "MASTER",
+        "CLIENT",
+        "AUTH",
+        "LICENSE",
+        "WEBHOOK",
+    }
+)
+_WORDS = re.compile(r"[_\-.]+")
+
+
+def is_sensitive_name(name: str) -> bool:
+    """SECRET_KEY, DB_PASSWORD, GITHUB_TOKEN, GOOGLE_API_KEY — judged by the name's last word.
+
+    ``FORGOT_PASSWORD_ENABLED``, ``MAX_TOKENS``, ``SECRET_NAME`` and ``ACCESS_TOKEN_EXPIRE_MINUTES``
+    name settings *about* a secret, not secrets.
+    """
+    words = [w for w in _WORDS.split(name.upper()) if w]
+    if not words:
+        return False
+    last = words[-1]
+    if last in SENSITIVE_LAST_WORDS:
+        return True
+    return last == "KEY" and len(words) > 1 and words[-2] in KEY_QUALIFIERS
+
+
+# A text that contains none of these (lower-cased) holds no sensitive name: a cheap test before
+# the word-by-word one (redaction runs it on every line and message it prints). Derived from the
+# table: the words no other word of it contains.
+_ALL_WORDS = {w.lower() for w in SENSITIVE_LAST_WORDS | {"KEY"}}
+_PARTS = tuple(sorted(w for w in _ALL_WORDS if not any(o != w and o in w for o in _ALL_WORDS)))
+
+
+def may_name_a_secret(text: str) -> bool:
+    """False when no name in ``text`` can be sensitive (see :func:`is_sensitive_name`)."""
+    lowered = text.lower()
+    return any(part in lowered for part in _PARTS)
