@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from preflight.cli import main
@@ -546,6 +546,7 @@ _PART = st.lists(st.sampled_from(["a", "b", "ab", ".py", "x.y", "[", "]", "*"]),
 _PATH = st.lists(_PART, min_size=1, max_size=4).map("/".join)
 
 
+@settings(max_examples=300, deadline=None, database=None)  # nothing written into the repository
 @given(st.lists(_PATTERN, max_size=8), st.lists(_PATH, min_size=1, max_size=8))
 def test_the_fast_excluder_means_what_fnmatch_meant(patterns: list[str], paths: list[str]) -> None:
     excluded = Excluder(patterns)
