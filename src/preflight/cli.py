@@ -1,12 +1,23 @@
 """The command line: ``preflight check``, ``preflight rules``, ``preflight explain``.
 
-Exit codes: 0 no failing findings, 1 failing findings, 2 usage/configuration error or an
-internal error (always a one-line message on stderr, never a traceback).
+Exit codes: 0 no failing findings, 1 failing findings, 2 usage/configuration/I-O error or an
+internal error (always a one-line message on stderr, never a traceback), 130 interrupted
+(Ctrl-C). When the reader of the report goes away (``preflight check | head -1``) preflight
+stops writing and exits quietly with the code the run would have had.
+
+Encodings: the text report (and ``explain``, ``rules``) is for people and goes out in the
+terminal's encoding, with anything it cannot show written as a ``\\x``/``\\u`` escape instead of
+failing. JSON, SARIF, GitLab and GitHub annotations are read by programs whose formats are
+defined as UTF-8 (RFC 8259, SARIF 2.1.0 §3.1, the JUnit prolog says UTF-8), so they are always
+written as UTF-8 bytes, whatever ``PYTHONIOENCODING`` or the locale says.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import sys
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -47,7 +58,20 @@ class FailOn(str, Enum):
 
 
 class UsageFailure(Exception):
-    """A mistake in how preflight was invoked or configured (exit 2)."""
+    """A mistake in how preflight was invoked or configured, or an I/O error (exit 2)."""
+
+
+class _ReaderGone(Exception):
+    """Standard output was closed by its reader (EPIPE): exit quietly with ``code``."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class _Interrupted(BaseException):
+    """SIGINT, raised by our own handler: click turns a KeyboardInterrupt into ``Abort`` and
+    prints a blank line first, so a distinct exception reaches :func:`main` untouched."""
 
 
 def _version(value: bool) -> None:
@@ -76,7 +100,9 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 @app.command()
 def check(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Repository roots to check.")] = None,
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Repository roots to check.", metavar="[PATHS]...")
+    ] = None,
     select: Annotated[
         list[str] | None, typer.Option(help="Only these codes or prefixes (e.g. PKG).")
     ] = None,
@@ -85,7 +111,8 @@ def check(
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.text,
     output_file: Annotated[
-        Path | None, typer.Option("--output-file", "-o", help="Write the report to this file.")
+        str | None,
+        typer.Option("--output-file", "-o", help="Write the report to this file.", metavar="FILE"),
     ] = None,
     fail_on: Annotated[
         FailOn | None, typer.Option(help="Lowest severity that fails (default: error).")
@@ -93,12 +120,19 @@ def check(
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even with failing findings.")
     ] = False,
-    config: Annotated[Path | None, typer.Option(help="Read configuration from this file.")] = None,
+    config: Annotated[
+        str | None, typer.Option(help="Read configuration from this file.", metavar="FILE")
+    ] = None,
     baseline: Annotated[
-        Path | None, typer.Option(help="Report only findings not recorded in this baseline.")
+        str | None,
+        typer.Option(help="Report only findings not recorded in this baseline.", metavar="FILE"),
     ] = None,
     write_baseline: Annotated[
-        Path | None, typer.Option(help="Record today's findings in this baseline file.")
+        str | None,
+        typer.Option(
+            help="Record every current finding in this baseline file (and report nothing).",
+            metavar="FILE",
+        ),
     ] = None,
     statistics: Annotated[
         bool, typer.Option("--statistics", help="Counts per rule (and fixed since the baseline).")
@@ -111,7 +145,8 @@ def check(
         bool, typer.Option("--verbose", "-v", help="Also say where rules stayed silent and why.")
     ] = False,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="Parser processes (default: cores).")
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Parser processes (default and most: cores)."),
     ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not read or write .preflight_cache/.")
@@ -123,12 +158,13 @@ def check(
 ) -> None:
     """Check one or more repositories (default: the current directory).
 
-    Exit codes: 0 no failing findings, 1 failing findings, 2 usage, configuration or internal
-    error.
+    Exit codes: 0 no failing findings, 1 failing findings, 2 usage, configuration, I/O or
+    internal error, 130 interrupted.
     """
     from preflight.config import ConfigError, check_selector, load_config
     from preflight.engine import run
     from preflight.findings import Severity
+    from preflight.parse.run import default_workers
 
     selected, ignored = _split(select), _split(ignore) or []
     for selector in (*(selected or ()), *ignored):
@@ -136,66 +172,175 @@ def check(
             check_selector(selector)
         except ValueError as exc:
             raise UsageFailure(str(exc)) from None
+    report_file = _path_option(output_file, "--output-file")
+    config_file = _path_option(config, "--config")
+    baseline_file = _path_option(baseline, "--baseline")
+    baseline_out = _path_option(write_baseline, "--write-baseline")
+    roots = _roots(paths)
     known: dict[str, dict[str, str]] = {}
-    if baseline is not None:
+    if baseline_file is not None:
         from preflight.baseline import BaselineError, read_baseline
 
         try:
-            known = read_baseline(baseline)
+            known = read_baseline(baseline_file)
         except BaselineError as exc:
             raise UsageFailure(str(exc)) from None
+    # Never more parser processes than cores: more only cost memory and start-up.
+    workers = min(jobs, default_workers()) if jobs is not None else default_workers()
     results = []
     failing = False
     internal: list[str] = []
-    fixed: list[dict[str, str]] = []
-    for path in paths or [Path(".")]:
-        if not path.exists():
-            raise UsageFailure(f"path `{path}` does not exist")
-        if not path.is_dir():
-            raise UsageFailure(f"path `{path}` is not a directory (preflight checks a repository)")
+    current: set[str] = set()
+    every_finding = []  # before the baseline filter: what --write-baseline records
+    from preflight.baseline import root_names, under_root
+
+    for (path, display_root), root_name in zip(
+        roots, root_names([p for p, _ in roots]), strict=True
+    ):
+        config_notes: list[str] = []
         try:
-            configuration, _ = load_config(path, config)
+            configuration, _ = load_config(path, config_file, config_notes)
         except ConfigError as exc:
             raise UsageFailure(str(exc)) from None
         threshold = Severity(fail_on.value) if fail_on is not None else configuration.fail_on
-        from preflight.parse.run import default_workers
-
-        workers = jobs if jobs is not None else default_workers()
-        result = run(path, path.as_posix(), configuration, selected, ignored, workers, not no_cache)
-        if baseline is not None:
-            current = {f.fingerprint for f in result.findings}
-            fixed.extend(entry for fp, entry in known.items() if fp not in current)
+        result = run(path, display_root, configuration, selected, ignored, workers, not no_cache)
+        result.notes[:0] = config_notes
+        result.findings = under_root(result.findings, root_name)  # distinct across roots
+        every_finding.extend(result.findings)
+        if baseline_file is not None:
+            current.update(f.fingerprint for f in result.findings)
             result.findings = [f for f in result.findings if f.fingerprint not in known]
         results.append(result)
         internal.extend(result.internal_errors)
         failing = failing or any(f.severity.rank >= threshold.rank for f in result.findings)
-    if write_baseline is not None:
+    # Over all roots at once: one root's findings are not "fixed" because another lacks them.
+    fixed = [entry for fp, entry in known.items() if fp not in current]
+    if baseline_out is not None:
+        if internal:  # a crashed rule found nothing: recording that would forget real findings
+            _internal_errors(internal, "the baseline was not written")
+            raise typer.Exit(2)
+        from preflight.baseline import BaselineError
         from preflight.baseline import write_baseline as write
 
-        write(write_baseline, [f for r in results for f in r.findings])
+        try:
+            write(baseline_out, every_finding)
+        except BaselineError as exc:
+            raise UsageFailure(str(exc)) from None
         typer.echo(
-            f"preflight: recorded {sum(len(r.findings) for r in results)} finding(s) in "
-            f"{write_baseline}",
-            err=True,
+            f"preflight: recorded {len(every_finding)} finding(s) in {baseline_out}", err=True
         )
         raise typer.Exit(0)
-    report = _render(
-        results, output_format, quiet, verbose, show_source, color, no_color, output_file
-    )
-    if report is not None:
-        if output_file is not None:
-            output_file.write_text(report + "\n", encoding="utf-8")
-        else:
-            sys.stdout.write(report + "\n")
-    if statistics:
-        _statistics(
-            results, fixed, to_stderr=output_format is not OutputFormat.text and output_file is None
+    code = 2 if internal else 1 if failing and not exit_zero else 0
+    with _writing(code):
+        report = _render(
+            results, output_format, quiet, verbose, show_source, color, no_color, report_file
         )
-    for message in internal:
-        typer.echo(f"preflight: internal error: {message} (please report this)", err=True)
-    if internal:
-        raise typer.Exit(2)
-    raise typer.Exit(1 if failing and not exit_zero else 0)
+        if report is not None:
+            if report_file is not None:
+                _write_file(report_file, report + "\n")
+            else:
+                _write_stdout(report + "\n", machine=output_format is not OutputFormat.text)
+        if statistics:
+            _statistics(
+                results,
+                fixed,
+                to_stderr=output_format is not OutputFormat.text and report_file is None,
+            )
+        _internal_errors(internal)
+        _flush_stdout()
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _writing(code: int) -> Iterator[None]:
+    """Writing the output: the reader going away ends the run quietly with ``code`` (the code
+    the run had anyway); any other write error (`> /dev/full`) is exit 2 with one line."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise _ReaderGone(code) from None
+    except OSError as exc:
+        _silence_stdout()
+        raise UsageFailure(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+
+def _path_option(value: str | None, option: str) -> Path | None:
+    if value is None:
+        return None
+    if value == "":
+        raise UsageFailure(f"{option}: an empty path names no file")
+    return Path(value)
+
+
+def _roots(paths: list[str] | None) -> list[tuple[Path, str]]:
+    """Each root to check once (``r``, ``./r`` and a symlink to it are one directory), with the
+    name it is shown under (undecodable bytes in it written as ``\\xNN``)."""
+    import os
+
+    roots: list[tuple[Path, str]] = []
+    seen: set[str] = set()
+    for given in paths if paths else ["."]:
+        if given == "":
+            raise UsageFailure("an empty path is not a repository (use `.` for this directory)")
+        path = Path(given)
+        if not path.exists():
+            raise UsageFailure(f"path `{given}` does not exist")
+        if not path.is_dir():
+            raise UsageFailure(f"path `{given}` is not a directory (preflight checks a repository)")
+        identity = os.path.realpath(path)
+        if identity in seen:
+            continue
+        seen.add(identity)
+        shown = os.fsencode(path.as_posix()).decode("utf-8", "backslashreplace")
+        roots.append((path, shown))
+    return roots
+
+
+def _internal_errors(messages: list[str], consequence: str = "") -> None:
+    for message in messages:
+        suffix = f"; {consequence}" if consequence else ""
+        typer.echo(f"preflight: internal error: {message}{suffix} (please report this)", err=True)
+
+
+def _write_file(path: Path, text: str) -> None:
+    try:
+        with path.open("w", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageFailure(f"cannot write the report to {path}: {exc.strerror or exc}") from None
+
+
+def _stdout() -> Any:
+    if sys.stdout is None:  # started with standard output closed (`preflight check >&-`)
+        raise UsageFailure("standard output is closed (write the report with -o FILE)")
+    return sys.stdout
+
+
+def _write_stdout(text: str, *, machine: bool) -> None:
+    """Machine formats as UTF-8 bytes; text in the terminal's encoding (see the module doc)."""
+    stream = _stdout()
+    buffer = getattr(stream, "buffer", None)
+    if machine and buffer is not None:
+        stream.flush()
+        buffer.write(text.encode("utf-8", "backslashreplace"))
+    else:
+        stream.write(text)
+
+
+def _flush_stdout() -> None:
+    if sys.stdout is not None:
+        sys.stdout.flush()  # `> /dev/full`: a buffered report fails only here
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's final flush of what is still
+    buffered cannot fail again (and print "Exception ignored") on the way out."""
+    import os
+
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _render(
@@ -218,11 +363,12 @@ def _render(
         from preflight.report import text
 
         buffer = io.StringIO() if output_file is not None else None
+        stream = buffer if buffer is not None else _stdout()
         mode = ColorMode.never if no_color or output_file is not None else color
         if mode is ColorMode.auto and os.environ.get("NO_COLOR"):
             mode = ColorMode.never
         console = Console(
-            file=buffer,
+            file=stream,
             force_terminal=True if mode is ColorMode.always else None,
             no_color=mode is ColorMode.never,
             color_system=None if mode is ColorMode.never else "auto",
@@ -272,11 +418,18 @@ def rules(
             {"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary}
             for r in RULES
         ]
-        typer.echo(json.dumps(data, indent=2))
+        with _writing(0):
+            _write_stdout(json.dumps(data, indent=2) + "\n", machine=True)
+            _flush_stdout()
         return
     width = max(len(r.name) for r in RULES)
-    for rule in RULES:
-        typer.echo(f"{rule.code:<8} {rule.name:<{width}}  {rule.severity.value:<8} {rule.summary}")
+    lines = [
+        f"{rule.code:<8} {rule.name:<{width}}  {rule.severity.value:<8} {rule.summary}\n"
+        for rule in RULES
+    ]
+    with _writing(0):
+        _write_stdout("".join(lines), machine=False)
+        _flush_stdout()
 
 
 @app.command()
@@ -288,35 +441,118 @@ def explain(code: Annotated[str, typer.Argument(help="A rule code, e.g. PKG001."
     rule = BY_CODE.get(code.upper())
     if rule is None:
         raise UsageFailure(f"unknown rule code `{code}` (see `preflight rules`)")
-    typer.echo(page_text(rule.code))
+    with _writing(0):
+        _write_stdout(page_text(rule.code).rstrip("\n") + "\n", machine=False)
+        _flush_stdout()
 
 
-def _fail(message: str) -> NoReturn:
-    from preflight.redact import clean_text  # errors may quote configuration values and paths
+def _one_line(message: str) -> str:
+    """``message`` as one printable line: secrets masked, control characters (a path's newline
+    or ESC) escaped — errors may quote configuration values and paths."""
+    from preflight.redact import clean_text
 
-    typer.echo(f"preflight: error: {clean_text(message)}", err=True)
-    sys.exit(2)
+    return clean_text(message)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    try:
+        if sys.stderr is not None:
+            prefix = "error: " if code == 2 else ""
+            sys.stderr.write(f"preflight: {prefix}{_one_line(message)}\n")
+            sys.stderr.flush()
+    except OSError:
+        pass
+    sys.exit(code)
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    import os
+
+    global _INTERRUPTED
+    if os.getpid() != _MAIN_PID:
+        # A parser process forked from this one: the terminal sent SIGINT to the whole group,
+        # the main process reports it; this one leaves quietly (no traceback of its own).
+        os._exit(130)
+    if not _INTERRUPTED:
+        _INTERRUPTED = True
+        raise _Interrupted
+    # A second Ctrl-C while the first is unwinding (waiting for parser processes): leave now.
+    with contextlib.suppress(OSError, AttributeError):
+        sys.stderr.write("preflight: interrupted\n")
+        sys.stderr.flush()
+    os._exit(130)
+
+
+_MAIN_PID = 0
+_INTERRUPTED = False
+
+
+def _prepare_streams() -> None:
+    """Text streams that never fail on a character the terminal cannot show."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(OSError, ValueError):
+                reconfigure(errors="backslashreplace")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every failure into an exit code and one line."""
+    import os
+    import signal
+
+    global _MAIN_PID, _INTERRUPTED
+    _MAIN_PID, _INTERRUPTED = os.getpid(), False
     args = sys.argv[1:] if argv is None else argv
+    _prepare_streams()
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.default_int_handler:  # not when the caller chose its own handler
+        signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        code = _run(args)
+        try:
+            _flush_stdout()
+        except BrokenPipeError:
+            _silence_stdout()
+        except OSError as exc:
+            _silence_stdout()
+            _fail(f"cannot write to standard output: {exc.strerror or exc}")
+    except (_Interrupted, KeyboardInterrupt):
+        _fail("interrupted", 130)
+    finally:
+        if previous is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous)
+    sys.exit(code)
+
+
+def _run(args: list[str]) -> int:
+    """The exit code of one invocation; failures are reported here as one line on stderr."""
     try:
         code = app(args=args or ["--help"], standalone_mode=False, prog_name="preflight")
     except UsageFailure as exc:
         _fail(str(exc))
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
+        return int(exc.exit_code)
+    except SystemExit as exc:
+        reason = exc.__context__
+        if isinstance(reason, OSError) and reason.errno == errno.EPIPE:
+            _silence_stdout()  # click's own answer to a closed pipe (`--help | head -1`) is 1
+            return 0
+        raise
+    except _ReaderGone as exc:
+        _silence_stdout()
+        return exc.code
+    except BrokenPipeError:  # `preflight rules | head -1`: nothing failed
+        _silence_stdout()
+        return 0
+    except typer.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
         _fail("aborted")
-    except KeyboardInterrupt:
-        _fail("interrupted")
-    except BrokenPipeError:
-        sys.exit(1)
     except RecursionError:
         _fail("internal error: input nested too deeply (please report this)")
     except Exception as exc:  # never a traceback
         if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
             _fail(str(exc.format_message()))  # a usage error found by the option parser
         _fail(f"internal error: {type(exc).__name__}: {exc} (please report this)")
-    sys.exit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0

@@ -9,6 +9,9 @@ configuration runs on the plain defaults below.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -74,7 +77,14 @@ def _schema() -> type[Any]:
     """The pydantic model that validates a configuration table."""
     from typing import Literal
 
-    from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+    from pydantic import (
+        BaseModel,
+        ConfigDict,
+        Field,
+        StrictInt,
+        ValidationError,
+        field_validator,
+    )
 
     class Schema(BaseModel):
         model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
@@ -86,7 +96,9 @@ def _schema() -> type[Any]:
         per_file_ignores: dict[str, tuple[str, ...]] = Field(
             default_factory=dict, alias="per-file-ignores"
         )
-        max_file_size: int = Field(default=DEFAULT_MAX_FILE_SIZE, alias="max-file-size", gt=0)
+        # Every integer is a StrictInt: TOML `true` is a bool, bool is an int subclass, and a
+        # lax int would turn `max-file-size = true` into a 1-byte cap (or `1.0` into 1).
+        max_file_size: StrictInt = Field(default=DEFAULT_MAX_FILE_SIZE, alias="max-file-size", gt=0)
         rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
         database_platform: Literal["neon"] | None = Field(default=None, alias="database-platform")
         external_secrets: tuple[str, ...] = Field(default=(), alias="external-secrets")
@@ -141,50 +153,126 @@ def _first_error(exc: ValidationError) -> str:
     if error["type"] == "extra_forbidden":
         return f"unknown key `{location}`"
     message = str(error["msg"]).removeprefix("Value error, ")
+    # pydantic names Python types; the user wrote TOML.
+    message = message.replace("valid tuple", "valid array").replace("valid list", "valid array")
+    message = message.replace("valid dictionary", "valid table")
     return f"`{location}`: {message}" if location else message
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
+def _read_regular_file(path: Path, follow: bool) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file within the size cap; None if it is not a
+    regular file (a directory, FIFO, device: never read, so it cannot hang or exhaust memory).
+
+    ``follow=False`` refuses a symlink in the last component (``O_NOFOLLOW``); the check and the
+    read are on one open descriptor, so the file cannot be swapped in between.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+            return None
+        raise
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if info.st_size > DEFAULT_MAX_FILE_SIZE:
+            raise ConfigError(f"{path} is larger than {DEFAULT_MAX_FILE_SIZE} bytes; not read")
+        data = handle.read(DEFAULT_MAX_FILE_SIZE + 1)
+        if len(data) > DEFAULT_MAX_FILE_SIZE:
+            raise ConfigError(f"{path} is larger than {DEFAULT_MAX_FILE_SIZE} bytes; not read")
+        return data
+
+
+def _load_toml(path: Path, follow: bool = True) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
     try:
-        if not path.is_file():
-            raise ConfigError(f"{path} is not a regular file")
-        if path.stat().st_size > DEFAULT_MAX_FILE_SIZE:
-            raise ConfigError(f"{path} is larger than {DEFAULT_MAX_FILE_SIZE} bytes; not read")
-        with path.open("rb") as handle:
-            data: dict[str, Any] = tomllib.load(handle)
-            return data
+        data = _read_regular_file(path, follow)
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if data is None:
+        raise ConfigError(f"{path} is not a regular file")
+    try:
+        document: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    return document
 
 
-def load_config(root: Path, explicit: Path | None = None) -> tuple[Config, str | None]:
-    """The configuration for ``root`` and where it came from (None: defaults)."""
+def _root_config_file(root: Path, name: str) -> tuple[Path | None, str | None]:
+    """``root/name`` if preflight may read it as configuration, else None and why not.
+
+    The checked repository may be hostile: a configuration file is read only if it is a regular
+    file inside the root. A symlink is followed only to a target inside the root (as discovery
+    does for every file), and the target is then opened without following links.
+    """
+    path = root / name
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"cannot be read: {exc.strerror}"
+    if stat.S_ISLNK(info.st_mode):
+        real_root = os.path.realpath(root)
+        target = os.path.realpath(path)
+        if os.path.commonpath([real_root, target]) != real_root:
+            return None, "a symlink that points outside the checked root"
+        path = Path(target)
+    elif not stat.S_ISREG(info.st_mode):
+        return None, "not a regular file"
+    return path, None
+
+
+def _tool_table(data: dict[str, Any]) -> object | None:
+    """``[tool.preflight]`` of a pyproject document: None when absent. A ``tool`` that is not a
+    table is not ours to judge (the pyproject parser reports it); a ``tool.preflight`` that is
+    not a table is a configuration error (raised by :func:`_validate`)."""
+    tool = data.get("tool")
+    if not isinstance(tool, dict):
+        return None
+    return tool.get("preflight")
+
+
+def load_config(
+    root: Path, explicit: Path | None = None, notes: list[str] | None = None
+) -> tuple[Config, str | None]:
+    """The configuration for ``root`` and where it came from (None: defaults).
+
+    A configuration file in ``root`` that may not be read (see :func:`_root_config_file`) is
+    ignored, with the reason appended to ``notes`` (shown by ``--verbose``). An ``explicit``
+    file was chosen by whoever runs preflight, not by the repository, so links are followed.
+    """
     if explicit is not None:
         data = _load_toml(explicit)
-        table = (
-            data.get("tool", {}).get("preflight", data)
-            if explicit.name == "pyproject.toml"
-            else data
-        )
-        return _validate(table, str(explicit)), str(explicit)
-    preflight_toml = root / "preflight.toml"
-    if preflight_toml.is_file():
-        return _validate(_load_toml(preflight_toml), "preflight.toml"), "preflight.toml"
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
+        if explicit.name == "pyproject.toml":
+            table = _tool_table(data)
+            if table is None:
+                raise ConfigError(f"{explicit} has no [tool.preflight] table")
+            return _validate(table, f"{explicit} [tool.preflight]"), str(explicit)
+        return _validate(data, str(explicit)), str(explicit)
+    for name in ("preflight.toml", "pyproject.toml"):
+        path, why_not = _root_config_file(root, name)
+        if why_not is not None and notes is not None:
+            notes.append(f"{name}: not read as configuration: {why_not}")
+        if path is None:
+            continue
+        if name == "preflight.toml":
+            data = _load_toml(path, follow=False)
+            return _validate(data, name), name
         try:
-            data = _load_toml(pyproject)
+            data = _load_toml(path, follow=False)
         except ConfigError:
             return Config(), None  # reported as PF001 (or a size-cap note) by discovery
-        table = data.get("tool", {}).get("preflight")
-        if isinstance(table, dict):
-            return _validate(table, "pyproject.toml [tool.preflight]"), "pyproject.toml"
+        table = _tool_table(data)
+        if table is not None:
+            return _validate(table, "pyproject.toml [tool.preflight]"), name
     return Config(), None
 
 
@@ -192,8 +280,16 @@ def _validate(table: object, where: str) -> Config:
     from pydantic import ValidationError
 
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: expected a table")
+        raise ConfigError(f"{where}: expected a table, not {_toml_type(table)}")
     try:
         return Config.model_validate(table)
     except ValidationError as exc:
         raise ConfigError(f"invalid configuration in {where}: {_first_error(exc)}") from None
+
+
+def _toml_type(value: object) -> str:
+    """How TOML calls the type of ``value`` (for messages; never the value itself)."""
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string"}
+    if isinstance(value, list):
+        return "an array"
+    return names.get(type(value), "a date or time")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,14 +124,104 @@ def classify(rel: str) -> FileKind | None:
     return None
 
 
-def _excluded(rel: str, patterns: Iterable[str]) -> bool:
-    for pattern in patterns:
-        p = pattern.rstrip("/")
-        if fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, p + "/*"):
+class PatternSet:
+    """fnmatch patterns (case-sensitive, as ``fnmatch.fnmatchcase``) to test many strings
+    against, at a cost that does not grow with the number of patterns.
+
+    Calling ``fnmatch`` per pattern per path is quadratic, and with more distinct patterns than
+    fnmatch's cache holds every call recompiles its pattern (20,000 excludes took 31 s).
+    Instead: patterns without wildcards go in a set; every other pattern is indexed by its
+    literal tail (``*.min.js`` → ``.min.js``) or else its literal head (``build*`` → ``build``),
+    so a string meets only the patterns whose tail or head it actually has, each compiled once
+    on first use. Only patterns with neither (``*x*``) are tried on every string, together, as
+    one regular expression compiled once.
+    """
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self._literals: set[str] = set()
+        self._by_tail: dict[int, dict[str, list[str]]] = {}
+        self._by_head: dict[int, dict[str, list[str]]] = {}
+        loose: list[str] = []
+        for pattern in dict.fromkeys(patterns):
+            first = _WILDCARD.search(pattern)
+            if first is None:
+                self._literals.add(pattern)
+                continue
+            head = pattern[: first.start()]
+            tail = _LITERAL_TAIL.search(pattern)
+            tail_text = tail.group() if tail is not None else ""
+            if tail_text:
+                self._by_tail.setdefault(len(tail_text), {}).setdefault(tail_text, []).append(
+                    pattern
+                )
+            elif head:
+                self._by_head.setdefault(len(head), {}).setdefault(head, []).append(pattern)
+            else:
+                loose.append(pattern)
+        self._loose = (
+            re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in loose)) if loose else None
+        )
+        self._compiled: dict[str, re.Pattern[str]] = {}
+
+    def _candidates(self, text: str) -> Iterator[str]:
+        for length, table in self._by_tail.items():
+            if length <= len(text):
+                yield from table.get(text[len(text) - length :], ())
+        for length, table in self._by_head.items():
+            if length <= len(text):
+                yield from table.get(text[:length], ())
+
+    def matches(self, text: str) -> bool:
+        if text in self._literals:
             return True
-        if "/" not in p and any(fnmatch.fnmatch(part, p) for part in rel.split("/")):
+        for pattern in self._candidates(text):
+            compiled = self._compiled.get(pattern)
+            if compiled is None:
+                compiled = self._compiled[pattern] = re.compile(fnmatch.translate(pattern))
+            if compiled.match(text):
+                return True
+        return self._loose is not None and self._loose.match(text) is not None
+
+
+_WILDCARD = re.compile(r"[*?\[\]]")
+_LITERAL_TAIL = re.compile(r"[^*?\[\]]+\Z")
+
+
+class Excluder:
+    """``exclude`` patterns: a path is excluded when it, or a directory above it, matches a
+    pattern (``*`` also matches ``/``), or when one of its parts matches a pattern that has no
+    ``/`` (``node_modules`` anywhere). A trailing ``/`` on a pattern is ignored."""
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        stripped = [pattern.rstrip("/") for pattern in patterns]
+        self._paths = PatternSet(stripped)
+        self._parts = PatternSet(p for p in stripped if "/" not in p)
+
+    def __call__(self, rel: str) -> bool:
+        parts = rel.split("/")
+        if any(self._parts.matches(part) for part in parts):
             return True
-    return False
+        prefix = ""
+        for part in parts:
+            prefix = f"{prefix}/{part}" if prefix else part
+            if self._paths.matches(prefix):
+                return True
+        return False
+
+
+def shown_name(name: str) -> str:
+    """A directory entry's name as preflight shows it and keys it: the name itself when it is
+    UTF-8 without a backslash, else with each undecodable byte written ``\\xNN`` and each
+    backslash doubled. That is printable in every output format and one-to-one, so two names
+    that differ only in undecodable bytes stay two paths (U+FFFD would merge them)."""
+    if "\\" not in name:
+        try:
+            name.encode("utf-8")
+            return name  # the common case: os.scandir decoded it without surrogates
+        except UnicodeEncodeError:
+            pass
+    raw = os.fsencode(name).replace(b"\\", b"\\\\")  # 0x5C never occurs inside a UTF-8 sequence
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def _read_text(full: Path, size: int) -> tuple[str | None, str]:
@@ -156,6 +247,7 @@ def discover(
     """Walk ``root`` once; read and classify the files preflight understands."""
     inventory = Inventory(root=root)
     exclude = tuple(exclude)
+    excluded = Excluder(exclude)
     real_root = os.path.realpath(root)
     stack: list[tuple[str, str]] = [("", str(root))]  # (path shown, path on disk)
     while stack:
@@ -167,9 +259,9 @@ def discover(
             continue
         subdirs: list[tuple[str, str]] = []
         for entry in entries:
-            # A name that is not UTF-8 arrives surrogate-escaped; shown with U+FFFD instead, so
-            # every output can print it (the file itself is read through entry.path).
-            name = entry.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            # A name that is not UTF-8 arrives surrogate-escaped; it is shown (and keyed) in the
+            # escaped form of shown_name; the file itself is read through entry.path.
+            name = shown_name(entry.name)
             rel = f"{rel_dir}/{name}" if rel_dir else name
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
@@ -185,11 +277,11 @@ def discover(
                 if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
                     inventory.skipped.append((rel, "virtualenv (has pyvenv.cfg)"))
                     continue
-                if exclude and _excluded(rel, exclude):
+                if exclude and excluded(rel):
                     continue
                 subdirs.append((rel, entry.path))
                 continue
-            if exclude and _excluded(rel, exclude):
+            if exclude and excluded(rel):
                 continue
             inventory.all_paths.add(rel)
             kind = classify(rel)

@@ -183,6 +183,9 @@ def _unused(suppressions: dict[str, list[Suppression]], enabled: set[str]) -> li
     out: list[Finding] = []
     for items in suppressions.values():
         for suppression in items:
+            if suppression.malformed is not None:
+                out.append(_pf002(suppression.span, suppression.malformed))
+                continue
             if suppression.codes is None:
                 if not suppression.used:
                     out.append(

@@ -4,6 +4,12 @@ A comment alone on its line applies to the next line (for a Dockerfile, to the w
 instruction, continuation lines included); a trailing comment applies to its own line. Dockerfiles
 have no trailing comments (``#`` mid-line is part of the instruction), so only the first form is
 read there. Without codes, every finding on the line is suppressed.
+
+The grammar is strict, because a typo must never widen a suppression: only
+``# preflight: ignore`` with nothing after it but whitespace suppresses every code;
+``# preflight: ignore[CODE, ...]`` may be followed by whitespace and another ``#`` comment (a
+reason). Anything else after ``ignore`` (``ignore[ENV001`` without ``]``, ``ignore [ENV001]``,
+``ignore ENV001``, ``ignored``) is malformed: it suppresses nothing and is reported as PF002.
 """
 
 from __future__ import annotations
@@ -13,7 +19,13 @@ from dataclasses import dataclass, field
 
 from preflight.spans import Span
 
-_COMMENT = re.compile(r"#\s*preflight:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+# The marker; what follows it decides what kind of suppression it is (see _parse_rest).
+_COMMENT = re.compile(r"#\s*preflight\s*:\s*ignore", re.IGNORECASE)
+_CODES = re.compile(r"\[(?P<codes>[^\]\n]*)\](?P<after>.*)")
+_HOW = (
+    "write `# preflight: ignore[CODE, ...]` (the brackets right after `ignore`), "
+    "or `# preflight: ignore` alone for every code"
+)
 
 
 @dataclass(slots=True)
@@ -22,6 +34,32 @@ class Suppression:
     codes: tuple[str, ...] | None  # None: all codes
     lines: range  # lines it applies to
     used: set[str] = field(default_factory=set)
+    malformed: str | None = None  # why the comment is not a valid suppression (PF002)
+
+
+def _parse_rest(rest: str) -> tuple[tuple[str, ...] | None, str | None, int]:
+    """(codes, why malformed, length of the suppression text) from the text after ``ignore``.
+
+    codes None: every code. A malformed comment gets codes ``()`` so it suppresses nothing.
+    """
+    if rest.strip() == "":
+        return None, None, 0
+    match = _CODES.match(rest)
+    if match is None:
+        if rest.startswith("["):
+            why = "no closing `]`"
+        elif rest.lstrip().startswith("["):
+            why = "nothing may come between `ignore` and `[`"
+        else:
+            why = "text after `ignore` that is not a bracketed list of codes"
+        return (), why, 0
+    after = match.group("after")
+    if after.strip() and not re.match(r"\s+#", after):
+        return (), "text after the closing `]` (a reason goes in a further `# ...`)", 0
+    codes = tuple(code.strip().upper() for code in match.group("codes").split(",") if code.strip())
+    if not codes:
+        return (), "no codes in the brackets", 0
+    return codes, None, match.end("codes") + 1
 
 
 def _python_comment_lines(text: str) -> set[int] | None:
@@ -57,14 +95,11 @@ def find_suppressions(
         own_line = line[: match.start()].strip() == ""
         if dockerfile and not own_line:
             continue
-        codes_text = match.group("codes")
-        codes = (
-            tuple(code.strip().upper() for code in codes_text.split(",") if code.strip())
-            if codes_text is not None
-            else None
-        )
+        codes, malformed, length = _parse_rest(line[match.end() :])
+        if malformed is not None:
+            malformed = f"malformed suppression ({malformed}), so it suppresses nothing: {_HOW}"
         number = index + 1
-        span = Span(path, number, match.start() + 1, number, match.end() + 1)
+        span = Span(path, number, match.start() + 1, number, match.end() + length + 1)
         if own_line:
             first = number + 1
             while first <= len(lines) and lines[first - 1].lstrip().startswith("#"):
@@ -73,7 +108,7 @@ def find_suppressions(
             if dockerfile:
                 while last <= len(lines) and lines[last - 1].rstrip().endswith("\\"):
                     last += 1
-            out.append(Suppression(span, codes, range(first, last + 1)))
+            out.append(Suppression(span, codes, range(first, last + 1), malformed=malformed))
         else:
-            out.append(Suppression(span, codes, range(number, number + 1)))
+            out.append(Suppression(span, codes, range(number, number + 1), malformed=malformed))
     return out
