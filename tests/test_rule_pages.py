@@ -48,3 +48,25 @@ def test_good_example_is_clean(rule: Rule, tmp_path: Path) -> None:
     assert files, "the page has no 'Use instead' files"
     result = lint(write_tree(tmp_path, files))
     assert codes(result) == []
+
+
+def test_a_rule_reports_only_at_the_severities_it_declares() -> None:
+    """The engine stamps identity from the registry: an undeclared severity is a rule bug."""
+    from preflight.findings import RuleContext, Severity, UndeclaredSeverity
+    from preflight.spans import Span
+
+    env003 = next(rule for rule in RULES if rule.code == "ENV003")
+    ctx = RuleContext.of(env003)
+    assert ctx.report("m", Span("a", 1)).severity is Severity.WARNING
+    assert ctx.report("m", Span("a", 1), severity=Severity.INFO).severity is Severity.INFO
+    assert ctx.report("m", Span("a", 1)).code == "ENV003"
+    with pytest.raises(UndeclaredSeverity):
+        ctx.report("m", Span("a", 1), severity=Severity.ERROR)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_page_severity_matches_what_the_rule_reports(rule: Rule) -> None:
+    text = (PAGES / f"{rule.code}.md").read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith("**Severity:**"))
+    for severity in rule.severities:
+        assert severity.value in line

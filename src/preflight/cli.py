@@ -408,14 +408,20 @@ def rules(
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.text,
 ) -> None:
-    """List every rule: code, name, severity, summary."""
+    """List every rule: code, name, severity (every one it reports at), summary."""
     from preflight.checks import RULES
 
     if output_format is OutputFormat.json:
         import json
 
         data = [
-            {"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary}
+            {
+                "code": r.code,
+                "name": r.name,
+                "severity": r.severity.value,
+                "severities": [s.value for s in r.severities],
+                "summary": r.summary,
+            }
             for r in RULES
         ]
         with _writing(0):
@@ -423,8 +429,10 @@ def rules(
             _flush_stdout()
         return
     width = max(len(r.name) for r in RULES)
+    levels = {r.code: "/".join(s.value for s in r.severities) for r in RULES}
+    level_width = max(len(level) for level in levels.values())
     lines = [
-        f"{rule.code:<8} {rule.name:<{width}}  {rule.severity.value:<8} {rule.summary}\n"
+        f"{rule.code:<8} {rule.name:<{width}}  {levels[rule.code]:<{level_width}} {rule.summary}\n"
         for rule in RULES
     ]
     with _writing(0):

@@ -83,7 +83,7 @@ def run(
     notes = list(project.notes)
     internal: list[str] = []
     for rule in rules:
-        ctx = RuleContext(rule.code, config.rule_options(rule.code))
+        ctx = RuleContext.of(rule, config.rule_options(rule.code))
         try:
             raw.extend(rule.check(project, ctx))
         except Exception as exc:  # a bug in a rule must not hide the other rules' findings

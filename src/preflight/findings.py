@@ -29,7 +29,7 @@ class Severity(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    code: str
+    code: str  # stamped by RuleContext.report from the rule's registration, never by the rule
     severity: Severity
     message: str
     span: Span
@@ -47,21 +47,56 @@ class Rule:
 
     code: str  # e.g. "PKG001"
     name: str  # kebab-case, e.g. "command-not-installed"
-    severity: Severity
+    severity: Severity  # what it reports unless a finding says otherwise
     summary: str  # one line, for `preflight rules` and the README table
     check: Callable[[Project, RuleContext], Iterator[Finding]]
     # The schema of [tool.preflight.rules.<CODE>]: a function returning a pydantic model, so
     # pydantic is imported only when a configuration has something to validate.
     options: Callable[[], type[BaseModel]] | None = None
+    # Every severity the rule reports at, when it reports at more than one (ENV003: a missing
+    # variable is a warning, a missing .env.example only info). Empty: just ``severity``.
+    other_severities: tuple[Severity, ...] = ()
+
+    @property
+    def severities(self) -> tuple[Severity, ...]:
+        return (self.severity, *self.other_severities)
+
+
+class UndeclaredSeverity(ValueError):
+    """A rule reported at a severity its registration does not declare (a bug in the rule)."""
 
 
 @dataclass(slots=True)
 class RuleContext:
-    """What a rule may use besides the model: its options, and a place to say why it is silent."""
+    """What a rule may use besides the model: its options, a way to report a finding (stamped
+    with the rule's identity), and a place to say why it is silent."""
 
     code: str
     options: dict[str, object] = field(default_factory=dict)
     silences: list[tuple[Span | None, str]] = field(default_factory=list)
+    severities: tuple[Severity, ...] = (Severity.ERROR,)  # the rule's declared severities
+
+    @classmethod
+    def of(cls, rule: Rule, options: dict[str, object] | None = None) -> RuleContext:
+        return cls(rule.code, dict(options or {}), severities=rule.severities)
+
+    def report(
+        self,
+        message: str,
+        span: Span,
+        related: tuple[Related, ...] = (),
+        fix: str | None = None,
+        *,
+        severity: Severity | None = None,
+    ) -> Finding:
+        """A finding of this rule: code and severity come from its registration (``severity``
+        picks one of the others it declares)."""
+        chosen = self.severities[0] if severity is None else severity
+        if chosen not in self.severities:
+            raise UndeclaredSeverity(
+                f"{self.code} reported at {chosen.value}, which its registration does not declare"
+            )
+        return Finding(self.code, chosen, message, span, related, fix)
 
     def silent(self, span: Span | None, why: str) -> None:
         """Record that the rule could not be sure here (printed under ``--verbose``)."""

@@ -20,9 +20,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
         if not drivers or any(is_async_driver(d) for d in drivers):
             continue
         driver = " / ".join(sorted(drivers))
-        yield Finding(
-            "DB001",
-            Severity.ERROR,
+        yield ctx.report(
             f"{_db.where(url, use)} points at Neon, and `create_engine` opens it with the "
             f"synchronous driver {driver} in an async service: queries made from `async def` "
             "code block the event loop for as long as Neon takes to wake the compute.",

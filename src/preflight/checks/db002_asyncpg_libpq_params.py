@@ -20,9 +20,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
         names = ", ".join(f"`{name}`" for name in dict.fromkeys(bad))
         rewritten = url.original.scheme != url.url.scheme
         how = "is rewritten to asyncpg by the code but keeps" if rewritten else "uses asyncpg with"
-        yield Finding(
-            "DB002",
-            Severity.ERROR,
+        yield ctx.report(
             f"{_db.where(url, use)} {how} {names} in its query; asyncpg takes no libpq "
             f"parameters, and the first connection fails with "
             f"`TypeError: connect() got an unexpected keyword argument '{bad[0]}'`.",

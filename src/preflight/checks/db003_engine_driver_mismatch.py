@@ -29,9 +29,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             continue
         reported.add((id(use), drivers))
         driver = " / ".join(sorted(drivers))
-        yield Finding(
-            "DB003",
-            Severity.ERROR,
+        yield ctx.report(
             f"`{factory}` receives {_db.where(url, use)}, which loads the driver {driver}; "
             f"SQLAlchemy fails with {error}.",
             _db.engine_span(use),

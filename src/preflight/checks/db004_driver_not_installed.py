@@ -49,9 +49,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                 f"{'/'.join(sorted(missing))})"
             )
         )
-        yield Finding(
-            "DB004",
-            Severity.ERROR,
+        yield ctx.report(
             f"{_db.where(url, use)} loads the driver {driver}{default}, but no runtime dependency "
             f"in {deps.declared_in} provides it; the engine fails with "
             f"`ModuleNotFoundError: No module named '{driver.removesuffix('_async')}'`.",

@@ -13,9 +13,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
     for _db_model, use, url in _db.urls(project):
         if url.url.dialect != "postgres":
             continue
-        yield Finding(
-            "DB005",
-            Severity.ERROR,
+        yield ctx.report(
             f"{_db.where(url, use)} uses the `postgres://` scheme and reaches "
             f"`{use.engine.factory}` "
             "unchanged; SQLAlchemy 1.4+ fails with `NoSuchModuleError: Can't load plugin: "

@@ -27,9 +27,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             ctx.silent(use.engine.span, "the engine's keywords come partly from `**` unpacking")
             continue
         url = neon[0]
-        yield Finding(
-            "DB006",
-            Severity.WARNING,
+        yield ctx.report(
             f"`{use.engine.factory}` pools connections to Neon ({_db.where(url, use)}) without "
             "`pool_pre_ping`, `pool_recycle` or `NullPool`; Neon drops idle connections when the "
             "compute suspends, and the first request after that fails on a dead connection.",

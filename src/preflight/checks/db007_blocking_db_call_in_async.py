@@ -75,9 +75,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             if why is None or (call.function, call.receiver) in seen:
                 continue
             seen.add((call.function, call.receiver))
-            yield Finding(
-                "DB007",
-                Severity.WARNING,
+            yield ctx.report(
                 f"`async def {call.function}` makes a blocking database call: {why}. It stalls "
                 "the event loop, and every other request on this worker waits.",
                 call.span,

@@ -55,9 +55,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
         else:
             ctx.silent(span, "another package sets the SQLAlchemy version; 2.0 installs greenlet")
             continue
-        yield Finding(
-            "DB008",
-            Severity.ERROR,
+        yield ctx.report(
             f"{path} uses SQLAlchemy's asyncio extension, but {deps.declared_in} installs neither "
             f"`sqlalchemy[asyncio]` nor `greenlet`; with {version} the import fails at start-up: "
             "`The SQLAlchemy asyncio module requires that the Python 'greenlet' library is "

@@ -33,9 +33,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             names = " or ".join(
                 f"`{n if setting.case_sensitive else n.upper()}`" for n in setting.env_names
             )
-            yield Finding(
-                "ENV001",
-                Severity.ERROR,
+            yield ctx.report(
                 f"{checked.serving.label} runs an app that requires {names} "
                 f"({setting.derivation}{f' of `{cls.name}`' if cls else ''}), but nothing in "
                 "the container's "

@@ -54,15 +54,14 @@ def _check_ref(
             return
         close = difflib.get_close_matches(name, list(table), n=1)
         hint = f" (the repository defines `{close[0]}`)" if close else ""
-        yield Finding(
-            "ENV002",
-            severity,
+        yield ctx.report(
             f"{kind} `{name}` is referenced here but no manifest, external-secret resource or "
             f"`external-secrets` entry defines it{hint}: the pod stays in "
             "`CreateContainerConfigError`.",
             span,
             fix=f"Create the {kind}, fix the name, or list it in `[tool.preflight] "
             "external-secrets`.",
+            severity=severity,
         )
         return
     keys = table[name]
@@ -73,14 +72,13 @@ def _check_ref(
     suggestions = alike or close
     suggestion = suggestions[0] if suggestions else None
     hint = f"; it has `{suggestion}`" if suggestion else ""
-    yield Finding(
-        "ENV002",
-        severity,
+    yield ctx.report(
         f"{kind} `{name}` has no key `{key}`{hint}: the pod stays in `CreateContainerConfigError` "
         f"(`couldn't find key {key} in {kind} {name}`).",
         span,
         fix=f"Use the key the {kind} defines{f' (`{suggestion}`)' if suggestion else ''}, or add "
         f"`{key}` to it.",
+        severity=severity,
     )
 
 
@@ -88,6 +86,7 @@ RULE = Rule(
     code="ENV002",
     name="secret-ref-unresolved",
     severity=Severity.ERROR,
+    other_severities=(Severity.WARNING,),  # a reference marked `optional: true`
     summary="A secretKeyRef/configMapKeyRef/envFrom names a Secret, ConfigMap or key not defined.",
     check=check,
 )

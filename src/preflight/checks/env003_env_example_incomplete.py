@@ -24,13 +24,12 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
         ]
         if not examples:
             first = required[0]
-            yield Finding(
-                "ENV003",
-                Severity.INFO,
+            yield ctx.report(
                 f"The service{f' in {root}' if root else ''} requires {len(required)} setting(s) "
                 f"(first: `{first.display_name}`) but has no .env.example listing them.",
                 first.cls.span if first.cls is not None else first.span,
                 fix="Add a .env.example with every required variable and a placeholder value.",
+                severity=Severity.INFO,
             )
             continue
         example = examples[-1]  # the nearest one
@@ -39,9 +38,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             if any(setting.matches(name) for name in names):
                 continue
             owner = f" of `{setting.cls.name}`" if setting.cls is not None else ""
-            yield Finding(
-                "ENV003",
-                Severity.WARNING,
+            yield ctx.report(
                 f"`{setting.display_name}` ({setting.derivation}{owner}) is required but missing "
                 f"from {example.path}: whoever sets up the service from it starts an app that "
                 "crashes.",
@@ -59,6 +56,7 @@ RULE = Rule(
     code="ENV003",
     name="env-example-incomplete",
     severity=Severity.WARNING,
+    other_severities=(Severity.INFO,),  # no .env.example at all: said once, as info
     summary="A required setting is missing from the service's .env.example.",
     check=check,
 )

@@ -35,7 +35,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                     key = (variable.span.path, variable.span.line)
                     if key not in reported:
                         reported.add(key)
-                        yield _finding(variable.name, how, variable.span)
+                        yield _finding(ctx, variable.name, how, variable.span)
     known = _env.known(project)
     for manifest in project.manifests.values():
         for workload in manifest.workloads:
@@ -52,7 +52,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                             if where not in reported:
                                 reported.add(where)
                                 how = f"from ConfigMap `{source.name}`"
-                                yield _finding(variable_name, how, config_span)
+                                yield _finding(ctx, variable_name, how, config_span)
     for dockerfile in project.dockerfiles.values():
         for stage in dockerfile.stages:
             for name, (value, span) in stage.env.items():
@@ -60,16 +60,14 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                     key = (span.path, span.line)
                     if key not in reported:
                         reported.add(key)
-                        yield _finding(name, "by the Dockerfile (`ENV`/`ARG`)", span)
+                        yield _finding(ctx, name, "by the Dockerfile (`ENV`/`ARG`)", span)
 
 
-def _finding(name: str, how: str, span: object) -> Finding:
+def _finding(ctx: RuleContext, name: str, how: str, span: object) -> Finding:
     from preflight.spans import Span
 
     assert isinstance(span, Span)
-    return Finding(
-        "ENV004",
-        Severity.WARNING,
+    return ctx.report(
         f"`{name}` is sensitive but is provided {how}: anyone who can read the manifest or pull "
         "the image can read it, and it ends up in version control.",
         span,

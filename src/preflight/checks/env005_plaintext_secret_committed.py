@@ -15,9 +15,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             for key, value in secret.keys.items():
                 if value.value is None or is_placeholder(value.value):
                     continue
-                yield Finding(
-                    "ENV005",
-                    Severity.ERROR,
+                yield ctx.report(
                     f"Secret `{secret.obj.name}` key `{key}` holds a committed value "
                     f"({len(value.value)} characters"
                     f"{', base64 in data' if value.from_data else ''}): "

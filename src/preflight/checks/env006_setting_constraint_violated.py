@@ -58,9 +58,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                     continue
                 seen.add(key)
                 source = " ".join(part for part in (provider.kind, provider.where) if part)
-                yield Finding(
-                    "ENV006",
-                    Severity.ERROR,
+                yield ctx.report(
                     f"`{provider.name}` ({source}) fails validation: {why}. "
                     "The app stops at start-up with a ValidationError.",
                     provider.span,

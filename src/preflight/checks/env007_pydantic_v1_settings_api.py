@@ -40,9 +40,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                 ctx.silent(cls.span, f"{path}: the dependencies do not pin pydantic 2")
                 continue
             if cls.v1_import is not None:
-                yield Finding(
-                    "ENV007",
-                    Severity.WARNING,
+                yield ctx.report(
                     f"`{cls.name}` imports `BaseSettings` from `pydantic`, but {why} means "
                     "pydantic 2, "
                     "where it moved: the import fails with `PydanticImportError`.",
@@ -52,9 +50,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                     "`from pydantic_settings import BaseSettings`.",
                 )
             for span in cls.pydantic_v1_validators:
-                yield Finding(
-                    "ENV007",
-                    Severity.WARNING,
+                yield ctx.report(
                     f"`{cls.name}` uses the pydantic v1 API (`@validator` / `class Config`) under "
                     f"pydantic 2 ({why}): it is deprecated (a warning at every start), v1-only "
                     "options such as `customise_sources` are silently ignored, and it is removed "

@@ -10,9 +10,7 @@ from preflight.model.project import Project
 
 def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
     for problem in project.problems:
-        yield Finding(
-            "PF001",
-            Severity.ERROR,
+        yield ctx.report(
             problem.message,
             problem.span,
             fix="Fix the syntax; until then preflight cannot check what this file says.",

@@ -55,11 +55,11 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             )
             continue
         for missing in _missing(launch.argv, launch, project, ctx, depth=0):
-            yield _finding(launch, missing, declared)
+            yield _finding(ctx, launch, missing, declared)
 
 
 def _finding(
-    launch: Launch, missing: _Missing, declared: dict[str, list[tuple[Span, str]]]
+    ctx: RuleContext, launch: Launch, missing: _Missing, declared: dict[str, list[tuple[Span, str]]]
 ) -> Finding:
     environment = launch.environment
     assert environment is not None
@@ -84,9 +84,7 @@ def _finding(
     if elsewhere:
         message += f" (`{dist}` is declared only in {elsewhere[0][1]})"
     fix = f"add `{dist}` to {target}" if target else f"install `{dist}` in the image"
-    return Finding(
-        CODE,
-        Severity.ERROR,
+    return ctx.report(
         message + ".",
         missing.at or _narrow(launch, missing.program),
         tuple(related),

@@ -27,9 +27,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
         ready = next(
             (p for p in _probes.READY_PATHS if serving.app and serving.app.serves(p)), "/ready"
         )
-        yield Finding(
-            "PRB001",
-            Severity.ERROR,
+        yield ctx.report(
             f"{serving.label} {evidence} but has no readinessProbe: Kubernetes sends it "
             "traffic as soon as the process starts, and keeps sending it while the app cannot "
             "serve (its database down, still starting).",

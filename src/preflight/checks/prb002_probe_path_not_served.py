@@ -28,9 +28,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                 continue
             hints = _probes.suggestions(app, probe.path)
             hint = f" Did you mean {' or '.join(f'`{h}`' for h in hints)}?" if hints else ""
-            yield Finding(
-                "PRB002",
-                Severity.ERROR,
+            yield ctx.report(
                 f"The {probe.kind} of {serving.label} requests `GET {probe.path}`, but the "
                 f"app it runs ({app.module}) has no such route: the probe gets 404 and the pod "
                 f"never turns {'ready' if probe.kind != 'livenessProbe' else 'healthy'}.{hint}",

@@ -25,9 +25,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
         if probed.get((app.module, app.name)) or _has_ready_route(app):
             continue  # a probe that misses it is PRB001/PRB002's finding, not this one
         where = f"none of {', '.join(_probes.READY_PATHS)}, under any prefix"
-        yield Finding(
-            "PRB003",
-            Severity.ERROR,
+        yield ctx.report(
             f"The app `{app.name}` in {app.module} uses a database but has no readiness endpoint "
             f"({where}): pods count as ready while the database is unreachable, and requests fail.",
             app.span,

@@ -27,9 +27,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                     route.span, f"cannot tell whether `{route.handler.name}` reaches the database"
                 )
             continue
-        yield Finding(
-            "PRB004",
-            Severity.WARNING,
+        yield ctx.report(
             f"The readinessProbe of {serving.label} calls `GET {probe.path}`, whose handler "
             f"`{route.handler.name}` never reaches the database the service uses: pods stay ready "
             "while the database is down.",

@@ -18,9 +18,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             continue
         if reaches_database(route.handler, route.module, project.python) is not True:
             continue
-        yield Finding(
-            "PRB005",
-            Severity.WARNING,
+        yield ctx.report(
             f"The livenessProbe of {serving.label} calls `GET {probe.path}`, whose handler "
             f"`{route.handler.name}` reaches the database: when the database is down, every pod "
             "fails liveness and Kubernetes restarts them all at once.",

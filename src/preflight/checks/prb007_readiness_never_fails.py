@@ -21,9 +21,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             continue
         if reaches_database(handler, route.module, project.python) is not True:
             continue
-        yield Finding(
-            "PRB007",
-            Severity.WARNING,
+        yield ctx.report(
             f"`{handler.name}` (the readiness endpoint `{probe.path}`) catches the database error "
             "and still answers 200: Kubernetes never takes the pod out of rotation.",
             handler.span,
