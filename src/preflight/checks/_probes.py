@@ -6,9 +6,9 @@ import difflib
 from collections.abc import Iterator
 
 from preflight.model.apps import App, Route, Serving, reaches_database, servings
+from preflight.model.facts import Probe
 from preflight.model.project import Project
 from preflight.model.settings import service_root
-from preflight.parse.manifests import Probe
 
 SERVING_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 READY_PATHS = ("/ready", "/readyz", "/health/ready", "/healthz/ready")

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 from preflight.findings import Finding, Rule, RuleContext, Severity
 from preflight.model.databases import resolve_import
+from preflight.model.facts import BlockingCall, PythonModule
 from preflight.model.project import Project
-from preflight.parse.python import BlockingCall, PythonModule
 
 _SYNC_SESSION_MODULES = (
     "sqlmodel",

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.model.facts import Invocation, invocations, normalise_name, shell_invocations
 from preflight.model.project import Environment, Launch, Project
-from preflight.parse.requirements import normalise_name
-from preflight.parse.shell import Invocation, invocations, shell_invocations
 from preflight.spans import Related, Span
 
 CODE = "PKG001"
