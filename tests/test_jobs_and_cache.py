@@ -1,4 +1,7 @@
-"""--jobs gives the same answer as one process; the parse cache is signed, fresh and optional."""
+"""--jobs gives the same answer as one process; the parse cache is signed, fresh and optional.
+
+(The cache's hardening against hostile repositories: tests/robustness/test_hardening_cache.py.)
+"""
 
 from __future__ import annotations
 
@@ -43,12 +46,18 @@ def test_cache_is_reused_and_gives_identical_results(
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
     root = many_services(tmp_path / "repo", 3)
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
     first = run(root, ".", Config(), use_cache=True)
-    assert (root / ".preflight_cache" / ".gitignore").read_text().endswith("*\n")
-    from preflight.cache import ParseCache
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before  # nothing in the repo
+    from preflight.cache import ParseCache, cache_name
+    from preflight.model.link import build_project
 
+    assert (tmp_path / "home-cache" / "preflight" / "parse" / cache_name(root)).is_file()
     cache = ParseCache(root)
-    assert cache.entries  # written and signed
+    from preflight.discover import discover
+
+    build_project(discover(root), ".", 1, cache)
+    assert cache.hits > 0  # written, signed and read back
     second = run(root, ".", Config(), use_cache=True)
     assert keys(first) == keys(second)
     (root / "svc000" / "pyproject.toml").write_text(
@@ -80,12 +89,17 @@ def test_tampered_cache_is_ignored_not_unpickled(
     assert len(result.findings) == 1
 
 
-def test_no_cache_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_cache_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
     root = many_services(tmp_path / "repo", 1)
     with pytest.raises(SystemExit):
         main(["check", "-q", "--no-cache", str(root)])
-    assert not (root / ".preflight_cache").exists()
+    assert not home.exists()
     with pytest.raises(SystemExit):
         main(["check", "-q", "--jobs", "2", str(root)])
-    assert (root / ".preflight_cache").exists()
+    assert list((home / "preflight" / "parse").iterdir())
+    assert not (root / ".preflight_cache").exists()  # never in the checked repository
     capsys.readouterr()

@@ -149,7 +149,7 @@ def check(
         typer.Option("--jobs", "-j", min=1, help="Parser processes (default and most: cores)."),
     ] = None,
     no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Do not read or write .preflight_cache/.")
+        bool, typer.Option("--no-cache", help="Do not use the parse cache (~/.cache/preflight/).")
     ] = False,
     color: Annotated[
         ColorMode, typer.Option(help="Colour: auto (a terminal, unless NO_COLOR), always, never.")

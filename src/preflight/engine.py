@@ -81,6 +81,8 @@ def run(
     rules = enabled_rules(config, select, ignore)
     raw: list[Finding] = []
     notes = list(project.notes)
+    if cache is not None and cache.note:
+        notes.append(cache.note)
     internal: list[str] = []
     for rule in rules:
         ctx = RuleContext.of(rule, config.rule_options(rule.code))
