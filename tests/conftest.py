@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +12,10 @@ import pytest
 
 from preflight.config import Config
 from preflight.engine import Result, run
+
+# preflight keeps its parse cache under $XDG_CACHE_HOME: the tests (and the preflight processes
+# they start, which inherit this) use a directory of their own, never the user's.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="preflight-tests-cache-")
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
