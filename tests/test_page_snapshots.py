@@ -16,8 +16,8 @@ from test_rule_pages import examples
 
 from conftest import write_tree
 from preflight.checks import RULES
+from preflight.checks.rule import Rule
 from preflight.cli import main
-from preflight.findings import Rule
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "pages"
 UPDATE = os.environ.get("PREFLIGHT_UPDATE_SNAPSHOTS") == "1"

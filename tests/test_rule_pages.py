@@ -9,7 +9,7 @@ import pytest
 
 from conftest import REPO, codes, lint, write_tree
 from preflight.checks import RULES
-from preflight.findings import Rule
+from preflight.checks.rule import Rule
 
 PAGES = REPO / "rules"
 _BLOCK = re.compile(r'^```\S*\s+title="(?P<path>[^"]+)"\n(?P<body>.*?)^```\s*$', re.M | re.S)

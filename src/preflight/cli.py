@@ -208,8 +208,10 @@ def check(
         result.findings = under_root(result.findings, root_name)  # distinct across roots
         every_finding.extend(result.findings)
         if baseline_file is not None:
-            current.update(f.fingerprint for f in result.findings)
-            result.findings = [f for f in result.findings if f.fingerprint not in known]
+            from preflight.filter import against_baseline
+
+            result.findings, seen = against_baseline(result.findings, known)
+            current.update(seen)
         results.append(result)
         internal.extend(result.internal_errors)
         failing = failing or any(f.severity.rank >= threshold.rank for f in result.findings)

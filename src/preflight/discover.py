@@ -224,6 +224,25 @@ def shown_name(name: str) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+def real_name(shown: str) -> str:
+    """The inverse of :func:`shown_name`: the name as the file system has it."""
+    if "\\" not in shown:
+        return shown
+    out = bytearray()
+    index = 0
+    while index < len(shown):
+        if shown.startswith("\\\\", index):
+            out += b"\\"
+            index += 2
+        elif shown.startswith("\\x", index):
+            out.append(int(shown[index + 2 : index + 4], 16))
+            index += 4
+        else:
+            out += shown[index].encode("utf-8")
+            index += 1
+    return os.fsdecode(bytes(out))
+
+
 def _read_text(full: Path, size: int) -> tuple[str | None, str]:
     """The file's text, or None and why not (unreadable, binary, not UTF-8)."""
     try:

@@ -2,44 +2,34 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from preflight.checks import RULES, matches
+from preflight import filter as filtering
+from preflight.checks import BY_CODE, RULES
+from preflight.checks.rule import Rule
 from preflight.config import Config
-from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.findings import Finding, RuleContext, matches
 from preflight.model.project import Project
 from preflight.redact import clean_finding, clean_text, redact_source, shorten
-from preflight.spans import Span
-from preflight.suppressions import Suppression, find_suppressions
+from preflight.result import Result
 
-_COMMENTED_KINDS = frozenset(
-    {
-        "pyproject",
-        "requirements",
-        "dockerfile",
-        "compose",
-        "yaml",
-        "env-example",
-        "python",
-        "gunicorn-config",
-        "procfile",
-        "shell",
-        "preflight-config",
-    }
-)
+__all__ = ["Result", "enabled_rules", "run"]
 
-
-@dataclass(slots=True)
-class Result:
-    root: str  # as given on the command line
-    findings: list[Finding]
-    sources: dict[str, list[str]]  # lines of the files findings point into (for the reporter)
-    notes: list[str] = field(default_factory=list)  # --verbose: skipped files, silent rules
-    files_checked: int = 0
-    internal_errors: list[str] = field(default_factory=list)
+# How each kind of file writes a comment, where a suppression marker may stand.
+_COMMENT_SYNTAX: dict[str, str] = {
+    "pyproject": "hash",
+    "requirements": "hash",
+    "dockerfile": "dockerfile",
+    "compose": "hash",
+    "yaml": "hash",
+    "env-example": "hash",
+    "python": "python",
+    "gunicorn-config": "python",
+    "procfile": "hash",
+    "shell": "hash",
+    "preflight-config": "hash",
+}
 
 
 def enabled_rules(
@@ -93,25 +83,12 @@ def run(
         for span, why in ctx.silences:
             notes.append(f"{rule.code} silent{f' at {span}' if span else ''}: {why}")
     enabled_codes = {rule.code for rule in rules}
-    suppressions: dict[str, list[Suppression]] = {}
-    for source in inventory.files:
-        if source.kind.value in _COMMENTED_KINDS:
-            kind = source.kind.value
-            found = find_suppressions(
-                source.path,
-                source.text,
-                kind == "dockerfile",
-                kind in ("python", "gunicorn-config"),
-            )
-            if found:
-                suppressions[source.path] = found
-    findings = [
-        finding
-        for finding in _dedupe(raw)
-        if not _per_file_ignored(finding, config) and not _suppressed(finding, suppressions)
-    ]
-    if "PF002" in enabled_codes:
-        findings.extend(_unused(suppressions, enabled_codes))
+    suppressions = filtering.suppressions_in(
+        (source.path, source.text, _COMMENT_SYNTAX.get(source.kind.value))
+        for source in inventory.files
+    )
+    filtered = filtering.apply(raw, suppressions, config.per_file_ignores, enabled_codes, BY_CODE)
+    findings = filtered.findings
     findings.sort(key=Finding.sort_key)
     # The one place redaction happens: every message, fix, related note, note, internal error
     # and source line a reporter (or the baseline) may print passes through preflight.redact.
@@ -136,7 +113,16 @@ def run(
     from preflight.baseline import fingerprint_all
 
     findings = fingerprint_all(findings, hashed)
-    return Result(display_root, findings, sources, notes, len(inventory.files), internal)
+    return Result(
+        display_root,
+        findings,
+        sources,
+        notes,
+        len(inventory.files),
+        internal,
+        rules=RULES,
+        suppressed=filtered.suppressed,
+    )
 
 
 def _secret_lines(project: Project) -> dict[str, set[int]]:
@@ -147,68 +133,3 @@ def _secret_lines(project: Project) -> dict[str, set[int]]:
             for value in secret.keys.values():
                 out.setdefault(value.span.path, set()).add(value.span.line)
     return out
-
-
-def _dedupe(findings: list[Finding]) -> list[Finding]:
-    seen: set[tuple[str, Span, str]] = set()
-    out = []
-    for finding in findings:
-        key = (finding.code, finding.span, finding.message)
-        if key not in seen:
-            seen.add(key)
-            out.append(finding)
-    return out
-
-
-def _per_file_ignored(finding: Finding, config: Config) -> bool:
-    for pattern, codes in config.per_file_ignores.items():
-        if fnmatch.fnmatch(finding.span.path, pattern) and any(
-            matches(finding.code, code) for code in codes
-        ):
-            return True
-    return False
-
-
-def _suppressed(finding: Finding, suppressions: dict[str, list[Suppression]]) -> bool:
-    for suppression in suppressions.get(finding.span.path, ()):
-        if finding.span.line not in suppression.lines:
-            continue
-        if suppression.codes is None or finding.code in suppression.codes:
-            suppression.used.add(finding.code)
-            return True
-    return False
-
-
-def _unused(suppressions: dict[str, list[Suppression]], enabled: set[str]) -> list[Finding]:
-    from preflight.checks import BY_CODE
-
-    out: list[Finding] = []
-    for items in suppressions.values():
-        for suppression in items:
-            if suppression.malformed is not None:
-                out.append(_pf002(suppression.span, suppression.malformed))
-                continue
-            if suppression.codes is None:
-                if not suppression.used:
-                    out.append(
-                        _pf002(suppression.span, "this `# preflight: ignore` suppresses nothing")
-                    )
-                continue
-            for code in suppression.codes:
-                if code not in BY_CODE:
-                    out.append(_pf002(suppression.span, f"`{code}` is not a preflight rule code"))
-                elif code in enabled and code not in suppression.used:
-                    out.append(
-                        _pf002(suppression.span, f"this suppression of {code} suppresses nothing")
-                    )
-    return out
-
-
-def _pf002(span: Span, message: str) -> Finding:
-    return Finding(
-        "PF002",
-        Severity.WARNING,
-        message + ".",
-        span,
-        fix="Remove the comment (or the code) so real findings on this line are not hidden later.",
-    )

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from preflight.spans import Related, Span
-
-if TYPE_CHECKING:
-    from pydantic import BaseModel
-
-    from preflight.model.project import Project
 
 
 class Severity(str, enum.Enum):
@@ -36,23 +29,24 @@ class Finding:
     related: tuple[Related, ...] = ()
     fix: str | None = None
     fingerprint: str = ""  # stable identity across edits (set by the engine; see baseline.py)
+    name: str = ""  # the rule's name, stamped with the code by RuleContext.report
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.span.path, self.span.line, self.span.col, self.code, self.message)
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """A rule's identity (stable once released) and its check over the project model."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleInfo:
+    """A rule's identity (stable once released): what reporters and `preflight rules` show.
+
+    The check itself is in ``preflight.checks.rule.Rule``, which extends this: the layers below
+    the rules (findings, reporters) know a rule only by its identity.
+    """
 
     code: str  # e.g. "PKG001"
     name: str  # kebab-case, e.g. "command-not-installed"
     severity: Severity  # what it reports unless a finding says otherwise
     summary: str  # one line, for `preflight rules` and the README table
-    check: Callable[[Project, RuleContext], Iterator[Finding]]
-    # The schema of [tool.preflight.rules.<CODE>]: a function returning a pydantic model, so
-    # pydantic is imported only when a configuration has something to validate.
-    options: Callable[[], type[BaseModel]] | None = None
     # Every severity the rule reports at, when it reports at more than one (ENV003: a missing
     # variable is a warning, a missing .env.example only info). Empty: just ``severity``.
     other_severities: tuple[Severity, ...] = ()
@@ -75,10 +69,11 @@ class RuleContext:
     options: dict[str, object] = field(default_factory=dict)
     silences: list[tuple[Span | None, str]] = field(default_factory=list)
     severities: tuple[Severity, ...] = (Severity.ERROR,)  # the rule's declared severities
+    name: str = ""
 
     @classmethod
-    def of(cls, rule: Rule, options: dict[str, object] | None = None) -> RuleContext:
-        return cls(rule.code, dict(options or {}), severities=rule.severities)
+    def of(cls, rule: RuleInfo, options: dict[str, object] | None = None) -> RuleContext:
+        return cls(rule.code, dict(options or {}), severities=rule.severities, name=rule.name)
 
     def report(
         self,
@@ -96,8 +91,13 @@ class RuleContext:
             raise UndeclaredSeverity(
                 f"{self.code} reported at {chosen.value}, which its registration does not declare"
             )
-        return Finding(self.code, chosen, message, span, related, fix)
+        return Finding(self.code, chosen, message, span, related, fix, name=self.name)
 
     def silent(self, span: Span | None, why: str) -> None:
         """Record that the rule could not be sure here (printed under ``--verbose``)."""
         self.silences.append((span, why))
+
+
+def matches(code: str, selector: str) -> bool:
+    """``PKG`` and ``PKG0`` select ``PKG001``; ``ALL`` selects everything."""
+    return selector == "ALL" or code.startswith(selector.upper())

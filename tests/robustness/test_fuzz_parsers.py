@@ -23,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from preflight.config import Config
-from preflight.discover import discover
+from preflight.discover import discover, real_name
 from preflight.engine import run
 from preflight.parse.compose import parse_compose
 from preflight.parse.dockerfile import parse_dockerfile
@@ -656,7 +656,7 @@ def _check_discover(entries: list[tuple[str, bytes]]) -> None:
         assert paths == sorted(paths)
         for source in inventory.files:
             assert not source.path.startswith(("/", "./")) and "//" not in source.path
-            assert (root / source.path).is_file()
+            assert (root / "/".join(map(real_name, source.path.split("/")))).is_file()
             assert "\r" not in source.text
         result = run(root, "repo", Config())
         assert result.internal_errors == []

@@ -551,15 +551,18 @@ def test_escape_control_is_visible_and_idempotent() -> None:
 def test_internal_errors_are_redacted(vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A rule that crashes with a secret in its exception cannot print it."""
     from preflight import engine
+    from preflight.checks.rule import Rule
     from preflight.config import Config
-    from preflight.findings import Rule, Severity
+    from preflight.findings import Severity
 
     canary = next(_POOL)
 
     def crash(project: object, ctx: object) -> Iterator[Any]:
         raise ValueError(f"cannot read postgresql://u:{canary}@db/app\x1b]0;x\x07")
 
-    rule = Rule("PF001", "parse-error", Severity.ERROR, "crash", crash)
+    rule = Rule(
+        code="PF001", name="parse-error", severity=Severity.ERROR, summary="crash", check=crash
+    )
     monkeypatch.setattr(engine, "RULES", [rule])
     result = engine.run(vault, "repo", Config(), workers=1)
     assert result.internal_errors, "the rule ran"

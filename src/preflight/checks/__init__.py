@@ -32,7 +32,8 @@ from preflight.checks import (
     prb006_probe_port_mismatch,
     prb007_readiness_never_fails,
 )
-from preflight.findings import Rule
+from preflight.checks.rule import Rule
+from preflight.findings import matches
 
 RULES: tuple[Rule, ...] = tuple(
     sorted(
@@ -67,11 +68,6 @@ RULES: tuple[Rule, ...] = tuple(
     )
 )
 BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
-
-
-def matches(code: str, selector: str) -> bool:
-    """``PKG`` and ``PKG0`` select ``PKG001``; ``ALL`` selects everything."""
-    return selector == "ALL" or code.startswith(selector.upper())
 
 
 def is_known_selector(selector: str) -> bool:

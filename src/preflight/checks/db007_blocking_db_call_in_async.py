@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.checks.rule import Rule
+from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.databases import resolve_import
 from preflight.model.facts import BlockingCall, PythonModule
 from preflight.model.project import Project

@@ -6,7 +6,8 @@ import difflib
 from collections.abc import Iterator
 
 from preflight.checks import _env
-from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.checks.rule import Rule
+from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.project import Project
 from preflight.model.settings import Defined
 from preflight.spans import Span

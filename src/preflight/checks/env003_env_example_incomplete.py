@@ -5,7 +5,8 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
-from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.checks.rule import Rule
+from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.project import Project
 from preflight.model.settings import service_root, settings_for
 from preflight.spans import Related, Span

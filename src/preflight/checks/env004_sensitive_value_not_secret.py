@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.checks import _env
-from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.checks.rule import Rule
+from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.project import Project
 from preflight.model.settings import is_sensitive_name
 

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.checks.rule import Rule
+from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.project import Project
 from preflight.spans import Related
 

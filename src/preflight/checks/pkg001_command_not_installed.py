@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.checks.rule import Rule
+from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.facts import Invocation, invocations, normalise_name, shell_invocations
 from preflight.model.project import Environment, Launch, Project
 from preflight.spans import Related, Span

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.checks import _probes
-from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.checks.rule import Rule
+from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.apps import reaches_database
 from preflight.model.project import Project
 from preflight.spans import Related

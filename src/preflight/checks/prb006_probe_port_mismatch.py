@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from preflight.findings import Finding, Rule, RuleContext, Severity
+from preflight.checks.rule import Rule
+from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.apps import Serving, servings
 from preflight.model.project import Project
 from preflight.parse.manifests import KService

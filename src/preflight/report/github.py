@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from preflight.engine import Result
 from preflight.findings import Severity
 from preflight.redact import escape_control
 from preflight.report import safe_path
+from preflight.result import Result
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from preflight.engine import Result
 from preflight.findings import Severity
 from preflight.redact import escape_control
 from preflight.report import safe_path
+from preflight.result import Result
 
 _SEVERITY = {Severity.ERROR: "critical", Severity.WARNING: "major", Severity.INFO: "info"}
 

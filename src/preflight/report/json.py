@@ -11,9 +11,9 @@ import json
 from typing import Any
 
 from preflight import __version__
-from preflight.engine import Result
 from preflight.redact import escape_control
 from preflight.report import safe_path
+from preflight.result import Result
 from preflight.spans import Span
 
 SCHEMA_VERSION = 1
@@ -34,8 +34,6 @@ def _location(root: str, span: Span) -> dict[str, Any]:
 
 
 def render(results: list[Result]) -> str:
-    from preflight.checks import BY_CODE
-
     findings: list[dict[str, Any]] = []
     counts = {"error": 0, "warning": 0, "info": 0}
     for result in results:
@@ -44,7 +42,7 @@ def render(results: list[Result]) -> str:
             findings.append(
                 {
                     "code": finding.code,
-                    "name": BY_CODE[finding.code].name,
+                    "name": finding.name,
                     "severity": finding.severity.value,
                     "message": escape_control(finding.message),
                     **_location(result.root, finding.span),

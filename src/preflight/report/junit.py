@@ -8,15 +8,13 @@ from __future__ import annotations
 from collections import defaultdict
 from xml.etree import ElementTree as ET
 
-from preflight.engine import Result
 from preflight.findings import Finding
 from preflight.redact import escape_control
 from preflight.report import safe_path
+from preflight.result import Result
 
 
 def render(results: list[Result]) -> str:
-    from preflight.checks import BY_CODE
-
     cases: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for result in results:
         for finding in result.findings:
@@ -25,7 +23,7 @@ def render(results: list[Result]) -> str:
         "testsuite", name="preflight", tests=str(len(cases)), failures=str(len(cases)), errors="0"
     )
     for (code, path), findings in sorted(cases.items()):
-        case = ET.SubElement(suite, "testcase", classname=path, name=f"{code} {BY_CODE[code].name}")
+        case = ET.SubElement(suite, "testcase", classname=path, name=f"{code} {findings[0].name}")
         failure = ET.SubElement(
             case,
             "failure",

@@ -7,10 +7,10 @@ from typing import Any
 from urllib.parse import quote
 
 from preflight import __version__
-from preflight.engine import Result
 from preflight.findings import Finding, Severity
 from preflight.redact import escape_control
 from preflight.report import shown_path
+from preflight.result import Result
 from preflight.spans import Span
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -67,10 +67,10 @@ def _result(root: str, finding: Finding, rule_index: int) -> dict[str, Any]:
 
 
 def render(results: list[Result]) -> str:
-    from preflight.checks import RULES
     from preflight.pages import page_text
 
-    index = {rule.code: position for position, rule in enumerate(RULES)}
+    rules = results[0].rules if results else ()
+    index = {rule.code: position for position, rule in enumerate(rules)}
     driver = {
         "name": "preflight",
         "version": __version__,
@@ -86,7 +86,7 @@ def render(results: list[Result]) -> str:
                 "defaultConfiguration": {"level": _LEVEL[rule.severity]},
                 "properties": {"tags": [rule.code.rstrip("0123456789")]},
             }
-            for rule in RULES
+            for rule in rules
         ],
     }
     document = {

@@ -8,10 +8,10 @@ from collections import Counter
 from rich.console import Console
 from rich.markup import escape
 
-from preflight.engine import Result
 from preflight.findings import Finding
 from preflight.redact import escape_control
 from preflight.report import safe_path
+from preflight.result import Result
 from preflight.spans import Span
 
 _STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
