@@ -17,7 +17,13 @@ from dataclasses import dataclass, field, replace
 
 from preflight.model.databases import module_index, resolve_import
 from preflight.model.project import ContainerRun, Project
-from preflight.parse.python import HandlerInfo, PythonModule, RouterObj
+from preflight.parse.python import (
+    HandlerInfo,
+    IncludeDecl,
+    PythonModule,
+    RouteDecl,
+    RouterObj,
+)
 from preflight.parse.shell import invocations
 from preflight.spans import Span
 
@@ -31,6 +37,8 @@ _DEFAULT_PORTS = {
     "fastapi": 8000,
 }
 _MAX_DEPTH = 8
+# Routes and includes expanded into one app's route table before it is marked partial.
+MAX_EXPANDED = 10_000
 _UNKNOWN_NAMES = (
     "db",
     "database",
@@ -213,14 +221,19 @@ def _served(server: str, args: list[str], env: dict[str, str]) -> Served:
 def _port(value: str, env: dict[str, str], option: str) -> tuple[int | None, str]:
     text = value.strip("\"'")
     # $PORT, ${PORT}, ${PORT:-8000} (shell) and $(PORT) (Kubernetes' own expansion)
-    match = re.fullmatch(r"\$[{(]?(\w+)(?::?-(\d+))?[})]?", text)
+    match = re.fullmatch(r"\$[{(]?(\w+)(?::?-([^})]*))?[})]?", text)
     if match:
         name, default = match.group(1), match.group(2)
-        resolved = env.get(name) or default
-        if resolved and resolved.isdigit():
-            return int(resolved), f"{option} ${name}"
-        return None, f"{option} ${name}"
-    return (int(text), f"{option} {text}") if text.isdigit() else (None, option)
+        resolved = _ascii_port(env.get(name) or default or "")
+        return resolved, f"{option} ${name}"
+    port = _ascii_port(text)
+    return (port, f"{option} {text}") if port is not None else (None, option)
+
+
+def _ascii_port(text: str) -> int | None:
+    """A port written in ASCII digits. ``int()`` and ``str.isdigit()`` also take ``²`` or
+    ``٨`` (and raise on the first, or on 5,000 digits): neither is a port a server binds."""
+    return int(text) if re.fullmatch(r"[0-9]{1,5}", text) else None
 
 
 @dataclass(slots=True)
@@ -289,6 +302,13 @@ class AppResolver:
     def __init__(self, python: dict[str, PythonModule], python_paths: Iterable[str]) -> None:
         self.python = python
         self.index = module_index(python)
+        self._owned_index: dict[
+            str, dict[tuple[str, str | None], tuple[list[RouteDecl], list[IncludeDecl]]]
+        ] = {}
+        self._handler_index: dict[str, dict[str, HandlerInfo]] = {}
+        self._routers: dict[
+            tuple[str, str, str | None], tuple[str, PythonModule, RouterObj] | None
+        ] = {}
 
     def module_file(self, dotted_name: str, near: str = "") -> str | None:
         relative = dotted_name.replace(".", "/")
@@ -328,14 +348,40 @@ class AppResolver:
         module = self.python[path]
         names = [attr] if attr else ["app", "application", "api"]
         for name in names:
-            app = self._object(path, module, name, depth=0)
+            app = self._object(path, module, name, depth=0, visiting=set())
             if app is not None:
                 return app, None
         return None, f"`{attr or 'app'}` is not an app preflight found in {path}"
 
-    def _object(self, path: str, module: PythonModule, name: str, depth: int) -> App | None:
-        if depth > _MAX_DEPTH:
+    def _object(
+        self,
+        path: str,
+        module: PythonModule,
+        name: str,
+        depth: int,
+        visiting: set[tuple[str, str]],
+    ) -> App | None:
+        """The app ``name`` is in ``path``: built there, made by a factory, or imported.
+
+        ``visiting`` holds the names on the way here: an import cycle (`a` imports `app` from
+        `b`, which imports it from `a`) ends instead of going round to the depth limit."""
+        key = (path, name)
+        if depth > _MAX_DEPTH or key in visiting:
             return None
+        visiting.add(key)
+        try:
+            return self._object_in(path, module, name, depth, visiting)
+        finally:
+            visiting.discard(key)
+
+    def _object_in(
+        self,
+        path: str,
+        module: PythonModule,
+        name: str,
+        depth: int,
+        visiting: set[tuple[str, str]],
+    ) -> App | None:
         router = next((r for r in module.routers if r.name == name and r.scope is None), None)
         if router is not None and router.kind == "app":
             return self._build(path, module, router)
@@ -349,19 +395,23 @@ class AppResolver:
         binding = next((b for b in module.bindings if b.name == name), None)
         if binding is not None:  # app = create_app()
             callee = binding.call.rsplit(".", 1)[-1]
-            found = self._object(path, module, callee, depth + 1)
+            found = self._object(path, module, callee, depth + 1, visiting)
             if found is not None:
                 return found
             for imported in module.imports:
                 if imported.local == binding.call.split(".")[0] and imported.name is not None:
                     other = resolve_import(imported, path, self.python)
                     if other is not None and other in self.python:
-                        return self._object(other, self.python[other], imported.name, depth + 1)
+                        return self._object(
+                            other, self.python[other], imported.name, depth + 1, visiting
+                        )
         for imported in module.imports:  # from app.factory import app
             if imported.local == name and imported.name is not None:
                 other = resolve_import(imported, path, self.python)
                 if other is not None and other in self.python:
-                    return self._object(other, self.python[other], imported.name, depth + 1)
+                    return self._object(
+                        other, self.python[other], imported.name, depth + 1, visiting
+                    )
         return None
 
     def _build(self, path: str, module: PythonModule, router: RouterObj) -> App:
@@ -370,7 +420,13 @@ class AppResolver:
             app.partial.append(
                 f"`{router.name}` takes its routes from a list preflight does not follow"
             )
-        self._collect(app, path, module, router, "", 0, set())
+        budget = [MAX_EXPANDED]
+        self._collect(app, path, module, router, "", 0, set(), budget)
+        if budget[0] < 0:
+            app.partial.append(
+                f"`{router.name}` includes routers into more than {MAX_EXPANDED:,} routes; "
+                "preflight expands no more of them"
+            )
         return app
 
     def _collect(
@@ -382,23 +438,50 @@ class AppResolver:
         prefix: str,
         depth: int,
         seen: set[tuple[str, str]],
+        budget: list[int],
     ) -> None:
+        """Add the routes of ``router`` (and of what it includes) to ``app``.
+
+        A router included N times is expanded N times (its routes are served N times), so a
+        chain of routers each including the next several times grows exponentially: every
+        route and every include followed spends one unit of ``budget``; past it the app is
+        partial and the rules that need its whole route table stay silent."""
         key = (path, f"{router.scope}:{router.name}")
-        if depth > _MAX_DEPTH or key in seen:
+        if depth > _MAX_DEPTH or key in seen or budget[0] < 0:
             return
-        seen = seen | {key}
+        seen.add(key)
+        try:
+            self._collect_in(app, path, module, router, prefix, depth, seen, budget)
+        finally:
+            seen.discard(key)
+
+    def _collect_in(
+        self,
+        app: App,
+        path: str,
+        module: PythonModule,
+        router: RouterObj,
+        prefix: str,
+        depth: int,
+        seen: set[tuple[str, str]],
+        budget: list[int],
+    ) -> None:
         base = prefix + router.prefix
-        for route in module.routes:
-            if route.owner != router.name or route.scope != router.scope:
-                continue
+        routes, includes = self._owned(path, module, router)
+        handlers = self._handlers(path, module)
+        for route in routes:
+            budget[0] -= 1
+            if budget[0] < 0:
+                return
             if route.path is None:
                 app.partial.append(f"a route path in {path}:{route.span.line} is not a literal")
                 continue
-            handler = next((h for h in module.handlers if h.name == route.handler), None)
+            handler = handlers.get(route.handler or "")
             app.routes.append(Route(route.methods, base + route.path, handler, path, route.span))
-        for include in module.includes:
-            if include.owner != router.name or include.scope != router.scope:
-                continue
+        for include in includes:
+            budget[0] -= 1
+            if budget[0] < 0:
+                return
             where = f"{path}:{include.span.line}"
             if include.in_loop or include.target is None or include.prefix is None:
                 verb = "included" if include.kind == "include" else "mounted"
@@ -422,12 +505,45 @@ class AppResolver:
                 base + include.prefix,
                 depth + 1,
                 seen,
+                budget,
             )
+
+    def _owned(
+        self, path: str, module: PythonModule, router: RouterObj
+    ) -> tuple[list[RouteDecl], list[IncludeDecl]]:
+        """The routes and includes declared on ``router`` (indexed once per module)."""
+        index = self._owned_index.get(path)
+        if index is None:
+            index = {}
+            for route in module.routes:
+                index.setdefault((route.owner, route.scope), ([], []))[0].append(route)
+            for include in module.includes:
+                index.setdefault((include.owner, include.scope), ([], []))[1].append(include)
+            self._owned_index[path] = index
+        return index.get((router.name, router.scope), ([], []))
+
+    def _handlers(self, path: str, module: PythonModule) -> dict[str, HandlerInfo]:
+        """The first handler of each name in a module (indexed once per module)."""
+        index = self._handler_index.get(path)
+        if index is None:
+            index = {}
+            for handler in module.handlers:
+                index.setdefault(handler.name, handler)
+            self._handler_index[path] = index
+        return index
 
     def _router(
         self, path: str, module: PythonModule, target: str, scope: str | None
     ) -> tuple[str, PythonModule, RouterObj] | None:
-        """The router/app an include names: local, imported, or `module.attr`."""
+        """The router/app an include names: local, imported, or `module.attr` (memoised)."""
+        key = (path, target, scope)
+        if key not in self._routers:
+            self._routers[key] = self._find_router(path, module, target, scope)
+        return self._routers[key]
+
+    def _find_router(
+        self, path: str, module: PythonModule, target: str, scope: str | None
+    ) -> tuple[str, PythonModule, RouterObj] | None:
         name = target.removesuffix("()")
         for candidate_scope in (scope, None):
             local = next(
@@ -469,47 +585,96 @@ def _join(module: str, name: str) -> str:
 def reaches_database(
     handler: HandlerInfo, module: str, python: dict[str, PythonModule], depth: int = 0
 ) -> bool | None:
-    """True: it talks to a database; False: it surely does not; None: cannot tell."""
-    if handler.db_evidence:
-        return True
-    if depth > 3:
-        return None
-    unknown = False
-    for callee in (*handler.calls, *handler.depends):
-        found = _function(callee, module, python)
-        if found is not None:
-            result = reaches_database(found[1], found[0], python, depth + 1)
-            if result:
-                return True
-            unknown = unknown or result is None
-            continue
-        short = callee.rsplit(".", 1)[-1]
-        if short[:1].isupper() and not any(
-            w in short for w in ("Session", "Engine", "Pool", "Connection")
-        ):
-            continue  # constructing a class (a response model): it talks to nothing
-        if any(word in short.lower() for word in _UNKNOWN_NAMES):
-            unknown = True
-    return None if unknown else False
+    """True: it talks to a database; False: it surely does not; None: cannot tell.
+
+    Calls are followed four deep. Each (function, depth) is answered once per project and each
+    callee name looked up once per module, so a handler that calls a function a thousand
+    times, which calls another a thousand times, costs thousands of steps, not a billion."""
+    return _reach(python).answer(handler, module, depth)
 
 
-def _function(
-    name: str, module: str, python: dict[str, PythonModule]
-) -> tuple[str, HandlerInfo] | None:
-    own = python.get(module)
-    if own is None:
-        return None
-    short = name.rsplit(".", 1)[-1]
-    for handler in own.handlers:
-        if handler.name == name or handler.name == short or handler.name.endswith("." + short):
+class _Reach:
+    """The memo of :func:`reaches_database` for one project's modules."""
+
+    def __init__(self, python: dict[str, PythonModule]) -> None:
+        self.python = python  # held, so the identity the cache is keyed by stays this dict's
+        self.answers: dict[tuple[str, int, int], bool | None] = {}
+        self.functions: dict[tuple[str, str], tuple[str, HandlerInfo] | None] = {}
+        self.by_name: dict[str, tuple[dict[str, int], dict[str, int]]] = {}
+
+    def answer(self, handler: HandlerInfo, module: str, depth: int) -> bool | None:
+        key = (module, id(handler), depth)
+        if key not in self.answers:
+            self.answers[key] = self._answer(handler, module, depth)
+        return self.answers[key]
+
+    def _answer(self, handler: HandlerInfo, module: str, depth: int) -> bool | None:
+        if handler.db_evidence:
+            return True
+        if depth > 3:
+            return None
+        unknown = False
+        for callee in dict.fromkeys((*handler.calls, *handler.depends)):
+            found = self.function(callee, module)
+            if found is not None:
+                result = self.answer(found[1], found[0], depth + 1)
+                if result:
+                    return True
+                unknown = unknown or result is None
+                continue
+            short = callee.rsplit(".", 1)[-1]
+            if short[:1].isupper() and not any(
+                w in short for w in ("Session", "Engine", "Pool", "Connection")
+            ):
+                continue  # constructing a class (a response model): it talks to nothing
+            if any(word in short.lower() for word in _UNKNOWN_NAMES):
+                unknown = True
+        return None if unknown else False
+
+    def function(self, name: str, module: str) -> tuple[str, HandlerInfo] | None:
+        key = (name, module)
+        if key not in self.functions:
+            self.functions[key] = self._function(name, module)
+        return self.functions[key]
+
+    def _first(self, module: str, name: str, short: str) -> HandlerInfo | None:
+        """The first handler named ``name``, or ``short``, or ``Class.short``."""
+        handlers = self.python[module].handlers
+        if module not in self.by_name:
+            full: dict[str, int] = {}
+            last: dict[str, int] = {}
+            for index, handler in enumerate(handlers):
+                full.setdefault(handler.name, index)
+                last.setdefault(handler.name.rsplit(".", 1)[-1], index)
+            self.by_name[module] = (full, last)
+        full, last = self.by_name[module]
+        found = [i for i in (full.get(name), last.get(short)) if i is not None]
+        return handlers[min(found)] if found else None
+
+    def _function(self, name: str, module: str) -> tuple[str, HandlerInfo] | None:
+        own = self.python.get(module)
+        if own is None:
+            return None
+        short = name.rsplit(".", 1)[-1]
+        handler = self._first(module, name, short)
+        if handler is not None:
             return module, handler
-    head = name.split(".", 1)[0]
-    for imported in own.imports:
-        if imported.local in (name, head) and imported.name is not None:
-            other = resolve_import(imported, module, python)
-            if other is not None and other in python:
-                wanted = imported.name if imported.local == name else short
-                for handler in python[other].handlers:
-                    if handler.name == wanted or handler.name.endswith("." + wanted):
-                        return other, handler
-    return None
+        head = name.split(".", 1)[0]
+        for imported in own.imports:
+            if imported.local in (name, head) and imported.name is not None:
+                other = resolve_import(imported, module, self.python)
+                if other is not None and other in self.python:
+                    wanted = imported.name if imported.local == name else short
+                    found = self._first(other, "", wanted)
+                    if found is not None:
+                        return other, found
+        return None
+
+
+_REACH: list[_Reach] = []  # the last project's memo (rules ask about one project at a time)
+
+
+def _reach(python: dict[str, PythonModule]) -> _Reach:
+    if not _REACH or _REACH[0].python is not python:
+        _REACH[:] = [_Reach(python)]
+    return _REACH[0]

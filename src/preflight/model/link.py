@@ -254,6 +254,7 @@ def _add(project: Project, kind: FileKind, path: str, text: str, parsed: Any) ->
         project.python[path] = parsed
         if parsed.unread:
             project.notes.append(f"{path}: not read: {parsed.unread}")
+        project.notes.extend(f"{path}: {note}" for note in parsed.notes)
     project.problems.extend(_unless_template(parsed.problems, text, project))
 
 

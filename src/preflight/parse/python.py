@@ -19,10 +19,13 @@ Facts, each with its span:
 from __future__ import annotations
 
 import ast
+import bisect
 import re
+import sys
+import textwrap
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from preflight.parse import ParseProblem
 from preflight.spans import Span
@@ -256,6 +259,7 @@ class PythonModule:
     init_calls: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
     problems: tuple[ParseProblem, ...] = ()
     unread: str | None = None  # why no facts were read from a valid file (for --verbose)
+    notes: tuple[str, ...] = ()  # how the facts were read (for --verbose)
 
 
 def worth_parsing(text: str) -> bool:
@@ -263,63 +267,358 @@ def worth_parsing(text: str) -> bool:
 
 
 def parse_python(path: str, text: str) -> PythonModule:
+    # No native parser sees a text before its nesting is known to be modest: CPython's parser
+    # takes memory quadratic in the length of an operator chain (20,000 `+` or `elif`: 400 MB,
+    # 100,000: 10 GB) and libcst's recursion overflows the C stack (a segfault, no output).
+    layout = _layout(text)
+    if layout.depth > MAX_NESTING:
+        return PythonModule(
+            path,
+            problems=(
+                ParseProblem(
+                    Span(path, layout.depth_line),
+                    f"Python nested too deeply to parse ({layout.depth_what} about "
+                    f"{layout.depth} levels deep; preflight reads at most {MAX_NESTING})",
+                ),
+            ),
+        )
+    tree, failure = _ast(path, text)
+    if isinstance(failure, SyntaxError):
+        if _TOO_DEEP.search(failure.msg or ""):
+            return _invalid(path, failure)
+        return _newer_syntax(path, text, failure, layout)
+    if failure is not None or tree is None:
+        return _invalid(path, failure)
+    return _facts(path, tree, text)
+
+
+# Operators, brackets and `elif`s a file may chain before it is "too deep to parse": far above
+# anything written by hand, far below where a parser's memory or stack gives out.
+MAX_NESTING = 1000
+_TOO_DEEP = re.compile(r"nested|too many|too complex|stack overflow", re.IGNORECASE)
+_HOST = "{}.{}".format(*sys.version_info[:2])
+
+
+def _ast(path: str, text: str) -> tuple[ast.Module | None, Exception | None]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarning for odd escapes is not our business
-            tree = ast.parse(text, filename=path)
-    except SyntaxError as exc:
-        # libcst's native parser crashes the process on pathological nesting; ast's own
-        # "too many nested ..." is an honest answer, so only plausible files go to libcst.
-        nested = "nested" in (exc.msg or "") or _max_depth(text) > 200
-        if not nested and _newer_grammar_accepts(text):
-            # Valid Python this interpreter's parser predates (PEP 695 generics, PEP 758
-            # `except A, B:`, …): not the user's mistake, so no PF001, and no facts either.
-            return PythonModule(path, unread=f"syntax newer than Python {_HOST} (read by libcst)")
-        line = exc.lineno or 1
-        col = exc.offset or 1
-        return PythonModule(
-            path,
-            problems=(ParseProblem(Span(path, line, max(col, 1)), f"invalid Python: {exc.msg}"),),
-        )
-    except (ValueError, RecursionError, MemoryError) as exc:
-        reason = str(exc) or "nested too deeply to parse"
-        return PythonModule(
-            path, problems=(ParseProblem(Span(path, 1), f"invalid Python: {reason}"),)
-        )
+            return ast.parse(text, filename=path), None
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        return None, exc
+
+
+def _invalid(path: str, exc: Exception | None) -> PythonModule:
+    if isinstance(exc, SyntaxError):
+        line, col = exc.lineno or 1, exc.offset or 1
+        message = f"invalid Python: {exc.msg}"
+    else:
+        line, col = 1, 1
+        message = f"invalid Python: {str(exc) or 'nested too deeply to parse'}"
+    return PythonModule(path, problems=(ParseProblem(Span(path, line, max(col, 1)), message),))
+
+
+def _facts(path: str, tree: ast.Module, text: str, notes: tuple[str, ...] = ()) -> PythonModule:
     try:
-        return _Extractor(path, tree, text).module()
+        return replace(_Extractor(path, tree, text).module(), notes=notes)
     except RecursionError:
         return PythonModule(
             path, problems=(ParseProblem(Span(path, 1), "Python nested too deeply to read"),)
         )
 
 
-_HOST = "{}.{}".format(*__import__("sys").version_info[:2])
+# --- how deep a text nests, and where its logical lines start (no parser involved) ----------
+
+_SCAN = re.compile(
+    r"(?P<string>(?<!\w)[rRbBuUfFtT]{0,2}(?:'''|\"\"\"|'|\"))"
+    r"|(?P<comment>#[^\n]*)"
+    r"|(?P<cont>\\\r?\n)"
+    r"|(?P<newline>\n)"
+    r"|(?P<open>[(\[{])"
+    r"|(?P<close>[)\]}])"
+    r"|(?P<reset>[,;]|(?<![=!<>:+\-*/%@&|^~])=(?!=))"
+    r"|(?P<op>[-+*/%@&|^~<>.]|\b(?:not|await|lambda|if|else|yield|and|or|in|is)\b)"
+)
+_STRING_END = {
+    "'''": re.compile(r"(?:[^\\]|\\.)*?'''", re.DOTALL),
+    '"""': re.compile(r'(?:[^\\]|\\.)*?"""', re.DOTALL),
+    "'": re.compile(r"(?:[^\\'\n]|\\.)*'?", re.DOTALL),
+    '"': re.compile(r'(?:[^\\"\n]|\\.)*"?', re.DOTALL),
+}
+_NESTING_TOKENS = re.compile(
+    r"[-+*/%@&|^~<>.(\[{]|\b(?:not|await|lambda|if|else|yield|and|or|in|is)\b"
+)
+_LINE_HEAD = re.compile(r"[ \t\f]*(elif\b)?")
+_PREFIX = "rRbBuUfFtT"
 
 
-def _max_depth(text: str) -> int:
-    """The deepest bracket nesting (strings are not skipped: an upper bound is enough)."""
-    depth = deepest = 0
-    for char in text:
-        if char in "([{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in ")]}":
-            depth = max(0, depth - 1)
-    return deepest
+@dataclass
+class _Layout:
+    depth: int = 0  # the deepest nesting estimate (an upper bound of the syntax tree's depth)
+    depth_line: int = 1
+    depth_what: str = "an expression"
+    starts: list[int] = field(default_factory=lambda: [1])  # lines that begin a logical line
+    lines: int = 1
+
+    def note(self, value: int, line: int, what: str) -> None:
+        if value > self.depth:
+            self.depth, self.depth_line, self.depth_what = value, line, what
+
+    def logical(self, line: int) -> tuple[int, int]:
+        """The first and last physical line of the logical line that holds ``line``."""
+        index = max(bisect.bisect_right(self.starts, line) - 1, 0)
+        first = self.starts[index]
+        following = self.starts[index + 1] if index + 1 < len(self.starts) else self.lines + 1
+        return first, max(first, following - 1)
 
 
-def _newer_grammar_accepts(text: str) -> bool:
-    """Whether libcst, whose grammar tracks newer Pythons, parses what ``ast`` could not."""
+def _layout(text: str) -> _Layout:
+    """Estimate, without a parser, how deep the syntax tree of ``text`` nests.
+
+    Every operator, keyword operator and bracket can add a level (a bracket two: its contents,
+    and the call or subscript it may be); a comma, semicolon, `=` or
+    the end of a logical line ends the chain at its bracket level. The estimate is the sum over
+    the open bracket levels of the chain at each, plus the brackets themselves; an f-string
+    counts every operator and bracket inside it (its braces hold expressions). A run of `elif`
+    (each one nests the next in the tree) counts too. Over-counting is fine: the limit is far
+    above real code. It also records where logical lines start, for the fallback below.
+    """
+    out = _Layout()
+    out.lines = text.count("\n") + 1
+    if len(text) < MAX_NESTING:  # every level costs at least one character
+        out.starts = list(range(1, out.lines + 1))
+        return out
+    chains = [0]  # the chain length at each open bracket level
+    total = 0  # sum(chains) + len(chains) - 1: the estimate where the scan is
+    line = 1
+    elifs: dict[int, int] = {}  # indentation -> `elif`s in a row at it
+    starts = [1]
+    pos = 0
+
+    def line_head(at: int) -> None:
+        head = _LINE_HEAD.match(text, at)
+        if head is None:  # pragma: no cover - the pattern matches the empty string
+            return
+        is_elif = head.group(1) is not None
+        indent = head.end(0) - at - (4 if is_elif else 0)
+        if text[head.end(0) : head.end(0) + 1] in ("", "\n", "#") and not is_elif:
+            return  # a blank or comment line ends no chain
+        for deeper in [i for i in elifs if i >= indent and not is_elif]:
+            del elifs[deeper]
+        if is_elif:
+            elifs[indent] = elifs.get(indent, 0) + 1
+            out.note(elifs[indent], line, "an if/elif chain")
+
+    line_head(0)
+    while True:
+        match = _SCAN.search(text, pos)
+        if match is None:
+            break
+        kind = match.lastgroup
+        pos = match.end()
+        if kind == "string":
+            opener = match.group()
+            quote = opener.lstrip(_PREFIX)
+            end = _STRING_END[quote].match(text, pos)
+            body_end = end.end() if end is not None else len(text)
+            if any(c in "fFtT" for c in opener[: len(opener) - len(quote)]):
+                inner = len(_NESTING_TOKENS.findall(text, pos, body_end))
+                out.note(total + inner, line, "an expression")
+            line += text.count("\n", pos, body_end)
+            pos = body_end
+        elif kind == "newline" or kind == "cont":
+            line += 1
+            if kind == "newline" and len(chains) == 1:
+                chains[0] = 0
+                total = 0
+                starts.append(line)
+                line_head(pos)
+        elif kind == "open":  # a level, and a link in the chain around it (`f()()()`)
+            chains[-1] += 1
+            chains.append(0)
+            total += 2
+            out.note(total, line, "an expression")
+        elif kind == "close":
+            if len(chains) > 1:
+                total -= chains.pop() + 1
+        elif kind == "reset":
+            total -= chains[-1]
+            chains[-1] = 0
+        elif kind == "op":
+            chains[-1] += 1
+            total += 1
+            out.note(total, line, "an expression")
+    out.starts = starts
+    return out
+
+
+# --- syntax newer than this interpreter's parser ---------------------------------------------
+
+# libcst (whose grammar tracks newer Pythons) only ever sees one logical line at a time, small
+# and shallow: its native parser is superlinear on long chains and crashes on deep ones.
+FALLBACK_LINE_BYTES = 4096
+FALLBACK_LINE_NESTING = 300
+FALLBACK_BUDGET = 64 * 1024  # bytes handed to libcst per file
+_FALLBACK_ROUNDS = 4  # re-parses of the file with the newer statements simplified
+_NEWER_CANDIDATE = re.compile(
+    r"(?m)^[ \t]*(?:type[ \t]+\w|(?:async[ \t]+)?def[ \t]+\w+[ \t]*\[|class[ \t]+\w+[ \t]*\[)"
+)
+_TYPE_PARAMS = re.compile(r"[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w+[ \t]*(?=\[)")
+_FIRST_WORD = re.compile(r"[ \t\f]*(\w*)")
+
+# What was handed to libcst in this process (the regression tests bound it by counting).
+fallback_stats = {"bytes": 0, "calls": 0}
+
+
+def _newer_syntax(path: str, text: str, error: SyntaxError, layout: _Layout) -> PythonModule:
+    """A file ``ast`` rejects: valid newer Python (PEP 695 generics, ``type X = …``, PEP 758
+    ``except A, B:``) or a real mistake (PF001)?
+
+    Each rejected logical line is checked alone with libcst, then simplified to something this
+    interpreter reads (type parameters blanked, other statements replaced by a shell) and the
+    file parsed again, so the rest of it still yields its facts. Line numbers never move.
+    """
+    lines = text.split("\n")
+    budget = [FALLBACK_BUDGET]
+    simplified: set[int] = set()
+    # Round one also takes every line that looks like PEP 695: one re-parse usually does.
+    pending = {error.lineno or 1}
+    for match in _NEWER_CANDIDATE.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        if layout.logical(line)[0] == line:  # not a line inside a string or brackets
+            pending.add(line)
+    for _ in range(_FALLBACK_ROUNDS):
+        for line in sorted(pending):
+            first, last = layout.logical(line)
+            if first in simplified:
+                continue
+            region = lines[first - 1 : last]
+            verdict = _newer_accepts("\n".join(region), budget)
+            if verdict:
+                lines[first - 1 : last] = _simplified(region)
+                simplified.add(first)
+            elif line == (error.lineno or 1):
+                if verdict is None:  # valid so far, and more newer syntax than is checked
+                    return PythonModule(path, unread=_TOO_MUCH_NEWER)
+                return _invalid(path, error)
+        tree, failure = _ast(path, "\n".join(lines))
+        if tree is not None:
+            listed = ", ".join(str(n) for n in sorted(simplified))
+            note = (
+                f"syntax newer than Python {_HOST} (line {listed}, checked with libcst): "
+                "read without those constructs"
+            )
+            return _facts(path, tree, text, (note,))
+        if not isinstance(failure, SyntaxError) or _TOO_DEEP.search(failure.msg or ""):
+            return _invalid(path, failure)
+        if layout.logical(failure.lineno or 1)[0] in simplified:
+            return PythonModule(
+                path, unread=f"syntax newer than Python {_HOST} that preflight cannot simplify"
+            )
+        error = failure
+        pending = {failure.lineno or 1}
+    return PythonModule(path, unread=_TOO_MUCH_NEWER)
+
+
+_TOO_MUCH_NEWER = (
+    f"more statements in syntax newer than Python {_HOST} than preflight checks "
+    f"({FALLBACK_BUDGET // 1024} KiB per file)"
+)
+
+
+def _first_word(statement: str) -> str:
+    match = _FIRST_WORD.match(statement)
+    return match.group(1) if match is not None else ""
+
+
+def _newer_accepts(statement: str, budget: list[int]) -> bool | None:
+    """Whether libcst parses one logical line (made a whole module); None: the file's budget
+    is spent, so it was not asked. A line too long or too deep for it is not newer syntax."""
+    size = len(statement.encode("utf-8", "surrogatepass"))
+    if size > FALLBACK_LINE_BYTES:
+        return False
+    if size > budget[0]:
+        return None
+    if len(_NESTING_TOKENS.findall(statement)) > FALLBACK_LINE_NESTING:
+        return False
     try:
         import libcst
     except ImportError:  # pragma: no cover - libcst is a dependency
         return False
-    try:
-        libcst.parse_module(text)
-    except Exception:  # libcst raises its own ParserSyntaxError, and others on odd input
-        return False
-    return True
+    body = statement.lstrip(" \t\f")
+    word = _first_word(body)
+    before = {
+        "except": "try:\n    pass\n",
+        "finally": "try:\n    pass\n",
+        "elif": "if x:\n    pass\n",
+        "else": "if x:\n    pass\n",
+    }.get(word, "")
+    candidates = [before + body + "\n", before + body + "\n    pass\n"]
+    if _is_header(body):
+        candidates.reverse()
+    if word == "case":
+        candidates = ["match x:\n" + textwrap.indent(c, "    ") for c in candidates]
+    for candidate in candidates:
+        if _ast("<statement>", candidate)[0] is not None:
+            return False  # this interpreter reads it: whatever is wrong is not new syntax
+    for candidate in candidates:
+        cost = len(candidate.encode("utf-8", "surrogatepass"))
+        if cost > budget[0]:
+            return None
+        budget[0] -= cost
+        fallback_stats["bytes"] += cost
+        fallback_stats["calls"] += 1
+        try:
+            libcst.parse_module(candidate)
+        except Exception:  # libcst raises its own ParserSyntaxError, and others on odd input
+            continue
+        return True
+    return False
+
+
+def _is_header(statement: str) -> bool:
+    """Whether a logical line opens an indented block (ends with `:`, comments aside)."""
+    last = statement.rstrip().rsplit("\n", 1)[-1]
+    return re.sub(r"#[^'\"]*$", "", last).rstrip().endswith(":")
+
+
+def _simplified(region: list[str]) -> list[str]:
+    """The same lines, readable by this interpreter: a generic def/class loses its type
+    parameters (blanked, so columns stay), anything else becomes a shell of its kind."""
+    head = region[0]
+    generic = _TYPE_PARAMS.match(head)
+    if generic is not None:
+        joined = "\n".join(region)
+        depth = 0
+        for index in range(generic.end(), len(joined)):
+            depth += {"[": 1, "]": -1}.get(joined[index], 0)
+            if depth == 0:
+                blank = "".join("\n" if c == "\n" else " " for c in joined[generic.end() : index])
+                return (joined[: generic.end()] + blank + " " + joined[index + 1 :]).split("\n")
+    indent = head[: len(head) - len(head.lstrip(" \t\f"))]
+    body = head[len(indent) :]
+    word = _first_word(body)
+    header = _is_header("\n".join(region))
+    shells = {
+        "except": "except Exception:",
+        "elif": "elif True:",
+        "else": "else:",
+        "finally": "finally:",
+        "try": "try:",
+        "case": "case _:",
+    }
+    named = re.match(r"(async[ \t]+)?(def|class)[ \t]+(\w+)", body)
+    if named is not None:
+        is_async, kind, name = named.groups()
+        shell = (
+            f"class {name}:" if kind == "class" else f"{'async ' if is_async else ''}def {name}():"
+        )
+        return [indent + shell + ("" if header else " pass")] + [""] * (len(region) - 1)
+    if header:
+        shell = shells.get(word, "if True:")
+    else:
+        shell = shells[word] + " pass" if word in shells else "pass"
+    return [indent + shell] + [""] * (len(region) - 1)
 
 
 def _span(path: str, node: ast.AST) -> Span:
@@ -414,6 +713,7 @@ class _Extractor:
             for node in tree.body
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         }
+        self._rewrites: dict[tuple[int, int], list[UrlRewrite]] = {}
 
     def span(self, node: ast.AST) -> Span:
         return _span(self.path, node)
@@ -535,9 +835,20 @@ class _Extractor:
     # URL expressions and rewrites ----------------------------------------------------------
 
     def rewrites_in(self, node: ast.AST, depth: int = 0) -> list[UrlRewrite]:
-        """Rewrites a function body (and the module functions it calls) applies to a URL."""
+        """Rewrites a function body (and the module functions it calls) applies to a URL.
+
+        Called functions are followed two deep, each distinct callee once per body, and each
+        (body, depth) answered once: a body calling `f` a thousand times, where `f` calls `g` a
+        thousand times, walks three bodies, not a million."""
+        key = (id(node), depth)
+        if key not in self._rewrites:
+            self._rewrites[key] = self._rewrites_in(node, depth)
+        return self._rewrites[key]
+
+    def _rewrites_in(self, node: ast.AST, depth: int) -> list[UrlRewrite]:
         out: list[UrlRewrite] = []
         handles = False
+        followed: set[str] = set()
         for child in ast.walk(node):
             if isinstance(child, ast.Constant) and isinstance(child.value, str):
                 handles = handles or "sslmode" in child.value or "channel_binding" in child.value
@@ -550,7 +861,13 @@ class _Extractor:
                 if rewrite is not None:
                     out.append(rewrite)
                 callee = dotted(child.func)
-                if callee in self.functions and depth < 2 and self.functions[callee] is not node:
+                if (
+                    callee in self.functions
+                    and callee not in followed
+                    and depth < 2
+                    and self.functions[callee] is not node
+                ):
+                    followed.add(callee)
                     out.extend(self.rewrites_in(self.functions[callee], depth + 1))
             if isinstance(child, ast.JoinedStr) and child.values:
                 first = child.values[0]
@@ -1049,6 +1366,9 @@ class _WebExtractor:
         self.routes: list[RouteDecl] = []
         self.includes: list[IncludeDecl] = []
         self.handlers: list[HandlerInfo] = []
+        # try statement -> it guards a call and swallows the error: asked once per statement,
+        # not once per enclosing function (nested defs each walk the try again otherwise)
+        self._swallowing: dict[int, bool] = {}
 
     def run(self) -> None:
         self._body(self.x.tree.body, None, False, None)
@@ -1150,6 +1470,13 @@ class _WebExtractor:
                 RouteDecl(owner, scope, methods, _string(call.args[0]), handler, self.x.span(call))
             )
 
+    def _swallows(self, node: ast.Try) -> bool:
+        if id(node) not in self._swallowing:
+            self._swallowing[id(node)] = _try_guards_a_call(node) and not any(
+                isinstance(n, ast.Raise) for h in node.handlers for n in ast.walk(h)
+            )
+        return self._swallowing[id(node)]
+
     def _methods(self, method: str, call: ast.Call) -> tuple[str, ...]:
         if method in _HTTP_METHODS:
             return (_HTTP_METHODS[method],)
@@ -1210,10 +1537,8 @@ class _WebExtractor:
                 text = child.id if isinstance(child, ast.Name) else child.attr
                 if "503" in text or "SERVICE_UNAVAILABLE" in text or "500" in text:
                     failure = True
-            if isinstance(child, ast.Try) and child.handlers and _try_guards_a_call(child):
-                catches = catches or not any(
-                    isinstance(n, ast.Raise) for h in child.handlers for n in ast.walk(h)
-                )
+            if isinstance(child, ast.Try) and child.handlers:
+                catches = catches or self._swallows(child)
         returns = None
         for child in node.body:
             if isinstance(child, ast.Return) and isinstance(child.value, ast.Name):
