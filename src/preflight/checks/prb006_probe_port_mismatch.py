@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from preflight.digits import ascii_int
 from preflight.findings import Finding, Rule, RuleContext, Severity
 from preflight.model.apps import Serving, servings
 from preflight.model.project import Project
@@ -27,7 +28,8 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             if probe.port is None or probe.handler not in ("httpGet", "tcpSocket", "grpc"):
                 continue
             span = probe.port_span or probe.span
-            if isinstance(probe.port, str) and not probe.port.isdigit():
+            number: int | None
+            if isinstance(probe.port, str) and ascii_int(probe.port) is None:
                 if probe.port not in named:
                     yield _finding(
                         f"The {probe.kind} of {serving.label} uses port `{probe.port}`, "
@@ -44,7 +46,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                     continue
                 number = named[probe.port]
             else:
-                number = int(probe.port)
+                number = probe.port if isinstance(probe.port, int) else ascii_int(probe.port)
             if bind is not None and number is not None and number != bind:
                 yield _finding(
                     f"The {probe.kind} of {serving.label} targets port {number}, but "
@@ -76,10 +78,13 @@ def _services(
                 continue
             for port in service.ports:
                 target = port.target_port if port.target_port is not None else port.port
-                if isinstance(target, str) and not target.isdigit():
-                    number = named.get(target)
+                number: int | None
+                if isinstance(target, str):
+                    number = ascii_int(target)
+                    if number is None:
+                        number = named.get(target)
                 else:
-                    number = int(target) if target is not None else None
+                    number = target
                 if number is not None and number != bind:
                     yield _finding(
                         f"Service `{service.obj.name}` sends port {port.port} to {target}, but "

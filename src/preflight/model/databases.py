@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from preflight.digits import ascii_int
 from preflight.model.urls import DbUrl, parse_db_url
 from preflight.parse.python import (
     EngineCall,
@@ -117,10 +118,10 @@ class Dependencies:
 
 def _at_least_21(version: str) -> bool:
     parts = version.split(".")
-    try:
-        return (int(parts[0]), int(parts[1])) >= (2, 1)
-    except (ValueError, IndexError):
+    if len(parts) < 2:
         return False
+    major, minor = ascii_int(parts[0]), ascii_int(parts[1])
+    return major is not None and minor is not None and (major, minor) >= (2, 1)
 
 
 def module_names(path: str) -> list[str]:
@@ -348,17 +349,26 @@ class DatabaseModel:
         ]
 
     def _module_value(self, path: str, name: str) -> tuple[str, UrlExpr] | None:
-        module = self.python.get(path)
-        if module is None:
-            return None
-        for function in module.url_functions:
-            if function.name == name:
-                return path, function.returns
-        for binding in module.imports:
-            if binding.local == name and binding.name is not None:
-                target = resolve_import(binding, path, self.python)
-                if target is not None and target != path:
-                    return self._module_value(target, binding.name)
+        """The function ``name`` refers to in ``path``, through re-exports (``from a import
+        f`` in b, ``from b import f`` in c…); a chain is followed in a loop, and an import
+        cycle (a from b, b from a) ends it."""
+        seen: set[tuple[str, str]] = set()
+        while (path, name) not in seen:
+            seen.add((path, name))
+            module = self.python.get(path)
+            if module is None:
+                return None
+            for function in module.url_functions:
+                if function.name == name:
+                    return path, function.returns
+            for binding in module.imports:
+                if binding.local == name and binding.name is not None:
+                    target = resolve_import(binding, path, self.python)
+                    if target is not None and target != path:
+                        path, name = target, binding.name
+                        break
+            else:
+                return None
         return None
 
     # dependencies ---------------------------------------------------------------------------
