@@ -72,10 +72,13 @@ def _services(
     project: Project, serving: Serving, bind: int, bind_from: str, named: dict[str, int | None]
 ) -> Iterator[Finding]:
     labels = serving.run.workload.pod_labels
-    for manifest in project.manifests.values():
-        for service in manifest.services:
-            if not _selects(service, labels):
-                continue
+    by_label = _services_by_label(project)
+    candidates = sorted(
+        (entry for item in labels.items() for entry in by_label.get(item, ())),
+        key=lambda entry: entry[0],
+    )
+    for _, service in candidates:
+        if _selects(service, labels):
             for port in service.ports:
                 target = port.target_port if port.target_port is not None else port.port
                 number: int | None
@@ -94,6 +97,24 @@ def _services(
                         serving.run.container.span,
                         f"Set `targetPort: {bind}`.",
                     )
+
+
+def _services_by_label(project: Project) -> dict[tuple[str, str], list[tuple[int, KService]]]:
+    """Services with a selector, by its first label (in file order): a Service can select a
+    pod only if the pod has that label, so each serving looks at few Services, not all."""
+    memo = project.memo.get("prb006_services_by_label")
+    if isinstance(memo, dict):
+        return memo
+    index: dict[tuple[str, str], list[tuple[int, KService]]] = {}
+    number = 0
+    for manifest in project.manifests.values():
+        for service in manifest.services:
+            if service.selector:
+                first = next(iter(service.selector.items()))
+                index.setdefault(first, []).append((number, service))
+            number += 1
+    project.memo["prb006_services_by_label"] = index
+    return index
 
 
 def _selects(service: KService, labels: dict[str, str]) -> bool:
