@@ -777,3 +777,31 @@ def test_rlimit_helper_kills_runaway_work() -> None:
 
 if os.name != "posix":  # pragma: no cover - resource limits are POSIX
     pytestmark = pytest.mark.skip(reason="needs POSIX resource limits")
+
+
+def test_services_are_matched_to_servings_by_label_not_pairwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PRB006 compared every serving with every Service (2,000 services: 4 M comparisons)."""
+    from preflight.checks import prb006_probe_port_mismatch as prb006
+
+    calls = {"selects": 0}
+    original = prb006._selects
+
+    def counting(service: Any, labels: dict[str, str]) -> bool:
+        calls["selects"] += 1
+        return original(service, labels)
+
+    monkeypatch.setattr(prb006, "_selects", counting)
+    n = 60
+    documents = "".join(
+        _PORT_DEPLOYMENT.replace(": api}", f": api{i}}}").format(
+            container_port=8000, probe_port=8000, service_port=80, target_port=8000
+        )
+        + "---\n"
+        for i in range(n)
+    )
+    root = write_files(tmp_path / "repo", {**pkg001_tree(), "k8s/all.yaml": documents})
+    result = engine(root)
+    assert not result.internal_errors
+    assert n <= calls["selects"] <= 2 * n, calls  # each serving looks at its own Service only
