@@ -38,8 +38,11 @@ def uses_database(project: Project, app: App | None = None) -> bool:
     if app is None:
         return db is not None and bool(db.uses)
     if db is not None:
-        home = service_root(project, app.module)
-        if any(service_root(project, use.module) == home for use in db.uses):
+        roots = project.memo.get("database_use_roots")
+        if not isinstance(roots, frozenset):  # once per run, not once per app (quadratic)
+            roots = frozenset(service_root(project, use.module) for use in db.uses)
+            project.memo["database_use_roots"] = roots
+        if service_root(project, app.module) in roots:
             return True
     return any(
         route.handler is not None

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.checks.rule import Rule
+from preflight.digits import ascii_int
 from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.apps import Serving, servings
+from preflight.model.facts import KService
 from preflight.model.project import Project
-from preflight.parse.manifests import KService
 from preflight.spans import Related, Span
 
 
@@ -28,9 +29,11 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             if probe.port is None or probe.handler not in ("httpGet", "tcpSocket", "grpc"):
                 continue
             span = probe.port_span or probe.span
-            if isinstance(probe.port, str) and not probe.port.isdigit():
+            number: int | None
+            if isinstance(probe.port, str) and ascii_int(probe.port) is None:
                 if probe.port not in named:
                     yield _finding(
+                        ctx,
                         f"The {probe.kind} of {serving.label} uses port `{probe.port}`, "
                         "but the container declares no port by that name: the probe fails "
                         + (
@@ -45,9 +48,10 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                     continue
                 number = named[probe.port]
             else:
-                number = int(probe.port)
+                number = probe.port if isinstance(probe.port, int) else ascii_int(probe.port)
             if bind is not None and number is not None and number != bind:
                 yield _finding(
+                    ctx,
                     f"The {probe.kind} of {serving.label} targets port {number}, but "
                     f"`{serving.served.server if serving.served else 'the server'}` binds {bind} "
                     f"({bind_from}): the probe's connection is refused.",
@@ -57,6 +61,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                 )
             elif bind is None and declared and number is not None and number not in declared:
                 yield _finding(
+                    ctx,
                     f"The {probe.kind} of {serving.label} targets port {number}, which is "
                     f"not a port the container declares ({', '.join(map(str, sorted(declared)))}).",
                     span,
@@ -64,25 +69,37 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                     "Probe the port the server listens on.",
                 )
         if bind is not None:
-            yield from _services(project, serving, bind, bind_from, named)
+            yield from _services(ctx, project, serving, bind, bind_from, named)
 
 
 def _services(
-    project: Project, serving: Serving, bind: int, bind_from: str, named: dict[str, int | None]
+    ctx: RuleContext,
+    project: Project,
+    serving: Serving,
+    bind: int,
+    bind_from: str,
+    named: dict[str, int | None],
 ) -> Iterator[Finding]:
     labels = serving.run.workload.pod_labels
-    for manifest in project.manifests.values():
-        for service in manifest.services:
-            if not _selects(service, labels):
-                continue
+    by_label = _services_by_label(project)
+    candidates = sorted(
+        (entry for item in labels.items() for entry in by_label.get(item, ())),
+        key=lambda entry: entry[0],
+    )
+    for _, service in candidates:
+        if _selects(service, labels):
             for port in service.ports:
                 target = port.target_port if port.target_port is not None else port.port
-                if isinstance(target, str) and not target.isdigit():
-                    number = named.get(target)
+                number: int | None
+                if isinstance(target, str):
+                    number = ascii_int(target)
+                    if number is None:
+                        number = named.get(target)
                 else:
-                    number = int(target) if target is not None else None
+                    number = target
                 if number is not None and number != bind:
                     yield _finding(
+                        ctx,
                         f"Service `{service.obj.name}` sends port {port.port} to {target}, but "
                         f"{serving.label} serves on {bind} ({bind_from}): its traffic is "
                         "refused.",
@@ -92,14 +109,30 @@ def _services(
                     )
 
 
+def _services_by_label(project: Project) -> dict[tuple[str, str], list[tuple[int, KService]]]:
+    """Services with a selector, by its first label (in file order): a Service can select a
+    pod only if the pod has that label, so each serving looks at few Services, not all."""
+    memo = project.memo.get("prb006_services_by_label")
+    if isinstance(memo, dict):
+        return memo
+    index: dict[tuple[str, str], list[tuple[int, KService]]] = {}
+    number = 0
+    for manifest in project.manifests.values():
+        for service in manifest.services:
+            if service.selector:
+                first = next(iter(service.selector.items()))
+                index.setdefault(first, []).append((number, service))
+            number += 1
+    project.memo["prb006_services_by_label"] = index
+    return index
+
+
 def _selects(service: KService, labels: dict[str, str]) -> bool:
     return bool(service.selector) and all(labels.get(k) == v for k, v in service.selector.items())
 
 
-def _finding(message: str, span: Span, container: Span, fix: str) -> Finding:
-    return Finding(
-        "PRB006", Severity.ERROR, message, span, (Related(container, "the container"),), fix
-    )
+def _finding(ctx: RuleContext, message: str, span: Span, container: Span, fix: str) -> Finding:
+    return ctx.report(message, span, (Related(container, "the container"),), fix)
 
 
 RULE = Rule(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from preflight.digits import ascii_int
 from preflight.model.urls import DbUrl, parse_db_url
 from preflight.parse.python import (
     EngineCall,
@@ -117,10 +118,10 @@ class Dependencies:
 
 def _at_least_21(version: str) -> bool:
     parts = version.split(".")
-    try:
-        return (int(parts[0]), int(parts[1])) >= (2, 1)
-    except (ValueError, IndexError):
+    if len(parts) < 2:
         return False
+    major, minor = ascii_int(parts[0]), ascii_int(parts[1])
+    return major is not None and minor is not None and (major, minor) >= (2, 1)
 
 
 def module_names(path: str) -> list[str]:
@@ -236,13 +237,18 @@ class DatabaseModel:
         for source in sources:
             unique.setdefault((source.name, source.span), source)
         self.sources = list(unique.values())
-        self._by_name: dict[str, list[tuple[EnvSource, str]]] = {}
-        for source in self.sources:
-            entry = (source, root_of(source.span.path))
-            self._by_name.setdefault(source.name.lower(), []).append(entry)
+        # Values and settings classes by (name,) root: a use looks only at the roots in its
+        # scope (its own and those above it), not at every service's (quadratic in a monorepo).
+        self._by_name: dict[tuple[str, str], list[tuple[int, EnvSource]]] = {}
+        for number, source in enumerate(self.sources):
+            key = (source.name.lower(), root_of(source.span.path))
+            self._by_name.setdefault(key, []).append((number, source))
         self.settings: list[tuple[str, SettingsClass]] = [
             (path, cls) for path, module in python.items() for cls in module.settings
         ]
+        self._settings_by_root: dict[str, list[int]] = {}
+        for number, (path, _) in enumerate(self.settings):
+            self._settings_by_root.setdefault(root_of(path), []).append(number)
         self.uses: list[DatabaseUse] = [
             self._use(path, engine)
             for path, module in sorted(python.items())
@@ -251,9 +257,12 @@ class DatabaseModel:
 
     # engines → effective URLs --------------------------------------------------------------
 
-    def _in_scope(self, root: str) -> bool:
-        """Whether something under ``root`` applies to the service being resolved."""
-        return root == self._root or root == "" or self._root.startswith(root + "/")
+    def _scope_roots(self) -> list[str]:
+        """The roots whose values apply to the service being resolved: its own, each directory
+        above it, and the repository root."""
+        parts = self._root.split("/") if self._root else []
+        roots = ["/".join(parts[:end]) for end in range(len(parts), 0, -1)]
+        return [*roots, ""]
 
     def _use(self, path: str, engine: EngineCall) -> DatabaseUse:
         self._root = self.root_of(path)
@@ -298,9 +307,9 @@ class DatabaseModel:
                     )
 
     def _setting_chains(self, attr: str, inline: tuple[UrlRewrite, ...]) -> Iterator[_Chain]:
-        for path, cls in self.settings:
-            if not self._in_scope(self.root_of(path)):
-                continue
+        numbers = sorted(n for r in self._scope_roots() for n in self._settings_by_root.get(r, ()))
+        for number in numbers:
+            _, cls = self.settings[number]
             field_name = attr
             extra: tuple[UrlRewrite, ...] = ()
             spans: tuple[tuple[Span, str], ...] = ()
@@ -340,25 +349,32 @@ class DatabaseModel:
             )
 
     def _values(self, env: str, *, case_sensitive: bool) -> list[EnvSource]:
-        candidates = self._by_name.get(env.lower(), [])
-        return [
-            source
-            for source, root in candidates
-            if (not case_sensitive or source.name == env) and self._in_scope(root)
-        ]
+        candidates = sorted(
+            entry for r in self._scope_roots() for entry in self._by_name.get((env.lower(), r), ())
+        )
+        return [source for _, source in candidates if not case_sensitive or source.name == env]
 
     def _module_value(self, path: str, name: str) -> tuple[str, UrlExpr] | None:
-        module = self.python.get(path)
-        if module is None:
-            return None
-        for function in module.url_functions:
-            if function.name == name:
-                return path, function.returns
-        for binding in module.imports:
-            if binding.local == name and binding.name is not None:
-                target = resolve_import(binding, path, self.python)
-                if target is not None and target != path:
-                    return self._module_value(target, binding.name)
+        """The function ``name`` refers to in ``path``, through re-exports (``from a import
+        f`` in b, ``from b import f`` in c…); a chain is followed in a loop, and an import
+        cycle (a from b, b from a) ends it."""
+        seen: set[tuple[str, str]] = set()
+        while (path, name) not in seen:
+            seen.add((path, name))
+            module = self.python.get(path)
+            if module is None:
+                return None
+            for function in module.url_functions:
+                if function.name == name:
+                    return path, function.returns
+            for binding in module.imports:
+                if binding.local == name and binding.name is not None:
+                    target = resolve_import(binding, path, self.python)
+                    if target is not None and target != path:
+                        path, name = target, binding.name
+                        break
+            else:
+                return None
         return None
 
     # dependencies ---------------------------------------------------------------------------

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from preflight.digits import is_ascii_digits
 from preflight.model.project import Environment, InstalledDist
 from preflight.parse.dockerfile import CopyStep, Dockerfile, RunStep, Stage
 from preflight.parse.pyproject import Pyproject
 from preflight.parse.requirements import (
+    Include,
     Requirement,
     RequirementsFile,
     normalise_name,
@@ -579,7 +581,7 @@ def _invocation(
 
 def _is_python(exe: str) -> bool:
     return exe in ("python", "python3", "pypy3") or (
-        exe.startswith("python3.") and exe[8:].isdigit()
+        exe.startswith("python3.") and is_ascii_digits(exe[8:])
     )
 
 
@@ -743,20 +745,34 @@ def add_requirements_file(
     seen: set[str],
     span: Span,
 ) -> None:
+    """What ``pip install -r repo_path`` installs, following ``-r`` includes depth first.
+
+    Iterative (an explicit stack), so a chain of a thousand includes is followed like one."""
+    stack: list[tuple[str, Iterator[Include]]] = []
+
+    def enter(path: str) -> None:
+        seen.add(path)
+        parsed = repo.requirements[path]
+        for requirement in parsed.requirements:
+            env.add_requirement(requirement, f"{via} ({path})", requirement.span)
+        if parsed.problems:
+            env.unknown.append((span, f"{path} has lines preflight could not read"))
+        stack.append((path, iter(parsed.includes)))
+
     if repo_path in seen:
         return
-    seen.add(repo_path)
-    parsed = repo.requirements[repo_path]
-    for requirement in parsed.requirements:
-        env.add_requirement(requirement, f"{via} ({repo_path})", requirement.span)
-    if parsed.problems:
-        env.unknown.append((span, f"{repo_path} has lines preflight could not read"))
-    directory = posixpath.dirname(repo_path)
-    for include in parsed.includes:
-        target = _norm(posixpath.join(directory, include.target))
+    enter(repo_path)
+    while stack:
+        path, includes = stack[-1]
+        include = next(includes, None)
+        if include is None:
+            stack.pop()
+            continue
+        target = _norm(posixpath.join(posixpath.dirname(path), include.target))
         if include.kind == "requirements":
             if target in repo.requirements:
-                add_requirements_file(target, repo, env, via, seen, span)
+                if target not in seen:
+                    enter(target)
             else:
                 env.unknown.append(
                     (include.span, f"`-r {include.target}` is not in the repository")
@@ -771,7 +787,7 @@ def add_requirements_file(
                     env,
                     tuple(include.extras),
                     (),
-                    f"{via} ({repo_path})",
+                    f"{via} ({path})",
                     include.span,
                     runtime=True,
                 )

@@ -155,7 +155,8 @@ def env_sources(project: Project) -> Iterator[EnvSource]:
     for dockerfile in project.dockerfiles.values():
         for stage in dockerfile.stages:
             for name, (value, span) in stage.env.items():
-                yield EnvSource(name, value, span, f"{dockerfile.path} ENV")
+                if value is not None:  # None: a value preflight could not expand
+                    yield EnvSource(name, value, span, f"{dockerfile.path} ENV")
 
 
 def _dependencies(project: Project) -> dict[str, Dependencies]:
@@ -511,7 +512,11 @@ def _container_run(
     context = ""
     if dockerfile is not None and dockerfile.final is not None:
         for stage in reversed(dockerfile.lineage(dockerfile.final)):
-            env.update({name: value for name, (value, _) in stage.env.items()})
+            for name, (value, _) in stage.env.items():
+                if value is None:  # set to a value preflight does not know
+                    env.pop(name, None)
+                else:
+                    env[name] = value
         command = dockerfile.effective_command()
         image_argv = command[0] if command is not None else None
         image = project.images.get(dockerfile.path)

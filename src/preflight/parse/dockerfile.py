@@ -1,17 +1,23 @@
 """Dockerfiles: stages, what each RUN/COPY does, and the command the final image starts.
 
-dockerfile-parse splits instructions (joining continuations); this module adds what it lacks:
-heredoc bodies, ARG/ENV substitution where the value is static, exec/shell form, and the
-ENTRYPOINT + CMD combination Docker applies.
+Instructions are split as dockerfile-parse splits them (joining continuations, in linear time);
+this module adds heredoc bodies, ARG/ENV substitution where the value is static, exec/shell form,
+and the ENTRYPOINT + CMD combination Docker applies.
+
+Substitution is bounded: ``ENV A=$A$A$A$A`` repeated doubles the text each time, so a value that
+would grow past ``MAX_VALUE_CHARS`` (or a file whose substitutions together pass
+``MAX_EXPANDED_CHARS``) is *unknown* (None in ``Stage.env``; references to it stay as written),
+and rules do not judge it.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from preflight.digits import ascii_int
 from preflight.parse import ParseProblem
 from preflight.spans import Span
 
@@ -41,6 +47,19 @@ _VAR = re.compile(
     r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
 )
 _HEREDOC = re.compile(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
+# dockerfile-parse's grammar, line by line (see ``_instructions``)
+_INSTRUCTION = re.compile(r"^\s*(\S+)\s+(.*)$")
+_COMMENT = re.compile(r"^\s*#")
+_ESCAPE_DIRECTIVE = re.compile(r"^\s*#\s*escape\s*=\s*(\\|`)\s*$", re.I)
+_SYNTAX_DIRECTIVE = re.compile(r"^\s*#\s*syntax\s*=\s*(.*)\s*$", re.I)
+_FLAG = re.compile(r"\s*--(\S*)")
+
+MAX_VALUE_CHARS = 65_536
+"""Longest value substitution may produce; a longer one is unknown."""
+MAX_EXPANDED_CHARS = 4_000_000
+"""Characters all substitutions of one Dockerfile may copy in from variables; then unknown."""
+MAX_INHERITED_ENTRIES = 200_000
+"""Variables ``FROM <earlier stage>`` may copy, over the file; past it the file is not modelled."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +97,8 @@ class Stage:
     base_stage: int | None = None  # index of an earlier stage this one builds FROM
     workdir: str = "/"
     user: str | None = None
-    env: dict[str, tuple[str, Span]] = field(default_factory=dict)  # ENV, and ARG defaults
+    # ENV, and ARG defaults; None: set, to a value preflight does not know (expansion bound)
+    env: dict[str, tuple[str | None, Span]] = field(default_factory=dict)
     build_args: set[str] = field(default_factory=set)  # names only an ARG set: not at run time
     exposes: list[tuple[str, Span]] = field(default_factory=list)
     runs: list[RunStep] = field(default_factory=list)
@@ -103,8 +123,9 @@ class Dockerfile:
         for stage in self.stages:
             if stage.name is not None and stage.name.lower() == ref.lower():
                 return stage
-        if ref.isdigit() and int(ref) < len(self.stages):
-            return self.stages[int(ref)]
+        index = ascii_int(ref)
+        if index is not None and index < len(self.stages):
+            return self.stages[index]
         return None
 
     def lineage(self, stage: Stage) -> list[Stage]:
@@ -140,21 +161,53 @@ class Dockerfile:
         return None
 
 
-def substitute(value: str, variables: dict[str, str]) -> str:
-    """Replace ``$VAR``/``${VAR}``/``${VAR:-default}`` whose value is known; keep the rest."""
+class Expansion:
+    """Bounded ``$VAR`` substitution over one Dockerfile (see the module docstring)."""
 
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(4)
-        operator, word = match.group(2), match.group(3)
-        if name in variables:
-            if operator == "+":
-                return word or ""
-            return variables[name]
-        if operator == "-":
-            return word or ""
-        return match.group(0)
+    def __init__(self) -> None:
+        # work done so far, over the file: characters copied in from variables, plus one per
+        # reference replaced; never more than MAX_EXPANDED_CHARS
+        self.expanded = 0
 
-    return _VAR.sub(replace, value)
+    def expand(self, value: str, variables: Mapping[str, tuple[str | None, Span]]) -> str | None:
+        """``value`` with ``$VAR``/``${VAR}``/``${VAR:-default}`` replaced where the value is
+        known (other references kept as written); None when the result is unknown: it refers
+        to an unknown value or would pass the bounds."""
+        parts: list[str] = []
+        length = 0
+        added = 0
+        position = 0
+        for match in _VAR.finditer(value):
+            name = match.group(1) or match.group(4)
+            operator, word = match.group(2), match.group(3)
+            replacement: str | None
+            entry = variables.get(name)
+            if entry is not None:
+                replacement = (word or "") if operator == "+" else entry[0]
+            elif operator == "-":
+                replacement = word or ""
+            else:
+                replacement = match.group(0)
+            if replacement is None:
+                return None
+            added += len(replacement) + 1
+            length += match.start() - position + len(replacement)
+            if length > MAX_VALUE_CHARS or self.expanded + added > MAX_EXPANDED_CHARS:
+                return None
+            parts.append(value[position : match.start()])
+            parts.append(replacement)
+            position = match.end()
+        if not parts:
+            return value
+        self.expanded += added
+        parts.append(value[position:])
+        return "".join(parts)
+
+    def text(self, value: str, variables: Mapping[str, tuple[str | None, Span]]) -> str:
+        """For text that is not a variable's value (RUN, COPY, WORKDIR…): when the result is
+        unknown, the text as written, its references unresolved (as for an unset ARG)."""
+        expanded = self.expand(value, variables)
+        return value if expanded is None else expanded
 
 
 def _command(value: str, shell: tuple[str, ...], span: Span) -> DockerCommand:
@@ -169,25 +222,34 @@ def _command(value: str, shell: tuple[str, ...], span: Span) -> DockerCommand:
     return DockerCommand((*shell, stripped), True, span)
 
 
+def _flag_words(value: str) -> tuple[list[str], str]:
+    """The leading ``--flag=value`` words of an instruction, and the rest (one pass, linear)."""
+    words: list[str] = []
+    position = 0
+    while True:
+        match = _FLAG.match(value, position)
+        if match is None:
+            break
+        words.append(match.group(1))
+        position = match.end()
+    return words, value[position:].lstrip()
+
+
 def _flags(value: str) -> tuple[dict[str, str], str]:
     """Split leading ``--flag=value`` options (COPY --from=…, RUN --mount=…) from the rest."""
     flags: dict[str, str] = {}
-    rest = value.lstrip()
-    while rest.startswith("--"):
-        word, _, rest = rest.partition(" ")
-        key, _, flag_value = word[2:].partition("=")
+    words, rest = _flag_words(value)
+    for word in words:
+        key, _, flag_value = word.partition("=")
         flags[key] = flag_value
-        rest = rest.lstrip()
     return flags, rest
 
 
 def _bind_mounts(value: str, workdir: str) -> tuple[tuple[str, str], ...]:
     """``--mount=type=bind,source=uv.lock,target=uv.lock`` → (("/app/uv.lock", "uv.lock"),)."""
     binds: list[tuple[str, str]] = []
-    rest = value.lstrip()
-    while rest.startswith("--"):
-        word, _, rest = rest.partition(" ")
-        rest = rest.lstrip()
+    for flag in _flag_words(value)[0]:
+        word = "--" + flag
         if not word.startswith("--mount="):
             continue
         options = dict(
@@ -230,28 +292,67 @@ def _join_path(workdir: str, path: str) -> str:
     return result + "/" if path.endswith("/") and result != "/" else result
 
 
-def parse_dockerfile(path: str, text: str) -> Dockerfile:
-    from dockerfile_parse import DockerfileParser
+def _rstrip_eol(text: str, continuation: str) -> str:
+    text = text.rstrip()
+    return text[:-1] if text.endswith(continuation) else text
 
+
+def _instructions(text: str) -> Iterator[tuple[str, int, int, str]]:
+    """(INSTRUCTION, first line, last line (0-based), value) of each instruction, comments left
+    out: dockerfile-parse's ``structure``, line for line, but joining a continued instruction's
+    lines once at its end (dockerfile-parse appends to a string per line: quadratic)."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    continuation = "\\"
+    continues = re.compile(r"^.*\\\s*$")
+    directive_possible = True
+    in_continuation = False
+    current: tuple[str, int] | None = None  # (instruction, first line)
+    values: list[str] = []
+    has_value = False
+    end = 0
+    for number, line in enumerate(lines):
+        if directive_possible:
+            escape = _ESCAPE_DIRECTIVE.match(line)
+            if escape is not None:
+                continuation = escape.group(1)
+                continues = re.compile(r"^.*" + re.escape(continuation) + r"\s*$")
+            elif _SYNTAX_DIRECTIVE.match(line) is None:
+                directive_possible = False
+        if _COMMENT.match(line):
+            continue  # a comment line neither starts nor ends an instruction
+        if not in_continuation:
+            match = _INSTRUCTION.match(line)
+            if match is None:
+                continue
+            current = (match.group(1).upper(), number)
+            first = _rstrip_eol(match.group(2), continuation)
+            values, has_value = [first], bool(first)
+        else:
+            part = _rstrip_eol(line if has_value else line.lstrip(), continuation)
+            values.append(part)
+            has_value = has_value or bool(part)
+        end = number
+        in_continuation = continues.match(line) is not None
+        if not in_continuation and current is not None:
+            yield current[0], current[1], end, "".join(values)
+            current = None
+
+
+def parse_dockerfile(path: str, text: str) -> Dockerfile:
     problems: list[ParseProblem] = []
     lines = text.split("\n")
-    try:
-        parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))
-        structure = parser.structure
-    except Exception as exc:  # dockerfile-parse on input it was not written for
-        return Dockerfile(
-            path, (), (ParseProblem(Span(path, 1), f"cannot parse Dockerfile: {exc}"),)
-        )
+    expansion = Expansion()
+    inherited = 0
 
     stages: list[Stage] = []
-    global_args: dict[str, str] = {}
+    global_args: dict[str, tuple[str | None, Span]] = {}
     skip_until = -1
-    for item in structure:
-        instruction = str(item.get("instruction", "")).upper()
-        start, end = int(item["startline"]), int(item["endline"])
-        if start <= skip_until or instruction == "COMMENT":
+    for instruction, start, end, value in _instructions(text):
+        if start <= skip_until:
             continue
-        value = str(item.get("value", ""))
         last_line = lines[end] if end < len(lines) else ""
         span = Span(path, start + 1, 1, end + 1, len(last_line) + 1)
         heredoc = _HEREDOC.search(value) if instruction in ("RUN", "COPY", "ADD") else None
@@ -278,7 +379,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                 for word in value.split():
                     name, has_default, default = word.partition("=")
                     if has_default:  # `ARG BASE` without a default is set at build time
-                        global_args[name] = default.strip("\"'")
+                        global_args[name] = (default.strip("\"'"), span)
                 continue
             if instruction != "FROM":
                 problems.append(
@@ -287,7 +388,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                 continue
         if instruction == "FROM":
             flags, rest = _flags(value)
-            words = substitute(rest, global_args).split()
+            words = expansion.text(rest, global_args).split()
             base = words[0] if words else ""
             stage_name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
             stage = Stage(index=len(stages), name=stage_name, base=base, span=span)
@@ -295,6 +396,14 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                 (s for s in reversed(stages) if s.name and s.name.lower() == base.lower()), None
             )
             if earlier is not None:
+                inherited += len(earlier.env) + len(earlier.build_args)
+                if inherited > MAX_INHERITED_ENTRIES:
+                    problem = ParseProblem(
+                        span,
+                        f"stages inherit more than {MAX_INHERITED_ENTRIES} variables from earlier "
+                        "stages; this Dockerfile is too large for preflight to model",
+                    )
+                    return Dockerfile(path, (), (problem,))
                 stage.base_stage = earlier.index
                 stage.workdir = earlier.workdir
                 stage.user = earlier.user
@@ -304,7 +413,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
             stages.append(stage)
             continue
         stage = stages[-1]
-        variables = {k: v for k, (v, _) in stage.env.items()}
+        variables = stage.env
         if instruction == "ARG":
             for word in value.split():
                 name, _, default = word.partition("=")
@@ -312,18 +421,20 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                     stage.build_args.add(name)
                 if default:
                     stage.env.setdefault(name, (default.strip("\"'"), span))
-                elif global_args.get(name):
-                    stage.env.setdefault(name, (global_args[name], span))
+                elif name in global_args and global_args[name][0]:
+                    stage.env.setdefault(name, (global_args[name][0], span))
         elif instruction == "ENV":
-            for name, env_value in _env_pairs(value):
-                stage.env[name] = (substitute(env_value, variables), span)
+            # every value of one ENV sees the variables as they were before it (as Docker does)
+            pairs = [(name, expansion.expand(v, variables)) for name, v in _env_pairs(value)]
+            for name, expanded in pairs:
+                stage.env[name] = (expanded, span)
                 stage.build_args.discard(name)
         elif instruction == "WORKDIR":
-            stage.workdir = _join_path(stage.workdir, substitute(value.strip(), variables))
+            stage.workdir = _join_path(stage.workdir, expansion.text(value.strip(), variables))
         elif instruction == "USER":
-            stage.user = substitute(value.strip(), variables)
+            stage.user = expansion.text(value.strip(), variables)
         elif instruction == "EXPOSE":
-            for word in substitute(value, variables).split():
+            for word in expansion.text(value, variables).split():
                 stage.exposes.append((word, span))
         elif instruction == "SHELL":
             words = _words(value)
@@ -336,7 +447,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                 script = " ".join(_words(rest))
             stage.runs.append(
                 RunStep(
-                    substitute(script, variables),
+                    expansion.text(script, variables),
                     span,
                     stage.workdir,
                     _bind_mounts(value, stage.workdir),
@@ -344,7 +455,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
             )
         elif instruction in ("COPY", "ADD"):
             flags, rest = _flags(value)
-            words = [substitute(w, variables) for w in _words(rest)]
+            words = [expansion.text(w, variables) for w in _words(rest)]
             if len(words) >= 2:
                 stage.copies.append(
                     CopyStep(

@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections import deque
 from dataclasses import dataclass, field
 
 from preflight.parse import ParseProblem
@@ -343,16 +344,16 @@ def parse_manifests(path: str, text: str) -> ManifestFile:
     reader = _Reader(path)
     objects: list[K8sObject] = []
     out = _Collected()
-    pending = [doc for doc in documents if doc is not None]
+    pending = deque(doc for doc in documents if doc is not None)
     while pending:
-        document = pending.pop(0)
+        document = pending.popleft()
         if document.kind != "map":
             continue
         obj = _obj(document, path)
         if obj is None:
             continue
         if obj.kind == "List" or (obj.kind.endswith("List") and document.get("items")):
-            pending[0:0] = reader.as_seq(document.get("items"), "items")
+            pending.extendleft(reversed(reader.as_seq(document.get("items"), "items")))
             continue
         objects.append(obj)
         _read_object(reader, obj, document, out)

@@ -14,6 +14,9 @@ from preflight.parse.requirements import Requirement, normalise_name, parse_requ
 from preflight.parse.toml_positions import TomlLocator, load_toml
 from preflight.spans import Span
 
+MAX_GROUP_EXPANSION = 100_000
+"""Groups and requirements ``include-group`` expansion may visit, over one file."""
+
 
 @dataclass(frozen=True)
 class DependencyGroup:
@@ -108,13 +111,23 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
             )
         )
     raw_groups = _table(data.get("dependency-groups"))
+    own = {
+        name: requirement_list("dependency-groups", name, values)
+        for name, values in raw_groups.items()
+    }
+    resolved, too_many = _resolve_pep735(raw_groups, own)
+    if too_many:
+        problems.append(
+            ParseProblem(
+                locate.table("dependency-groups"),
+                f"dependency groups include each other more than {MAX_GROUP_EXPANSION:,} "
+                "times (`include-group`); preflight does not follow them",
+            )
+        )
     for name in raw_groups:
         groups.append(
             DependencyGroup(
-                name,
-                "group",
-                _resolve_pep735(name, raw_groups, requirement_list, set()),
-                locate.key("dependency-groups", name),
+                name, "group", resolved.get(name, own[name]), locate.key("dependency-groups", name)
             )
         )
     uv_dev = uv.get("dev-dependencies")
@@ -220,23 +233,44 @@ def _table(value: object) -> dict[str, Any]:
 
 
 def _resolve_pep735(
-    name: str,
-    raw_groups: dict[str, Any],
-    requirement_list: Any,
-    seen: set[str],
-) -> tuple[Requirement, ...]:
-    """A PEP 735 group with its ``{include-group = "..."}`` entries expanded (cycles cut)."""
-    if name in seen:
-        return ()
-    seen = seen | {name}
-    values = raw_groups.get(name)
-    if not isinstance(values, list):
-        return ()
-    out: list[Requirement] = list(requirement_list("dependency-groups", name, values))
-    for item in values:
-        if isinstance(item, dict) and isinstance(item.get("include-group"), str):
-            out.extend(_resolve_pep735(item["include-group"], raw_groups, requirement_list, seen))
-    return tuple(out)
+    raw_groups: dict[str, Any], own: dict[str, tuple[Requirement, ...]]
+) -> tuple[dict[str, tuple[Requirement, ...]], bool]:
+    """Each PEP 735 group with its ``{include-group = "..."}`` entries expanded: its own
+    requirements, then each group it includes (depth first, each group once, cycles cut).
+
+    Iterative, and each group's own list is read once, so a long chain or a diamond of includes
+    costs what it lists; past ``MAX_GROUP_EXPANSION`` entries over the file it stops (True).
+    """
+    by_name = {normalise_name(name): name for name in raw_groups}
+
+    def included(name: str) -> list[str]:
+        values = raw_groups.get(name)
+        out: list[str] = []
+        for item in values if isinstance(values, list) else ():
+            target = item.get("include-group") if isinstance(item, dict) else None
+            if isinstance(target, str) and normalise_name(target) in by_name:
+                out.append(by_name[normalise_name(target)])
+        return out
+
+    resolved: dict[str, tuple[Requirement, ...]] = {}
+    budget = MAX_GROUP_EXPANSION
+    for name in raw_groups:
+        requirements: list[Requirement] = []
+        seen: set[str] = set()
+        stack = [name]
+        while stack:
+            current = stack.pop()
+            budget -= 1
+            if budget < 0:
+                return resolved, True
+            if current in seen:
+                continue
+            seen.add(current)
+            requirements.extend(own.get(current, ()))
+            budget -= len(own.get(current, ()))
+            stack.extend(reversed(included(current)))
+        resolved[name] = tuple(requirements)
+    return resolved, False
 
 
 def _poetry_requirements(

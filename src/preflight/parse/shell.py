@@ -11,6 +11,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from preflight.digits import is_ascii_digits
 from preflight.knowledge.executables import SHELL_BUILTINS, WRAPPERS
 
 _OPERATORS = frozenset({"&&", "||", ";", "|", "&", "(", ")", ";;", "|&", "{", "}", "!"})
@@ -179,7 +180,7 @@ def split_shell(text: str) -> list[list[str]] | None:
             continue
         if token in _REDIRECTS or (token and set(token) <= set("<>&|") and token not in _OPERATORS):
             skip_next = True
-            if current and current[-1].isdigit():
+            if current and is_ascii_digits(current[-1]):
                 current.pop()  # the `2` of `2>/dev/null`
             continue
         current.append(token)

@@ -6,12 +6,13 @@ value inside a key's array. It never parses values itself.
 
 from __future__ import annotations
 
+import bisect
 import re
 import sys
 from typing import Any
 
 from preflight.parse import ParseProblem
-from preflight.spans import Span, line_span
+from preflight.spans import Span
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 
@@ -34,7 +35,7 @@ def load_toml(path: str, text: str) -> tuple[dict[str, Any] | None, ParseProblem
         return tomllib.loads(text), None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
-        match = re.search(r"\(at line (\d+), column (\d+)\)", message)
+        match = re.search(r"\(at line ([0-9]+), column ([0-9]+)\)", message)
         line, col = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
         if match is None and "end of document" in message:
             lines = text.rstrip("\n").split("\n")
@@ -45,8 +46,23 @@ def load_toml(path: str, text: str) -> tuple[dict[str, Any] | None, ParseProblem
         return None, ParseProblem(Span(path, 1, 1), f"invalid TOML: {exc}")
 
 
+_PART = r"(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s.\"'=#\[\]]+)"
+_KEY_LINE = re.compile(rf"^\s*({_PART}(?:\s*\.\s*{_PART})*)\s*=")
+_KEY_PART = re.compile(_PART)
+_QUOTED = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'")
+
+
+def _normalise_key(raw: str) -> str:
+    """``"a" . b`` → ``a.b``: the key of a ``key = value`` line, quotes and spaces removed."""
+    return ".".join(part.strip("\"'") for part in _KEY_PART.findall(raw))
+
+
 class TomlLocator:
-    """Finds where tables, keys and string values sit in one TOML file."""
+    """Finds where tables, keys and string values sit in one TOML file.
+
+    Each table's keys and each key's strings are indexed once, when first asked for, so
+    locating every entry of a long dependency list is linear in the file, not quadratic.
+    """
 
     def __init__(self, path: str, text: str) -> None:
         self.path = path
@@ -57,23 +73,43 @@ class TomlLocator:
             match = _HEADER.match(line)
             if match and not line.lstrip().startswith("#"):
                 self._tables.append((_normalise_header(match.group(1)), index))
+        self._first: dict[str, int] = {}  # table name -> its first position in _tables
+        for position, (name, _) in enumerate(self._tables):
+            self._first.setdefault(name, position)
+        self._keys: dict[tuple[int, int], dict[str, int]] = {}  # range -> key -> first line
+        self._strings: dict[str, list[tuple[int, int]]] | None = None  # "x" -> (line, col)s
 
     def _table_range(self, table: str) -> tuple[int, int] | None:
-        for position, (name, start) in enumerate(self._tables):
-            if name == table:
-                end = (
-                    self._tables[position + 1][1]
-                    if position + 1 < len(self._tables)
-                    else len(self.lines)
-                )
-                return start, end
-        return None
+        position = self._first.get(table)
+        if position is None:
+            return None
+        start = self._tables[position][1]
+        end = self._tables[position + 1][1] if position + 1 < len(self._tables) else len(self.lines)
+        return start, end
+
+    def _line_span(self, index: int) -> Span:
+        """The whole of 0-based line ``index``, first non-blank character on."""
+        content = self.lines[index].rstrip("\r") if 0 <= index < len(self.lines) else ""
+        stripped = content.lstrip()
+        col = len(content) - len(stripped) + 1
+        return Span(self.path, index + 1, col, index + 1, len(content) + 1)
 
     def table(self, table: str) -> Span:
         found = self._table_range(table)
         if found is None or (table == "" and found[0] == 0):
-            return line_span(self.path, self.text, 1)
-        return line_span(self.path, self.text, found[0] + 1)
+            return self._line_span(0)
+        return self._line_span(found[0])
+
+    def _key_index(self, start: int, end: int) -> dict[str, int]:
+        index = self._keys.get((start, end))
+        if index is None:
+            index = {}
+            for number in range(start, end):
+                match = _KEY_LINE.match(self.lines[number])
+                if match is not None:
+                    index.setdefault(_normalise_key(match.group(1)), number)
+            self._keys[(start, end)] = index
+        return index
 
     def _key_line(self, table: str, key: str) -> int | None:
         """0-based line of ``key = ...`` in ``table`` (also ``a.b = ...`` dotted from a parent)."""
@@ -89,14 +125,10 @@ class TomlLocator:
             if parent_range is not None:
                 candidates.append((parent_range, ".".join([*parts[cut:], key])))
         for (start, end), dotted in candidates:
-            pattern = re.compile(
-                r"^\s*"
-                + r"\s*\.\s*".join(rf"[\"']?{re.escape(p)}[\"']?" for p in dotted.split("."))
-                + r"\s*="
-            )
-            for index in range(start, end):
-                if pattern.match(self.lines[index]):
-                    return index
+            wanted = ".".join(part.strip("\"'") for part in dotted.split("."))
+            line = self._key_index(start, end).get(wanted)
+            if line is not None:
+                return line
         return None
 
     def key(self, table: str, key: str) -> Span:
@@ -108,6 +140,19 @@ class TomlLocator:
         key_len = len(line.split("=", 1)[0].rstrip()) - (col - 1)
         return Span(self.path, index + 1, col, index + 1, col + max(key_len, 1))
 
+    def _string_at(self, needle: str, start: int, end: int) -> tuple[int, int] | None:
+        """The first (line, column) of the quoted string ``needle`` in lines [start, end)."""
+        if self._strings is None:
+            self._strings = {}
+            for number, line in enumerate(self.lines):
+                for match in _QUOTED.finditer(line):
+                    self._strings.setdefault(match.group(0), []).append((number, match.start()))
+        places = self._strings.get(needle, [])
+        found = bisect.bisect_left(places, (start, -1))
+        if found < len(places) and places[found][0] < end:
+            return places[found]
+        return None
+
     def string_in(self, table: str, key: str, value: str) -> Span:
         """The span of the string ``value`` inside ``key``'s value (an array, usually)."""
         index = self._key_line(table, key)
@@ -117,15 +162,14 @@ class TomlLocator:
         end = found[1] if found is not None else len(self.lines)
         for quote in ('"', "'"):
             needle = f"{quote}{value}{quote}"
-            for line_index in range(index, max(end, index + 1)):
-                line = self.lines[line_index]
-                position = line.find(needle)
-                if position >= 0:
-                    return Span(
-                        self.path,
-                        line_index + 1,
-                        position + 1,
-                        line_index + 1,
-                        position + 1 + len(needle),
-                    )
+            where = self._string_at(needle, index, max(end, index + 1))
+            if where is not None:
+                line_index, position = where
+                return Span(
+                    self.path,
+                    line_index + 1,
+                    position + 1,
+                    line_index + 1,
+                    position + 1 + len(needle),
+                )
         return self.key(table, key)

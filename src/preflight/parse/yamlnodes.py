@@ -7,7 +7,9 @@ resolved as YAML 1.1 says (explicit keys win; earlier merged mappings win over l
 duplicate keys keep the last value, as Kubernetes and Compose do.
 
 Aliases are expanded while converting, so a small file can describe a huge tree ("billion
-laughs"); the number of nodes visited is capped and a file over the cap becomes a ParseProblem.
+laughs", or one large scalar referred to thousands of times). What a reader walking the tree
+would visit is counted in characters (each scalar's length, plus one per node) and capped; a
+file over the cap becomes a ParseProblem and nothing else from it is used.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Literal
 
 import yaml
 
+from preflight.digits import ascii_int
 from preflight.parse import ParseProblem
 from preflight.spans import Span
 
@@ -29,8 +32,9 @@ BOOL_TAG = "tag:yaml.org,2002:bool"
 FLOAT_TAG = "tag:yaml.org,2002:float"
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
-MAX_ALIAS_NODES = 200_000
-"""Nodes a file may expand to beyond its own length in characters (see ``load_documents``)."""
+MAX_ALIAS_EXPANSION = 1_000_000
+"""Characters a file may expand to through aliases beyond twice its own length (see
+``load_documents``)."""
 
 NodeKind = Literal["map", "seq", "scalar"]
 Pair = tuple["YNode", "YNode"]
@@ -130,30 +134,33 @@ class YNode:
 
 
 def _yaml_int(text: str) -> int | None:
+    """A YAML 1.1 integer, ASCII digits only (an explicit ``!!int`` tag can carry any text)."""
     value = text.replace("_", "")
     sign = 1
-    if value[:1] in "+-":
+    if value[:1] in ("+", "-"):
         sign = -1 if value[0] == "-" else 1
         value = value[1:]
-    try:
-        if value == "0":
-            return 0
-        if value.startswith("0b"):
-            return sign * int(value[2:], 2)
-        if value.startswith("0x"):
-            return sign * int(value[2:], 16)
-        if value.startswith("0o"):
-            return sign * int(value[2:], 8)
-        if value.startswith("0"):
-            return sign * int(value, 8)
-        if ":" in value:
-            total = 0
-            for part in value.split(":"):
-                total = total * 60 + int(part)
-            return sign * total
-        return sign * int(value)
-    except ValueError:
-        return None
+    number: int | None
+    if value == "0":
+        number = 0
+    elif value.startswith("0b"):
+        number = ascii_int(value[2:], 2)
+    elif value.startswith("0x"):
+        number = ascii_int(value[2:], 16)
+    elif value.startswith("0o"):
+        number = ascii_int(value[2:], 8)
+    elif value.startswith("0"):
+        number = ascii_int(value, 8)
+    elif ":" in value:
+        number = 0
+        for part in value.split(":"):
+            digit = ascii_int(part)
+            if digit is None:
+                return None
+            number = number * 60 + digit
+    else:
+        number = ascii_int(value)
+    return None if number is None else sign * number
 
 
 class _TooManyNodes(Exception):
@@ -185,7 +192,8 @@ class _Converter:
     def _convert(self, node: yaml.Node) -> tuple[YNode, int]:
         """The node and its *expanded* size. An alias is the same node object, so each node is
         converted once (a merge-key chain stays linear), while the expanded size — what a
-        reader walking the tree would visit — is what the cap limits (billion laughs)."""
+        reader walking the tree would visit: one per node plus each scalar's characters — is
+        what the cap limits (billion laughs; a long scalar behind many aliases)."""
         known = self.memo.get(id(node))
         if known is not None:
             return known
@@ -194,7 +202,7 @@ class _Converter:
         if isinstance(node, yaml.ScalarNode):
             result: tuple[YNode, int] = (
                 YNode("scalar", str(node.value), node.tag, span, node.style or None),
-                1,
+                1 + len(node.value),
             )
         elif isinstance(node, yaml.SequenceNode):
             items = [self._convert(item) for item in node.value]
@@ -258,11 +266,13 @@ def load_documents(path: str, text: str) -> tuple[list[YNode | None], ParseProbl
     """Every document of a YAML stream (None for an empty one), and the problem that stopped it.
 
     A syntax error, a tab or control character, or an alias expansion past the cap ends the
-    stream: the documents before it are still returned. The cap is ``MAX_ALIAS_NODES`` plus the
-    length of the text, so a file without aliases can never reach it.
+    stream: the documents before it are still returned, except after the alias cap: then none
+    is. The cap is ``MAX_ALIAS_EXPANSION`` plus twice the length of the text, so a file without
+    aliases can never reach it (a scalar's text is never longer than it is written, and a file
+    has at most one node more than characters).
     """
     documents: list[YNode | None] = []
-    converter = _Converter(path, text, MAX_ALIAS_NODES + len(text))
+    converter = _Converter(path, text, MAX_ALIAS_EXPANSION + 2 * len(text) + 2)
     try:
         for node in yaml.compose_all(text, Loader=_LOADER):
             if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG):
@@ -274,9 +284,10 @@ def load_documents(path: str, text: str) -> tuple[list[YNode | None], ParseProbl
     except _TooManyNodes:
         mark = converter.document.start_mark if converter.document is not None else None
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        return documents, ParseProblem(
+        return [], ParseProblem(
             Span(path, line, col),
-            f"YAML expands to more than {converter.limit} nodes through aliases; not read",
+            f"YAML expands to more than {converter.limit:,} characters through aliases "
+            "(`*name` references); preflight does not read this file",
         )
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
