@@ -66,8 +66,11 @@ def run(
     project = build_project(inventory, display_root, workers, cache)
     if cache is not None:
         cache.save()
-    project.config["database-platform"] = config.database_platform
-    project.config["external-secrets"] = config.external_secrets
+    from preflight.model.graph import ProjectConfig, build_graph
+
+    graph = build_graph(
+        project, ProjectConfig(config.database_platform, tuple(config.external_secrets))
+    )
     rules = enabled_rules(config, select, ignore)
     raw: list[Finding] = []
     notes = list(project.notes)
@@ -77,7 +80,7 @@ def run(
     for rule in rules:
         ctx = RuleContext.of(rule, config.rule_options(rule.code))
         try:
-            raw.extend(rule.check(project, ctx))
+            raw.extend(rule.check(graph, ctx))
         except Exception as exc:  # a bug in a rule must not hide the other rules' findings
             internal.append(f"rule {rule.code} failed: {type(exc).__name__}: {exc}")
         for span, why in ctx.silences:

@@ -5,20 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.model.databases import DatabaseModel, DatabaseUse, EffectiveUrl
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 from preflight.model.urls import effective_drivers
 from preflight.spans import Related, Span
 
 ASGI_MODULES = ("fastapi", "starlette", "quart", "litestar", "sanic", "aiohttp")
 
 
-def model(project: Project) -> DatabaseModel | None:
-    return project.databases
-
-
-def is_async_service(project: Project) -> bool:
+def is_async_service(graph: Deployment) -> bool:
     """It serves an ASGI app or creates an async engine."""
-    for module in project.python.values():
+    for module in graph.files.python.values():
         if any(b.module.split(".")[0] in ASGI_MODULES for b in module.imports):
             return True
         if any(e.factory == "create_async_engine" for e in module.engines):
@@ -26,8 +22,8 @@ def is_async_service(project: Project) -> bool:
     return False
 
 
-def is_neon(project: Project, url: EffectiveUrl) -> bool:
-    return url.url.is_neon or project.config.get("database-platform") == "neon"
+def is_neon(graph: Deployment, url: EffectiveUrl) -> bool:
+    return url.url.is_neon or graph.config.database_platform == "neon"
 
 
 def sqlalchemy_minors(db: DatabaseModel, use: DatabaseUse) -> frozenset[str]:
@@ -50,8 +46,8 @@ def drivers(db: DatabaseModel, use: DatabaseUse, url: EffectiveUrl) -> frozenset
     )
 
 
-def urls(project: Project) -> Iterator[tuple[DatabaseModel, DatabaseUse, EffectiveUrl]]:
-    db = project.databases
+def urls(graph: Deployment) -> Iterator[tuple[DatabaseModel, DatabaseUse, EffectiveUrl]]:
+    db = graph.databases
     if db is None:
         return
     for use in db.uses:

@@ -5,17 +5,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
-from preflight.model.apps import App, Route, Serving, reaches_database, servings
+from preflight.model.apps import App, Route, reaches_database
 from preflight.model.facts import Probe
-from preflight.model.project import Project
-from preflight.model.settings import service_root
+from preflight.model.graph import ContainerNode, Deployment
 
 SERVING_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 READY_PATHS = ("/ready", "/readyz", "/health/ready", "/healthz/ready")
 
 
-def probes(project: Project, kind: str) -> Iterator[tuple[Serving, Probe]]:
-    for serving in servings(project):
+def probes(graph: Deployment, kind: str) -> Iterator[tuple[ContainerNode, Probe]]:
+    for serving in graph.containers:
         for probe in serving.run.container.probes:
             if probe.kind == kind:
                 yield serving, probe
@@ -27,26 +26,21 @@ def route_for(app: App | None, probe: Probe) -> Route | None:
     return app.serves(probe.path)
 
 
-def uses_database(project: Project, app: App | None = None) -> bool:
+def uses_database(graph: Deployment, app: App | None = None) -> bool:
     """The service the app belongs to creates an engine, or one of its routes reaches one.
 
     An engine counts only when it belongs to the same service as the app: the same governing
     pyproject/requirements (or, without one, the same top-level directory). A monorepo's
     load-test mock does not use the main backend's database.
     """
-    db = project.databases
+    db = graph.databases
     if app is None:
         return db is not None and bool(db.uses)
-    if db is not None:
-        roots = project.memo.get("database_use_roots")
-        if not isinstance(roots, frozenset):  # once per run, not once per app (quadratic)
-            roots = frozenset(service_root(project, use.module) for use in db.uses)
-            project.memo["database_use_roots"] = roots
-        if service_root(project, app.module) in roots:
-            return True
+    if graph.service_root(app.module) in graph.database_roots:
+        return True
     return any(
         route.handler is not None
-        and reaches_database(route.handler, route.module, project.python) is True
+        and reaches_database(route.handler, route.module, graph.files.python) is True
         for route in app.routes
     )
 

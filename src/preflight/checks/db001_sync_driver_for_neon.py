@@ -7,15 +7,16 @@ from collections.abc import Iterator
 from preflight.checks import _db
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 from preflight.model.urls import is_async_driver
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
-    if project.databases is None or not _db.is_async_service(project):
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    project = graph.files
+    if project.databases is None or not _db.is_async_service(graph):
         return
-    for db, use, url in _db.urls(project):
-        if not _db.is_neon(project, url) or use.engine.factory != "create_engine":
+    for db, use, url in _db.urls(graph):
+        if not _db.is_neon(graph, url) or use.engine.factory != "create_engine":
             continue
         drivers = _db.drivers(db, use, url)
         if not drivers or any(is_async_driver(d) for d in drivers):

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from preflight.checks import _db
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 from preflight.model.urls import LIBPQ_ONLY_PARAMS
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
-    for db, use, url in _db.urls(project):
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    for db, use, url in _db.urls(graph):
         if url.params_handled or "asyncpg" not in _db.drivers(db, use, url):
             continue
         bad = [name for name in url.url.param_names() if name in LIBPQ_ONLY_PARAMS]

@@ -8,14 +8,14 @@ from preflight.checks import _db
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.databases import EffectiveUrl
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 from preflight.model.urls import is_async_driver
 from preflight.spans import Related
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
     reported: set[tuple[int, frozenset[str]]] = set()  # one finding per engine and driver
-    for db, use, url in _db.urls(project):
+    for db, use, url in _db.urls(graph):
         drivers = _db.drivers(db, use, url)
         if not drivers or (id(use), drivers) in reported:
             continue

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from preflight.checks import _db
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 from preflight.model.urls import DRIVER_DISTRIBUTIONS, effective_drivers
 from preflight.spans import Related
 
@@ -19,9 +19,9 @@ _SUGGESTED = {
 }
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
     reported: set[tuple[str, str]] = set()
-    for db, use, url in _db.urls(project):
+    for db, use, url in _db.urls(graph):
         deps = db.dependencies_of(use.module)
         if deps is None:
             ctx.silent(use.engine.span, "no pyproject.toml or requirements.txt governs this module")

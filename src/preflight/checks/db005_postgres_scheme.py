@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from preflight.checks import _db
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
-    for _db_model, use, url in _db.urls(project):
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    for _db_model, use, url in _db.urls(graph):
         if url.url.dialect != "postgres":
             continue
         yield ctx.report(

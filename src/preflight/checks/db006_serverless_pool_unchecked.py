@@ -7,16 +7,17 @@ from collections.abc import Iterator
 from preflight.checks import _db
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 from preflight.spans import Related
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    project = graph.files
     db = project.databases
     if db is None:
         return
     for use in db.uses:
-        neon = [url for url in use.urls if _db.is_neon(project, url)]
+        neon = [url for url in use.urls if _db.is_neon(graph, url)]
         if not neon:
             continue
         keywords = use.engine.keywords

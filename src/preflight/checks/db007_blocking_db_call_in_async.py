@@ -9,6 +9,7 @@ from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.databases import resolve_import
 from preflight.model.facts import BlockingCall, PythonModule
+from preflight.model.graph import Deployment
 from preflight.model.project import Project
 
 _SYNC_SESSION_MODULES = (
@@ -64,7 +65,8 @@ def _why(call: BlockingCall, engines: dict[str, str], sync_session: bool) -> str
     return None
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    project = graph.files
     for path, module in sorted(project.python.items()):
         if not module.blocking:
             continue

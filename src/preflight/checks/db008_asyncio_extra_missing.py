@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 from preflight.spans import Related
 
 # SQLAlchemy extras that pull in greenlet.
@@ -24,7 +24,8 @@ _GREENLET_EXTRAS = frozenset(
 )
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    project = graph.files
     db = project.databases
     if db is None:
         return

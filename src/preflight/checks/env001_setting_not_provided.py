@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from preflight.checks import _env
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 from preflight.spans import Related
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
-    for checked in _env.containers(project):
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    project = graph.files
+    for checked in _env.containers(graph):
         container = checked.serving.run.container
         if checked.env.unknown:
             ctx.silent(container.span, f"{checked.serving.label}: {checked.env.unknown[0]}")

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from preflight.checks import _env
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 from preflight.model.settings import Defined
 from preflight.spans import Span
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
-    known = _env.known(project)
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    project = graph.files
+    known = _env.known(graph)
     for manifest in project.manifests.values():
         for workload in manifest.workloads:
             for container in workload.containers:

@@ -7,15 +7,17 @@ from collections.abc import Iterator
 
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.project import Project
-from preflight.model.settings import service_root, settings_for
+from preflight.model.graph import Deployment
 from preflight.spans import Related, Span
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
-    roots = sorted({service_root(project, path) for path in project.python})
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    project = graph.files
+    roots = sorted({graph.service_root(path) for path in project.python})
     for root in roots:
-        required = [s for s in settings_for(project, root) if s.required and s.field is not None]
+        required = [
+            s for s in graph.settings.settings_for(root) if s.required and s.field is not None
+        ]
         if not required:
             continue
         examples = [

@@ -7,14 +7,15 @@ from collections.abc import Iterator
 from preflight.checks import _env
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 from preflight.model.settings import is_sensitive_name
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    project = graph.files
     reported: set[tuple[str, int]] = set()
     sensitive_settings: dict[str, str] = {}
-    for checked in _env.containers(project):
+    for checked in _env.containers(graph):
         for setting in checked.settings:
             if setting.sensitive:
                 for name in setting.env_names:
@@ -37,7 +38,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                     if key not in reported:
                         reported.add(key)
                         yield _finding(ctx, variable.name, how, variable.span)
-    known = _env.known(project)
+    known = _env.known(graph)
     for manifest in project.manifests.values():
         for workload in manifest.workloads:
             for container in workload.containers:

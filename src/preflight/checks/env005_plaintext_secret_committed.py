@@ -6,11 +6,12 @@ from collections.abc import Iterator
 
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 from preflight.model.settings import is_placeholder
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    project = graph.files
     for manifest in project.manifests.values():
         for secret in manifest.secrets:
             for key, value in secret.keys.items():

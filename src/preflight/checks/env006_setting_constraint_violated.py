@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from preflight.checks import _env
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 from preflight.model.settings import Setting, is_placeholder
 from preflight.spans import Related
 
@@ -45,9 +45,9 @@ def violation(setting: Setting, value: str) -> str | None:
     return None
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
     seen: set[tuple[str, int, str]] = set()
-    for checked in _env.containers(project):
+    for checked in _env.containers(graph):
         for setting in checked.settings:
             for provider in checked.env.provides(setting):
                 value = provider.value

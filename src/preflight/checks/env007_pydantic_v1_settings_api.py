@@ -8,6 +8,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
+from preflight.model.graph import Deployment
 from preflight.model.project import Project
 from preflight.spans import Related
 
@@ -31,7 +32,8 @@ def _requires_pydantic_2(project: Project, path: str) -> str | None:
     return None
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    project = graph.files
     for path, module in sorted(project.python.items()):
         for cls in module.settings:
             if not cls.v1_import and not cls.pydantic_v1_validators:

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
     return iter(())
 
 

@@ -14,7 +14,8 @@ from typing import Any
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.facts import Invocation, invocations, normalise_name, shell_invocations
-from preflight.model.project import Environment, Launch, Project
+from preflight.model.graph import Deployment
+from preflight.model.project import Environment, Launch
 from preflight.spans import Related, Span
 
 CODE = "PKG001"
@@ -41,8 +42,9 @@ class _Missing:
     at: Span | None = None  # where the program is named, when not at the launch (a script)
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
-    declared = _declarations(project)
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    project = graph.files
+    declared = graph.declarations
     for launch in project.launches:
         if launch.environment is None:
             ctx.silent(launch.span, f"{launch.origin}: {launch.why_unknown or 'no image linked'}")
@@ -54,7 +56,7 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                 f"{launch.origin}: cannot tell everything the image installs: {why} ({span})",
             )
             continue
-        for missing in _missing(launch.argv, launch, project, ctx, depth=0):
+        for missing in _missing(launch.argv, launch, graph, ctx, depth=0):
             yield _finding(ctx, launch, missing, declared)
 
 
@@ -125,28 +127,6 @@ def _where_to_declare(environment: Environment) -> str | None:
     return None
 
 
-def _declarations(project: Project) -> dict[str, list[tuple[Span, str]]]:
-    """Every place a distribution is declared outside the runtime dependencies (once per run)."""
-    cached = project.memo.get(CODE)
-    if isinstance(cached, dict):
-        return cached
-    out: dict[str, list[tuple[Span, str]]] = {}
-    project.memo[CODE] = out
-    for pyproject in project.pyprojects.values():
-        for group in pyproject.groups:
-            label = (
-                f"{pyproject.path} optional extra `{group.name}`"
-                if group.kind == "extra"
-                else f"{pyproject.path} dependency group `{group.name}`"
-            )
-            for requirement in group.requirements:
-                out.setdefault(requirement.name, []).append((requirement.span, label))
-    for path, requirements in project.requirements.items():
-        for requirement in requirements.requirements:
-            out.setdefault(requirement.name, []).append((requirement.span, path))
-    return out
-
-
 def _installed(environment: Environment) -> set[str]:
     """Distributions present: declared ones, what they bring along, what the base bundles."""
     from preflight.knowledge.executables import brought
@@ -161,18 +141,18 @@ def _installed(environment: Environment) -> set[str]:
 
 
 def _missing(
-    argv: tuple[str, ...], launch: Launch, project: Project, ctx: RuleContext, depth: int
+    argv: tuple[str, ...], launch: Launch, graph: Deployment, ctx: RuleContext, depth: int
 ) -> Iterator[_Missing]:
     found = invocations(argv)
     if found is None:
         ctx.silent(launch.span, f"{launch.origin}: the command line could not be followed")
         return
     for invocation in found:
-        yield from _check_invocation(invocation, launch, project, ctx, depth)
+        yield from _check_invocation(invocation, launch, graph, ctx, depth)
 
 
 def _check_invocation(
-    invocation: Invocation, launch: Launch, project: Project, ctx: RuleContext, depth: int
+    invocation: Invocation, launch: Launch, graph: Deployment, ctx: RuleContext, depth: int
 ) -> Iterator[_Missing]:
     from preflight.knowledge import executables as kn
 
@@ -183,7 +163,7 @@ def _check_invocation(
         if name in ("uv", "pdm", "hatch") and len(wrapper) > 1 and wrapper[1] == "run":
             ctx.silent(launch.span, f"`{name} run` may install dependencies when it starts")
             return
-        problem = _program_missing(name, environment, project)
+        problem = _program_missing(name, environment, graph)
         if problem is not None and name not in _provided(ctx):
             yield _Missing(f"`{name}`", problem)
     exe = invocation.executable
@@ -192,15 +172,15 @@ def _check_invocation(
         return
     name = posixpath.basename(exe)
     if "/" in exe and not any(marker in exe for marker in _VENV_BIN_MARKERS):
-        yield from _copied_script(exe, invocation, launch, project, ctx, depth)
+        yield from _copied_script(exe, invocation, launch, graph, ctx, depth)
         return
     if name in kn.PYTHON_EXECUTABLES or name.startswith("python"):
-        yield from _python(invocation, environment, project, ctx, launch)
+        yield from _python(invocation, environment, graph, ctx, launch)
         return
     if "/" in exe:
         repo_path = environment.copied_paths.get(exe)
         if repo_path is not None:
-            yield from _follow(repo_path, invocation, launch, project, ctx, depth)
+            yield from _follow(repo_path, invocation, launch, graph, ctx, depth)
             return
     if name in environment.files:
         script = next(
@@ -212,9 +192,9 @@ def _check_invocation(
             None,
         )
         if script is not None:
-            yield from _follow(script, invocation, launch, project, ctx, depth)
+            yield from _follow(script, invocation, launch, graph, ctx, depth)
         return
-    problem = _program_missing(name, environment, project)
+    problem = _program_missing(name, environment, graph)
     if problem is not None and name not in _provided(ctx):
         yield _Missing(f"`{name}`", problem)
     elif name not in kn.CONSOLE_SCRIPTS:
@@ -227,7 +207,7 @@ def _provided(ctx: RuleContext) -> tuple[str, ...]:
 
 
 def _program_missing(
-    name: str, environment: Environment, project: Project
+    name: str, environment: Environment, graph: Deployment
 ) -> frozenset[str] | None:
     """The distributions that would provide ``name`` if it is missing, else None."""
     from preflight.knowledge import executables as kn
@@ -239,14 +219,14 @@ def _program_missing(
     for installed_project in environment.projects:
         if name in installed_project.scripts:
             return None
-    for pyproject in project.pyprojects.values():
+    for pyproject in graph.files.pyprojects.values():
         if name in pyproject.scripts:
             return None  # the project's own script; whether it is installed is not certain
     providers = kn.executable_providers(name)
     present = _installed(environment)
     if providers & present:
         return None
-    known = name in kn.CONSOLE_SCRIPTS or _declared_somewhere(name, project)
+    known = name in kn.CONSOLE_SCRIPTS or _declared_somewhere(name, graph)
     if not known:
         return None  # preflight does not know what provides it: stay silent
     if any(
@@ -257,14 +237,14 @@ def _program_missing(
     return providers
 
 
-def _declared_somewhere(name: str, project: Project) -> bool:
-    return normalise_name(name) in _declarations(project)
+def _declared_somewhere(name: str, graph: Deployment) -> bool:
+    return normalise_name(name) in graph.declarations
 
 
 def _python(
     invocation: Invocation,
     environment: Environment,
-    project: Project,
+    graph: Deployment,
     ctx: RuleContext,
     launch: Launch,
 ) -> Iterator[_Missing]:
@@ -284,7 +264,7 @@ def _python(
     if module is None:
         return
     top = module.split(".", 1)[0]
-    if _repo_module(top, project):
+    if _repo_module(top, graph):
         return
     dist = kn.MODULES.get(top)
     if dist is None:
@@ -298,8 +278,8 @@ def _python(
     yield _Missing(f"`python -m {module}`", frozenset({dist}))
 
 
-def _repo_module(top: str, project: Project) -> bool:
-    for path in project.python_paths:
+def _repo_module(top: str, graph: Deployment) -> bool:
+    for path in graph.files.python_paths:
         parts = path.split("/")
         if top in parts[:-1] or parts[-1] == f"{top}.py":
             return True
@@ -310,7 +290,7 @@ def _copied_script(
     exe: str,
     invocation: Invocation,
     launch: Launch,
-    project: Project,
+    graph: Deployment,
     ctx: RuleContext,
     depth: int,
 ) -> Iterator[_Missing]:
@@ -323,19 +303,19 @@ def _copied_script(
     if repo_path is None:
         ctx.silent(launch.span, f"`{exe}` is not a file the image copies from the repository")
         return
-    yield from _follow(repo_path, invocation, launch, project, ctx, depth)
+    yield from _follow(repo_path, invocation, launch, graph, ctx, depth)
 
 
 def _follow(
     repo_path: str,
     invocation: Invocation,
     launch: Launch,
-    project: Project,
+    graph: Deployment,
     ctx: RuleContext,
     depth: int,
 ) -> Iterator[_Missing]:
     """A script from the repository: check what it ``exec``s (one level deep)."""
-    text = project.shell_scripts.get(repo_path)
+    text = graph.files.shell_scripts.get(repo_path)
     if text is None or depth >= 1:
         return
     for number, line in enumerate(text.split("\n"), start=1):
@@ -351,7 +331,7 @@ def _follow(
             if inner.executable in ('"$@"', "$@", "${@}"):
                 rest = invocation.args
                 if rest:
-                    for missing in _missing(rest, launch, project, ctx, depth + 1):
+                    for missing in _missing(rest, launch, graph, ctx, depth + 1):
                         yield _Missing(
                             missing.program,
                             missing.providers,
@@ -359,7 +339,7 @@ def _follow(
                             missing.at,
                         )
                 continue
-            for missing in _check_invocation(inner, launch, project, ctx, depth + 1):
+            for missing in _check_invocation(inner, launch, graph, ctx, depth + 1):
                 yield _Missing(
                     missing.program, missing.providers, missing.related, missing.at or span
                 )

@@ -7,12 +7,11 @@ from collections.abc import Iterator
 from preflight.checks import _probes
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.apps import servings
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
-    for serving in servings(project):
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    for serving in graph.containers:
         run = serving.run
         if run.workload.kind not in _probes.SERVING_KINDS:
             continue

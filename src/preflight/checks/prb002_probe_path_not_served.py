@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from preflight.checks import _probes
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.apps import servings
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 from preflight.spans import Related
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
-    for serving in servings(project):
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    for serving in graph.containers:
         app = serving.app
         for probe in serving.run.container.probes:
             if probe.handler != "httpGet" or probe.path is None:

@@ -7,21 +7,21 @@ from collections.abc import Iterator
 from preflight.checks import _probes
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.apps import App, launched_apps, servings
-from preflight.model.project import Project
+from preflight.model.apps import App
+from preflight.model.graph import Deployment
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
     probed: dict[tuple[str, str], bool] = {}  # app -> some readiness probe reaches a route
-    for serving in servings(project):
+    for serving in graph.containers:
         if serving.app is None:
             continue
         key = (serving.app.module, serving.app.name)
         probe = serving.run.container.probe("readinessProbe")
         reached = probe is not None and _probes.route_for(serving.app, probe) is not None
         probed[key] = probed.get(key, False) or reached
-    for app, _launch in launched_apps(project):
-        if not app.complete or not _probes.uses_database(project, app):
+    for app, _launch in ((launched.app, launched.span) for launched in graph.launched):
+        if not app.complete or not _probes.uses_database(graph, app):
             continue
         if probed.get((app.module, app.name)) or _has_ready_route(app):
             continue  # a probe that misses it is PRB001/PRB002's finding, not this one

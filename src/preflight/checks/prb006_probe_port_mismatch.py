@@ -7,20 +7,19 @@ from collections.abc import Iterator
 from preflight.checks.rule import Rule
 from preflight.digits import ascii_int
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.apps import Serving, servings
 from preflight.model.facts import KService
-from preflight.model.project import Project
+from preflight.model.graph import ContainerNode, Deployment
 from preflight.spans import Related, Span
 
 
-def _bind(serving: Serving) -> tuple[int | None, str]:
+def _bind(serving: ContainerNode) -> tuple[int | None, str]:
     if serving.served is None or serving.served.port is None:
         return None, ""
     return serving.served.port, serving.served.port_from
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
-    for serving in servings(project):
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    for serving in graph.containers:
         container = serving.run.container
         named = {p.name: p.port for p in container.ports if p.name}
         declared = {p.port for p in container.ports if p.port is not None}
@@ -69,19 +68,19 @@ def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
                     "Probe the port the server listens on.",
                 )
         if bind is not None:
-            yield from _services(ctx, project, serving, bind, bind_from, named)
+            yield from _services(ctx, graph, serving, bind, bind_from, named)
 
 
 def _services(
     ctx: RuleContext,
-    project: Project,
-    serving: Serving,
+    graph: Deployment,
+    serving: ContainerNode,
     bind: int,
     bind_from: str,
     named: dict[str, int | None],
 ) -> Iterator[Finding]:
     labels = serving.run.workload.pod_labels
-    by_label = _services_by_label(project)
+    by_label = graph.services_by_label
     candidates = sorted(
         (entry for item in labels.items() for entry in by_label.get(item, ())),
         key=lambda entry: entry[0],
@@ -107,24 +106,6 @@ def _services(
                         serving.run.container.span,
                         f"Set `targetPort: {bind}`.",
                     )
-
-
-def _services_by_label(project: Project) -> dict[tuple[str, str], list[tuple[int, KService]]]:
-    """Services with a selector, by its first label (in file order): a Service can select a
-    pod only if the pod has that label, so each serving looks at few Services, not all."""
-    memo = project.memo.get("prb006_services_by_label")
-    if isinstance(memo, dict):
-        return memo
-    index: dict[tuple[str, str], list[tuple[int, KService]]] = {}
-    number = 0
-    for manifest in project.manifests.values():
-        for service in manifest.services:
-            if service.selector:
-                first = next(iter(service.selector.items()))
-                index.setdefault(first, []).append((number, service))
-            number += 1
-    project.memo["prb006_services_by_label"] = index
-    return index
 
 
 def _selects(service: KService, labels: dict[str, str]) -> bool:

@@ -8,12 +8,13 @@ from preflight.checks import _probes
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.apps import reaches_database
-from preflight.model.project import Project
+from preflight.model.graph import Deployment
 from preflight.spans import Related
 
 
-def check(project: Project, ctx: RuleContext) -> Iterator[Finding]:
-    for serving, probe in _probes.probes(project, "readinessProbe"):
+def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    project = graph.files
+    for serving, probe in _probes.probes(graph, "readinessProbe"):
         route = _probes.route_for(serving.app, probe)
         if route is None or route.handler is None:
             continue

@@ -11,14 +11,14 @@ from preflight.findings import Finding, RuleContext, RuleInfo
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from preflight.model.project import Project
+    from preflight.model.graph import Deployment
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rule(RuleInfo):
     """A registered rule: ``check`` yields findings made with ``ctx.report``."""
 
-    check: Callable[[Project, RuleContext], Iterator[Finding]]
+    check: Callable[[Deployment, RuleContext], Iterator[Finding]]
     # The schema of [tool.preflight.rules.<CODE>]: a function returning a pydantic model, so
     # pydantic is imported only when a configuration has something to validate.
     options: Callable[[], type[BaseModel]] | None = None

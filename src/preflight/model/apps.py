@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from preflight.model.databases import module_index, resolve_import
-from preflight.model.project import ContainerRun, Project
 from preflight.parse.python import (
     HandlerInfo,
     IncludeDecl,
@@ -234,66 +233,6 @@ def _ascii_port(text: str) -> int | None:
     """A port written in ASCII digits. ``int()`` and ``str.isdigit()`` also take ``²`` or
     ``٨`` (and raise on the first, or on 5,000 digits): neither is a port a server binds."""
     return int(text) if re.fullmatch(r"[0-9]{1,5}", text) else None
-
-
-@dataclass(slots=True)
-class Serving:
-    """A Kubernetes container, the server it starts, and the app that server serves."""
-
-    run: ContainerRun
-    served: Served | None
-    app: App | None
-    why: str | None  # why no app (for --verbose)
-
-    @property
-    def label(self) -> str:
-        """How messages name the container: "Deployment `api` container `web`"."""
-        run = self.run
-        return f"{run.workload.kind} `{run.workload.name}` container `{run.container.name}`"
-
-
-def servings(project: Project) -> list[Serving]:
-    """Every Kubernetes container with what it serves (computed once per project)."""
-    if project.servings is not None:
-        return project.servings  # type: ignore[return-value]
-    resolver = AppResolver(project.python, project.python_paths)
-    out: list[Serving] = []
-    for run in project.containers:
-        if run.argv is None:
-            out.append(Serving(run, None, None, run.why_unlinked or "its command is not known"))
-            continue
-        served = served_by(run.argv, run.env)
-        if served is None:
-            out.append(Serving(run, None, None, "it does not start a server preflight knows"))
-            continue
-        app, why = resolver.resolve(served, run.context)
-        out.append(Serving(run, served, app, why))
-    project.servings = list(out)
-    return out
-
-
-def launched_apps(project: Project) -> list[tuple[App, Span]]:
-    """Apps the repository's Dockerfiles, compose services and Procfiles start."""
-    resolver = AppResolver(project.python, project.python_paths)
-    out: list[tuple[App, Span]] = []
-    seen: set[tuple[str, str]] = set()
-    for launch in project.launches:
-        served = served_by(launch.argv)
-        if served is None:
-            continue
-        near = ""
-        for image in project.images.values():
-            if image.dockerfile.path == launch.span.path:
-                near = image.context
-        app, _ = resolver.resolve(served, near)
-        if app is not None and (app.module, app.name) not in seen:
-            seen.add((app.module, app.name))
-            out.append((app, launch.span))
-    for serving in servings(project):
-        if serving.app is not None and (serving.app.module, serving.app.name) not in seen:
-            seen.add((serving.app.module, serving.app.name))
-            out.append((serving.app, serving.run.container.span))
-    return out
 
 
 class AppResolver:

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from preflight.discover import FileKind, Inventory
 from preflight.model.installs import RepoView, analyse_image
-from preflight.model.project import ContainerRun, Environment, Image, Launch, Project
+from preflight.model.project import (
+    ContainerRun,
+    Environment,
+    Evidence,
+    Image,
+    Launch,
+    Project,
+)
 from preflight.parse import ParseProblem
 from preflight.parse.dockerfile import Dockerfile
 from preflight.parse.manifests import looks_like_manifest
@@ -67,13 +75,13 @@ def build_project(
     project.dependencies = _dependencies(project)
     if any(m.engines or m.asyncio_extension for m in project.python.values()):
         from preflight.model.databases import DatabaseModel
-        from preflight.model.settings import service_root
+        from preflight.model.settings import ServiceRoots
 
         project.databases = DatabaseModel(
             project.python,
             list(env_sources(project)),
             project.dependencies,
-            lambda path: service_root(project, path),
+            ServiceRoots(project),
         )
     return project
 
@@ -310,7 +318,8 @@ def _link_images(project: Project, repo: RepoView, texts: dict[str, str], root_n
                     service.build_context or "",
                     f"compose service `{service.name}` builds it ({compose.path})",
                 )
-    names: dict[str, set[str]] = {}  # image basename -> Dockerfile paths that may build it
+    # image basename -> {Dockerfile path that may build it: why that name}
+    names: dict[str, dict[str, str]] = {}
     for path, dockerfile in sorted(project.dockerfiles.items()):
         context, why = contexts.get(path) or _context_for(dockerfile, repo)
         environment = analyse_image(dockerfile, context, repo)
@@ -330,8 +339,8 @@ def _link_images(project: Project, repo: RepoView, texts: dict[str, str], root_n
                     source=_lines(texts, start.path, start.line, span.end_line),
                 )
             )
-        for name in _image_names(path, context, project, root_name):
-            names.setdefault(name, set()).add(path)
+        for name, why_name in _image_names(path, context, project, root_name).items():
+            names.setdefault(name, {}).setdefault(path, why_name)
     _link_compose(project, repo, texts, names)
     _link_manifests(project, texts, names)
 
@@ -372,18 +381,22 @@ def _first_word(argv: Sequence[str]) -> str:
     return argv[0] if argv else ""
 
 
-def _image_names(path: str, context: str, project: Project, root_name: str) -> set[str]:
-    """Names an image built from this Dockerfile is likely pushed as (lower-case basenames)."""
-    names: set[str] = set()
+def _image_names(path: str, context: str, project: Project, root_name: str) -> dict[str, str]:
+    """Names an image built from this Dockerfile is likely pushed as (lower-case basenames),
+    each with the reason it is one."""
+    names: dict[str, str] = {}
     directory = posixpath.dirname(path)
-    names.add(posixpath.basename(directory) if directory else root_name)
+    if directory:
+        names[posixpath.basename(directory)] = f"the directory of {path}"
+    else:
+        names[root_name] = f"the repository's directory, where {path} is"
     suffix = posixpath.basename(path).partition(".")[2]
     if suffix and suffix.lower() not in ("prod", "production", "dockerfile"):
-        names.add(suffix)
+        names.setdefault(suffix, f"the suffix of {path}")
     pyproject = project.pyprojects.get(posixpath.join(context, "pyproject.toml").lstrip("/"))
     if pyproject is not None and pyproject.name:
-        names.add(pyproject.name)
-    return {normalise_name(name) for name in names if name}
+        names.setdefault(pyproject.name, f"the project name in {pyproject.path}")
+    return {normalise_name(name): why for name, why in names.items() if name}
 
 
 def _image_basename(ref: str) -> str:
@@ -393,22 +406,27 @@ def _image_basename(ref: str) -> str:
 
 
 def _environment_for_image(
-    ref: str | None, names: dict[str, set[str]], project: Project
-) -> tuple[Environment | None, str | None, Dockerfile | None]:
+    ref: str | None, names: dict[str, dict[str, str]], project: Project
+) -> tuple[Environment | None, str | None, Dockerfile | None, Evidence | None]:
+    """The image a reference names, when exactly one Dockerfile here may build it."""
     if not ref:
-        return None, "it names no image", None
-    candidates = names.get(_image_basename(ref), set())
+        return None, "it names no image", None, None
+    basename = _image_basename(ref)
+    candidates = names.get(basename, {})
     if len(candidates) == 1:
-        path = next(iter(candidates))
+        ((path, why),) = candidates.items()
         image = project.images[path]
-        return image.environment, None, image.dockerfile
+        # A name match is a guess: nothing in the repository says this build is that image.
+        evidence = Evidence(f"image name `{basename}` is {why}", strong=False)
+        return image.environment, None, image.dockerfile, evidence
     if len(candidates) > 1:
-        return None, f"image `{ref}` could be built by {len(candidates)} Dockerfiles", None
-    return None, f"image `{ref}` is not built by any Dockerfile in this repository", None
+        return None, f"image `{ref}` could be built by {len(candidates)} Dockerfiles", None, None
+    why_not = f"image `{ref}` is not built by any Dockerfile in this repository"
+    return None, why_not, None, None
 
 
 def _link_compose(
-    project: Project, repo: RepoView, texts: dict[str, str], names: dict[str, set[str]]
+    project: Project, repo: RepoView, texts: dict[str, str], names: dict[str, dict[str, str]]
 ) -> None:
     for compose in project.compose_files.values():
         for service in compose.services:
@@ -422,7 +440,9 @@ def _link_compose(
                 else:
                     why = f"its Dockerfile `{service.dockerfile}` is not in the repository"
             else:
-                environment, why, dockerfile = _environment_for_image(service.image, names, project)
+                environment, why, dockerfile, _ = _environment_for_image(
+                    service.image, names, project
+                )
             if service.entrypoint is None and service.command is None:
                 continue
             entry = service.entrypoint
@@ -460,17 +480,20 @@ def _entrypoint_argv(dockerfile: Dockerfile | None) -> tuple[str, ...]:
     return ()
 
 
-def _link_manifests(project: Project, texts: dict[str, str], names: dict[str, set[str]]) -> None:
+def _link_manifests(
+    project: Project, texts: dict[str, str], names: dict[str, dict[str, str]]
+) -> None:
     for manifest in project.manifests.values():
         for workload in manifest.workloads:
             for container in workload.containers:
-                environment, why, dockerfile = _environment_for_image(
+                environment, why, dockerfile, evidence = _environment_for_image(
                     container.image, names, project
                 )
                 if not container.is_init:
-                    project.containers.append(
-                        _container_run(manifest.path, workload, container, dockerfile, why, project)
+                    run = _container_run(
+                        manifest.path, workload, container, dockerfile, why, project
                     )
+                    project.containers.append(replace(run, image_evidence=evidence))
                 if container.command is None and container.args is None:
                     continue  # runs the image's own command, checked at the Dockerfile
                 if container.command is not None:

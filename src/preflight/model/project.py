@@ -86,6 +86,14 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a link between two objects was made, and how much a rule may rely on it."""
+
+    how: str  # "image name `api` is the directory of api/Dockerfile"
+    strong: bool  # False: a guess from names (the graph and --verbose say so)
+
+
+@dataclass(frozen=True, slots=True)
 class ContainerRun:
     """A Kubernetes container and what it runs: its argv, image, environment values."""
 
@@ -97,6 +105,7 @@ class ContainerRun:
     env: dict[str, str] = field(repr=False)  # literal values (Dockerfile ENV, then env[])
     context: str = ""  # the image's build context (where its modules are)
     why_unlinked: str | None = None
+    image_evidence: Evidence | None = None  # how the image was tied to ``dockerfile``
 
 
 @dataclass(slots=True)
@@ -116,11 +125,8 @@ class Project:
     images: dict[str, Image] = field(default_factory=dict)  # by Dockerfile path
     launches: list[Launch] = field(default_factory=list)
     containers: list[ContainerRun] = field(default_factory=list)
-    servings: list[object] | None = None  # model.apps.servings(): computed on first use
-    memo: dict[object, object] = field(default_factory=dict)  # derived facts, computed once
     locks: dict[str, dict[str, str]] = field(default_factory=dict)  # lock path -> versions
     databases: DatabaseModel | None = None
     dependencies: dict[str, Dependencies] = field(default_factory=dict)  # by Python module
-    config: dict[str, object] = field(default_factory=dict)  # [tool.preflight] project facts
     problems: list[ParseProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # for --verbose: skipped files, weak links

@@ -70,43 +70,65 @@ class Setting:
         return name if self.case_sensitive else name.upper()
 
 
-def service_root(project: Project, path: str) -> str:
-    """The nearest directory above a file holding a Dockerfile, pyproject or requirements."""
-    roots = project.memo.get("service_root")
-    if not isinstance(roots, dict):
-        roots = project.memo["service_root"] = {}
-    found = roots.get(path)
-    if isinstance(found, str):
-        return found
-    directories = project.memo.get("service_dirs")
-    if not isinstance(directories, frozenset):
+class ServiceRoots:
+    """The service directory of a file: the nearest directory above it holding a Dockerfile,
+    pyproject or requirements file (answers kept: every module is asked about many times)."""
+
+    def __init__(self, project: Project) -> None:
         markers = {*project.dockerfiles, *project.pyprojects, *project.requirements}
-        directories = project.memo["service_dirs"] = frozenset(
-            posixpath.dirname(m) for m in markers
-        )
-    directory = posixpath.dirname(path)
-    while directory and directory not in directories:
-        directory = posixpath.dirname(directory)
-    roots[path] = directory
-    return directory
+        self._dirs = frozenset(posixpath.dirname(m) for m in markers)
+        self._found: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        found = self._found.get(path)
+        if found is not None:
+            return found
+        directory = posixpath.dirname(path)
+        while directory and directory not in self._dirs:
+            directory = posixpath.dirname(directory)
+        self._found[path] = directory
+        return directory
 
 
-def _classes(project: Project) -> list[tuple[str, SettingsClass, list[SettingsField]]]:
+class SettingsIndex:
+    """Which service each module belongs to and which variables each service's code reads.
+
+    Built once per check by the graph (``model.graph.build_graph``), every answer computed up
+    front: rules read it, nothing adds to it afterwards.
+    """
+
+    def __init__(
+        self, project: Project, roots: ServiceRoots, external_secrets: tuple[str, ...] = ()
+    ) -> None:
+        self.service_root = roots
+        modules: dict[str, set[str]] = {}
+        for path in project.python:
+            modules.setdefault(self.service_root(path), set()).add(path)
+        classes = _classes(project)
+        live = _instantiated(project)
+        given = _init_provided(project)
+        subclassed = {b.rsplit(".", 1)[-1] for _, cls, _ in classes for b in cls.bases}
+        self.by_root: dict[str, list[Setting]] = {
+            root: _settings_for(project, paths, classes, live, given, subclassed)
+            for root, paths in sorted(modules.items())
+        }
+        self.defined = _defined(project, external_secrets)
+
+    def settings_for(self, root: str) -> list[Setting]:
+        """Every variable the code of the service at ``root`` reads from its environment."""
+        return self.by_root.get(root, [])
+
+
+_Classes = list[tuple[str, SettingsClass, list[SettingsField]]]
+
+
+def _classes(project: Project) -> _Classes:
     """Settings classes with the fields they inherit from the repository's own base classes."""
-    cached = project.memo.get("settings_classes")
-    if isinstance(cached, list):
-        return cached
-    result = _compute_classes(project)
-    project.memo["settings_classes"] = result
-    return result
-
-
-def _compute_classes(project: Project) -> list[tuple[str, SettingsClass, list[SettingsField]]]:
     by_name: dict[str, list[tuple[str, SettingsClass]]] = {}
     for path, module in project.python.items():
         for cls in module.settings:
             by_name.setdefault(cls.name, []).append((path, cls))
-    out: list[tuple[str, SettingsClass, list[SettingsField]]] = []
+    out: _Classes = []
     for path, module in sorted(project.python.items()):
         for cls in module.settings:
             fields: dict[str, SettingsField] = {}
@@ -134,11 +156,7 @@ def _compute_classes(project: Project) -> list[tuple[str, SettingsClass, list[Se
 
 def _init_provided(project: Project) -> dict[str, set[str] | None]:
     """Fields given as constructor keywords, per class (None: ``**kwargs``, anything may be)."""
-    cached = project.memo.get("init_provided")
-    if isinstance(cached, dict):
-        return cached
     out: dict[str, set[str] | None] = {}
-    project.memo["init_provided"] = out
     for module in project.python.values():
         for name, keywords, star in module.init_calls:
             if star:
@@ -152,11 +170,7 @@ def _init_provided(project: Project) -> dict[str, set[str] | None]:
 
 def _instantiated(project: Project) -> set[str]:
     """Class names some module calls (``Settings()``, ``get_settings`` returning ``Settings()``)."""
-    cached = project.memo.get("instantiated")
-    if isinstance(cached, set):
-        return cached
     names: set[str] = set()
-    project.memo["instantiated"] = names
     for module in project.python.values():
         for binding in module.bindings:
             names.add(binding.call.rsplit(".", 1)[-1])
@@ -165,37 +179,17 @@ def _instantiated(project: Project) -> set[str]:
     return names
 
 
-def settings_for(project: Project, root: str) -> list[Setting]:
-    """Every variable the code of the service at ``root`` reads from its environment."""
-    key = ("settings_for", root)
-    cached = project.memo.get(key)
-    if isinstance(cached, list):
-        return cached
-    result = _settings_for(project, root)
-    project.memo[key] = result
-    return result
-
-
-def _modules_of(project: Project, root: str) -> set[str]:
-    """The parsed Python modules of the service at ``root`` (grouped once per project)."""
-    groups = project.memo.get("modules_by_root")
-    if not isinstance(groups, dict):
-        built: dict[str, set[str]] = {}
-        for path in project.python:
-            built.setdefault(service_root(project, path), set()).add(path)
-        project.memo["modules_by_root"] = groups = built
-    found = groups.get(root, set())
-    assert isinstance(found, set)
-    return found
-
-
-def _settings_for(project: Project, root: str) -> list[Setting]:
-    live = _instantiated(project)
-    subclassed = {b.rsplit(".", 1)[-1] for _, cls, _ in _classes(project) for b in cls.bases}
-    given = _init_provided(project)
+def _settings_for(
+    project: Project,
+    modules: set[str],
+    classes: _Classes,
+    live: set[str],
+    given: dict[str, set[str] | None],
+    subclassed: set[str],
+) -> list[Setting]:
     out: list[Setting] = []
-    for path, cls, fields in _classes(project):
-        if path not in _modules_of(project, root):
+    for path, cls, fields in classes:
+        if path not in modules:
             continue
         if cls.name not in live and cls.name in subclassed:
             continue  # a base class only its subclasses are built from
@@ -236,7 +230,7 @@ def _settings_for(project: Project, root: str) -> list[Setting]:
                     cls.nested_delimiter,
                 )
             )
-    for path in sorted(_modules_of(project, root)):
+    for path in sorted(modules):
         module = project.python[path]
         for name, span in module.required_env:
             out.append(
@@ -286,16 +280,7 @@ class Defined:
     manages_config_maps: bool
 
 
-def defined(project: Project) -> Defined:
-    cached = project.memo.get("defined")
-    if isinstance(cached, Defined):
-        return cached
-    result = _defined(project)
-    project.memo["defined"] = result
-    return result
-
-
-def _defined(project: Project) -> Defined:
+def _defined(project: Project, external_secrets: tuple[str, ...]) -> Defined:
     secrets: dict[str, dict[str, tuple[Span, str | None]] | None] = {}
     config_maps: dict[str, dict[str, tuple[Span, str | None]]] = {}
     for manifest in project.manifests.values():
@@ -314,14 +299,12 @@ def _defined(project: Project) -> Defined:
             config_maps.setdefault(config_map.obj.name or "", {}).update(
                 {k: (v.span, v.value) for k, v in config_map.keys.items()}
             )
-    external = project.config.get("external-secrets") or ()
-    if isinstance(external, (list, tuple)):
-        for name in external:
-            secrets[str(name)] = None
+    for name in external_secrets:
+        secrets[name] = None
     return Defined(secrets, config_maps, bool(secrets), bool(config_maps))
 
 
-def container_env(project: Project, run: ContainerRun, known: Defined) -> ContainerEnv:
+def container_env(run: ContainerRun, known: Defined) -> ContainerEnv:
     env = ContainerEnv()
     dockerfile = run.dockerfile
     if dockerfile is not None and dockerfile.final is not None:

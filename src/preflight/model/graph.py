@@ -1,0 +1,210 @@
+"""The deployment graph: what a deploy of this repository runs, joined once, read by every rule.
+
+``build_graph`` runs once per check, after the per-file facts are linked (``link.build_project``),
+and computes every join a rule needs — which container runs which image built from which
+Dockerfile, which server and app its command starts, which settings that app reads and who
+provides each one — into typed nodes. Rules read it and never derive a link of their own, and
+nothing writes into it afterwards. Every link records its evidence and strength, and every
+missing link says why, so a rule can stay silent on a weak link and ``preflight graph`` /
+``--verbose`` can answer "why didn't preflight check my Deployment?".
+
+    Workload ─ Container ─ Image (Dockerfile + context) ─ Process (argv) ─ Server ─ App (routes)
+                        └─ Settings ◀─ providers (Secret/ConfigMap keys, env values, ENV)
+    App's service ─ database uses (URL chain → engine → driver)
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from preflight.model.apps import App, AppResolver, Served, served_by
+from preflight.model.project import ContainerRun, Evidence, Launch, Project
+from preflight.model.settings import (
+    ContainerEnv,
+    Defined,
+    ServiceRoots,
+    Setting,
+    SettingsIndex,
+    container_env,
+)
+from preflight.spans import Span
+
+if TYPE_CHECKING:
+    from preflight.model.databases import DatabaseModel
+    from preflight.parse.manifests import KService
+
+__all__ = [
+    "ContainerNode",
+    "Deployment",
+    "Evidence",
+    "LaunchedApp",
+    "ProjectConfig",
+    "build_graph",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectConfig:
+    """What the repository's configuration tells the link stage (typed, passed in)."""
+
+    database_platform: str | None = None  # "neon", … when the URLs do not say
+    external_secrets: tuple[str, ...] = ()  # Secrets created outside the repository
+
+
+@dataclass(slots=True)
+class ContainerNode:
+    """A Kubernetes container, the image and command it runs, and the app that serves."""
+
+    run: ContainerRun
+    image_evidence: Evidence | None  # how its image was tied to a Dockerfile (None: not tied)
+    served: Served | None  # the server its command starts
+    app: App | None
+    why: str | None  # why no app (for --verbose and `preflight graph`)
+    root: str | None  # the service directory its code lives in (settings, dependencies)
+    settings: list[Setting]  # what that code reads from the environment
+    env: ContainerEnv  # what the container's environment provides
+
+    @property
+    def label(self) -> str:
+        """How messages name the container: "Deployment `api` container `web`"."""
+        run = self.run
+        return f"{run.workload.kind} `{run.workload.name}` container `{run.container.name}`"
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchedApp:
+    """An app that a Dockerfile, compose service, Procfile or container starts."""
+
+    app: App
+    span: Span  # the command that starts it
+
+
+@dataclass(slots=True)
+class Deployment:
+    """The graph. ``files`` holds the per-file facts; everything else is a join of them."""
+
+    files: Project
+    config: ProjectConfig
+    settings: SettingsIndex
+    containers: list[ContainerNode] = field(default_factory=list)
+    launched: list[LaunchedApp] = field(default_factory=list)
+    # the service directories whose code creates a database engine
+    database_roots: frozenset[str] = frozenset()
+    # Services with a selector, by its first label, in file order: a Service can select a pod
+    # only if the pod has that label, so each container is compared with few Services
+    services_by_label: dict[tuple[str, str], list[tuple[int, KService]]] = field(
+        default_factory=dict
+    )
+    # every place a distribution is declared outside a runtime dependency list (dev groups,
+    # extras, other requirements files), by normalised name
+    declarations: dict[str, list[tuple[Span, str]]] = field(default_factory=dict)
+
+    @property
+    def defined(self) -> Defined:
+        return self.settings.defined
+
+    @property
+    def databases(self) -> DatabaseModel | None:
+        return self.files.databases
+
+    @property
+    def launches(self) -> list[Launch]:
+        return self.files.launches
+
+    def service_root(self, path: str) -> str:
+        return self.settings.service_root(path)
+
+
+def build_graph(project: Project, config: ProjectConfig) -> Deployment:
+    """Join the linked facts into the graph, once."""
+    index = SettingsIndex(project, ServiceRoots(project), config.external_secrets)
+    graph = Deployment(project, config, index)
+    resolver = AppResolver(project.python, project.python_paths)
+    for run in project.containers:
+        graph.containers.append(_container(run, resolver, index))
+    graph.launched = _launched(project, graph.containers, resolver)
+    if project.databases is not None:
+        graph.database_roots = frozenset(
+            index.service_root(use.module) for use in project.databases.uses
+        )
+    graph.services_by_label = _services_by_label(project)
+    graph.declarations = _declarations(project)
+    return graph
+
+
+def _services_by_label(project: Project) -> dict[tuple[str, str], list[tuple[int, KService]]]:
+    index: dict[tuple[str, str], list[tuple[int, KService]]] = {}
+    number = 0
+    for manifest in project.manifests.values():
+        for service in manifest.services:
+            if service.selector:
+                first = next(iter(service.selector.items()))
+                index.setdefault(first, []).append((number, service))
+            number += 1
+    return index
+
+
+def _declarations(project: Project) -> dict[str, list[tuple[Span, str]]]:
+    out: dict[str, list[tuple[Span, str]]] = {}
+    for pyproject in project.pyprojects.values():
+        for group in pyproject.groups:
+            label = (
+                f"{pyproject.path} optional extra `{group.name}`"
+                if group.kind == "extra"
+                else f"{pyproject.path} dependency group `{group.name}`"
+            )
+            for requirement in group.requirements:
+                out.setdefault(requirement.name, []).append((requirement.span, label))
+    for path, requirements in project.requirements.items():
+        for requirement in requirements.requirements:
+            out.setdefault(requirement.name, []).append((requirement.span, path))
+    return out
+
+
+def _container(run: ContainerRun, resolver: AppResolver, index: SettingsIndex) -> ContainerNode:
+    env = container_env(run, index.defined)
+    evidence = run.image_evidence
+    served: Served | None = None
+    app: App | None = None
+    if run.argv is None:
+        why: str | None = run.why_unlinked or "its command is not known"
+    else:
+        served = served_by(run.argv, run.env)
+        if served is None:
+            why = "it does not start a server preflight knows"
+        else:
+            app, why = resolver.resolve(served, run.context)
+    if app is not None:
+        root: str | None = index.service_root(app.module)
+    elif run.dockerfile is not None:
+        root = posixpath.dirname(run.dockerfile.path)
+    else:
+        root = None
+    settings = index.settings_for(root) if root is not None else []
+    return ContainerNode(run, evidence, served, app, why, root, settings, env)
+
+
+def _launched(
+    project: Project, containers: list[ContainerNode], resolver: AppResolver
+) -> list[LaunchedApp]:
+    out: list[LaunchedApp] = []
+    seen: set[tuple[str, str]] = set()
+    for launch in project.launches:
+        served = served_by(launch.argv)
+        if served is None:
+            continue
+        near = ""
+        for image in project.images.values():
+            if image.dockerfile.path == launch.span.path:
+                near = image.context
+        app, _ = resolver.resolve(served, near)
+        if app is not None and (app.module, app.name) not in seen:
+            seen.add((app.module, app.name))
+            out.append(LaunchedApp(app, launch.span))
+    for node in containers:
+        if node.app is not None and (node.app.module, node.app.name) not in seen:
+            seen.add((node.app.module, node.app.name))
+            out.append(LaunchedApp(node.app, node.run.container.span))
+    return out
