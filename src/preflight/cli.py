@@ -442,6 +442,52 @@ def rules(
         _flush_stdout()
 
 
+class GraphFormat(str, Enum):
+    text = "text"
+    json = "json"
+    mermaid = "mermaid"
+
+
+@app.command()
+def graph(
+    path: Annotated[str, typer.Argument(help="The repository root.", metavar="PATH")] = ".",
+    output_format: Annotated[
+        GraphFormat, typer.Option("--format", help="text, json or mermaid.")
+    ] = GraphFormat.text,
+    config: Annotated[
+        str | None,
+        typer.Option("--config", help="Read configuration from this file.", metavar="FILE"),
+    ] = None,
+) -> None:
+    """Show what preflight believes the deployment is, and what it could not join.
+
+    Each workload's containers with their image, Dockerfile (and the evidence for that link),
+    command, server, app and routes, probes, settings and who provides each; the commands
+    Dockerfiles, compose files and Procfiles start; the database engines and their URLs. Values
+    are never printed.
+    """
+    import shutil
+
+    from preflight.config import ConfigError, load_config
+    from preflight.engine import build
+    from preflight.graphview import describe, render
+
+    ((root, display_root),) = _roots([path])
+    config_file = _path_option(config, "--config")
+    config_notes: list[str] = []
+    try:
+        configuration, _ = load_config(root, config_file, config_notes)
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+    built = build(root, display_root, configuration)
+    data = describe(built.graph, [*config_notes, *built.notes])
+    width = min(shutil.get_terminal_size((80, 24)).columns, 100)
+    text = render(data, output_format.value, width)
+    with _writing(0):
+        _write_stdout(text + "\n", machine=output_format is not GraphFormat.text)
+        _flush_stdout()
+
+
 @app.command()
 def explain(code: Annotated[str, typer.Argument(help="A rule code, e.g. PKG001.")]) -> None:
     """Print a rule's page: what it catches, why, how to fix, examples."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from preflight import filter as filtering
 from preflight.checks import BY_CODE, RULES
@@ -14,7 +16,11 @@ from preflight.model.project import Project
 from preflight.redact import clean_finding, clean_text, redact_source, shorten
 from preflight.result import Result
 
-__all__ = ["Result", "enabled_rules", "run"]
+if TYPE_CHECKING:
+    from preflight.discover import Inventory
+    from preflight.model.graph import Deployment
+
+__all__ = ["Built", "Result", "build", "enabled_rules", "run"]
 
 # How each kind of file writes a comment, where a suppression marker may stand.
 _COMMENT_SYNTAX: dict[str, str] = {
@@ -45,16 +51,21 @@ def enabled_rules(
     ]
 
 
-def run(
-    root: Path,
-    display_root: str,
-    config: Config,
-    select: Sequence[str] | None = None,
-    ignore: Sequence[str] = (),
-    workers: int = 1,
-    use_cache: bool = False,
-) -> Result:
+@dataclass(slots=True)
+class Built:
+    """A repository read as a deploy would see it: its files, and the graph joining them."""
+
+    inventory: Inventory
+    graph: Deployment
+    notes: list[str]  # --verbose: skipped files, weak links, the cache
+
+
+def build(
+    root: Path, display_root: str, config: Config, workers: int = 1, use_cache: bool = False
+) -> Built:
+    """discover → parse → link → graph, once (``run`` then applies the rules)."""
     from preflight.discover import discover
+    from preflight.model.graph import ProjectConfig, build_graph
     from preflight.model.link import build_project
 
     inventory = discover(root, exclude=config.exclude, max_file_size=config.max_file_size)
@@ -66,16 +77,29 @@ def run(
     project = build_project(inventory, display_root, workers, cache)
     if cache is not None:
         cache.save()
-    from preflight.model.graph import ProjectConfig, build_graph
-
     graph = build_graph(
         project, ProjectConfig(config.database_platform, tuple(config.external_secrets))
     )
-    rules = enabled_rules(config, select, ignore)
-    raw: list[Finding] = []
     notes = list(project.notes)
     if cache is not None and cache.note:
         notes.append(cache.note)
+    return Built(inventory, graph, notes)
+
+
+def run(
+    root: Path,
+    display_root: str,
+    config: Config,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] = (),
+    workers: int = 1,
+    use_cache: bool = False,
+) -> Result:
+    built = build(root, display_root, config, workers, use_cache)
+    inventory, graph, project = built.inventory, built.graph, built.graph.files
+    rules = enabled_rules(config, select, ignore)
+    raw: list[Finding] = []
+    notes = built.notes
     internal: list[str] = []
     for rule in rules:
         ctx = RuleContext.of(rule, config.rule_options(rule.code))
