@@ -58,6 +58,31 @@ class FileKind(str, enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class KindInfo:
+    """How preflight reads a kind of file: its parser, and how a comment is written in it."""
+
+    parser: tuple[str, str] | None  # (module, function): path and text in, facts out
+    comments: str | None  # "hash", "dockerfile" (own line only) or "python" (tokens), or None
+
+
+# The one dispatch table: the parse step, the cache and the filter stage all read it.
+KINDS: dict[FileKind, KindInfo] = {
+    FileKind.PYPROJECT: KindInfo(("preflight.parse.pyproject", "parse_pyproject"), "hash"),
+    FileKind.REQUIREMENTS: KindInfo(("preflight.parse.requirements", "parse_requirements"), "hash"),
+    FileKind.DOCKERFILE: KindInfo(("preflight.parse.dockerfile", "parse_dockerfile"), "dockerfile"),
+    FileKind.COMPOSE: KindInfo(("preflight.parse.compose", "parse_compose"), "hash"),
+    FileKind.YAML: KindInfo(("preflight.parse.manifests", "parse_manifests"), "hash"),
+    FileKind.ENV_EXAMPLE: KindInfo(("preflight.parse.envfile", "parse_env_file"), "hash"),
+    FileKind.PYTHON: KindInfo(("preflight.parse.python", "parse_python"), "python"),
+    FileKind.GUNICORN_CONFIG: KindInfo(("preflight.parse.python", "parse_python"), "python"),
+    FileKind.PROCFILE: KindInfo(("preflight.parse.procfile", "parse_procfile"), "hash"),
+    FileKind.PREFLIGHT_CONFIG: KindInfo(None, "hash"),  # read by the config loader
+    FileKind.SHELL: KindInfo(None, "hash"),  # followed as text by the rules that run scripts
+    FileKind.LOCK: KindInfo(("preflight.parse.lockfile", "parse_lock"), None),
+}
+
+
+@dataclass(frozen=True, slots=True)
 class SourceFile:
     path: str  # relative to the root, POSIX separators
     kind: FileKind

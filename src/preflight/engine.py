@@ -11,6 +11,7 @@ from preflight import filter as filtering
 from preflight.checks import BY_CODE, RULES
 from preflight.checks.rule import Rule
 from preflight.config import Config
+from preflight.discover import KINDS
 from preflight.findings import Finding, RuleContext, matches
 from preflight.model.project import Project
 from preflight.redact import clean_finding, clean_text, redact_source, shorten
@@ -21,21 +22,6 @@ if TYPE_CHECKING:
     from preflight.model.graph import Deployment
 
 __all__ = ["Built", "Result", "build", "enabled_rules", "run"]
-
-# How each kind of file writes a comment, where a suppression marker may stand.
-_COMMENT_SYNTAX: dict[str, str] = {
-    "pyproject": "hash",
-    "requirements": "hash",
-    "dockerfile": "dockerfile",
-    "compose": "hash",
-    "yaml": "hash",
-    "env-example": "hash",
-    "python": "python",
-    "gunicorn-config": "python",
-    "procfile": "hash",
-    "shell": "hash",
-    "preflight-config": "hash",
-}
 
 
 def enabled_rules(
@@ -111,8 +97,7 @@ def run(
             notes.append(f"{rule.code} silent{f' at {span}' if span else ''}: {why}")
     enabled_codes = {rule.code for rule in rules}
     suppressions = filtering.suppressions_in(
-        (source.path, source.text, _COMMENT_SYNTAX.get(source.kind.value))
-        for source in inventory.files
+        (source.path, source.text, KINDS[source.kind].comments) for source in inventory.files
     )
     filtered = filtering.apply(raw, suppressions, config.per_file_ignores, enabled_codes, BY_CODE)
     findings = filtered.findings

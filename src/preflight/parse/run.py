@@ -12,21 +12,13 @@ from collections.abc import Callable, Sequence
 from importlib import import_module
 from typing import Any
 
+from preflight.discover import KINDS
 from preflight.parse import ParseProblem
 from preflight.spans import Span
 
-# kind value -> (module, function)
+# kind value -> (module, function), from the one table in discover.KINDS
 PARSERS: dict[str, tuple[str, str]] = {
-    "pyproject": ("preflight.parse.pyproject", "parse_pyproject"),
-    "requirements": ("preflight.parse.requirements", "parse_requirements"),
-    "dockerfile": ("preflight.parse.dockerfile", "parse_dockerfile"),
-    "compose": ("preflight.parse.compose", "parse_compose"),
-    "yaml": ("preflight.parse.manifests", "parse_manifests"),
-    "env-example": ("preflight.parse.envfile", "parse_env_file"),
-    "procfile": ("preflight.parse.procfile", "parse_procfile"),
-    "python": ("preflight.parse.python", "parse_python"),
-    "gunicorn-config": ("preflight.parse.python", "parse_python"),
-    "lock": ("preflight.parse.lockfile", "parse_lock"),
+    kind.value: info.parser for kind, info in KINDS.items() if info.parser is not None
 }
 # Below this many files a pool costs more (start-up, pickling) than it saves.
 POOL_THRESHOLD = 400
