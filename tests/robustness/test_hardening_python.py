@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from preflight.model import apps
 from preflight.model.apps import MAX_EXPANDED, AppResolver, reaches_database, served_by
@@ -544,3 +546,51 @@ def test_ascii_ports_still_read() -> None:
     ]:
         served = served_by(argv, env)
         assert served is not None and served.port == expected, (argv, served)
+
+
+_ALPHABET = [
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "-",
+    "+",
+    ".",
+    "a",
+    " ",
+    "\n",
+    ",",
+    "=",
+    "not ",
+    "elif ",
+    "if ",
+    'f"{',
+    '}"',
+    "'",
+    "#",
+    "\\\n",
+    "    ",
+]
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(st.sampled_from(_ALPHABET), min_size=0, max_size=1500))
+def test_the_cheap_pre_test_never_skips_a_deep_text(pieces: list[str]) -> None:
+    """Skipping the scan when _may_nest_deeply says no is sound: the scan would not have found
+    the text too deep either."""
+    from preflight.parse.python import _layout, _may_nest_deeply
+
+    for text in ("".join(pieces), "".join(pieces) * 3):
+        if not _may_nest_deeply(text):
+            assert _layout(text).depth < MAX_NESTING
+
+
+def test_the_pre_test_sends_deep_texts_to_the_scan() -> None:
+    from preflight.parse.python import _may_nest_deeply
+
+    assert _may_nest_deeply("y = " + "-" * 20_000 + "1")
+    assert _may_nest_deeply("x = " + "(" * 600 + ")" * 600)
+    assert _may_nest_deeply("if a:\n    pass\n" + "elif a:\n    pass\n" * 1000)
+    assert not _may_nest_deeply("import os\n\nVALUE = os.environ['X']\n" * 10)
