@@ -21,7 +21,7 @@ PARSERS: dict[str, tuple[str, str]] = {
     kind.value: info.parser for kind, info in KINDS.items() if info.parser is not None
 }
 # Below this many files a pool costs more (start-up, pickling) than it saves.
-POOL_THRESHOLD = 400
+POOL_THRESHOLD = 600
 
 Job = tuple[str, str, str]  # (kind, path, text)
 
