@@ -16,7 +16,8 @@ hostile pieces from a small vocabulary:
   cache names, a dangling ``.gitignore`` link, the directory itself a link outside; and
   separately ``XDG_CACHE_HOME`` (or ``HOME``) pointing INSIDE the repository, with a planted key
   (empty, zeros, FIFO, device) and a cache file (a forged JSON cache signed with that key that
-  would hide PKG001, a pickle, a FIFO, a device);
+  would hide PKG001, a pickle, a FIFO, a device) — either really inside, or behind the
+  repository's ``.cache`` link to a directory outside that holds them;
 - odd encodings: UTF-16 with and without BOM, UTF-8 with BOM, Latin-1, NUL bytes, CRLF and
   lone CR, invalid UTF-8; and odd names: undecodable bytes in file and directory names, a
   255-byte name, a ~3 KB path, newline, CR, TAB, ESC/BEL and bidi-override characters;
@@ -228,7 +229,17 @@ REPO_CACHES = [
 # since `pip install .` has no pyproject.toml to install, and --verbose says so).
 ROOT_PYPROJECTS = ["file", "file", "link-inside", "link-outside"]
 
-CACHE_HOMES = ["outside", "outside", "outside", "xdg-in-repo", "home-in-repo"]
+# Where XDG_CACHE_HOME (or HOME) points: outside the repository, inside it, or inside it at a
+# `.cache` that is the repository's link to a directory outside (holding a planted cache).
+CACHE_HOMES = [
+    "outside",
+    "outside",
+    "outside",
+    "xdg-in-repo",
+    "home-in-repo",
+    "xdg-link-in-repo",
+    "home-link-in-repo",
+]
 PLANTED_KEYS = ["empty", "zeros", "fifo", "dev-zero", "stdin"]
 PLANTED_CACHES = ["forged-json", "pickle", "fifo", "dev-zero", "stdin"]
 
@@ -546,10 +557,20 @@ def _plant_special(target: Path, how: str, data: bytes) -> None:
         target.chmod(0o600)
 
 
+def _planted_home(layout: Layout, plan: Plan) -> Path:
+    """Where the planted cache home is: in the repository, or where its `.cache` link leads."""
+    if "link" in plan.cache_home:
+        return layout.outside / "cachedir" / "preflight"
+    return layout.root / ".cache" / "preflight"
+
+
 def _plant_cache_home(layout: Layout, plan: Plan) -> None:
-    """A cache home inside the repository, as private as a real one, with a key and a cache."""
-    home = layout.root / ".cache" / "preflight"
+    """A cache home inside the repository (or behind its link), as private as a real one, with
+    a key and a cache."""
+    home = _planted_home(layout, plan)
     (home / "parse").mkdir(parents=True)
+    if "link" in plan.cache_home:
+        (layout.root / ".cache").symlink_to(home.parent, target_is_directory=True)
     key = {"empty": b"", "zeros": b"\0" * 32}.get(plan.planted_key, b"\0" * 32)
     _plant_special(home / "key", plan.planted_key, key)
     if plan.planted_cache == "forged-json":
@@ -631,7 +652,7 @@ def build(plan: Plan) -> Layout:
             raise AssertionError(piece)
     _make_readable(layout.broot)
     if plan.cache_home != "outside":  # a real cache home is private: make the plant look real
-        home = layout.root / ".cache" / "preflight"
+        home = _planted_home(layout, plan)
         for directory in (home, home / "parse"):
             directory.chmod(0o700)
         for name in (home / "key", home / "parse" / cache_name(layout.root)):
@@ -817,9 +838,9 @@ def _environment(layout: Layout, plan: Plan) -> dict[str, str]:
     env = preflight_env(layout.base)
     env["XDG_CACHE_HOME"] = str(layout.xdg)
     env["HOME"] = str(layout.cwd)
-    if plan.cache_home == "xdg-in-repo":
+    if plan.cache_home.startswith("xdg"):
         env["XDG_CACHE_HOME"] = str(layout.root / ".cache")
-    elif plan.cache_home == "home-in-repo":
+    elif plan.cache_home.startswith("home"):
         env.pop("XDG_CACHE_HOME")
         env["HOME"] = str(layout.root)
     return env
@@ -952,3 +973,74 @@ def test_unreadable_pieces_are_really_unreadable(tmp_path: Path) -> None:
         assert "cannot read" in result.stderr and "Permission denied" in result.stderr, str(result)
     finally:
         destroy(layout)
+
+
+# --------------------------------------------------------------------------- found by the property
+
+
+@pytest.mark.parametrize("via", ["xdg", "home", "user-link-into-repo"])
+def test_a_cache_home_reached_through_a_link_in_the_root_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, via: str
+) -> None:
+    """``XDG_CACHE_HOME=repo/.cache`` where ``repo/.cache`` is the repository's link to a
+    directory outside: resolved, the cache home is outside the root, but the repository chose
+    it — it would decide where the key and cache are written, and which are read. Every prefix
+    of the path as given must stay out of the root, not only the resolved path.
+    """
+    from preflight.config import Config
+    from preflight.engine import run
+
+    root = tmp_path / "repo"
+    for name, text in base_tree().items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "preflight" / "parse").mkdir(parents=True)
+    for directory in (elsewhere / "preflight", elsewhere / "preflight" / "parse"):
+        directory.chmod(0o700)
+    key = b"\0" * 32  # a planted key and a cache signed with it that would hide PKG001
+    for path, data in (
+        (elsewhere / "preflight" / "key", key),
+        (elsewhere / "preflight" / "parse" / cache_name(root), _forged_json(root, key)),
+    ):
+        path.write_bytes(data)
+        path.chmod(0o600)
+    if via == "user-link-into-repo":  # the user's own link into the repository, then its link
+        (root / "sub").mkdir()
+        (root / "sub" / ".cache").symlink_to(elsewhere, target_is_directory=True)
+        (tmp_path / "ci").mkdir()
+        (tmp_path / "ci" / "work").symlink_to(root / "sub", target_is_directory=True)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "ci" / "work" / ".cache"))
+    else:
+        (root / ".cache").symlink_to(elsewhere, target_is_directory=True)
+        if via == "xdg":
+            monkeypatch.setenv("XDG_CACHE_HOME", str(root / ".cache"))
+        else:
+            monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+            monkeypatch.setenv("HOME", str(root))
+    before = snapshot(elsewhere)
+    result = run(root, ".", Config(), use_cache=True)
+    assert [(f.code, f.span.path, f.span.line) for f in result.findings] == [
+        ("PKG001", "docker/Dockerfile", 7)
+    ]
+    assert snapshot(elsewhere) == before, _diff(before, snapshot(elsewhere))
+    assert any("passes through the checked root" in note for note in result.notes), result.notes
+
+
+def test_a_cache_home_outside_the_root_may_be_reached_through_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user's own links on the way to the cache home (outside the root) are still fine."""
+    from preflight.config import Config
+    from preflight.engine import run
+
+    root = tmp_path / "repo"
+    for name, text in base_tree().items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    (tmp_path / "real-cache").mkdir()
+    (tmp_path / "cache-link").symlink_to(tmp_path / "real-cache", target_is_directory=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-link"))
+    result = run(root, ".", Config(), use_cache=True)
+    assert not any("parse cache off" in note for note in result.notes), result.notes
+    assert (tmp_path / "real-cache" / "preflight" / "parse" / cache_name(root)).is_file()
