@@ -9,11 +9,13 @@ Why not in the repository: preflight reads repositories that may be hostile. A c
 could be planted (read as ours), or be a symlink, or sit under a symlinked directory, and every
 write would have to be proven not to follow a link the repository chose. Here the repository
 chooses no path that is read or written: nothing is ever written under the checked root, and a
-cache home that is inside the checked root (``XDG_CACHE_HOME`` or ``HOME`` pointing into it) is
-refused outright, so the repository can supply neither the cache nor its key. Inside the cache
-home every file is still opened relative to a directory verified to be a real directory of
-this user's, with ``O_NOFOLLOW`` (and ``O_EXCL`` when created), and read only when it is a
-regular file of this user's, mode 0600, under a size cap: never a FIFO, a device or a link.
+cache home that is inside the checked root (``XDG_CACHE_HOME`` or ``HOME`` pointing into it), or
+whose path as given passes through it (``repo/.cache`` a link elsewhere: the link is the
+repository's choice), is refused outright, so the repository can supply neither the cache nor its
+key, nor choose where they are written. Inside the cache home every file is still opened
+relative to a directory verified to be a real directory of this user's, with ``O_NOFOLLOW``
+(and ``O_EXCL`` when created), and read only when it is a regular file of this user's, mode
+0600, under a size cap: never a FIFO, a device or a link.
 
 What: the file is JSON, read by ``preflight.codec`` into plain values and preflight's own parse
 types only, so no cache can run code however it was made; an HMAC under the key detects
@@ -62,14 +64,20 @@ def interpreter() -> str:
     return f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def cache_home() -> Path | None:
-    """``$XDG_CACHE_HOME/preflight`` (an absolute XDG_CACHE_HOME only, as the spec says)."""
+def _cache_base() -> str | None:
+    """``$XDG_CACHE_HOME`` (absolute only, as the spec says) or ``~/.cache``, links unresolved."""
     base = os.environ.get("XDG_CACHE_HOME", "")
     if not os.path.isabs(base):
         base = os.path.join(os.path.expanduser("~"), ".cache")
         if not os.path.isabs(base):
             return None
-    return Path(os.path.realpath(base)) / "preflight"
+    return base
+
+
+def cache_home() -> Path | None:
+    """``$XDG_CACHE_HOME/preflight``, links resolved."""
+    base = _cache_base()
+    return None if base is None else Path(os.path.realpath(base)) / "preflight"
 
 
 def cache_name(root: Path) -> str:
@@ -256,6 +264,9 @@ def _open_home(root: Path) -> tuple[int | None, bytes | None, str | None]:
         return None, None, "parse cache off: no home directory"
     if _overlaps(home, root):
         return None, None, f"parse cache off: its directory {home} is inside the checked root"
+    given = _cache_base()
+    if given is not None and _passes_through(given, root):
+        return None, None, f"parse cache off: the path to {given} passes through the checked root"
     try:
         home.parent.mkdir(parents=True, exist_ok=True)  # ~/.cache: the user's, links allowed
         base = os.open(home.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -297,6 +308,28 @@ def _overlaps(home: Path, root: Path) -> bool:
     return home_info is not None and any(
         _identity(ancestor) == home_info for ancestor in (resolved, *resolved.parents)
     )
+
+
+def _passes_through(given: str, root: Path) -> bool:
+    """Whether the walk to ``given`` enters the checked root on its way, at any component.
+
+    ``XDG_CACHE_HOME=repo/.cache`` with ``repo/.cache`` a link elsewhere resolves outside the
+    root, but the link was the repository's: it would choose where the cache is written (and
+    read). So every prefix of the path as given is resolved, and none may be inside the root.
+    """
+    try:
+        root_info = os.stat(root)
+    except OSError:
+        return True  # a root that cannot be examined: no cache rather than a guess
+    root_id = (root_info.st_dev, root_info.st_ino)
+    parts = Path(given).parts
+    prefix = Path(parts[0])
+    for part in parts[1:]:
+        prefix = prefix / part
+        resolved = Path(os.path.realpath(prefix))
+        if any(_identity(ancestor) == root_id for ancestor in (resolved, *resolved.parents)):
+            return True
+    return False
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
