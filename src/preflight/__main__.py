@@ -1,4 +1,7 @@
-"""``python -m preflight``: the command line, safe to run inside the repository it checks.
+"""``python -m preflight``: the command line, safe to run inside the repository it checks —
+unless that repository has a top-level ``preflight`` package: Python imports it as this module
+before any line here runs, so there only the ``preflight`` script (or ``python -I -m
+preflight``) is safe. The README says so.
 
 ``python -m`` puts the working directory first on ``sys.path``, so a checked repository's
 ``yaml.py`` (or ``typer.py``, ``pydantic/``…) would be imported in place of the real library and

@@ -406,22 +406,28 @@ def test_a_linked_cache_directory_is_not_used(
 
 
 def _run_cli(root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """The CLI with a stdin that never closes (what /proc/self/fd/0 would block on)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "preflight", "check", str(root)],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    """The CLI with a stdin that never closes (what /proc/self/fd/0 would block on): the test
+    holds the pipe's write end open until the process has ended."""
+    read_end, write_end = os.pipe()
     try:
-        out, err = proc.communicate(timeout=HANG_GUARD)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
-        proc.communicate()
-        raise AssertionError("preflight hung reading its cache") from None
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "preflight", "check", str(root)],
+            env=env,
+            stdin=read_end,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        os.close(read_end)
+        try:
+            out, err = proc.communicate(timeout=HANG_GUARD)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.communicate()
+            raise AssertionError("preflight hung reading its cache") from None
+    finally:
+        os.close(write_end)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
