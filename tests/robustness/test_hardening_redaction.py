@@ -290,8 +290,14 @@ def test_the_findings_point_at_the_secret_lines(vault: Path, tmp_path: Path) -> 
         assert ("ENV004", "Dockerfile", line) in found
     for line in (13, 16, 20, 25):  # block, value before name, URL, flow style
         assert ("ENV004", "k8s/deployment.yaml", line) in found
-    for line in (7, 8, 9, 12):
-        assert ("ENV005", "k8s/secret.yaml", line) in found
+    # one ENV005 per Secret, at its first committed credential, relating the others
+    assert ("ENV005", "k8s/secret.yaml", 7) in found
+    (env005,) = [
+        f
+        for f in json.loads(result.stdout)["findings"]
+        if f["code"] == "ENV005" and f["path"].endswith("k8s/secret.yaml")
+    ]
+    assert {8, 12} <= {related["line"] for related in env005["related"]}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -355,7 +361,7 @@ kind: Secret
 metadata:
   name: "ev\\e]0;title\\a\\r\\nAll checks passed (9 files).\\u202e"
 stringData:
-  "K\\e[31m\\r\\n::error file=x::forged\\x9b\\0\\v\\L": "Zk8PqLw2XvN4"
+  "K\\e[31m\\r\\n::error file=x::forged\\x9b\\0\\v\\L_TOKEN": "Zk8PqLw2XvN4"
 """,
     "k8s/deploy.yaml": """\
 apiVersion: apps/v1

@@ -222,6 +222,9 @@ class SecretData:
     obj: K8sObject
     type: str | None
     keys: dict[str, SecretValue]
+    # SOPS-encrypted (a `sops:` block, values `ENC[AES256_GCM,…]`): the values are ciphertext,
+    # read as unknown (None); the key names still count
+    encrypted: bool = False
 
 
 @dataclass(frozen=True)
@@ -724,11 +727,16 @@ def _decode_base64(text: str) -> bytes | None:
 def _read_secret(reader: _Reader, obj: K8sObject, document: YNode) -> SecretData:
     keys: dict[str, SecretValue] = {}
     label = f"Secret `{obj.name}`" if obj.name else "Secret"
+    encrypted = document.get("sops") is not None
     for key, value in items_of(reader.as_map(document.get("data"), "data")):
         name = key.as_str()
         if name is None:
             continue
         text = reader.as_str(value, f"data.{name}") or ""
+        if encrypted or text.startswith("ENC["):
+            encrypted = True
+            keys[name] = SecretValue(None, key.span, from_data=True)
+            continue
         raw = _decode_base64(text)
         if raw is None:
             reader.problem(key.span, f"{label} data key `{name}` is not valid base64")
@@ -742,12 +750,17 @@ def _read_secret(reader: _Reader, obj: K8sObject, document: YNode) -> SecretData
         name = key.as_str()
         if name is None:
             continue
-        keys[name] = SecretValue(
-            reader.as_str(value, f"stringData.{name}") or "", key.span, from_data=False
-        )
+        text = reader.as_str(value, f"stringData.{name}") or ""
+        if encrypted or text.startswith("ENC["):
+            encrypted = True
+            keys[name] = SecretValue(None, key.span, from_data=False)
+            continue
+        keys[name] = SecretValue(text, key.span, from_data=False)
     type_node = document.get("type")
     secret_type = reader.as_str(type_node, "type") if type_node is not None else None
-    return SecretData(obj, secret_type, keys)
+    if encrypted:  # a value read before the first `ENC[` one is ciphertext too
+        keys = {k: SecretValue(None, v.span, v.from_data) for k, v in keys.items()}
+    return SecretData(obj, secret_type, keys, encrypted)
 
 
 def _read_config_map(reader: _Reader, obj: K8sObject, document: YNode) -> ConfigMapData:

@@ -1,0 +1,78 @@
+"""ENV005 on the shapes real repositories showed (issue 16): what is a committed secret, and
+what is configuration, a public key, a placeholder or ciphertext."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from conftest import lint, write_tree
+
+
+def secret(body: str, name: str = "app", extra: str = "") -> str:
+    return f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n{extra}{body}"
+
+
+def env005(tmp_path: Path, text: str) -> list[tuple[int, str, tuple[int, ...]]]:
+    result = lint(write_tree(tmp_path, {"k8s/secret.yaml": text}), select=["ENV005", "PF001"])
+    return [(f.span.line, f.code, tuple(r.span.line for r in f.related)) for f in result.findings]
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # configuration, not credentials (postgres/rabbitmq/redis images' usual keys)
+        "stringData:\n  POSTGRES_DB: orders\n  POSTGRES_USER: orders\n  POSTGRES_HOST: db\n"
+        "  POSTGRES_PORT: '5432'\n  REDIS_DB: '0'\n  RABBITMQ_DEFAULT_USER: admin\n",
+        f"data:\n  USERNAME: {b64('admin')}\n  user: {b64('svc')}\n",
+        # public keys and certificates
+        "stringData:\n  jwtRS256.key.pub: |\n    -----BEGIN PUBLIC KEY-----\n    MIIBIjANBg\n"
+        "    -----END PUBLIC KEY-----\n",
+        "stringData:\n  id_ed25519.pub: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG user@host\n",
+        # placeholders that describe themselves
+        "stringData:\n  POSTGRES_PASSWORD: db-password\n  SECRET_KEY: your-secret-key\n"
+        "  API_TOKEN: tu_valor_secreto\n  JWT_SECRET: <set me>\n",
+        "stringData:\n  DATABASE_URL: postgresql://app:db_password@db/app\n",
+    ],
+)
+def test_not_a_committed_secret(tmp_path: Path, body: str) -> None:
+    assert env005(tmp_path, secret(body)) == []
+
+
+def test_sops_encrypted_secret_is_neither_env005_nor_malformed(tmp_path: Path) -> None:
+    body = (
+        "data:\n"
+        "  DATABASE_URI: ENC[AES256_GCM,data:3Vk1mA==,iv:Qm9v,tag:Zm9v,type:str]\n"
+        "  POSTGRES_PASSWORD: ENC[AES256_GCM,data:aGVsbG8=,iv:Qm9v,tag:Zm9v,type:str]\n"
+        "sops:\n  version: 3.7.3\n  lastmodified: '2023-07-20T20:19:44Z'\n"
+    )
+    assert env005(tmp_path, secret(body)) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # one finding per Secret, at the first credential, the others related
+        (
+            "stringData:\n  POSTGRES_USER: orders\n  POSTGRES_PASSWORD: k8Hq2xP0aZ41\n"
+            "  POSTGRES_DB: orders\n  API_TOKEN: ghp_9fQ2LxWm7TzR4vBn\n",
+            [(7, "ENV005", (9,))],
+        ),
+        (f"data:\n  DATABASE_URL: {b64('postgresql://app:Pq8Wn2x@db/app')}\n", [(6, "ENV005", ())]),
+        (
+            "stringData:\n  tls.key: |\n    -----BEGIN PRIVATE KEY-----\n    MIIEvQ\n"
+            "    -----END PRIVATE KEY-----\n",
+            [(6, "ENV005", ())],
+        ),
+    ],
+)
+def test_committed_secrets(
+    tmp_path: Path, body: str, expected: list[tuple[int, str, tuple[int, ...]]]
+) -> None:
+    assert env005(tmp_path, secret(body)) == expected
