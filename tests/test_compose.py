@@ -145,3 +145,26 @@ def test_legacy_version_one_file() -> None:
     result = parse_compose("docker-compose.yml", "web:\n  build: .\n  command: python app.py\n")
     (web,) = result.services
     assert web.command is not None and web.command.argv == ("python", "app.py")
+
+
+def test_compose_merge_tags_reset_and_override_are_valid() -> None:
+    """Compose 2.24+ `!reset` / `!override` (seen in DefectDojo's override files): no PF001."""
+    from preflight.parse.compose import parse_compose
+
+    text = (
+        "services:\n"
+        "  nginx: !reset\n"
+        "  web:\n"
+        "    image: web:1\n"
+        "    ports: !reset []\n"
+        "    command: !reset\n"
+        "    depends_on: !override\n"
+        "      db:\n"
+        "        condition: service_healthy\n"
+        "    environment: !override\n"
+        "      A: '1'\n"
+    )
+    result = parse_compose("docker-compose.override.yml", text)
+    assert result.problems == ()
+    assert [service.name for service in result.services] == ["web"]
+    assert [v.name for v in result.services[0].environment] == ["A"]

@@ -82,6 +82,21 @@ class _Reader(TypedReader):
         super().__init__(path)
         self.base = posixpath.dirname(path)
 
+    # Compose 2.24+ merge tags: `!reset` empties a value (or a whole service) inherited from an
+    # earlier file, `!override` replaces it instead of merging. Neither changes the value's type:
+    # a reset value reads as absent, an override as what it holds.
+    def as_map(self, node: YNode | None, where: str) -> YNode | None:
+        return None if _reset(node) else super().as_map(node, where)
+
+    def as_seq(self, node: YNode | None, where: str) -> tuple[YNode, ...]:
+        return () if _reset(node) else super().as_seq(node, where)
+
+    def as_str(self, node: YNode | None, where: str) -> str | None:
+        return None if _reset(node) else super().as_str(node, where)
+
+    def as_int(self, node: YNode | None, where: str) -> int | None:
+        return None if _reset(node) else super().as_int(node, where)
+
     def command(self, node: YNode | None, where: str) -> ComposeCommand | None:
         if node is None or node.is_null:
             return None
@@ -184,8 +199,14 @@ class _Reader(TypedReader):
         return ()
 
 
+def _reset(node: YNode | None) -> bool:
+    return node is not None and node.tag == "!reset"
+
+
 def _service(reader: _Reader, key: YNode, name: str, node: YNode) -> ComposeService | None:
     where = f"services.{name}"
+    if _reset(node):
+        return None  # `nginx: !reset`: the service is removed from the merged file
     service = reader.as_map(node, where)
     if service is None:
         if node.is_null:
