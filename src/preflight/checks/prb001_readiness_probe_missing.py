@@ -1,4 +1,13 @@
-"""PRB001 readiness-probe-missing: a serving container without a readinessProbe."""
+"""PRB001 readiness-probe-missing: a container serving this repository's app has no readinessProbe.
+
+The container is judged when it runs this repository's code (its image is built from a
+Dockerfile here, or is not a stock infrastructure image) or starts a Python server preflight
+knows, and it serves: it declares a port,
+a Service selects its pod, or its command starts a server. Stock images (PostgreSQL, Redis, a
+proxy) need their own kind of probe (`pg_isready`, `redis-cli ping`, tcpSocket): they are
+reported as info, with that check; a sidecar in a pod whose app container has a readiness
+probe is covered by it (pod readiness is the AND of its containers).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +16,8 @@ from collections.abc import Iterator
 from preflight.checks import _probes
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.graph import Deployment
+from preflight.knowledge.images import readiness_check_for, stock_infrastructure
+from preflight.model.graph import ContainerNode, Deployment
 
 
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
@@ -18,23 +28,74 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
         container = run.container
         if container.probe("readinessProbe") is not None:
             continue
-        if container.ports:
-            evidence = f"declares containerPort {container.ports[0].port}"
-        elif serving.served is not None:
-            evidence = f"runs `{serving.served.server}`"
-        else:
+        if _covered_by_sibling(graph, serving):
+            ctx.silent(
+                container.span,
+                f"{serving.label}: another container of the pod has a readinessProbe",
+            )
+            continue
+        stock = stock_infrastructure(container.image)
+        if stock is not None and run.dockerfile is None and serving.served is None:
+            # Not this repository's app: said once, as info, with the check its image answers.
+            if container.ports or _serves(graph, serving) is not None:
+                yield ctx.report(
+                    f"{serving.label} runs stock `{stock}` with no readinessProbe: Services send "
+                    "it connections before it accepts them (during start-up and recovery).",
+                    container.span,
+                    fix=f"Add a readinessProbe with the check `{stock}` answers: "
+                    f"{readiness_check_for(stock)}.",
+                    severity=Severity.INFO,
+                )
+            continue
+        evidence = _serves(graph, serving)
+        if evidence is None:
             continue
         ready = next(
             (p for p in _probes.READY_PATHS if serving.app and serving.app.serves(p)), "/ready"
         )
+        why = (
+            "its database down, still starting"
+            if serving.app is not None and _probes.uses_database(graph, serving.app)
+            else "still starting, or overloaded"
+        )
         yield ctx.report(
             f"{serving.label} {evidence} but has no readinessProbe: Kubernetes sends it "
             "traffic as soon as the process starts, and keeps sending it while the app cannot "
-            "serve (its database down, still starting).",
+            f"serve ({why}).",
             container.span,
             fix=f"Add a readinessProbe, e.g. `httpGet: {{path: {ready}, port: <server port>}}`, "
-            "on an endpoint that checks the database.",
+            "on an endpoint that checks what the app needs to serve.",
         )
+
+
+def _serves(graph: Deployment, serving: ContainerNode) -> str | None:
+    """Why the container receives traffic, or None when nothing says it does."""
+    container = serving.run.container
+    if container.ports:
+        return f"declares containerPort {container.ports[0].port}"
+    if serving.served is not None:
+        return f"runs `{serving.served.server}`"
+    labels = serving.run.workload.pod_labels
+    for (key, value), services in graph.services_by_label.items():
+        if labels.get(key) != value:
+            continue
+        for _, service in services:
+            if all(labels.get(k) == v for k, v in service.selector.items()):
+                return f"is selected by Service `{service.obj.name}`"
+    return None
+
+
+def _covered_by_sibling(graph: Deployment, serving: ContainerNode) -> bool:
+    """A container that is not this repository's app, beside one with a readiness probe."""
+    if serving.served is not None:
+        return False
+    workload = serving.run.workload
+    return any(
+        other.run.workload is workload
+        and other is not serving
+        and other.run.container.probe("readinessProbe") is not None
+        for other in graph.containers
+    )
 
 
 RULE = Rule(
@@ -43,4 +104,5 @@ RULE = Rule(
     severity=Severity.ERROR,
     summary="A container that serves HTTP has no readinessProbe.",
     check=check,
+    other_severities=(Severity.INFO,),  # a stock database/cache/proxy image: its own check
 )

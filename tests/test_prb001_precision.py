@@ -1,0 +1,65 @@
+"""PRB001 on the shapes real repositories showed (issue 16): stock images, sidecars, Services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import lint, write_tree
+from preflight.findings import Severity
+
+
+def pod(containers: str, name: str = "web", labels: str = "{app: web}") -> str:
+    return (
+        f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n"
+        f"  selector:\n    matchLabels: {labels}\n  template:\n    metadata:\n"
+        f"      labels: {labels}\n    spec:\n      containers:\n{containers}"
+    )
+
+
+APP = (
+    "        - name: app\n          image: ghcr.io/acme/web:1\n"
+    "          command: [uvicorn, web:app, --host, 0.0.0.0]\n"
+)
+PROBED = APP + "          readinessProbe:\n            httpGet: {path: /ready, port: 8000}\n"
+NGINX = "        - name: proxy\n          image: nginx:1.27\n          ports:\n            - containerPort: 80\n"
+
+
+def prb001(tmp_path: Path, files: dict[str, str]) -> list[tuple[str, int, Severity]]:
+    result = lint(write_tree(tmp_path, files), select=["PRB001"])
+    return [(f.span.path, f.span.line, f.severity) for f in result.findings]
+
+
+def test_a_stock_database_is_info_with_its_own_check(tmp_path: Path) -> None:
+    files = {
+        "k8s/db.yaml": pod(
+            "        - name: db\n          image: postgres:16-alpine\n          ports:\n"
+            "            - containerPort: 5432\n",
+            name="db",
+            labels="{app: db}",
+        )
+    }
+    assert prb001(tmp_path, files) == [("k8s/db.yaml", 13, Severity.INFO)]
+    (finding,) = lint(tmp_path, select=["PRB001"]).findings
+    assert "pg_isready" in (finding.fix or "") and "/ready" not in (finding.fix or "")
+
+
+def test_a_sidecar_beside_a_probed_app_is_covered(tmp_path: Path) -> None:
+    assert prb001(tmp_path, {"k8s/web.yaml": pod(PROBED + NGINX)}) == []
+
+
+def test_the_app_without_a_probe_is_still_an_error(tmp_path: Path) -> None:
+    assert prb001(tmp_path, {"k8s/web.yaml": pod(APP)}) == [("k8s/web.yaml", 13, Severity.ERROR)]
+
+
+def test_a_pod_without_ports_that_a_service_selects_needs_a_probe(tmp_path: Path) -> None:
+    worker = "        - name: app\n          image: ghcr.io/acme/web:1\n"
+    service = (
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n"
+        "  ports:\n    - port: 80\n      targetPort: 5000\n"
+    )
+    files = {"k8s/web.yaml": pod(worker), "k8s/service.yaml": service}
+    assert prb001(tmp_path, files) == [("k8s/web.yaml", 13, Severity.ERROR)]
+    (finding,) = lint(tmp_path, select=["PRB001"]).findings
+    assert "selected by Service `web`" in finding.message
+    # the same pod with no Service selecting it: a worker, nothing to probe
+    assert prb001(tmp_path / "alone", {"k8s/web.yaml": pod(worker)}) == []
