@@ -265,7 +265,7 @@ def _read_command(words: list[str]) -> _Command | None:
 
 def _segments(line: str) -> Iterator[list[str]]:
     """The simple commands of one shell line, as words (quotes removed)."""
-    for part in re.split(r"&&|\|\||;|\||\$\(|`|\(|\)", line):
+    for part in re.split(r"&&|\|\||;|\|", line):
         try:
             words = shlex.split(part, comments=True)
         except ValueError:
@@ -301,10 +301,13 @@ class _Collector:
     def span_of(self, written: str, line: int, last_line: int | None = None) -> Span:
         """The first place ``written`` occurs from ``line`` on (the line itself if nowhere)."""
         last = min(len(self.lines), last_line if last_line is not None else line + 40)
-        for number in range(max(line, 1), last + 1):
-            col = self.lines[number - 1].find(written) if written else -1
-            if col >= 0:
-                return Span(self.path, number, col + 1, number, col + 1 + len(written))
+        for token in dict.fromkeys((written, written.split("$", 1)[0])):
+            if not token:
+                continue
+            for number in range(max(line, 1), last + 1):
+                col = self.lines[number - 1].find(token)
+                if col >= 0:
+                    return Span(self.path, number, col + 1, number, col + 1 + len(token))
         return Span(self.path, max(line, 1))
 
     def add_command(
@@ -374,7 +377,7 @@ class _Collector:
                 assigned = _ASSIGN_MAKE.match(logical)
                 if assigned is not None and not logical.startswith((" ", "\t")):
                     name, op, value = assigned.groups()
-                    if op != "?=" or name not in variables:
+                    if (op != "?=" or name not in variables) and "$(shell" not in value:
                         variables[name] = _unquote(expand(value, variables))
                     continue
             else:
@@ -383,7 +386,7 @@ class _Collector:
                     name, value = assigned.groups()
                     value = value.strip()
                     if value.startswith(("'", '"')) or " " not in value:  # not `VAR=x cmd`
-                        if not value.startswith(("$(", "`")):
+                        if "$(" not in value and "`" not in value:  # a command's output
                             variables[name] = _unquote(expand(value, variables))
                         continue
             if "build" not in stripped and "executor" not in stripped:
@@ -450,6 +453,13 @@ def _list_values(node: YNode | None) -> list[tuple[str, YNode]]:
     return [(part.strip(), node) for part in re.split(r"[\n,]", text) if part.strip()]
 
 
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
+
+
+def _compact(match: re.Match[str]) -> str:
+    return "${{" + "".join(match.group(1).split()) + "}}"
+
+
 _STEP_OUTPUT = re.compile(r"\$\{\{\s*steps\.([A-Za-z0-9_-]+)\.outputs\.tags\s*\}\}")
 
 
@@ -494,6 +504,7 @@ def parse_workflow(path: str, text: str) -> BuildFile:
             run = step.get("run")
             run_text = _text(run)
             if run is not None and run_text and ("build" in run_text or "executor" in run_text):
+                run_text = _EXPRESSION.sub(_compact, run_text)  # one word, as the runner sees it
                 cwd = _text(step.get("working-directory")) or job_dir or "."
                 first = run.span.line + (1 if run.style in ("|", ">") else 0)
                 collector.scan_script(
