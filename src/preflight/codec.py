@@ -38,15 +38,18 @@ from preflight.spans import Span
 _MODULES = (
     "preflight.spans",
     "preflight.parse",
+    "preflight.parse.buildcmds",
     "preflight.parse.compose",
     "preflight.parse.dockerfile",
     "preflight.parse.envfile",
+    "preflight.parse.kustomization",
     "preflight.parse.lockfile",
     "preflight.parse.manifests",
     "preflight.parse.procfile",
     "preflight.parse.pyproject",
     "preflight.parse.python",
     "preflight.parse.requirements",
+    "preflight.parse.skaffold",
 )
 TUPLE, SPAN, LIST, FROZENSET, SET, DICT, FLOAT, SPAN_ELSEWHERE = range(8)
 _FIRST_CLASS = 8

@@ -55,6 +55,11 @@ class FileKind(str, enum.Enum):
     PREFLIGHT_CONFIG = "preflight-config"
     SHELL = "shell"  # scripts an image may run as its entrypoint
     LOCK = "lock"  # uv.lock / poetry.lock: the versions a build really installs
+    MAKEFILE = "makefile"  # build commands (docker build -t …) and the variables they use
+    WORKFLOW = "workflow"  # .github/workflows/*.yml: build-push-action and run: steps
+    GITLAB_CI = "gitlab-ci"  # .gitlab-ci.yml: build commands in scripts
+    SKAFFOLD = "skaffold"  # skaffold.yaml: build artifacts (image, context, Dockerfile)
+    KUSTOMIZATION = "kustomization"  # kustomization.yaml: resources and image rewrites
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +82,16 @@ KINDS: dict[FileKind, KindInfo] = {
     FileKind.GUNICORN_CONFIG: KindInfo(("preflight.parse.python", "parse_python"), "python"),
     FileKind.PROCFILE: KindInfo(("preflight.parse.procfile", "parse_procfile"), "hash"),
     FileKind.PREFLIGHT_CONFIG: KindInfo(None, "hash"),  # read by the config loader
-    FileKind.SHELL: KindInfo(None, "hash"),  # followed as text by the rules that run scripts
+    # followed as text by the rules that run scripts; parsed for the image builds it runs
+    FileKind.SHELL: KindInfo(("preflight.parse.buildcmds", "parse_build_script"), "hash"),
     FileKind.LOCK: KindInfo(("preflight.parse.lockfile", "parse_lock"), None),
+    FileKind.MAKEFILE: KindInfo(("preflight.parse.buildcmds", "parse_build_script"), "hash"),
+    FileKind.WORKFLOW: KindInfo(("preflight.parse.buildcmds", "parse_workflow"), "hash"),
+    FileKind.GITLAB_CI: KindInfo(("preflight.parse.buildcmds", "parse_gitlab_ci"), "hash"),
+    FileKind.SKAFFOLD: KindInfo(("preflight.parse.skaffold", "parse_skaffold"), "hash"),
+    FileKind.KUSTOMIZATION: KindInfo(
+        ("preflight.parse.kustomization", "parse_kustomization"), "hash"
+    ),
 }
 
 
@@ -131,7 +144,17 @@ def classify(rel: str) -> FileKind | None:
         or lower.endswith(".dockerfile")
     ):
         return FileKind.DOCKERFILE
+    if name in ("Makefile", "makefile", "GNUmakefile") or lower.endswith(".mk"):
+        return FileKind.MAKEFILE
+    if name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+        return FileKind.KUSTOMIZATION
     if lower.endswith((".yml", ".yaml")):
+        if rel.startswith(".github/workflows/") and rel.count("/") == 2:
+            return FileKind.WORKFLOW
+        if rel == ".gitlab-ci.yml" or name == ".gitlab-ci.yml":
+            return FileKind.GITLAB_CI
+        if lower in ("skaffold.yaml", "skaffold.yml"):
+            return FileKind.SKAFFOLD
         stem = lower.rsplit(".", 1)[0]
         if stem.startswith(("docker-compose", "compose")):
             return FileKind.COMPOSE

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from preflight.discover import FileKind, Inventory
@@ -31,6 +31,7 @@ from preflight.spans import Span
 if TYPE_CHECKING:
     from preflight.cache import ParseCache
     from preflight.model.databases import Dependencies, EnvSource
+    from preflight.parse.kustomization import ImageRewrite
     from preflight.parse.manifests import Container, Workload
 
 
@@ -56,7 +57,8 @@ def build_project(
                 continue  # nothing in it can hold a fact a rule reads
         elif kind is FileKind.SHELL:
             project.shell_scripts[source.path] = source.text
-            continue
+            if "build" not in source.text and "executor" not in source.text:
+                continue  # runs no image build
         if kind.value in PARSERS:
             jobs.append((kind.value, source.path, source.text))
     results = cache.parse(jobs, workers) if cache is not None else parse_many(jobs, workers)
@@ -232,6 +234,11 @@ def _unless_template(
     return list(problems)
 
 
+_BUILD_KINDS = frozenset(
+    {FileKind.SHELL, FileKind.MAKEFILE, FileKind.WORKFLOW, FileKind.GITLAB_CI, FileKind.SKAFFOLD}
+)
+
+
 def _add(project: Project, kind: FileKind, path: str, text: str, parsed: Any) -> None:
     """Put one parse result into the model."""
     if kind is FileKind.PYPROJECT:
@@ -249,6 +256,17 @@ def _add(project: Project, kind: FileKind, path: str, text: str, parsed: Any) ->
         return
     elif kind is FileKind.LOCK:
         project.locks[path] = parsed
+        return
+    elif kind in _BUILD_KINDS:
+        project.image_builds.extend(parsed.builds)
+        if kind is FileKind.SKAFFOLD:
+            project.problems.extend(_unless_template(parsed.problems, text, project))
+        else:  # `${{ }}` is workflow syntax, not a template
+            project.problems.extend(parsed.problems)
+        return
+    elif kind is FileKind.KUSTOMIZATION:
+        project.kustomizations[path] = parsed
+        project.problems.extend(_unless_template(parsed.problems, text, project))
         return
     elif kind is FileKind.YAML:
         if parsed.templated:
@@ -318,8 +336,10 @@ def _link_images(project: Project, repo: RepoView, texts: dict[str, str], root_n
                     service.build_context or "",
                     f"compose service `{service.name}` builds it ({compose.path})",
                 )
-    # image basename -> {Dockerfile path that may build it: why that name}
-    names: dict[str, dict[str, str]] = {}
+    index = _ImageIndex()
+    for built in _builds(project):
+        index.add(built)
+        contexts.setdefault(built.dockerfile, (built.context, f"{built.how} builds it"))
     for path, dockerfile in sorted(project.dockerfiles.items()):
         context, why = contexts.get(path) or _context_for(dockerfile, repo)
         environment = analyse_image(dockerfile, context, repo)
@@ -340,9 +360,224 @@ def _link_images(project: Project, repo: RepoView, texts: dict[str, str], root_n
                 )
             )
         for name, why_name in _image_names(path, context, project, root_name).items():
-            names.setdefault(name, {}).setdefault(path, why_name)
-    _link_compose(project, repo, texts, names)
-    _link_manifests(project, texts, names)
+            index.names.setdefault(name, {}).setdefault(path, why_name)
+    _link_compose(project, repo, texts, index)
+    _link_manifests(project, texts, index)
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    """An image some file in the repository builds from a Dockerfile here."""
+
+    ref: str  # as built
+    dockerfile: str
+    context: str
+    target: str | None
+    how: str  # the file and line that builds it
+    rank: int  # 0 compose, 1 skaffold, 2 CI and scripts: the strongest is named first
+
+    @property
+    def evidence(self) -> str:
+        text = f"{self.how} builds `{self.ref}` from {self.dockerfile}"
+        if self.target:
+            text += f" (target `{self.target}`)"
+        return text
+
+
+def _builds(project: Project) -> list[_Built]:
+    """Every build of an image from a Dockerfile in this repository, strongest first."""
+    out: list[_Built] = []
+    for compose in project.compose_files.values():
+        for service in compose.services:
+            if service.dockerfile is None or not service.image:
+                continue
+            if service.dockerfile not in project.dockerfiles:
+                continue
+            line = (service.image_span or service.span).line
+            how = f"compose service `{service.name}` in {compose.path}:{line}"
+            out.append(
+                _Built(
+                    service.image,
+                    service.dockerfile,
+                    service.build_context or "",
+                    service.build_target,
+                    how,
+                    0,
+                )
+            )
+    for build in project.image_builds:
+        rank = 1 if posixpath.basename(build.span.path).startswith("skaffold") else 2
+        choices = [(build.dockerfile, build.context)]
+        if build.fallback is not None:
+            choices.append(build.fallback)
+        found = next(((d, c) for d, c in choices if d in project.dockerfiles), None)
+        if found is None:
+            project.notes.append(
+                f"{build.span}: builds `{build.image_ref}` from `{build.dockerfile}`,"
+                " which is not a Dockerfile in this repository"
+            )
+            continue
+        out.append(_Built(build.image_ref, found[0], found[1], build.target, build.how, rank))
+    out.sort(key=lambda built: built.rank)
+    return out
+
+
+def _repository(ref: str) -> str:
+    """An image reference's repository path, without registry host, tag or digest."""
+    from preflight.knowledge.executables import image_name
+
+    name = image_name(ref)
+    first, slash, rest = name.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return rest
+    return name
+
+
+def _tag(ref: str) -> str | None:
+    name = ref.partition("@")[0]
+    colon = name.rfind(":")
+    if colon <= name.rfind("/"):
+        return None
+    tag = name[colon + 1 :]
+    return tag if tag and "$" not in tag and "{" not in tag else None
+
+
+class _ImageIndex:
+    """Image name -> the Dockerfiles that may build it: strong builds by repository path (and
+    by its last component), weak guesses by basename (``names``)."""
+
+    def __init__(self) -> None:
+        self.full: dict[str, list[_Built]] = {}
+        self.last: dict[str, list[_Built]] = {}
+        self.names: dict[str, dict[str, str]] = {}  # basename -> {Dockerfile: why}
+        self.named: set[str] = set()  # Dockerfiles a strong build names
+
+    def add(self, built: _Built) -> None:
+        repository = _repository(built.ref)
+        self.full.setdefault(repository, []).append(built)
+        self.last.setdefault(repository.rsplit("/", 1)[-1], []).append(built)
+        self.named.add(built.dockerfile)
+
+    def strong(self, ref: str) -> list[_Built]:
+        repository = _repository(ref)
+        found = self.full.get(repository) or self.last.get(repository.rsplit("/", 1)[-1], [])
+        tag = _tag(ref)
+        if tag is not None and len({b.dockerfile for b in found}) > 1:
+            same_tag = [b for b in found if _tag(b.ref) == tag]
+            if same_tag:
+                return same_tag
+        return found
+
+
+_SERVICE_IMAGES = frozenset(
+    {
+        "postgres",
+        "postgis",
+        "mysql",
+        "mariadb",
+        "redis",
+        "valkey",
+        "memcached",
+        "mongo",
+        "mongodb",
+        "rabbitmq",
+        "nginx",
+        "traefik",
+        "haproxy",
+        "envoy",
+        "busybox",
+        "alpine",
+        "ubuntu",
+        "debian",
+        "curl",
+        "elasticsearch",
+        "opensearch",
+        "kibana",
+        "grafana",
+        "prometheus",
+        "minio",
+        "nats",
+        "kafka",
+        "zookeeper",
+        "pgbouncer",
+        "cloud-sql-proxy",
+        "jaeger",
+        "localstack",
+        "mailhog",
+        "qdrant",
+        "clickhouse-server",
+        "python",
+        "node",
+    }
+)
+
+
+def _is_placeholder(ref: str) -> bool:
+    lower = ref.lower()
+    return any(ch.isspace() or ch in "<>${}" for ch in ref) or any(
+        part.startswith("your") for part in lower.split("/")
+    )
+
+
+def _environment_for_image(
+    ref: str | None, index: _ImageIndex, project: Project
+) -> tuple[Environment | None, str | None, Dockerfile | None, Evidence | None]:
+    """The image a reference names: the Dockerfile a build here makes it from (strong), else a
+    guess from names, the only Dockerfile, or a placeholder (weak); or why none."""
+    if not ref:
+        return None, "it names no image", None, None
+    strong = index.strong(ref)
+    by_dockerfile: dict[str, list[_Built]] = {}
+    for built in strong:
+        by_dockerfile.setdefault(built.dockerfile, []).append(built)
+    if len(by_dockerfile) == 1:
+        ((path, builds),) = by_dockerfile.items()
+        image = project.images[path]
+        how = "; ".join(dict.fromkeys(b.evidence for b in builds))
+        targets = {b.target for b in builds if b.target}
+        final = image.dockerfile.final
+        if targets and (final is None or final.name not in targets):
+            how += " — preflight checks its last stage"
+        return image.environment, None, image.dockerfile, Evidence(how, strong=True)
+    if len(by_dockerfile) > 1:
+        sources = "; ".join(builds[0].evidence for builds in by_dockerfile.values())
+        why = f"image `{ref}` is built from {len(by_dockerfile)} Dockerfiles: {sources}"
+        return None, why, None, None
+    only = next(iter(project.images.values())) if len(project.images) == 1 else None
+    if _is_placeholder(ref):
+        if only is not None:
+            evidence = Evidence(
+                f"`{ref}` is a placeholder; {only.dockerfile.path} is the only Dockerfile in"
+                " the repository",
+                strong=False,
+            )
+            return only.environment, None, only.dockerfile, evidence
+        return None, f"image `{ref}` is a placeholder", None, None
+    basename = _image_basename(ref)
+    candidates = index.names.get(basename, {})
+    if len(candidates) == 1:
+        ((path, why),) = candidates.items()
+        image = project.images[path]
+        # A name match is a guess: nothing in the repository says this build is that image.
+        evidence = Evidence(f"image name `{basename}` is {why}", strong=False)
+        return image.environment, None, image.dockerfile, evidence
+    if len(candidates) > 1:
+        return None, f"image `{ref}` could be built by {len(candidates)} Dockerfiles", None, None
+    if (
+        only is not None
+        and only.dockerfile.path not in index.named
+        and basename not in _SERVICE_IMAGES
+        and _repository(ref).rsplit("/", 1)[-1] not in _SERVICE_IMAGES
+    ):
+        evidence = Evidence(
+            f"{only.dockerfile.path} is the only Dockerfile in the repository", strong=False
+        )
+        return only.environment, None, only.dockerfile, evidence
+    why_not = f"image `{ref}` is not built by any Dockerfile in this repository"
+    if strong == [] and index.named:
+        made = sorted({b.ref for builds in index.full.values() for b in builds})[:3]
+        why_not += f" (the builds here make {', '.join(f'`{b}`' for b in made)})"
+    return None, why_not, None, None
 
 
 def _has_entrypoint(dockerfile: Dockerfile) -> bool:
@@ -405,28 +640,8 @@ def _image_basename(ref: str) -> str:
     return normalise_name(image_name(ref).rsplit("/", 1)[-1])
 
 
-def _environment_for_image(
-    ref: str | None, names: dict[str, dict[str, str]], project: Project
-) -> tuple[Environment | None, str | None, Dockerfile | None, Evidence | None]:
-    """The image a reference names, when exactly one Dockerfile here may build it."""
-    if not ref:
-        return None, "it names no image", None, None
-    basename = _image_basename(ref)
-    candidates = names.get(basename, {})
-    if len(candidates) == 1:
-        ((path, why),) = candidates.items()
-        image = project.images[path]
-        # A name match is a guess: nothing in the repository says this build is that image.
-        evidence = Evidence(f"image name `{basename}` is {why}", strong=False)
-        return image.environment, None, image.dockerfile, evidence
-    if len(candidates) > 1:
-        return None, f"image `{ref}` could be built by {len(candidates)} Dockerfiles", None, None
-    why_not = f"image `{ref}` is not built by any Dockerfile in this repository"
-    return None, why_not, None, None
-
-
 def _link_compose(
-    project: Project, repo: RepoView, texts: dict[str, str], names: dict[str, dict[str, str]]
+    project: Project, repo: RepoView, texts: dict[str, str], index: _ImageIndex
 ) -> None:
     for compose in project.compose_files.values():
         for service in compose.services:
@@ -441,7 +656,7 @@ def _link_compose(
                     why = f"its Dockerfile `{service.dockerfile}` is not in the repository"
             else:
                 environment, why, dockerfile, _ = _environment_for_image(
-                    service.image, names, project
+                    service.image, index, project
                 )
             if service.entrypoint is None and service.command is None:
                 continue
@@ -480,14 +695,13 @@ def _entrypoint_argv(dockerfile: Dockerfile | None) -> tuple[str, ...]:
     return ()
 
 
-def _link_manifests(
-    project: Project, texts: dict[str, str], names: dict[str, dict[str, str]]
-) -> None:
+def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex) -> None:
+    rewrites = _kustomize_rewrites(project)
     for manifest in project.manifests.values():
         for workload in manifest.workloads:
             for container in workload.containers:
-                environment, why, dockerfile, evidence = _environment_for_image(
-                    container.image, names, project
+                environment, why, dockerfile, evidence = _image_through_kustomize(
+                    container.image, rewrites.get(manifest.path, ()), index, project
                 )
                 if not container.is_init:
                     run = _container_run(
@@ -520,6 +734,68 @@ def _link_manifests(
                         source=_lines(texts, span.path, span.line, field.span.end_line),
                     )
                 )
+
+
+def _kustomize_rewrites(project: Project) -> dict[str, list[tuple[str, ImageRewrite]]]:
+    """Manifest path -> the image rewrites (with their kustomization's path) of every
+    kustomization that includes it, directly or through the bases and overlays it lists."""
+    by_directory = {posixpath.dirname(k.path): k for k in project.kustomizations.values()}
+    out: dict[str, list[tuple[str, ImageRewrite]]] = {}
+    for kustomization in project.kustomizations.values():
+        if not kustomization.images:
+            continue
+        seen: set[str] = set()
+        stack = [kustomization]
+        while stack:
+            current = stack.pop()
+            if current.path in seen:
+                continue
+            seen.add(current.path)
+            for resource in current.resources:
+                included = by_directory.get(resource)
+                if included is not None:
+                    stack.append(included)
+                elif resource in project.manifests:
+                    out.setdefault(resource, []).extend(
+                        (kustomization.path, rewrite) for rewrite in kustomization.images
+                    )
+    return out
+
+
+def _image_through_kustomize(
+    ref: str | None,
+    rewrites: Sequence[tuple[str, ImageRewrite]],
+    index: _ImageIndex,
+    project: Project,
+) -> tuple[Environment | None, str | None, Dockerfile | None, Evidence | None]:
+    """The image a container runs once the kustomizations that include it rename it."""
+    from preflight.knowledge.executables import image_name
+
+    renamed: dict[str, str] = {}  # new reference -> how
+    if ref:
+        for path, rewrite in rewrites:
+            if rewrite.new_name and image_name(rewrite.name) == image_name(ref):
+                new_ref = rewrite.new_name + (f":{rewrite.new_tag}" if rewrite.new_tag else "")
+                renamed.setdefault(
+                    new_ref,
+                    f"{path}:{rewrite.span.line} renames `{rewrite.name}` to `{rewrite.new_name}`",
+                )
+    linked: dict[str, tuple[Environment | None, Dockerfile, Evidence | None]] = {}
+    for new_ref, how in renamed.items():
+        environment, _, dockerfile, evidence = _environment_for_image(new_ref, index, project)
+        if dockerfile is not None and evidence is not None:
+            combined = Evidence(f"{how}; {evidence.how}", evidence.strong)
+            if dockerfile.path not in linked or (
+                combined.strong and not (linked[dockerfile.path][2] or combined).strong
+            ):
+                linked[dockerfile.path] = (environment, dockerfile, combined)
+    if len(linked) == 1:
+        ((environment, dockerfile, evidence),) = linked.values()
+        return environment, None, dockerfile, evidence
+    if len(linked) > 1:
+        why = f"kustomizations rename image `{ref}` to images of {len(linked)} Dockerfiles"
+        return None, why, None, None
+    return _environment_for_image(ref, index, project)
 
 
 def _container_run(

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # annotations only: importing a parser is the parse step's business
     from preflight.model.databases import DatabaseModel, Dependencies
     from preflight.parse import ParseProblem
+    from preflight.parse.buildcmds import ImageBuild
     from preflight.parse.compose import ComposeFile
     from preflight.parse.dockerfile import Dockerfile
     from preflight.parse.envfile import EnvFile
+    from preflight.parse.kustomization import Kustomization
     from preflight.parse.manifests import Container, ManifestFile, Workload
     from preflight.parse.procfile import ProcessType
     from preflight.parse.pyproject import Pyproject
@@ -126,6 +128,9 @@ class Project:
     launches: list[Launch] = field(default_factory=list)
     containers: list[ContainerRun] = field(default_factory=list)
     locks: dict[str, dict[str, str]] = field(default_factory=dict)  # lock path -> versions
+    # builds CI, Makefiles, scripts and skaffold run (compose builds stay on their services)
+    image_builds: list[ImageBuild] = field(default_factory=list)
+    kustomizations: dict[str, Kustomization] = field(default_factory=dict)  # by path
     databases: DatabaseModel | None = None
     dependencies: dict[str, Dependencies] = field(default_factory=dict)  # by Python module
     problems: list[ParseProblem] = field(default_factory=list)

@@ -57,6 +57,7 @@ class ComposeService:
     healthcheck_test: tuple[str, ...] | None  # as written; a string is ("CMD-SHELL", text)
     healthcheck_span: Span | None
     depends_on: tuple[str, ...]
+    image_span: Span | None = None  # where ``image`` is written
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,7 @@ def _service(reader: _Reader, key: YNode, name: str, node: YNode) -> ComposeServ
         healthcheck_test=healthcheck_test,
         healthcheck_span=test_node.span if healthcheck_test is not None and test_node else None,
         depends_on=reader.depends_on(service.get("depends_on"), f"{where}.depends_on"),
+        image_span=image_node.span if (image_node := service.get("image")) is not None else None,
     )
 
 

@@ -1,0 +1,605 @@
+"""Image builds that CI workflows, Makefiles and scripts run: which tag is built from which
+Dockerfile, context and target.
+
+Read from GitHub Actions workflows (``docker/build-push-action`` steps, with the tags a
+``docker/metadata-action`` step gives them, and ``run:`` steps), ``.gitlab-ci.yml`` scripts,
+Makefiles and shell scripts: ``docker build``, ``docker buildx build``, ``docker image build``,
+``podman build`` and the kaniko executor. Variables are expanded where the same file assigns
+them (``IMAGE=…``, ``IMAGE ?= …``, workflow and job ``env:``, GitLab ``variables:``), with
+``${VAR:-default}`` defaults; nothing is ever run. A tag whose last path component is still a
+variable is not a build preflight can name, and is dropped.
+
+Paths are relative to the checked root. A Dockerfile named with ``-f`` is relative to the
+directory the command runs in (a Makefile's own directory; the root for workflows, unless
+``working-directory`` says otherwise; for a script, the root, else its own directory:
+``fallback``); ``docker/build-push-action``'s ``file`` is relative to the workspace (the root).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from preflight.parse import ParseProblem
+from preflight.parse.yamlnodes import YNode, load_documents
+from preflight.spans import Span
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    """One image build: the tag it pushes and where its Dockerfile and context are."""
+
+    image_ref: str  # as built, variables expanded (registry and tag included when known)
+    dockerfile: str  # repo-relative
+    context: str  # repo-relative ("" for the root)
+    target: str | None  # the stage built (``--target``), None for the last one
+    span: Span  # where the tag is written
+    how: str  # "`docker build` in Makefile", "docker/build-push-action step `Build`"
+    fallback: tuple[str, str] | None = None  # (dockerfile, context) if the first does not exist
+
+
+@dataclass(frozen=True)
+class BuildFile:
+    """The builds one file runs."""
+
+    path: str
+    builds: tuple[ImageBuild, ...]
+    problems: tuple[ParseProblem, ...]
+
+
+# --- variables --------------------------------------------------------------------------------
+
+_VAR = re.compile(
+    r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}"  # ${{ env.NAME }}
+    r"|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}"  # ${NAME} ${NAME:-default}
+    r"|\$\(([A-Za-z_][A-Za-z0-9_]*)\)"  # $(NAME) (make)
+    r"|\$([A-Za-z_][A-Za-z0-9_]*)"  # $NAME
+)
+# Where the checkout is: a context or Dockerfile path written with it is under the root.
+_WORKSPACE = {"GITHUB_WORKSPACE": ".", "CI_PROJECT_DIR": ".", "PWD": ".", "CURDIR": "."}
+
+
+def expand(text: str, variables: Mapping[str, str]) -> str:
+    """``text`` with the variables it uses replaced, where their value is known (bounded)."""
+    for _ in range(4):
+        if "$" not in text:
+            return text
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1) or match.group(2) or match.group(4) or match.group(5)
+            value = variables.get(name, _WORKSPACE.get(name))
+            if value is not None:
+                return value
+            if match.group(3) is not None and "$" not in match.group(3):
+                return match.group(3)
+            return match.group(0)
+
+        expanded = _VAR.sub(replace, text)
+        if expanded == text:
+            break
+        text = expanded
+    return text
+
+
+def usable_ref(ref: str) -> str | None:
+    """The image reference with unknown leading parts (a registry held in a variable) dropped;
+    None when the image's own name is still unknown."""
+    ref = ref.strip().strip("'\"")
+    if not ref or any(ch.isspace() for ch in ref):
+        return None
+    name = ref.partition("@")[0]
+    last_slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > last_slash:
+        name = name[:colon]
+    parts = name.split("/")
+    while parts and _unknown(parts[0]) and len(parts) > 1:
+        parts.pop(0)
+    if not parts or _unknown(parts[-1]) or any(_unknown(p) for p in parts) or not parts[-1]:
+        return None
+    return "/".join(parts) + ref[len(name) :]
+
+
+def _unknown(part: str) -> bool:
+    return "$" in part or "{" in part or "}" in part or "<" in part or not part
+
+
+_ASSIGN_SHELL = re.compile(
+    r"^\s*(?:export\s+|readonly\s+|local\s+|declare\s+)?([A-Za-z_]\w*)=(.*)$"
+)
+_ASSIGN_MAKE = re.compile(r"^\s*(?:export\s+|override\s+)?([A-Za-z_]\w*)\s*(\?=|:=|::=|=)\s*(.*)$")
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if value.startswith(("'", '"')):
+        try:
+            words = shlex.split(value)
+        except ValueError:
+            return value.strip("'\"")
+        return words[0] if len(words) == 1 else value
+    return value.split(" #", 1)[0].strip()
+
+
+# --- build commands ---------------------------------------------------------------------------
+
+_VALUE_OPTIONS = frozenset(
+    {
+        "--build-arg",
+        "--platform",
+        "--cache-from",
+        "--cache-to",
+        "--label",
+        "--secret",
+        "--ssh",
+        "--network",
+        "-o",
+        "--output",
+        "--progress",
+        "--builder",
+        "--iidfile",
+        "--metadata-file",
+        "--add-host",
+        "--build-context",
+        "--attest",
+        "--annotation",
+        "--shm-size",
+        "--ulimit",
+        "-m",
+        "--memory",
+        "--memory-swap",
+        "--cpu-shares",
+        "--cpuset-cpus",
+        "--cgroup-parent",
+        "--isolation",
+        "--allow",
+        "--format",
+        "--authfile",
+        "--creds",
+        "--layers",
+        "--jobs",
+        "--arch",
+        "--os",
+        "--variant",
+        "--volume",
+        "-v",
+        "--env",
+        "--security-opt",
+        "--cache-ttl",
+    }
+)
+_TAG_OPTIONS = ("-t", "--tag")
+_FILE_OPTIONS = ("-f", "--file")
+_KANIKO_DESTINATION = ("--destination", "-d")
+_KANIKO_DOCKERFILE = ("--dockerfile", "-f")
+_KANIKO_CONTEXT = ("--context", "-c")
+
+
+@dataclass(frozen=True)
+class _Command:
+    tags: tuple[str, ...]
+    file: str | None
+    context: str | None
+    target: str | None
+    kaniko: bool
+    program: str
+
+
+def _build_words(words: list[str]) -> tuple[list[str], str] | None:
+    """The arguments after the build subcommand, and the program, if ``words`` is a build."""
+    while words and (words[0] in ("sudo", "time", "exec", "command") or "=" in words[0]):
+        if "=" in words[0] and not re.match(r"^[A-Za-z_]\w*=", words[0]):
+            break
+        words = words[1:]
+    if not words:
+        return None
+    program = posixpath.basename(words[0])
+    if program in ("docker", "podman", "nerdctl"):
+        rest = words[1:]
+        if rest[:2] == ["buildx", "build"] or rest[:2] == ["image", "build"]:
+            return rest[2:], f"{program} {' '.join(rest[:2])}"
+        if rest[:1] == ["build"] or (program == "podman" and rest[:1] == ["buildx"]):
+            return rest[1:], f"{program} build"
+        return None
+    if program == "buildah" and words[1:2] in (["bud"], ["build"]):
+        return words[2:], "buildah build"
+    if program in ("executor", "kaniko") or words[0] == "/kaniko/executor":
+        return words[1:], "kaniko executor"
+    return None
+
+
+def _read_command(words: list[str]) -> _Command | None:
+    found = _build_words(words)
+    if found is None:
+        return None
+    args, program = found
+    kaniko = program == "kaniko executor"
+    tag_options = _KANIKO_DESTINATION if kaniko else _TAG_OPTIONS
+    file_options = _KANIKO_DOCKERFILE if kaniko else _FILE_OPTIONS
+    tags: list[str] = []
+    file: str | None = None
+    context: str | None = None
+    target: str | None = None
+    index = 0
+    while index < len(args):
+        word = args[index]
+        option, equals, value = word.partition("=")
+        if not word.startswith("-") or word == "-":
+            if context is None and not kaniko:
+                context = word
+            index += 1
+            continue
+        if not equals:
+            if index + 1 < len(args) and (
+                option in tag_options
+                or option in file_options
+                or option == "--target"
+                or option in _VALUE_OPTIONS
+                or (kaniko and option in _KANIKO_CONTEXT)
+            ):
+                value = args[index + 1]
+                index += 1
+            elif option.startswith("-t") and not option.startswith("--") and len(option) > 2:
+                option, value = "-t", option[2:]
+            elif option.startswith("-f") and not option.startswith("--") and len(option) > 2:
+                option, value = "-f", option[2:]
+            else:
+                index += 1
+                continue
+        index += 1
+        if option in tag_options:
+            tags.append(value)
+        elif option in file_options:
+            file = value
+        elif option == "--target":
+            target = value
+        elif kaniko and option in _KANIKO_CONTEXT:
+            context = value.removeprefix("dir://")
+    if not tags:
+        return None
+    return _Command(tuple(tags), file, context, target, kaniko, program)
+
+
+def _segments(line: str) -> Iterator[list[str]]:
+    """The simple commands of one shell line, as words (quotes removed)."""
+    for part in re.split(r"&&|\|\||;|\|", line):
+        try:
+            words = shlex.split(part, comments=True)
+        except ValueError:
+            words = part.split()
+        if words:
+            yield words
+
+
+def _joined_lines(text: str, first_line: int = 1) -> Iterator[tuple[int, str]]:
+    """(line number, logical line) with backslash continuations joined."""
+    pending = ""
+    start = first_line
+    for number, line in enumerate(text.split("\n"), first_line):
+        if not pending:
+            start = number
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        yield start, pending + line
+        pending = ""
+    if pending:
+        yield start, pending
+
+
+class _Collector:
+    """Turns build commands into ``ImageBuild`` facts for one file."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.lines = text.split("\n")
+        self.builds: list[ImageBuild] = []
+
+    def span_of(self, written: str, line: int, last_line: int | None = None) -> Span:
+        """The first place ``written`` occurs from ``line`` on (the line itself if nowhere)."""
+        last = min(len(self.lines), last_line if last_line is not None else line + 40)
+        for token in dict.fromkeys((written, written.split("$", 1)[0])):
+            if not token:
+                continue
+            for number in range(max(line, 1), last + 1):
+                col = self.lines[number - 1].find(token)
+                if col >= 0:
+                    return Span(self.path, number, col + 1, number, col + 1 + len(token))
+        return Span(self.path, max(line, 1))
+
+    def add_command(
+        self,
+        words: list[str],
+        line: int,
+        variables: Mapping[str, str],
+        cwd: str,
+        how: str,
+        fallback_cwd: str | None = None,
+        last_line: int | None = None,
+    ) -> None:
+        command = _read_command(words)
+        if command is None:
+            return
+        file = expand(command.file, variables) if command.file is not None else None
+        context = expand(command.context, variables) if command.context is not None else "."
+        target = expand(command.target, variables) if command.target is not None else None
+        if "$" in context or (file is not None and "$" in file) or "://" in context:
+            return  # a path preflight cannot know, or a remote context
+        if target is not None and "$" in target:
+            target = None
+
+        def paths(base: str) -> tuple[str, str]:
+            context_path = _join(base, context)
+            if command.kaniko:
+                return _join(context_path, file or "Dockerfile"), context_path
+            if file is None:
+                return _join(context_path, "Dockerfile"), context_path
+            return _join(base, file), context_path
+
+        dockerfile, context_path = paths(cwd)
+        fallback = paths(fallback_cwd) if fallback_cwd is not None else None
+        for written in command.tags:
+            ref = usable_ref(expand(written, variables))
+            if ref is None:
+                continue
+            span = self.span_of(written, line, last_line)
+            self.builds.append(
+                ImageBuild(
+                    ref,
+                    dockerfile,
+                    context_path,
+                    target,
+                    span,
+                    f"`{command.program}`{f' ({how})' if how else ''} in {self.path}:{span.line}",
+                    fallback if fallback != (dockerfile, context_path) else None,
+                )
+            )
+
+    def scan_script(
+        self,
+        text: str,
+        first_line: int,
+        variables: dict[str, str],
+        cwd: str,
+        how: str = "",
+        fallback_cwd: str | None = None,
+        make: bool = False,
+    ) -> None:
+        """Every build command in shell text (a script, a ``run:`` block, a recipe)."""
+        for number, logical in _joined_lines(text, first_line):
+            stripped = logical.strip()
+            if make and logical.startswith("\t"):
+                stripped = stripped.lstrip("@-+ ").replace("$$", "$")
+            elif make:
+                assigned = _ASSIGN_MAKE.match(logical)
+                if assigned is not None and not logical.startswith((" ", "\t")):
+                    name, op, value = assigned.groups()
+                    if (op != "?=" or name not in variables) and "$(shell" not in value:
+                        variables[name] = _unquote(expand(value, variables))
+                    continue
+            else:
+                assigned = _ASSIGN_SHELL.match(logical)
+                if assigned is not None:
+                    name, value = assigned.groups()
+                    value = value.strip()
+                    if value.startswith(("'", '"')) or " " not in value:  # not `VAR=x cmd`
+                        if "$(" not in value and "`" not in value:  # a command's output
+                            variables[name] = _unquote(expand(value, variables))
+                        continue
+            if "build" not in stripped and "executor" not in stripped:
+                continue
+            for words in _segments(stripped):
+                self.add_command(words, number, variables, cwd, how, fallback_cwd, number + 40)
+
+
+def _join(base: str, relative: str) -> str:
+    relative = relative.strip()
+    if relative.startswith("/"):
+        relative = relative.lstrip("/")  # an absolute path in CI is the workspace's, usually
+        base = ""
+    joined = posixpath.normpath(posixpath.join(base, relative or "."))
+    return "" if joined == "." else joined
+
+
+# --- Makefiles and shell scripts --------------------------------------------------------------
+
+
+def parse_build_script(path: str, text: str) -> BuildFile:
+    """Builds a Makefile or a shell script runs. Never a problem: a file that does not read as
+    either is simply not a build file."""
+    collector = _Collector(path, text)
+    if "build" not in text and "executor" not in text:
+        return BuildFile(path, (), ())
+    directory = posixpath.dirname(path)
+    name = posixpath.basename(path)
+    make = name in ("Makefile", "makefile", "GNUmakefile") or name.endswith(".mk")
+    if make:
+        collector.scan_script(text, 1, {}, directory, make=True)
+    else:
+        # A script is usually run from the root (`./scripts/build.sh`); else from its directory.
+        collector.scan_script(text, 1, {}, "", fallback_cwd=directory if directory else None)
+    return BuildFile(path, tuple(collector.builds), ())
+
+
+# --- GitHub Actions ---------------------------------------------------------------------------
+
+
+def _str_map(node: YNode | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if node is None or node.kind != "map":
+        return out
+    for key, value in node.items():
+        name = key.as_str()
+        text = value.as_str()
+        if name is not None and text is not None:
+            out[name] = text
+    return out
+
+
+def _text(node: YNode | None) -> str | None:
+    return node.as_str() if node is not None else None
+
+
+def _list_values(node: YNode | None) -> list[tuple[str, YNode]]:
+    """Entries of an input that takes a list: a YAML list, or lines / commas in a string."""
+    if node is None:
+        return []
+    if node.kind == "seq":
+        return [(text, item) for item in node.seq() if (text := item.as_str())]
+    text = node.as_str() or ""
+    return [(part.strip(), node) for part in re.split(r"[\n,]", text) if part.strip()]
+
+
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
+
+
+def _compact(match: re.Match[str]) -> str:
+    return "${{" + "".join(match.group(1).split()) + "}}"
+
+
+_STEP_OUTPUT = re.compile(r"\$\{\{\s*steps\.([A-Za-z0-9_-]+)\.outputs\.tags\s*\}\}")
+
+
+def parse_workflow(path: str, text: str) -> BuildFile:
+    """Builds a GitHub Actions workflow runs; a problem only for YAML that does not load."""
+    collector = _Collector(path, text)
+    documents, error = load_documents(path, text)
+    problems = (error,) if error is not None else ()
+    document = next((doc for doc in documents if doc is not None), None)
+    if document is None or document.kind != "map":
+        return BuildFile(path, (), problems)
+    workflow_env = _str_map(document.get("env"))
+    jobs = document.get("jobs")
+    for _, job in jobs.items() if jobs is not None else ():
+        if job.kind != "map":
+            continue
+        env = dict(workflow_env)
+        env.update(_str_map(job.get("env")))
+        defaults = job.get("defaults")
+        run_defaults = defaults.get("run") if defaults is not None else None
+        job_dir = _text(run_defaults.get("working-directory")) if run_defaults else None
+        steps = job.get("steps")
+        metadata: dict[str, list[str]] = {}
+        for step in steps.seq() if steps is not None else ():
+            if step.kind != "map":
+                continue
+            step_env = dict(env)
+            step_env.update(_str_map(step.get("env")))
+            uses = _text(step.get("uses")) or ""
+            step_name = _text(step.get("name")) or uses
+            with_ = step.get("with")
+            if uses.startswith("docker/metadata-action") and with_ is not None:
+                step_id = _text(step.get("id"))
+                images = [
+                    expand(value.removeprefix("name=").split(",")[0], step_env)
+                    for value, _ in _list_values(with_.get("images"))
+                ]
+                if step_id:
+                    metadata[step_id] = images
+            elif uses.startswith("docker/build-push-action") and with_ is not None:
+                _build_push(collector, with_, step, step_env, metadata, step_name)
+            run = step.get("run")
+            run_text = _text(run)
+            if run is not None and run_text and ("build" in run_text or "executor" in run_text):
+                run_text = _EXPRESSION.sub(_compact, run_text)  # one word, as the runner sees it
+                cwd = _text(step.get("working-directory")) or job_dir or "."
+                first = run.span.line + (1 if run.style in ("|", ">") else 0)
+                collector.scan_script(
+                    run_text,
+                    first,
+                    step_env,
+                    _join("", expand(cwd, step_env)),
+                    f"step `{step_name}`",
+                )
+    return BuildFile(path, tuple(collector.builds), problems)
+
+
+def _build_push(
+    collector: _Collector,
+    with_: YNode,
+    step: YNode,
+    env: Mapping[str, str],
+    metadata: Mapping[str, list[str]],
+    step_name: str,
+) -> None:
+    context_text = expand(_text(with_.get("context")) or ".", env)
+    file_text = _text(with_.get("file"))
+    target = _text(with_.get("target"))
+    if (
+        "$" in context_text
+        or "://" in context_text
+        or (file_text and "$" in expand(file_text, env))
+    ):
+        return
+    context = _join("", context_text)
+    dockerfile = _join("", expand(file_text, env)) if file_text else _join(context, "Dockerfile")
+    if target is not None:
+        target = expand(target, env)
+        if "$" in target:
+            target = None
+    for written, node in _list_values(with_.get("tags")):
+        output = _STEP_OUTPUT.search(written)
+        refs = metadata.get(output.group(1), []) if output is not None else [expand(written, env)]
+        for raw in refs:
+            ref = usable_ref(raw)
+            if ref is None:
+                continue
+            span = collector.span_of(written, node.span.line, node.span.end_line)
+            collector.builds.append(
+                ImageBuild(
+                    ref,
+                    dockerfile,
+                    context,
+                    target,
+                    span,
+                    f"docker/build-push-action step `{step_name}` in {collector.path}:{span.line}",
+                )
+            )
+
+
+# --- GitLab CI --------------------------------------------------------------------------------
+
+
+def parse_gitlab_ci(path: str, text: str) -> BuildFile:
+    """Builds the scripts of a ``.gitlab-ci.yml`` run; a problem only for YAML that does not
+    load."""
+    collector = _Collector(path, text)
+    documents, error = load_documents(path, text)
+    problems = (error,) if error is not None else ()
+    document = next((doc for doc in documents if doc is not None), None)
+    if document is None or document.kind != "map":
+        return BuildFile(path, (), problems)
+    top = _gitlab_variables(document.get("variables"))
+    for key, job in document.items():
+        name = key.as_str() or ""
+        if job.kind != "map" or name in ("variables", "default", "workflow", "include"):
+            continue
+        variables = dict(top)
+        variables.update(_gitlab_variables(job.get("variables")))
+        for section in ("before_script", "script"):
+            node = job.get(section)
+            lines = node.seq() if node is not None and node.kind == "seq" else ()
+            if node is not None and node.kind == "scalar":
+                lines = (node,)
+            for line in lines:
+                script = line.as_str()
+                if not script or ("build" not in script and "executor" not in script):
+                    continue
+                first = line.span.line + (1 if line.style in ("|", ">") else 0)
+                collector.scan_script(script, first, variables, "", f"job `{name}`")
+    return BuildFile(path, tuple(collector.builds), problems)
+
+
+def _gitlab_variables(node: YNode | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if node is None or node.kind != "map":
+        return out
+    for key, value in node.items():
+        name = key.as_str()
+        text = value.as_str() if value.kind == "scalar" else _text(value.get("value"))
+        if name is not None and text is not None:
+            out[name] = text
+    return out

@@ -1,0 +1,74 @@
+"""``kustomization.yaml``: the resources it includes and the image names it rewrites
+(``images:`` name → newName/newTag/digest). Nothing is rendered here."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from preflight.parse import ParseProblem
+from preflight.parse.yamlnodes import YNode, load_documents
+from preflight.spans import Span
+
+
+@dataclass(frozen=True)
+class ImageRewrite:
+    name: str  # the image name the manifests use (without tag)
+    new_name: str | None
+    new_tag: str | None
+    span: Span  # the entry (its newName when it has one)
+
+
+@dataclass(frozen=True)
+class Kustomization:
+    path: str
+    resources: tuple[str, ...]  # repo-relative files or directories (remote ones left out)
+    images: tuple[ImageRewrite, ...]
+    problems: tuple[ParseProblem, ...]
+
+
+def _join(base: str, relative: str) -> str:
+    joined = posixpath.normpath(posixpath.join(base, relative))
+    return "" if joined == "." else joined
+
+
+def _strings(node: YNode | None) -> list[str]:
+    if node is None or node.kind != "seq":
+        return []
+    return [text for item in node.seq() if (text := item.as_str())]
+
+
+def parse_kustomization(path: str, text: str) -> Kustomization:
+    """Resources and image rewrites; a problem only for YAML that does not load."""
+    documents, error = load_documents(path, text)
+    problems = (error,) if error is not None else ()
+    document = next((doc for doc in documents if doc is not None), None)
+    if document is None or document.kind != "map":
+        return Kustomization(path, (), (), problems)
+    base = posixpath.dirname(path)
+    resources = [
+        _join(base, entry)
+        for key in ("resources", "bases", "components")
+        for entry in _strings(document.get(key))
+        if "://" not in entry and not entry.startswith(("github.com/", "git@"))
+    ]
+    images: list[ImageRewrite] = []
+    node = document.get("images")
+    for entry in node.seq() if node is not None else ():
+        if entry.kind != "map":
+            continue
+        name_node = entry.get("name")
+        name = name_node.as_str() if name_node is not None else None
+        if not name or name_node is None:
+            continue
+        new_name_node = entry.get("newName")
+        new_tag_node = entry.get("newTag")
+        images.append(
+            ImageRewrite(
+                name,
+                new_name_node.as_str() if new_name_node is not None else None,
+                new_tag_node.as_str() if new_tag_node is not None else None,
+                new_name_node.span if new_name_node is not None else name_node.span,
+            )
+        )
+    return Kustomization(path, tuple(resources), tuple(images), problems)

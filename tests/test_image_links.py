@@ -1,0 +1,351 @@
+"""Issue 15: a container's image is tied to the Dockerfile that builds it by what the repository
+says (compose build+image, skaffold, kustomize images, CI workflows, Makefiles, scripts), with
+the file and line that made the link; name guesses and fallbacks stay weak."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, write_tree
+from preflight.config import Config
+from preflight.engine import build
+from preflight.model.graph import ContainerNode
+from preflight.parse.buildcmds import parse_build_script, parse_gitlab_ci, parse_workflow
+from preflight.parse.skaffold import parse_skaffold
+
+APP = """
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+"""
+PYPROJECT = """
+    [project]
+    name = "service"
+    version = "1"
+    dependencies = ["fastapi", "uvicorn"]
+"""
+DOCKERFILE = """
+    FROM python:3.12-slim
+    WORKDIR /srv
+    COPY . .
+    RUN pip install .
+    CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
+"""
+
+
+def deployment(image: str) -> str:
+    return (
+        "apiVersion: apps/v1\n"
+        "kind: Deployment\n"
+        "metadata:\n"
+        "  name: web\n"
+        "spec:\n"
+        "  selector:\n"
+        "    matchLabels: {app: web}\n"
+        "  template:\n"
+        "    metadata:\n"
+        "      labels: {app: web}\n"
+        "    spec:\n"
+        "      containers:\n"
+        "        - name: web\n"
+        f"          image: {image}\n"
+    )
+
+
+def container(root: Path) -> ContainerNode:
+    (node,) = build(root, ".", Config()).graph.containers
+    return node
+
+
+# --- the five shapes, each a fixture whose EXPECTED finding needs the link ----------------
+
+SHAPES = [
+    (
+        "prb002-link-compose-build",
+        "docker/api.Dockerfile",
+        "compose service `api` in docker-compose.yml:7 builds `ghcr.io/acme/storefront-api:1.4`",
+    ),
+    (
+        "prb002-link-skaffold",
+        "services/backend/Dockerfile.prod",
+        "skaffold artifact in skaffold.yaml:9 builds `shop-backend`",
+    ),
+    (
+        "pkg001-link-workflow",
+        "deploy/Dockerfile",
+        "docker/build-push-action step `Build and push` in .github/workflows/release.yml:26"
+        " builds `ghcr.io/acme/billing-service`",
+    ),
+    (
+        "prb002-link-makefile",
+        "docker/Dockerfile",
+        "`docker build` in Makefile:7 builds `registry.example.com/team/stock-keeper:$(TAG)`",
+    ),
+    (
+        "prb002-link-kustomize-images",
+        "Dockerfile",
+        "deploy/overlays/prod/kustomization.yaml:7 renames `catalog` to"
+        " `ghcr.io/acme/catalog-api`; `docker build` in scripts/build.sh:7 builds",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fixture", "dockerfile", "how"), SHAPES, ids=[s[0] for s in SHAPES])
+def test_each_shape_ties_the_image_to_its_dockerfile_strongly(
+    fixture: str, dockerfile: str, how: str
+) -> None:
+    node = container(FIXTURES / fixture)
+    assert node.run.dockerfile is not None and node.run.dockerfile.path == dockerfile
+    assert node.image_evidence is not None and node.image_evidence.strong
+    assert how in node.image_evidence.how
+    assert node.app is not None  # the rule the fixture's EXPECTED lists needs the app
+
+
+def test_compose_target_is_recorded_on_the_link() -> None:
+    node = container(FIXTURES / "prb002-link-compose-build")
+    assert node.image_evidence is not None
+    assert "(target `runtime`)" in node.image_evidence.how
+
+
+def test_a_target_that_is_not_the_last_stage_says_the_last_stage_is_checked(
+    tmp_path: Path,
+) -> None:
+    root = write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": PYPROJECT,
+            "app/__init__.py": "",
+            "app/main.py": APP,
+            "Dockerfile": DOCKERFILE + "\nFROM python:3.12-slim AS debug\nCMD ['sh']\n",
+            "Makefile": "build:\n\tdocker buildx build --target base -t acme/shop:dev .\n",
+            "k8s/app.yaml": deployment("acme/shop:dev"),
+        },
+    )
+    node = container(root)
+    assert node.image_evidence is not None and node.image_evidence.strong
+    assert "(target `base`)" in node.image_evidence.how
+    assert "preflight checks its last stage" in node.image_evidence.how
+
+
+# --- negative cases -------------------------------------------------------------------------
+
+WORKFLOW = """
+    on: push
+    jobs:
+      build:
+        runs-on: ubuntu-latest
+        steps:
+          - uses: docker/build-push-action@v6
+            with:
+              context: {context}
+              tags: ghcr.io/acme/shop:latest
+"""
+
+
+def test_two_workflows_building_one_tag_from_different_dockerfiles_stay_unresolved(
+    tmp_path: Path,
+) -> None:
+    root = write_tree(
+        tmp_path,
+        {
+            "api/pyproject.toml": PYPROJECT,
+            "api/app/__init__.py": "",
+            "api/app/main.py": APP,
+            "api/Dockerfile": DOCKERFILE,
+            "legacy/Dockerfile": DOCKERFILE,
+            ".github/workflows/a.yml": WORKFLOW.format(context="api"),
+            ".github/workflows/b.yml": WORKFLOW.format(context="legacy"),
+            "k8s/app.yaml": deployment("ghcr.io/acme/shop:1.0"),
+        },
+    )
+    node = container(root)
+    assert node.run.dockerfile is None and node.image_evidence is None
+    why = node.run.why_unlinked or ""
+    assert "is built from 2 Dockerfiles" in why
+    assert ".github/workflows/a.yml:9" in why and ".github/workflows/b.yml:9" in why
+
+
+def test_a_tag_built_for_another_image_does_not_link(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": PYPROJECT,
+            "app/__init__.py": "",
+            "app/main.py": APP,
+            "Dockerfile": DOCKERFILE,
+            "Makefile": "IMAGE := acme/worker\nbuild:\n\tdocker build -t $(IMAGE) .\n",
+            "k8s/app.yaml": deployment("acme/api:1.0"),
+        },
+    )
+    node = container(root)
+    assert node.run.dockerfile is None
+    assert "the builds here make `acme/worker`" in (node.run.why_unlinked or "")
+
+
+def test_registry_tag_and_digest_never_block_a_strong_match(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": PYPROJECT,
+            "app/__init__.py": "",
+            "app/main.py": APP,
+            "svc/Dockerfile": DOCKERFILE,
+            "other/Dockerfile": DOCKERFILE,
+            "scripts/build.sh": 'TAG=1.0\ndocker build -t "localhost:5000/team/shop:$TAG" svc\n',
+            "k8s/app.yaml": deployment("registry.example.com/team/shop:2.0@sha256:abc"),
+        },
+    )
+    node = container(root)
+    assert node.run.dockerfile is not None and node.run.dockerfile.path == "svc/Dockerfile"
+    assert node.image_evidence is not None and node.image_evidence.strong
+    assert "scripts/build.sh:2" in node.image_evidence.how
+
+
+# --- weak fallbacks ---------------------------------------------------------------------------
+
+
+def _single(tmp_path: Path, image: str) -> ContainerNode:
+    return container(
+        write_tree(
+            tmp_path,
+            {
+                "pyproject.toml": PYPROJECT,
+                "app/__init__.py": "",
+                "app/main.py": APP,
+                "docker/Dockerfile": DOCKERFILE,
+                "k8s/app.yaml": deployment(image),
+            },
+        )
+    )
+
+
+def test_the_only_dockerfile_is_a_weak_link(tmp_path: Path) -> None:
+    node = _single(tmp_path, "ghcr.io/someone/thing:1")
+    assert node.run.dockerfile is not None and node.run.dockerfile.path == "docker/Dockerfile"
+    assert node.image_evidence is not None and not node.image_evidence.strong
+    assert "only Dockerfile" in node.image_evidence.how
+
+
+@pytest.mark.parametrize("image", ["'YOUR DOCKER IMAGE HERE'", "'<image>'", "'${IMAGE}'"])
+def test_a_placeholder_links_weakly_to_the_only_dockerfile(tmp_path: Path, image: str) -> None:
+    node = _single(tmp_path, image)
+    assert node.run.dockerfile is not None
+    assert node.image_evidence is not None and not node.image_evidence.strong
+    assert "placeholder" in node.image_evidence.how
+
+
+def test_a_public_service_image_never_falls_back_to_the_only_dockerfile(tmp_path: Path) -> None:
+    node = _single(tmp_path, "postgres:16")
+    assert node.run.dockerfile is None and node.image_evidence is None
+
+
+# --- the parsers --------------------------------------------------------------------------------
+
+
+def test_makefile_and_script_variables_are_expanded() -> None:
+    makefile = (
+        "REGISTRY = ghcr.io/acme\n"
+        "IMAGE ?= $(REGISTRY)/api\n"
+        "TAG := $(shell git rev-parse HEAD)\n"
+        "image:\n"
+        "\t@docker build --build-arg X=1 -t $(IMAGE):$(TAG) \\\n"
+        "\t\t--target prod -f docker/Dockerfile .\n"
+        "\tpodman build --tag=${IMAGE}-debug docker\n"
+    )
+    (first, second) = parse_build_script("svc/Makefile", makefile).builds
+    assert (first.image_ref, first.dockerfile, first.context, first.target) == (
+        "ghcr.io/acme/api:$(TAG)",
+        "svc/docker/Dockerfile",
+        "svc",
+        "prod",
+    )
+    assert (first.span.line, first.span.col) == (5, 35)
+    assert (second.image_ref, second.dockerfile) == (
+        "ghcr.io/acme/api-debug",
+        "svc/docker/Dockerfile",
+    )
+
+    script = 'IMAGE=${IMAGE:-acme/web}\nTAG="$(date +%s)"\ndocker build -t "$IMAGE:$TAG" .\n'
+    (build_,) = parse_build_script("scripts/release.sh", script).builds
+    assert build_.image_ref == "acme/web:$TAG" and build_.dockerfile == "Dockerfile"
+    assert build_.fallback == ("scripts/Dockerfile", "scripts")
+
+
+def test_an_unknown_image_name_is_not_a_build() -> None:
+    text = "docker build -t $(IMAGE) .\ndocker build -t ${REGISTRY}/$NAME:1 .\ndocker build .\n"
+    assert parse_build_script("Makefile", text).builds == ()
+
+
+def test_workflow_run_steps_use_env_and_working_directory() -> None:
+    text = (
+        "env:\n"
+        "  IMAGE: ghcr.io/acme/api\n"
+        "jobs:\n"
+        "  b:\n"
+        "    steps:\n"
+        "      - name: build\n"
+        "        working-directory: services/api\n"
+        "        run: |\n"
+        "          echo hi\n"
+        "          docker buildx build -t $IMAGE:${{ github.sha }} --push .\n"
+    )
+    (found,) = parse_workflow(".github/workflows/ci.yml", text).builds
+    assert found.image_ref == "ghcr.io/acme/api:${{github.sha}}"
+    assert found.dockerfile == "services/api/Dockerfile" and found.context == "services/api"
+    assert found.span.line == 10
+
+
+def test_gitlab_scripts_and_kaniko() -> None:
+    text = (
+        "variables:\n"
+        "  IMAGE: registry.gitlab.com/acme/api\n"
+        "build:\n"
+        "  script:\n"
+        "    - docker build -t $IMAGE:$CI_COMMIT_SHA -f Dockerfile.prod .\n"
+        "kaniko:\n"
+        "  script:\n"
+        "    - /kaniko/executor --context $CI_PROJECT_DIR/app --dockerfile Dockerfile"
+        " --destination $IMAGE/kaniko:1\n"
+    )
+    docker, kaniko = parse_gitlab_ci(".gitlab-ci.yml", text).builds
+    assert (docker.image_ref, docker.dockerfile) == (
+        "registry.gitlab.com/acme/api:$CI_COMMIT_SHA",
+        "Dockerfile.prod",
+    )
+    assert (kaniko.dockerfile, kaniko.context) == ("app/Dockerfile", "app")
+
+
+def test_skaffold_artifacts_resolve_against_context() -> None:
+    text = (
+        "apiVersion: skaffold/v4beta6\nkind: Config\nbuild:\n  artifacts:\n"
+        "    - image: api\n      context: ../api\n      docker: {dockerfile: Dockerfile.prod,"
+        " target: runtime}\n    - image: js\n      context: ../js\n      buildpacks: {}\n"
+    )
+    (found,) = parse_skaffold("deploy/skaffold.yaml", text).builds
+    assert (found.dockerfile, found.context, found.target) == (
+        "api/Dockerfile.prod",
+        "api",
+        "runtime",
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["jobs: [\n", "{{ bad", "\x00\x01", "jobs:\n  a: 3\n", "- 1\n", "jobs:\n  a:\n    steps: 4\n"],
+)
+def test_build_file_parsers_never_raise(text: str) -> None:
+    for parser in (parse_workflow, parse_gitlab_ci, parse_skaffold):
+        parser("x.yml", text)
+    assert parse_build_script("Makefile", text).problems == ()
+
+
+def test_a_broken_workflow_is_a_parse_problem() -> None:
+    result = parse_workflow(".github/workflows/ci.yml", "jobs: [\n")
+    assert len(result.problems) == 1 and result.builds == ()
