@@ -33,7 +33,8 @@ from preflight.discover import FileKind, classify, discover
         ("Procfile", FileKind.PROCFILE),
         ("scripts/entrypoint.sh", FileKind.SHELL),
         ("preflight.toml", FileKind.PREFLIGHT_CONFIG),
-        ("README.md", None),
+        ("README.md", FileKind.README),  # read for `kubectl create secret` only
+        ("docs/guide.md", None),
         (".env", None),  # real secrets: never read
     ],
 )

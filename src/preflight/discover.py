@@ -60,6 +60,7 @@ class FileKind(str, enum.Enum):
     GITLAB_CI = "gitlab-ci"  # .gitlab-ci.yml: build commands in scripts
     SKAFFOLD = "skaffold"  # skaffold.yaml: build artifacts (image, context, Dockerfile)
     KUSTOMIZATION = "kustomization"  # kustomization.yaml: resources and image rewrites
+    README = "readme"  # README*.md: the `kubectl create secret` a setup guide runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ KINDS: dict[FileKind, KindInfo] = {
     FileKind.KUSTOMIZATION: KindInfo(
         ("preflight.parse.kustomization", "parse_kustomization"), "hash"
     ),
+    FileKind.README: KindInfo(("preflight.parse.buildcmds", "parse_docs"), None),
 }
 
 
@@ -169,6 +171,8 @@ def classify(rel: str) -> FileKind | None:
         return FileKind.PROCFILE
     if lower.endswith(".sh"):
         return FileKind.SHELL
+    if lower.startswith("readme") and lower.endswith(".md"):
+        return FileKind.README
     return None
 
 

@@ -10,12 +10,13 @@ from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.graph import Deployment
 from preflight.model.settings import Defined
-from preflight.spans import Span
+from preflight.spans import Related, Span
 
 
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
     project = graph.files
     known = _env.known(graph)
+    missing: dict[tuple[str, str], list[tuple[Span, bool]]] = {}  # one finding per name
     for manifest in project.manifests.values():
         for workload in manifest.workloads:
             for container in workload.containers:
@@ -29,44 +30,59 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                     kind = "Secret" if source.kind == "secretRef" else "ConfigMap"
                     refs.append((kind, source.name, None, source.optional, source.span))
                 for kind, name, key, optional, span in refs:
-                    yield from _check_ref(known, kind, name, key, optional, span, ctx)
+                    if name is None:
+                        continue
+                    table = known.secrets if kind == "Secret" else known.config_maps
+                    if name not in table:
+                        missing.setdefault((kind, name), []).append((span, optional))
+                    else:
+                        yield from _check_key(table[name], kind, name, key, optional, span, ctx)
+    for (kind, name), places in missing.items():
+        yield from _missing(known, kind, name, places, ctx)
 
 
-def _check_ref(
+def _missing(
     known: Defined,
     kind: str,
-    name: str | None,
+    name: str,
+    places: list[tuple[Span, bool]],
+    ctx: RuleContext,
+) -> Iterator[Finding]:
+    table = known.secrets if kind == "Secret" else known.config_maps
+    manages = known.manages_secrets if kind == "Secret" else known.manages_config_maps
+    (span, _), rest = places[0], places[1:]
+    if not manages:
+        ctx.silent(
+            span,
+            f"no {kind} is defined in the repository; `{name}` is assumed to be "
+            "created elsewhere (list it under external-secrets to say so)",
+        )
+        return
+    optional = all(is_optional for _, is_optional in places)
+    close = difflib.get_close_matches(name, list(table), n=1)
+    hint = f" (the repository defines `{close[0]}`)" if close else ""
+    also = f", and {len(rest)} more place(s)" if rest else ""
+    yield ctx.report(
+        f"{kind} `{name}` is referenced here{also} but no manifest, generator, external-secret "
+        f"resource, `kubectl create` in the repository or `external-secrets` entry defines "
+        f"it{hint}: the pod stays in `CreateContainerConfigError`.",
+        span,
+        tuple(Related(other, f"also references {kind} `{name}`") for other, _ in rest),
+        fix=f"Create the {kind}, fix the name, or list it in `[tool.preflight] external-secrets`.",
+        severity=Severity.WARNING if optional else Severity.ERROR,
+    )
+
+
+def _check_key(
+    keys: dict[str, tuple[Span, str | None]] | None,
+    kind: str,
+    name: str,
     key: str | None,
     optional: bool,
     span: Span,
     ctx: RuleContext,
 ) -> Iterator[Finding]:
-    if name is None:
-        return
-    table = known.secrets if kind == "Secret" else known.config_maps
-    manages = known.manages_secrets if kind == "Secret" else known.manages_config_maps
     severity = Severity.WARNING if optional else Severity.ERROR
-    if name not in table:
-        if not manages:
-            ctx.silent(
-                span,
-                f"no {kind} is defined in the repository; `{name}` is assumed to be "
-                "created elsewhere (list it under external-secrets to say so)",
-            )
-            return
-        close = difflib.get_close_matches(name, list(table), n=1)
-        hint = f" (the repository defines `{close[0]}`)" if close else ""
-        yield ctx.report(
-            f"{kind} `{name}` is referenced here but no manifest, external-secret resource or "
-            f"`external-secrets` entry defines it{hint}: the pod stays in "
-            "`CreateContainerConfigError`.",
-            span,
-            fix=f"Create the {kind}, fix the name, or list it in `[tool.preflight] "
-            "external-secrets`.",
-            severity=severity,
-        )
-        return
-    keys = table[name]
     if key is None or keys is None or key in keys:
         return
     close = difflib.get_close_matches(key, list(keys), n=1, cutoff=0.4)

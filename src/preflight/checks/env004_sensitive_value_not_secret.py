@@ -45,7 +45,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 for source in container.env_from:
                     if source.kind != "configMapRef":
                         continue
-                    entries = known.config_maps.get(source.name or "", {})
+                    entries = known.config_maps.get(source.name or "") or {}
                     for config_key, (config_span, _value) in entries.items():
                         variable_name = source.prefix + config_key
                         sensitive = is_sensitive_name(variable_name)

@@ -23,6 +23,7 @@ from preflight.model.project import (
     Project,
 )
 from preflight.parse import ParseProblem
+from preflight.parse.buildcmds import CreatedObject
 from preflight.parse.dockerfile import Dockerfile
 from preflight.parse.manifests import looks_like_manifest
 from preflight.parse.requirements import normalise_name
@@ -57,8 +58,9 @@ def build_project(
                 continue  # nothing in it can hold a fact a rule reads
         elif kind is FileKind.SHELL:
             project.shell_scripts[source.path] = source.text
-            if "build" not in source.text and "executor" not in source.text:
-                continue  # runs no image build
+            text = source.text
+            if "build" not in text and "executor" not in text and "kubectl" not in text:
+                continue  # runs no image build and creates no Secret
         if kind.value in PARSERS:
             jobs.append((kind.value, source.path, source.text))
     results = cache.parse(jobs, workers) if cache is not None else parse_many(jobs, workers)
@@ -235,7 +237,14 @@ def _unless_template(
 
 
 _BUILD_KINDS = frozenset(
-    {FileKind.SHELL, FileKind.MAKEFILE, FileKind.WORKFLOW, FileKind.GITLAB_CI, FileKind.SKAFFOLD}
+    {
+        FileKind.SHELL,
+        FileKind.MAKEFILE,
+        FileKind.WORKFLOW,
+        FileKind.GITLAB_CI,
+        FileKind.SKAFFOLD,
+        FileKind.README,
+    }
 )
 
 
@@ -259,6 +268,7 @@ def _add(project: Project, kind: FileKind, path: str, text: str, parsed: Any) ->
         return
     elif kind in _BUILD_KINDS:
         project.image_builds.extend(parsed.builds)
+        project.created_objects.extend(getattr(parsed, "created", ()))
         if kind is FileKind.SKAFFOLD:
             project.problems.extend(_unless_template(parsed.problems, text, project))
         else:  # `${{ }}` is workflow syntax, not a template
@@ -266,6 +276,12 @@ def _add(project: Project, kind: FileKind, path: str, text: str, parsed: Any) ->
         return
     elif kind is FileKind.KUSTOMIZATION:
         project.kustomizations[path] = parsed
+        project.created_objects.extend(
+            CreatedObject(
+                item.kind, item.name, item.keys, item.span, f"kustomize generator in {path}"
+            )
+            for item in parsed.generated
+        )
         project.problems.extend(_unless_template(parsed.problems, text, project))
         return
     elif kind is FileKind.YAML:

@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # annotations only: importing a parser is the parse step's business
+if TYPE_CHECKING:
     from preflight.model.databases import DatabaseModel, Dependencies
     from preflight.parse import ParseProblem
-    from preflight.parse.buildcmds import ImageBuild
+    from preflight.parse.buildcmds import (
+        CreatedObject,  # annotations only: importing a parser is the parse step's business
+        ImageBuild,
+    )
     from preflight.parse.compose import ComposeFile
     from preflight.parse.dockerfile import Dockerfile
     from preflight.parse.envfile import EnvFile
@@ -131,6 +134,8 @@ class Project:
     # builds CI, Makefiles, scripts and skaffold run (compose builds stay on their services)
     image_builds: list[ImageBuild] = field(default_factory=list)
     kustomizations: dict[str, Kustomization] = field(default_factory=dict)  # by path
+    # Secrets/ConfigMaps created outside manifests (kubectl in scripts/CI/README, generators)
+    created_objects: list[CreatedObject] = field(default_factory=list)
     databases: DatabaseModel | None = None
     dependencies: dict[str, Dependencies] = field(default_factory=dict)  # by Python module
     problems: list[ParseProblem] = field(default_factory=list)

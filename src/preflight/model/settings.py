@@ -275,14 +275,14 @@ class Defined:
     """Secrets and ConfigMaps the repository defines (or declares as managed elsewhere)."""
 
     secrets: dict[str, dict[str, tuple[Span, str | None]] | None]  # None: keys unknown
-    config_maps: dict[str, dict[str, tuple[Span, str | None]]]
+    config_maps: dict[str, dict[str, tuple[Span, str | None]] | None]  # None: keys unknown
     manages_secrets: bool  # the repository defines any Secret-like resource or lists externals
     manages_config_maps: bool
 
 
 def _defined(project: Project, external_secrets: tuple[str, ...]) -> Defined:
     secrets: dict[str, dict[str, tuple[Span, str | None]] | None] = {}
-    config_maps: dict[str, dict[str, tuple[Span, str | None]]] = {}
+    config_maps: dict[str, dict[str, tuple[Span, str | None]] | None] = {}
     for manifest in project.manifests.values():
         for secret in manifest.secrets:
             keys = secrets.setdefault(secret.obj.name or "", {})
@@ -296,9 +296,18 @@ def _defined(project: Project, external_secrets: tuple[str, ...]) -> Defined:
                 if existing is not None:
                     existing.update({k: (target.span, None) for k in target.keys})
         for config_map in manifest.config_maps:
-            config_maps.setdefault(config_map.obj.name or "", {}).update(
-                {k: (v.span, v.value) for k, v in config_map.keys.items()}
-            )
+            table = config_maps.setdefault(config_map.obj.name or "", {})
+            if table is not None:
+                table.update({k: (v.span, v.value) for k, v in config_map.keys.items()})
+    for created in project.created_objects:  # kubectl create in scripts/CI/README, generators
+        tables = secrets if created.kind == "Secret" else config_maps
+        if created.keys is None:
+            tables[created.name] = None
+        else:
+            existing = tables.setdefault(created.name, {})
+            if existing is not None:
+                for created_key in created.keys:
+                    existing.setdefault(created_key, (created.span, None))
     for name in external_secrets:
         secrets[name] = None
     return Defined(secrets, config_maps, bool(secrets), bool(config_maps))
@@ -326,7 +335,7 @@ def container_env(run: ContainerRun, known: Defined) -> ContainerEnv:
             literal = found[1] if found else None
             kind = "Secret"
         elif ref.kind == "configMapKeyRef":
-            entry = known.config_maps.get(ref.name or "", {}).get(ref.key or "")
+            entry = (known.config_maps.get(ref.name or "") or {}).get(ref.key or "")
             literal = entry[1] if entry else None
             kind = "ConfigMap"
         where = f"`{ref.name}` key `{ref.key}`"

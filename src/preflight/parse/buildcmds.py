@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from preflight.parse import ParseProblem
 from preflight.parse.yamlnodes import YNode, load_documents
-from preflight.spans import Span
+from preflight.spans import Span, span_of_text
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,71 @@ class ImageBuild:
 
 
 @dataclass(frozen=True)
+class CreatedObject:
+    """A Secret or ConfigMap the repository creates outside manifests: `kubectl create secret
+    generic NAME` in a script, Makefile, CI workflow or README, or a kustomize generator."""
+
+    kind: str  # "Secret" | "ConfigMap"
+    name: str
+    keys: tuple[str, ...] | None  # None: not known (`--from-file`, `--from-env-file`)
+    span: Span
+    how: str  # "`kubectl create secret` in README.md"
+
+
+@dataclass(frozen=True)
 class BuildFile:
-    """The builds one file runs."""
+    """The builds one file runs, and the Secrets/ConfigMaps it creates."""
 
     path: str
     builds: tuple[ImageBuild, ...]
     problems: tuple[ParseProblem, ...]
+    created: tuple[CreatedObject, ...] = ()
+
+
+_NS = r"(?:\s+(?:-n|--namespace)(?:=|\s+)\S+)?"  # a namespace flag, wherever it stands
+_KUBECTL_CREATE = re.compile(
+    r"kubectl" + _NS + r"\s+create" + _NS + r"\s+"
+    r"(?P<what>secret" + _NS + r"\s+(?:generic|tls|docker-registry)|configmap|cm)" + _NS + r"\s+"
+    r"(?P<name>[a-z0-9][-a-z0-9.]*)(?P<rest>[^\n]*(?:\\\n[^\n]*){0,20})"
+)
+_FROM_LITERAL = re.compile(r"--from-literal[= ](?P<q>[\"']?)(?P<key>[-._A-Za-z0-9]+)=")
+_FROM_FILE = re.compile(r"--from-(?:file|env-file)[= ]")
+
+
+def created_objects(path: str, text: str) -> tuple[CreatedObject, ...]:
+    """Every `kubectl create secret|configmap NAME` in a text (scripts, CI, Markdown)."""
+    if "kubectl" not in text or "create" not in text:
+        return ()
+    out: list[CreatedObject] = []
+    for match in _KUBECTL_CREATE.finditer(text):
+        what = match.group("what")
+        kind = "Secret" if what.startswith("secret") else "ConfigMap"
+        rest = match.group("rest")
+        keys: tuple[str, ...] | None
+        if what.endswith("tls"):
+            keys = ("tls.crt", "tls.key")
+        elif what.endswith("docker-registry"):
+            keys = (".dockerconfigjson",)
+        elif _FROM_FILE.search(rest):
+            keys = None
+        else:
+            keys = tuple(m.group("key") for m in _FROM_LITERAL.finditer(rest)) or None
+        start = match.start("name")
+        out.append(
+            CreatedObject(
+                kind,
+                match.group("name"),
+                keys,
+                span_of_text(path, text, start, len(match.group("name"))),
+                f"`kubectl create {what.split()[0]}` in {path}",
+            )
+        )
+    return tuple(out)
+
+
+def parse_docs(path: str, text: str) -> BuildFile:
+    """A README: only the Secrets and ConfigMaps its instructions create."""
+    return BuildFile(path, (), (), created_objects(path, text))
 
 
 # --- variables --------------------------------------------------------------------------------
@@ -411,8 +470,9 @@ def parse_build_script(path: str, text: str) -> BuildFile:
     """Builds a Makefile or a shell script runs. Never a problem: a file that does not read as
     either is simply not a build file."""
     collector = _Collector(path, text)
+    created = created_objects(path, text)
     if "build" not in text and "executor" not in text:
-        return BuildFile(path, (), ())
+        return BuildFile(path, (), (), created)
     directory = posixpath.dirname(path)
     name = posixpath.basename(path)
     make = name in ("Makefile", "makefile", "GNUmakefile") or name.endswith(".mk")
@@ -421,7 +481,7 @@ def parse_build_script(path: str, text: str) -> BuildFile:
     else:
         # A script is usually run from the root (`./scripts/build.sh`); else from its directory.
         collector.scan_script(text, 1, {}, "", fallback_cwd=directory if directory else None)
-    return BuildFile(path, tuple(collector.builds), ())
+    return BuildFile(path, tuple(collector.builds), (), created)
 
 
 # --- GitHub Actions ---------------------------------------------------------------------------
@@ -470,7 +530,7 @@ def parse_workflow(path: str, text: str) -> BuildFile:
     problems = (error,) if error is not None else ()
     document = next((doc for doc in documents if doc is not None), None)
     if document is None or document.kind != "map":
-        return BuildFile(path, (), problems)
+        return BuildFile(path, (), problems, created_objects(path, text))
     workflow_env = _str_map(document.get("env"))
     jobs = document.get("jobs")
     for _, job in jobs.items() if jobs is not None else ():
@@ -514,7 +574,7 @@ def parse_workflow(path: str, text: str) -> BuildFile:
                     _join("", expand(cwd, step_env)),
                     f"step `{step_name}`",
                 )
-    return BuildFile(path, tuple(collector.builds), problems)
+    return BuildFile(path, tuple(collector.builds), problems, created_objects(path, text))
 
 
 def _build_push(
@@ -571,7 +631,7 @@ def parse_gitlab_ci(path: str, text: str) -> BuildFile:
     problems = (error,) if error is not None else ()
     document = next((doc for doc in documents if doc is not None), None)
     if document is None or document.kind != "map":
-        return BuildFile(path, (), problems)
+        return BuildFile(path, (), problems, created_objects(path, text))
     top = _gitlab_variables(document.get("variables"))
     for key, job in document.items():
         name = key.as_str() or ""
@@ -590,7 +650,7 @@ def parse_gitlab_ci(path: str, text: str) -> BuildFile:
                     continue
                 first = line.span.line + (1 if line.style in ("|", ">") else 0)
                 collector.scan_script(script, first, variables, "", f"job `{name}`")
-    return BuildFile(path, tuple(collector.builds), problems)
+    return BuildFile(path, tuple(collector.builds), problems, created_objects(path, text))
 
 
 def _gitlab_variables(node: YNode | None) -> dict[str, str]:

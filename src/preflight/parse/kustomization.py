@@ -20,11 +20,24 @@ class ImageRewrite:
 
 
 @dataclass(frozen=True)
+class Generated:
+    """A Secret or ConfigMap a `secretGenerator`/`configMapGenerator` makes (kustomize adds a
+    hash suffix and rewrites the references in the same build, so the name here is what
+    manifests use)."""
+
+    kind: str  # "Secret" | "ConfigMap"
+    name: str
+    keys: tuple[str, ...] | None  # from `literals`; None when `files`/`envs` add unknown ones
+    span: Span
+
+
+@dataclass(frozen=True)
 class Kustomization:
     path: str
     resources: tuple[str, ...]  # repo-relative files or directories (remote ones left out)
     images: tuple[ImageRewrite, ...]
     problems: tuple[ParseProblem, ...]
+    generated: tuple[Generated, ...] = ()
 
 
 def _join(base: str, relative: str) -> str:
@@ -71,4 +84,24 @@ def parse_kustomization(path: str, text: str) -> Kustomization:
                 new_name_node.span if new_name_node is not None else name_node.span,
             )
         )
-    return Kustomization(path, tuple(resources), tuple(images), problems)
+    generated: list[Generated] = []
+    for section, kind in (("secretGenerator", "Secret"), ("configMapGenerator", "ConfigMap")):
+        node = document.get(section)
+        for entry in node.seq() if node is not None and node.kind == "seq" else ():
+            if entry.kind != "map":
+                continue
+            name_node = entry.get("name")
+            name = name_node.as_str() if name_node is not None else None
+            if not name or name_node is None:
+                continue
+            keys: list[str] | None = [
+                literal.split("=", 1)[0].strip()
+                for literal in _strings(entry.get("literals"))
+                if "=" in literal
+            ]
+            if entry.get("files") is not None or entry.get("envs") is not None:
+                keys = None
+            generated.append(
+                Generated(kind, name, tuple(keys) if keys is not None else None, name_node.span)
+            )
+    return Kustomization(path, tuple(resources), tuple(images), problems, tuple(generated))
