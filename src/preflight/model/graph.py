@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from preflight.model.apps import App, AppResolver, Served, served_by
+from preflight.model.processes import Process, process_of
 from preflight.model.project import ContainerRun, Evidence, Launch, Project
 from preflight.model.settings import (
     ContainerEnv,
@@ -100,6 +101,8 @@ class Deployment:
     # every place a distribution is declared outside a runtime dependency list (dev groups,
     # extras, other requirements files), by normalised name
     declarations: dict[str, list[tuple[Span, str]]] = field(default_factory=dict)
+    # what each launch runs, scripts followed: aligned with ``launches``
+    processes: list[Process] = field(default_factory=list)
 
     @property
     def defined(self) -> Defined:
@@ -131,6 +134,7 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
         )
     graph.services_by_label = _services_by_label(project)
     graph.declarations = _declarations(project)
+    graph.processes = [process_of(launch, project.shell_scripts) for launch in project.launches]
     return graph
 
 
