@@ -67,7 +67,7 @@ def native_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         seen.append(source)
         return real_cst(source, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pyparse.ast, "parse", spy_ast)
+    monkeypatch.setattr(ast, "parse", spy_ast)
     monkeypatch.setattr(libcst, "parse_module", spy_cst)
     yield seen
 
@@ -489,7 +489,7 @@ def test_url_rewrite_chains_walk_each_function_once(monkeypatch: pytest.MonkeyPa
         walked[0] += isinstance(node, ast.FunctionDef) and node.name == "b"
         return real_walk(node)
 
-    monkeypatch.setattr(pyparse.ast, "walk", counting_walk)
+    monkeypatch.setattr(ast, "walk", counting_walk)
     module = parse_python("settings.py", source)
     assert module.problems == ()
     rewrites = module.settings[0].validators["database_url"]
