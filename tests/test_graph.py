@@ -82,8 +82,8 @@ def test_reference_service_graph_joins_every_stage() -> None:
     assert node.label == "Deployment `reference-service` container `api`"
     assert node.run.dockerfile is not None and node.run.dockerfile.path == "Dockerfile"
     assert node.image_evidence is not None and "reference-service" in node.image_evidence.how
-    assert node.served is not None and node.served.server == "gunicorn"
-    assert node.served.target == "app.main:app" and node.served.port == 8000
+    assert node.server_command is not None and node.server_command.server == "gunicorn"
+    assert node.server_command.target == "app.main:app" and node.server_command.port == 8000
     assert node.app is not None and node.app.module == "app/main.py"
     paths = {route.path for route in node.app.routes}
     assert {"/health", "/ready"} <= paths

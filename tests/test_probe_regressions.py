@@ -8,7 +8,7 @@ import pytest
 
 from conftest import codes
 from preflight.engine import Result
-from preflight.model.apps import served_by
+from preflight.model.apps import server_command
 
 Project = Callable[..., Result]
 
@@ -19,12 +19,12 @@ def families() -> tuple[str, ...]:
 
 
 def test_kubernetes_dollar_paren_port_is_resolved() -> None:
-    served = served_by(["uvicorn", "app.main:app", "--port", "$(PORT)"], {"PORT": "9000"})
+    served = server_command(["uvicorn", "app.main:app", "--port", "$(PORT)"], {"PORT": "9000"})
     assert served is not None and served.port == 9000
 
 
 def test_unresolvable_port_is_unknown_not_the_default() -> None:
-    served = served_by(["uvicorn", "app.main:app", "--port", "$PORT"], {})
+    served = server_command(["uvicorn", "app.main:app", "--port", "$PORT"], {})
     assert served is not None and served.port is None
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import codes
 from preflight.engine import Result
-from preflight.model.apps import served_by
+from preflight.model.apps import server_command
 
 Project = Callable[..., Result]
 
@@ -305,7 +305,7 @@ def test_no_manifests_and_no_ready_route_is_prb003(project: Project) -> None:
         ),
     ],
 )
-def test_served_by(argv: list[str], server: str, target: str, port: int) -> None:
-    served = served_by(argv)
+def test_server_command(argv: list[str], server: str, target: str, port: int) -> None:
+    served = server_command(argv)
     assert served is not None
     assert (served.server, served.target, served.port) == (server, target, port)

@@ -47,7 +47,7 @@ _MODULES = (
     "preflight.parse.manifests",
     "preflight.parse.procfile",
     "preflight.parse.pyproject",
-    "preflight.parse.python",
+    "preflight.parse.python.results",
     "preflight.parse.requirements",
     "preflight.parse.skaffold",
 )

@@ -125,8 +125,8 @@ def _container(node: ContainerNode) -> dict[str, Any]:
     else:
         image["unresolved"] = run.why_unlinked
     server = None
-    if node.served is not None:
-        served = node.served
+    if node.server_command is not None:
+        served = node.server_command
         server = {
             "kind": served.server,
             "target": served.target,

@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from preflight.model import apps
-from preflight.model.apps import MAX_EXPANDED, AppResolver, reaches_database, served_by
+from preflight.model.apps import MAX_EXPANDED, AppResolver, reaches_database, server_command
 from preflight.parse import python as pyparse
 from preflight.parse.python import FALLBACK_BUDGET, MAX_NESTING, PythonModule, parse_python
 
@@ -67,7 +67,7 @@ def native_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         seen.append(source)
         return real_cst(source, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pyparse.ast, "parse", spy_ast)
+    monkeypatch.setattr(ast, "parse", spy_ast)
     monkeypatch.setattr(libcst, "parse_module", spy_cst)
     yield seen
 
@@ -313,7 +313,7 @@ def test_nine_routers_included_six_times_each_expand_a_bounded_table(
         real(self, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(AppResolver, "_collect", counting)
-    served = served_by(["uvicorn", "app.main:app"])
+    served = server_command(["uvicorn", "app.main:app"])
     assert served is not None
     app, why = AppResolver(python, []).resolve(served)
     assert app is not None, why
@@ -325,7 +325,7 @@ def test_nine_routers_included_six_times_each_expand_a_bounded_table(
 
 def test_a_small_tower_is_still_expanded_in_full() -> None:
     python = _python(_router_tower(4, 3))
-    served = served_by(["uvicorn", "app.main:app"])
+    served = server_command(["uvicorn", "app.main:app"])
     assert served is not None
     app, _ = AppResolver(python, []).resolve(served)
     assert app is not None and app.complete
@@ -396,7 +396,7 @@ def test_app_import_cycle_ends(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(self, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(AppResolver, "_object_in", counting)
-    served = served_by(["uvicorn", "app.a:app"])
+    served = server_command(["uvicorn", "app.a:app"])
     assert served is not None
     app, why = AppResolver(python, []).resolve(served)
     assert app is None and why is not None
@@ -408,7 +408,7 @@ def test_factory_chain_longer_than_the_limit_ends() -> None:
     lines += [f"app{i} = make{i}()" for i in range(200)]
     lines += [f"def make{i}():\n    return app{i + 1}" for i in range(200)]
     python = _python({"app/__init__.py": "", "app/main.py": "\n".join(lines) + "\n"})
-    served = served_by(["uvicorn", "app.main:app0"])
+    served = server_command(["uvicorn", "app.main:app0"])
     assert served is not None
     app, why = AppResolver(python, []).resolve(served)
     assert app is None and why
@@ -431,7 +431,7 @@ def test_mount_and_include_cycles_end() -> None:
         """
     )
     python = _python({"app/__init__.py": "", "app/main.py": source})
-    served = served_by(["uvicorn", "app.main:app"])
+    served = server_command(["uvicorn", "app.main:app"])
     assert served is not None
     app, _ = AppResolver(python, []).resolve(served)
     assert app is not None
@@ -489,7 +489,7 @@ def test_url_rewrite_chains_walk_each_function_once(monkeypatch: pytest.MonkeyPa
         walked[0] += isinstance(node, ast.FunctionDef) and node.name == "b"
         return real_walk(node)
 
-    monkeypatch.setattr(pyparse.ast, "walk", counting_walk)
+    monkeypatch.setattr(ast, "walk", counting_walk)
     module = parse_python("settings.py", source)
     assert module.problems == ()
     rewrites = module.settings[0].validators["database_url"]
@@ -531,7 +531,7 @@ def test_nested_try_in_nested_functions_is_asked_once() -> None:
     ],
 )
 def test_a_port_that_is_not_ascii_digits_is_unknown(port: str) -> None:
-    served = served_by(["uvicorn", "app.main:app", "--port", port], {"PORT": "٨"})
+    served = server_command(["uvicorn", "app.main:app", "--port", port], {"PORT": "٨"})
     assert served is not None
     assert served.port is None
 
@@ -544,7 +544,7 @@ def test_ascii_ports_still_read() -> None:
         (["gunicorn", "app:app", "-b", "0.0.0.0:7000"], {}, 7000),
         (["gunicorn", "app:app", "-b", "0.0.0.0:7⁰⁰⁰"], {}, None),
     ]:
-        served = served_by(argv, env)
+        served = server_command(argv, env)
         assert served is not None and served.port == expected, (argv, served)
 
 

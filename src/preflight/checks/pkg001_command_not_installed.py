@@ -13,13 +13,13 @@ from typing import Any
 
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.facts import Invocation, invocations, normalise_name, shell_invocations
+from preflight.model.facts import Invocation, normalise_name
 from preflight.model.graph import Deployment
+from preflight.model.processes import Process, Step, defers_to_start
 from preflight.model.project import Environment, Launch
 from preflight.spans import Related, Span
 
 CODE = "PKG001"
-_VENV_BIN_MARKERS = ("/bin/",)
 
 
 def _options() -> type[Any]:
@@ -45,7 +45,7 @@ class _Missing:
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
     project = graph.files
     declared = graph.declarations
-    for launch in project.launches:
+    for index, launch in enumerate(project.launches):
         if launch.environment is None:
             ctx.silent(launch.span, f"{launch.origin}: {launch.why_unknown or 'no image linked'}")
             continue
@@ -56,7 +56,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 f"{launch.origin}: cannot tell everything the image installs: {why} ({span})",
             )
             continue
-        for missing in _missing(launch.argv, launch, graph, ctx, depth=0):
+        for missing in _missing(graph.processes[index], launch, graph, ctx):
             yield _finding(ctx, launch, missing, declared)
 
 
@@ -141,64 +141,44 @@ def _installed(environment: Environment) -> set[str]:
 
 
 def _missing(
-    argv: tuple[str, ...], launch: Launch, graph: Deployment, ctx: RuleContext, depth: int
+    process: Process, launch: Launch, graph: Deployment, ctx: RuleContext
 ) -> Iterator[_Missing]:
-    found = invocations(argv)
-    if found is None:
-        ctx.silent(launch.span, f"{launch.origin}: the command line could not be followed")
-        return
-    for invocation in found:
-        yield from _check_invocation(invocation, launch, graph, ctx, depth)
+    """Judge each invocation the process runs (the model followed its scripts)."""
+    for step in process.steps:
+        for missing in _judge(step, launch, graph, ctx):
+            yield _Missing(
+                missing.program, missing.providers, (*missing.related, *step.chain), step.at
+            )
 
 
-def _check_invocation(
-    invocation: Invocation, launch: Launch, graph: Deployment, ctx: RuleContext, depth: int
-) -> Iterator[_Missing]:
+def _judge(step: Step, launch: Launch, graph: Deployment, ctx: RuleContext) -> Iterator[_Missing]:
     from preflight.knowledge import executables as kn
 
     environment = launch.environment
     assert environment is not None
+    invocation = step.invocation
+    if invocation is None:
+        ctx.silent(launch.span, step.why or "the command line could not be followed")
+        return
     for wrapper in invocation.wrappers:
         name = posixpath.basename(wrapper[0])
-        if name in ("uv", "pdm", "hatch") and len(wrapper) > 1 and wrapper[1] == "run":
+        if defers_to_start(wrapper):
             ctx.silent(launch.span, f"`{name} run` may install dependencies when it starts")
             return
         problem = _program_missing(name, environment, graph)
         if problem is not None and name not in _provided(ctx):
             yield _Missing(f"`{name}`", problem)
-    exe = invocation.executable
-    if "$" in exe or not exe:
-        ctx.silent(launch.span, f"{launch.origin}: the program `{exe}` is only known at run time")
-        return
-    name = posixpath.basename(exe)
-    if "/" in exe and not any(marker in exe for marker in _VENV_BIN_MARKERS):
-        yield from _copied_script(exe, invocation, launch, graph, ctx, depth)
-        return
-    if name in kn.PYTHON_EXECUTABLES or name.startswith("python"):
+    if step.why is not None:
+        ctx.silent(launch.span, step.why)
+    if step.runs == "python":
         yield from _python(invocation, environment, graph, ctx, launch)
-        return
-    if "/" in exe:
-        repo_path = environment.copied_paths.get(exe)
-        if repo_path is not None:
-            yield from _follow(repo_path, invocation, launch, graph, ctx, depth)
-            return
-    if name in environment.files:
-        script = next(
-            (
-                repo
-                for image, repo in sorted(environment.copied_paths.items())
-                if posixpath.basename(image) == name
-            ),
-            None,
-        )
-        if script is not None:
-            yield from _follow(script, invocation, launch, graph, ctx, depth)
-        return
-    problem = _program_missing(name, environment, graph)
-    if problem is not None and name not in _provided(ctx):
-        yield _Missing(f"`{name}`", problem)
-    elif name not in kn.CONSOLE_SCRIPTS:
-        ctx.silent(launch.span, f"preflight does not know which package provides `{name}`")
+    elif step.runs == "program":
+        name = posixpath.basename(invocation.executable)
+        problem = _program_missing(name, environment, graph)
+        if problem is not None and name not in _provided(ctx):
+            yield _Missing(f"`{name}`", problem)
+        elif name not in kn.CONSOLE_SCRIPTS:
+            ctx.silent(launch.span, f"preflight does not know which package provides `{name}`")
 
 
 def _provided(ctx: RuleContext) -> tuple[str, ...]:
@@ -284,65 +264,6 @@ def _repo_module(top: str, graph: Deployment) -> bool:
         if top in parts[:-1] or parts[-1] == f"{top}.py":
             return True
     return False
-
-
-def _copied_script(
-    exe: str,
-    invocation: Invocation,
-    launch: Launch,
-    graph: Deployment,
-    ctx: RuleContext,
-    depth: int,
-) -> Iterator[_Missing]:
-    environment = launch.environment
-    assert environment is not None
-    repo_path = environment.copied_paths.get(exe)
-    if repo_path is None and not exe.startswith("/"):
-        ctx.silent(launch.span, f"`{exe}` is relative to the working directory; not followed")
-        return
-    if repo_path is None:
-        ctx.silent(launch.span, f"`{exe}` is not a file the image copies from the repository")
-        return
-    yield from _follow(repo_path, invocation, launch, graph, ctx, depth)
-
-
-def _follow(
-    repo_path: str,
-    invocation: Invocation,
-    launch: Launch,
-    graph: Deployment,
-    ctx: RuleContext,
-    depth: int,
-) -> Iterator[_Missing]:
-    """A script from the repository: check what it ``exec``s (one level deep)."""
-    text = graph.files.shell_scripts.get(repo_path)
-    if text is None or depth >= 1:
-        return
-    for number, line in enumerate(text.split("\n"), start=1):
-        stripped = line.strip()
-        if not stripped.startswith("exec "):
-            continue
-        found = shell_invocations(stripped)
-        if found is None:
-            continue
-        col = line.index("exec ") + 1
-        span = Span(repo_path, number, col, number, len(line.rstrip()) + 1)
-        for inner in found:
-            if inner.executable in ('"$@"', "$@", "${@}"):
-                rest = invocation.args
-                if rest:
-                    for missing in _missing(rest, launch, graph, ctx, depth + 1):
-                        yield _Missing(
-                            missing.program,
-                            missing.providers,
-                            (*missing.related, Related(span, "the script runs its arguments here")),
-                            missing.at,
-                        )
-                continue
-            for missing in _check_invocation(inner, launch, graph, ctx, depth + 1):
-                yield _Missing(
-                    missing.program, missing.providers, missing.related, missing.at or span
-                )
 
 
 RULE = Rule(

@@ -35,7 +35,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             )
             continue
         stock = stock_infrastructure(container.image)
-        if stock is not None and run.dockerfile is None and serving.served is None:
+        if stock is not None and run.dockerfile is None and serving.server_command is None:
             # Not this repository's app: said once, as info, with the check its image answers.
             if container.ports or _serves(graph, serving) is not None:
                 yield ctx.report(
@@ -73,8 +73,8 @@ def _serves(graph: Deployment, serving: ContainerNode) -> str | None:
     container = serving.run.container
     if container.ports:
         return f"declares containerPort {container.ports[0].port}"
-    if serving.served is not None:
-        return f"runs `{serving.served.server}`"
+    if serving.server_command is not None:
+        return f"runs `{serving.server_command.server}`"
     labels = serving.run.workload.pod_labels
     for (key, value), services in graph.services_by_label.items():
         if labels.get(key) != value:
@@ -87,7 +87,7 @@ def _serves(graph: Deployment, serving: ContainerNode) -> str | None:
 
 def _covered_by_sibling(graph: Deployment, serving: ContainerNode) -> bool:
     """A container that is not this repository's app, beside one with a readiness probe."""
-    if serving.served is not None:
+    if serving.server_command is not None:
         return False
     workload = serving.run.workload
     return any(

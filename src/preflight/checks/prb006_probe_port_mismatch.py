@@ -13,9 +13,9 @@ from preflight.spans import Related, Span
 
 
 def _bind(serving: ContainerNode) -> tuple[int | None, str]:
-    if serving.served is None or serving.served.port is None:
+    if serving.server_command is None or serving.server_command.port is None:
         return None, ""
-    return serving.served.port, serving.served.port_from
+    return serving.server_command.port, serving.server_command.port_from
 
 
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
@@ -49,10 +49,12 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             else:
                 number = probe.port if isinstance(probe.port, int) else ascii_int(probe.port)
             if bind is not None and number is not None and number != bind:
+                command = serving.server_command
+                server = command.server if command is not None else "the server"
                 yield _finding(
                     ctx,
                     f"The {probe.kind} of {serving.label} targets port {number}, but "
-                    f"`{serving.served.server if serving.served else 'the server'}` binds {bind} "
+                    f"`{server}` binds {bind} "
                     f"({bind_from}): the probe's connection is refused.",
                     span,
                     container.span,

@@ -96,7 +96,7 @@ def _matches(pattern: str, path: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Served:
+class ServerCommand:
     """What a command line serves: the server, the app target, the port it binds."""
 
     server: str
@@ -107,7 +107,7 @@ class Served:
     chdir: str | None
 
 
-def served_by(argv: Sequence[str], env: dict[str, str] | None = None) -> Served | None:
+def server_command(argv: Sequence[str], env: dict[str, str] | None = None) -> ServerCommand | None:
     """The ASGI server an argv starts, if it is one preflight knows."""
     found = invocations(list(argv))
     if not found:
@@ -127,11 +127,11 @@ def served_by(argv: Sequence[str], env: dict[str, str] | None = None) -> Served 
         server = module_run or name
         if server not in SERVERS:
             continue
-        return _served(server, args, env or {})
+        return _server_command(server, args, env or {})
     return None
 
 
-def _served(server: str, args: list[str], env: dict[str, str]) -> Served:
+def _server_command(server: str, args: list[str], env: dict[str, str]) -> ServerCommand:
     target: str | None = None
     factory = "--factory" in args
     port: int | None = None
@@ -214,7 +214,7 @@ def _served(server: str, args: list[str], env: dict[str, str]) -> Served:
         port = _DEFAULT_PORTS[server]  # only when no port option was given at all
     if target is not None and target.endswith("()"):
         factory = True
-    return Served(server, target, factory, port, port_from, chdir)
+    return ServerCommand(server, target, factory, port, port_from, chdir)
 
 
 def _port(value: str, env: dict[str, str], option: str) -> tuple[int | None, str]:
@@ -261,7 +261,7 @@ class AppResolver:
             return None
         return found[0] if found else None
 
-    def resolve(self, served: Served, near: str = "") -> tuple[App | None, str | None]:
+    def resolve(self, served: ServerCommand, near: str = "") -> tuple[App | None, str | None]:
         target = served.target
         if target is None:
             if served.server == "fastapi":

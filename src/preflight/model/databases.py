@@ -79,9 +79,6 @@ class Dependencies:
         keys += [f"{r.name}[{extra}]" for r in self.requirements for extra in r.extras]
         return brought(keys)
 
-    def has_extra(self, name: str, extra: str) -> bool:
-        return any(r.name == name and extra in r.extras for r in self.requirements)
-
     def sqlalchemy_minors(self) -> frozenset[str]:
         """Which SQLAlchemy lines an install may get: "2.0" (before 2.1) and/or "2.1" (2.1+)."""
         if self._minors is None:

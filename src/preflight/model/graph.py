@@ -19,7 +19,8 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from preflight.model.apps import App, AppResolver, Served, served_by
+from preflight.model.apps import App, AppResolver, ServerCommand, server_command
+from preflight.model.processes import Process, process_of
 from preflight.model.project import ContainerRun, Evidence, Launch, Project
 from preflight.model.settings import (
     ContainerEnv,
@@ -59,7 +60,7 @@ class ContainerNode:
 
     run: ContainerRun
     image_evidence: Evidence | None  # how its image was tied to a Dockerfile (None: not tied)
-    served: Served | None  # the server its command starts
+    server_command: ServerCommand | None  # the server its command starts
     app: App | None
     why: str | None  # why no app (for --verbose and `preflight graph`)
     root: str | None  # the service directory its code lives in (settings, dependencies)
@@ -100,6 +101,8 @@ class Deployment:
     # every place a distribution is declared outside a runtime dependency list (dev groups,
     # extras, other requirements files), by normalised name
     declarations: dict[str, list[tuple[Span, str]]] = field(default_factory=dict)
+    # what each launch runs, scripts followed: aligned with ``launches``
+    processes: list[Process] = field(default_factory=list)
 
     @property
     def defined(self) -> Defined:
@@ -131,6 +134,7 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
         )
     graph.services_by_label = _services_by_label(project)
     graph.declarations = _declarations(project)
+    graph.processes = [process_of(launch, project.shell_scripts) for launch in project.launches]
     return graph
 
 
@@ -166,16 +170,16 @@ def _declarations(project: Project) -> dict[str, list[tuple[Span, str]]]:
 def _container(run: ContainerRun, resolver: AppResolver, index: SettingsIndex) -> ContainerNode:
     env = container_env(run, index.defined)
     evidence = run.image_evidence
-    served: Served | None = None
+    command: ServerCommand | None = None
     app: App | None = None
     if run.argv is None:
         why: str | None = run.why_unlinked or "its command is not known"
     else:
-        served = served_by(run.argv, run.env)
-        if served is None:
+        command = server_command(run.argv, run.env)
+        if command is None:
             why = "it does not start a server preflight knows"
         else:
-            app, why = resolver.resolve(served, run.context)
+            app, why = resolver.resolve(command, run.context)
     if app is not None:
         root: str | None = index.service_root(app.module)
     elif run.dockerfile is not None:
@@ -183,7 +187,7 @@ def _container(run: ContainerRun, resolver: AppResolver, index: SettingsIndex) -
     else:
         root = None
     settings = index.settings_for(root) if root is not None else []
-    return ContainerNode(run, evidence, served, app, why, root, settings, env)
+    return ContainerNode(run, evidence, command, app, why, root, settings, env)
 
 
 def _launched(
@@ -192,14 +196,14 @@ def _launched(
     out: list[LaunchedApp] = []
     seen: set[tuple[str, str]] = set()
     for launch in project.launches:
-        served = served_by(launch.argv)
-        if served is None:
+        command = server_command(launch.argv)
+        if command is None:
             continue
         near = ""
         for image in project.images.values():
             if image.dockerfile.path == launch.span.path:
                 near = image.context
-        app, _ = resolver.resolve(served, near)
+        app, _ = resolver.resolve(command, near)
         if app is not None and (app.module, app.name) not in seen:
             seen.add((app.module, app.name))
             out.append(LaunchedApp(app, launch.span))

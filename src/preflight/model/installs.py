@@ -305,6 +305,28 @@ class _ImageFiles:
         return None
 
 
+@dataclass(slots=True)
+class _Build:
+    """One image's analysis: what every step reads, and where files have landed so far."""
+
+    dockerfile: Dockerfile
+    context: str  # the build context directory, relative to the repository root
+    repo: RepoView
+    files: _ImageFiles = field(default_factory=_ImageFiles)
+    visited: set[int] = field(default_factory=set)  # stage indexes already analysed
+
+
+@dataclass(frozen=True, slots=True)
+class _Selection:
+    """What of a project an install step installs, and how findings name the step."""
+
+    via: str  # e.g. "`uv sync`", "`pip install -e .`"
+    extras: Sequence[str] = ()
+    groups: Sequence[str] = ()
+    runtime: bool = True  # its runtime dependencies (not only groups)
+    install_project: bool = True  # the project itself (not `--no-root`)
+
+
 def _norm(path: str) -> str:
     normalised = posixpath.normpath(path)
     return "" if normalised in (".", "/") else normalised.lstrip("/")
@@ -322,24 +344,14 @@ def analyse_image(dockerfile: Dockerfile, context: str, repo: RepoView) -> Envir
     if final is None:
         env.unknown.append((Span(dockerfile.path, 1), "the Dockerfile has no stage"))
         return env
-    files = _ImageFiles()
-    visited: set[int] = set()
-    _analyse_stage(dockerfile, final, context, repo, env, files, visited)
+    _analyse_stage(_Build(dockerfile, context, repo), final, env)
     return env
 
 
-def _analyse_stage(
-    dockerfile: Dockerfile,
-    stage: Stage,
-    context: str,
-    repo: RepoView,
-    env: Environment,
-    files: _ImageFiles,
-    visited: set[int],
-) -> None:
-    lineage = list(reversed(dockerfile.lineage(stage)))  # oldest first
+def _analyse_stage(build: _Build, stage: Stage, env: Environment) -> None:
+    lineage = list(reversed(build.dockerfile.lineage(stage)))  # oldest first
     for ancestor in lineage:
-        visited.add(ancestor.index)
+        build.visited.add(ancestor.index)
     root = lineage[0]
     if env.base_image is None:
         env.base_image = root.base
@@ -349,9 +361,9 @@ def _analyse_stage(
         steps.sort(key=lambda step: step.span.line)
         for step in steps:
             if isinstance(step, CopyStep):
-                _copy(dockerfile, step, context, repo, env, files, visited)
+                _copy(build, step, env)
             else:
-                _run(step, context, repo, env, files)
+                _run(build, step, env)
 
 
 def _classify_base(root: Stage, env: Environment) -> None:
@@ -375,41 +387,37 @@ def _classify_base(root: Stage, env: Environment) -> None:
     )
 
 
-def _copy(
-    dockerfile: Dockerfile,
-    step: CopyStep,
-    context: str,
-    repo: RepoView,
-    env: Environment,
-    files: _ImageFiles,
-    visited: set[int],
-) -> None:
+def _copy(build: _Build, step: CopyStep, env: Environment) -> None:
     if step.from_ref is not None:
-        source_stage = dockerfile.stage_named(step.from_ref)
+        source_stage = build.dockerfile.stage_named(step.from_ref)
         if source_stage is not None:
             # A venv, site-packages or /usr/local copied from a builder: what the builder
             # installed is (at most) what arrives here. Counting all of it never invents a gap.
             # Built assets (a frontend's dist/, a Go binary) cannot change the Python
             # environment, so that stage's unknowns do not make this image unknown.
-            carries_python = _carries_python(dockerfile, source_stage, step.sources)
-            if source_stage.index not in visited:
+            carries_python = _carries_python(build.dockerfile, source_stage, step.sources)
+            if source_stage.index not in build.visited:
                 target = env if carries_python else Environment(description="a build stage")
-                _analyse_stage(dockerfile, source_stage, context, repo, target, files, visited)
+                _analyse_stage(build, source_stage, target)
             dest_is_dir = step.dest.endswith("/") or len(step.sources) > 1
             for source in step.sources:
                 env.files.add(posixpath.basename(source.rstrip("/")))
                 source_path = _image_path(source_stage.workdir, source)
-                if source_path in files.wheelhouses:
+                if source_path in build.files.wheelhouses:
                     destination = step.dest.rstrip("/") or "/"
-                    files.wheelhouses.setdefault(destination, files.wheelhouses[source_path])
-                generated = files.generated.get(source_path)
+                    build.files.wheelhouses.setdefault(
+                        destination, build.files.wheelhouses[source_path]
+                    )
+                generated = build.files.generated.get(source_path)
                 if generated is not None:  # e.g. a requirements.txt `poetry export` wrote
                     dest = step.dest.rstrip("/") or "/"
                     target_path = (
                         posixpath.join(dest, posixpath.basename(source)) if dest_is_dir else dest
                     )
-                    files.generated[target_path] = generated
-                    files.generated[posixpath.join(dest, posixpath.basename(source))] = generated
+                    build.files.generated[target_path] = generated
+                    build.files.generated[posixpath.join(dest, posixpath.basename(source))] = (
+                        generated
+                    )
             return
         for source in step.sources:  # COPY --from=ghcr.io/astral-sh/uv /uv /uvx /bin/
             env.files.add(posixpath.basename(source.rstrip("/")))
@@ -420,26 +428,26 @@ def _copy(
         if "://" in source:  # ADD https://…
             env.files.add(posixpath.basename(source))
             continue
-        repo_source = _norm(posixpath.join(context, source))
+        repo_source = _norm(posixpath.join(build.context, source))
         matches: Iterable[str]
         if any(ch in source for ch in "*?["):
-            matches = [p for p in repo.paths if fnmatch.fnmatch(p, repo_source)]
+            matches = [p for p in build.repo.paths if fnmatch.fnmatch(p, repo_source)]
         else:
             matches = [repo_source]
         for match in matches:
-            if repo.is_dir(match):
-                files.copies.append(_Copy(dest, match, True))
+            if build.repo.is_dir(match):
+                build.files.copies.append(_Copy(dest, match, True))
                 prefix = match + "/" if match else ""
-                for path in repo.under(prefix):
+                for path in build.repo.under(prefix):
                     env.files.add(posixpath.basename(path))
                     env.copied_paths[posixpath.join(dest, path[len(prefix) :])] = path
             else:
                 base = posixpath.basename(match)
                 env.files.add(base)
-                files.copies.append(_Copy(posixpath.join(dest, base), match, False))
+                build.files.copies.append(_Copy(posixpath.join(dest, base), match, False))
                 env.copied_paths[posixpath.join(dest, base)] = match
                 if not dest_is_dir:
-                    files.copies.append(_Copy(dest, match, False))
+                    build.files.copies.append(_Copy(dest, match, False))
                     env.copied_paths[dest] = match
 
 
@@ -485,13 +493,13 @@ def _carries_python(dockerfile: Dockerfile, stage: Stage, sources: Sequence[str]
     )
 
 
-def _run(step: RunStep, context: str, repo: RepoView, env: Environment, files: _ImageFiles) -> None:
+def _run(build: _Build, step: RunStep, env: Environment) -> None:
     for target, source in step.binds:
-        files.copies.append(
+        build.files.copies.append(
             _Copy(
                 target,
-                _norm(posixpath.join(context, source)),
-                repo.is_dir(_norm(posixpath.join(context, source))),
+                _norm(posixpath.join(build.context, source)),
+                build.repo.is_dir(_norm(posixpath.join(build.context, source))),
             )
         )
     found = shell_invocations(step.script)
@@ -500,7 +508,7 @@ def _run(step: RunStep, context: str, repo: RepoView, env: Environment, files: _
         return
     piped_script = _pipes_into_shell(step.script)
     for invocation in found:
-        _invocation(invocation, step, context, repo, env, files, piped_script)
+        _invocation(build, invocation, step, env, piped_script)
 
 
 def _pipes_into_shell(script: str) -> bool:
@@ -511,13 +519,7 @@ def _pipes_into_shell(script: str) -> bool:
 
 
 def _invocation(
-    invocation: Invocation,
-    step: RunStep,
-    context: str,
-    repo: RepoView,
-    env: Environment,
-    files: _ImageFiles,
-    piped_script: bool,
+    build: _Build, invocation: Invocation, step: RunStep, env: Environment, piped_script: bool
 ) -> None:
     exe = posixpath.basename(invocation.executable)
     args = list(invocation.args)
@@ -532,13 +534,13 @@ def _invocation(
     if _is_python(exe) and len(args) >= 2 and args[0] == "-m":
         module, rest = args[1], args[2:]
         if module == "pip":
-            _pip(rest, step, context, repo, env, files, "python -m pip")
+            _pip(build, rest, step, env, "python -m pip")
         elif module in ("venv", "compileall", "ensurepip", "virtualenv"):
             pass
         elif module == "pipx":
             _pipx(rest, step, env)
         elif module == "uv":
-            _uv(rest, step, context, repo, env, files)
+            _uv(build, rest, step, env)
         else:
             env.unknown.append((step.span, f"`python -m {module}` in a RUN step is not followed"))
         return
@@ -552,13 +554,13 @@ def _invocation(
         env.unknown.append((step.span, "a Python script run during the build is not followed"))
         return
     if exe.startswith("pip") and exe.rstrip("0123456789.") == "pip":
-        _pip(args, step, context, repo, env, files, exe)
+        _pip(build, args, step, env, exe)
         return
     if exe == "uv":
-        _uv(args, step, context, repo, env, files)
+        _uv(build, args, step, env)
         return
     if exe == "poetry":
-        _poetry(args, step, context, repo, env, files)
+        _poetry(build, args, step, env)
         return
     if exe == "pipx":
         _pipx(args, step, env)
@@ -613,22 +615,14 @@ def _words(
     return positional, options
 
 
-def _pip(
-    args: list[str],
-    step: RunStep,
-    context: str,
-    repo: RepoView,
-    env: Environment,
-    files: _ImageFiles,
-    how: str,
-) -> None:
+def _pip(build: _Build, args: list[str], step: RunStep, env: Environment, how: str) -> None:
     if args[:1] == ["wheel"]:
         # `pip wheel -w /wheels -r requirements.txt`: what a later `pip install /wheels/*` gets.
         _, options = _words(args[1:], _PIP_VALUE_OPTIONS | {"-w", "--wheel-dir", "-r"})
         directory = next((v for n, v in options if n in ("-w", "--wheel-dir")), ".")
         wheels = Environment(description="wheels")
-        _pip(["install", *args[1:]], step, context, repo, wheels, files, how)
-        files.wheelhouses[_image_path(step.workdir, directory)] = wheels
+        _pip(build, ["install", *args[1:]], step, wheels, how)
+        build.files.wheelhouses[_image_path(step.workdir, directory)] = wheels
         return
     if not args or args[0] not in ("install", "sync"):
         return  # pip download, pip freeze, uv pip compile, …
@@ -638,46 +632,30 @@ def _pip(
     env.install_spans.append(step.span)
     for name, value in options:
         if name in ("-r", "--requirement"):
-            _requirements_file(value, step, context, repo, env, files, f"`{how} -r {value}`")
+            _requirements_file(build, value, step, env, f"`{how} -r {value}`")
         elif name in ("-e", "--editable"):
-            _target(value, step, context, repo, env, files, f"`{how} -e {value}`")
+            _target(build, value, step, env, f"`{how} -e {value}`")
         elif name == "--group":
             path, _, group = value.rpartition(":")
-            _project_at(
-                path or ".",
-                step,
-                context,
-                repo,
-                env,
-                files,
-                extras=(),
-                groups=(group,),
-                via=f"`{how} --group {value}`",
-                runtime=False,
-            )
+            selection = _Selection(f"`{how} --group {value}`", groups=(group,), runtime=False)
+            _project_at(build, path or ".", step, env, selection)
     for word in positional:
         if sync:
-            _requirements_file(word, step, context, repo, env, files, f"`{how} sync {word}`")
+            _requirements_file(build, word, step, env, f"`{how} sync {word}`")
         else:
-            _target(word, step, context, repo, env, files, f"`{how} install {word}`")
+            _target(build, word, step, env, f"`{how} install {word}`")
 
 
-def _target(
-    word: str,
-    step: RunStep,
-    context: str,
-    repo: RepoView,
-    env: Environment,
-    files: _ImageFiles,
-    via: str,
-) -> None:
+def _target(build: _Build, word: str, step: RunStep, env: Environment, via: str) -> None:
     """One positional argument of ``pip install``: a path, an archive or a requirement."""
     path, extras = word, ""
     if "[" in word and word.endswith("]"):
         path, _, extras = word[:-1].partition("[")
     looks_like_path = path.startswith((".", "/", "~")) or "/" in path
     if looks_like_path or path.endswith((".whl", ".tar.gz", ".zip")):
-        wheels = files.wheelhouses.get(_image_path(step.workdir, posixpath.dirname(path) or "."))
+        wheels = build.files.wheelhouses.get(
+            _image_path(step.workdir, posixpath.dirname(path) or ".")
+        )
         if wheels is not None and any(ch in path for ch in "*?"):
             for dists in wheels.distributions.values():
                 for dist in dists:
@@ -689,18 +667,7 @@ def _target(
             env.unknown.append((step.span, f"{via} installs an archive preflight cannot read"))
             return
         extra_names = tuple(e.strip() for e in extras.split(",") if e.strip())
-        _project_at(
-            path,
-            step,
-            context,
-            repo,
-            env,
-            files,
-            extras=extra_names,
-            groups=(),
-            via=via,
-            runtime=True,
-        )
+        _project_at(build, path, step, env, _Selection(via, extras=extra_names))
         return
     if "$" in word:
         env.unknown.append((step.span, f"{via} depends on a variable"))
@@ -712,29 +679,21 @@ def _target(
     env.add_requirement(requirement, via, step.span)
 
 
-def _requirements_file(
-    path: str,
-    step: RunStep,
-    context: str,
-    repo: RepoView,
-    env: Environment,
-    files: _ImageFiles,
-    via: str,
-) -> None:
+def _requirements_file(build: _Build, path: str, step: RunStep, env: Environment, via: str) -> None:
     image_path = _image_path(step.workdir, path)
-    generated = files.generated.get(image_path)
+    generated = build.files.generated.get(image_path)
     if generated is not None:
         requirements, origin, span = generated
         for requirement in requirements:
             env.add_requirement(requirement, f"{via} ({origin})", span)
         return
-    repo_path = files.resolve(image_path)
-    if repo_path is None or repo_path not in repo.requirements:
+    repo_path = build.files.resolve(image_path)
+    if repo_path is None or repo_path not in build.repo.requirements:
         env.unknown.append(
             (step.span, f"{via}: cannot tell which file of the repository `{path}` is")
         )
         return
-    add_requirements_file(repo_path, repo, env, via, set(), step.span)
+    add_requirements_file(repo_path, build.repo, env, via, set(), step.span)
 
 
 def add_requirements_file(
@@ -782,36 +741,22 @@ def add_requirements_file(
             if project is None:
                 env.unknown.append((include.span, f"`{include.target}` has no pyproject.toml"))
             else:
-                _add_project(
-                    project,
-                    env,
-                    tuple(include.extras),
-                    (),
-                    f"{via} ({path})",
-                    include.span,
-                    runtime=True,
-                )
+                selection = _Selection(f"{via} ({path})", extras=tuple(include.extras))
+                _add_project(project, env, selection, include.span)
 
 
 def _project_at(
-    path: str,
-    step: RunStep,
-    context: str,
-    repo: RepoView,
-    env: Environment,
-    files: _ImageFiles,
-    *,
-    extras: Sequence[str],
-    groups: Sequence[str],
-    via: str,
-    runtime: bool,
-    install_project: bool = True,
+    build: _Build, path: str, step: RunStep, env: Environment, selection: _Selection
 ) -> Pyproject | None:
+    via = selection.via
     image_dir = _image_path(step.workdir, path)
-    repo_dir = files.resolve(image_dir)
-    if repo_dir is None and files.resolve(posixpath.join(image_dir, "pyproject.toml")) is not None:
+    repo_dir = build.files.resolve(image_dir)
+    if (
+        repo_dir is None
+        and build.files.resolve(posixpath.join(image_dir, "pyproject.toml")) is not None
+    ):
         repo_dir = posixpath.dirname(
-            files.resolve(posixpath.join(image_dir, "pyproject.toml")) or ""
+            build.files.resolve(posixpath.join(image_dir, "pyproject.toml")) or ""
         )
     if repo_dir is None:
         env.unknown.append(
@@ -819,12 +764,12 @@ def _project_at(
         )
         return None
     pyproject_path = posixpath.join(repo_dir, "pyproject.toml") if repo_dir else "pyproject.toml"
-    project = repo.pyprojects.get(pyproject_path)
+    project = build.repo.pyprojects.get(pyproject_path)
     if project is None:
         setup = [
             name
             for name in ("setup.py", "setup.cfg", "Pipfile")
-            if posixpath.join(repo_dir, name) in repo.paths
+            if posixpath.join(repo_dir, name) in build.repo.paths
         ]
         why = f"dependencies in {setup[0]} are not read" if setup else "it has no pyproject.toml"
         env.unknown.append((step.span, f"{via} installs `{repo_dir or '.'}`, but {why}"))
@@ -832,42 +777,24 @@ def _project_at(
     if project.problems:
         env.unknown.append((step.span, f"{project.path} could not be read"))
         return project
-    _add_project(
-        project,
-        env,
-        extras,
-        groups,
-        via,
-        step.span,
-        runtime=runtime,
-        install_project=install_project,
-    )
+    _add_project(project, env, selection, step.span)
     return project
 
 
-def _add_project(
-    project: Pyproject,
-    env: Environment,
-    extras: Sequence[str],
-    groups: Sequence[str],
-    via: str,
-    span: Span,
-    *,
-    runtime: bool,
-    install_project: bool = True,
-) -> None:
-    if runtime:
+def _add_project(project: Pyproject, env: Environment, selection: _Selection, span: Span) -> None:
+    via = selection.via
+    if selection.runtime:
         if project not in env.runtime_of:
             env.runtime_of.append(project)
         for requirement in project.runtime:
             env.add_requirement(
                 requirement, f"{via} ({project.path} {project.runtime_table})", span
             )
-        if install_project and project not in env.projects:
+        if selection.install_project and project not in env.projects:
             env.projects.append(project)
             if project.name:
                 env.add(InstalledDist(normalise_name(project.name), frozenset(), via, span))
-    for kind, names in (("extra", extras), ("group", groups)):
+    for kind, names in (("extra", selection.extras), ("group", selection.groups)):
         for name in names:
             group = project.group(kind, name)
             if group is None:
@@ -880,19 +807,12 @@ def _add_project(
                 env.add_requirement(requirement, f"{via} ({project.path} {kind} `{name}`)", span)
 
 
-def _uv(
-    args: list[str],
-    step: RunStep,
-    context: str,
-    repo: RepoView,
-    env: Environment,
-    files: _ImageFiles,
-) -> None:
+def _uv(build: _Build, args: list[str], step: RunStep, env: Environment) -> None:
     if not args:
         return
     command, rest = args[0], args[1:]
     if command == "pip":
-        _pip(rest, step, context, repo, env, files, "uv pip")
+        _pip(build, rest, step, env, "uv pip")
         return
     if command == "tool" and rest[:1] == ["install"]:
         _pipx(rest, step, env)
@@ -904,8 +824,8 @@ def _uv(
     values = [(name, value) for name, value in options]
     directory = next((v for n, v in values if n in ("--project", "--directory")), ".")
     pyproject_image = posixpath.join(_image_path(step.workdir, directory), "pyproject.toml")
-    repo_path = files.resolve(pyproject_image)
-    project = repo.pyprojects.get(repo_path) if repo_path else None
+    repo_path = build.files.resolve(pyproject_image)
+    project = build.repo.pyprojects.get(repo_path) if repo_path else None
     if project is None:
         env.unknown.append(
             (step.span, f"`uv {command}`: cannot tell which pyproject.toml it reads")
@@ -918,11 +838,17 @@ def _uv(
     runtime = not ({"--only-group", "--only-dev"} & flags)
     if command == "export":
         output = next((v for n, v in values if n in ("-o", "--output-file")), None)
-        _export(project, runtime, [*groups, *extras], output, step, files)
+        _export(
+            build,
+            step,
+            project,
+            _Selection("`uv export`", [], [*groups, *extras], runtime),
+            output,
+        )
         return
     env.install_spans.append(step.span)
     install_project = "--no-install-project" not in flags
-    members = _workspace_members(project, repo)
+    members = _workspace_members(project, build.repo)
     if members:
         package = next((v for n, v in values if n == "--package"), None)
         if package is not None:
@@ -935,27 +861,11 @@ def _uv(
             return
         for member in chosen:
             member_groups = _uv_groups(member, flags, values)
-            _add_project(
-                member,
-                env,
-                extras,
-                member_groups,
-                "`uv sync`",
-                step.span,
-                runtime=runtime,
-                install_project=install_project,
-            )
+            selection = _Selection("`uv sync`", extras, member_groups, runtime, install_project)
+            _add_project(member, env, selection, step.span)
         return
-    _add_project(
-        project,
-        env,
-        extras,
-        groups,
-        "`uv sync`",
-        step.span,
-        runtime=runtime,
-        install_project=install_project,
-    )
+    selection = _Selection("`uv sync`", extras, groups, runtime, install_project)
+    _add_project(project, env, selection, step.span)
 
 
 def _workspace_members(root: Pyproject, repo: RepoView) -> list[Pyproject]:
@@ -975,22 +885,17 @@ def _workspace_members(root: Pyproject, repo: RepoView) -> list[Pyproject]:
 
 
 def _export(
-    project: Pyproject,
-    runtime: bool,
-    groups: Sequence[str],
-    output: str | None,
-    step: RunStep,
-    files: _ImageFiles,
+    build: _Build, step: RunStep, project: Pyproject, selection: _Selection, output: str | None
 ) -> None:
     """`uv export` / `poetry export -o FILE`: the requirements a later `pip install -r` gets."""
     if output is None:
         return  # printed to stdout: nothing lands in the image
-    requirements: list[Requirement] = list(project.runtime) if runtime else []
-    for name in groups:
+    requirements: list[Requirement] = list(project.runtime) if selection.runtime else []
+    for name in selection.groups:
         group = project.group("group", name) or project.group("extra", name)
         if group is not None:
             requirements.extend(group.requirements)
-    files.generated[_image_path(step.workdir, output)] = (
+    build.files.generated[_image_path(step.workdir, output)] = (
         requirements,
         f"exported from {project.path}",
         step.span,
@@ -1020,14 +925,7 @@ def _uv_groups(project: Pyproject, flags: set[str], values: list[tuple[str, str]
     return groups
 
 
-def _poetry(
-    args: list[str],
-    step: RunStep,
-    context: str,
-    repo: RepoView,
-    env: Environment,
-    files: _ImageFiles,
-) -> None:
+def _poetry(build: _Build, args: list[str], step: RunStep, env: Environment) -> None:
     if not args or args[0] not in ("install", "export", "sync"):
         if args[:1] in (["config"], ["self"], ["lock"], ["check"], ["build"], ["--version"]):
             return
@@ -1037,10 +935,10 @@ def _poetry(
     _positional, options = _words(args[1:], _POETRY_VALUE_OPTIONS)
     flags = {name for name, _ in options}
     directory = next((v for n, v in options if n in ("-C", "--directory", "-P", "--project")), ".")
-    repo_path = files.resolve(
+    repo_path = build.files.resolve(
         posixpath.join(_image_path(step.workdir, directory), "pyproject.toml")
     )
-    project = repo.pyprojects.get(repo_path) if repo_path else None
+    project = build.repo.pyprojects.get(repo_path) if repo_path else None
     if project is None:
         env.unknown.append(
             (step.span, f"`poetry {args[0]}`: cannot tell which pyproject.toml it reads")
@@ -1071,19 +969,17 @@ def _poetry(
     runtime = not only or "main" in [normalise_name(g) for g in only]
     if args[0] == "export":
         output = next((v for n, v in options if n in ("-o", "--output")), None)
-        _export(project, runtime, [*groups, *extras], output, step, files)
+        _export(
+            build,
+            step,
+            project,
+            _Selection("`poetry export`", [], [*groups, *extras], runtime),
+            output,
+        )
         return
     env.install_spans.append(step.span)
-    _add_project(
-        project,
-        env,
-        extras,
-        groups,
-        "`poetry install`",
-        step.span,
-        runtime=runtime,
-        install_project="--no-root" not in flags,
-    )
+    selection = _Selection("`poetry install`", extras, groups, runtime, "--no-root" not in flags)
+    _add_project(project, env, selection, step.span)
 
 
 def _pipx(args: list[str], step: RunStep, env: Environment) -> None:

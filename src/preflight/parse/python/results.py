@@ -1,0 +1,191 @@
+"""What preflight reads from one Python module: the fact types a parse returns.
+
+The model and the cache codec read these; the extractors (``modules``, ``web``) build them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from preflight.parse import ParseProblem
+from preflight.spans import Span
+
+
+@dataclass(frozen=True)
+class ImportBinding:
+    local: str  # the name bound in this module
+    module: str  # as written ("" for `from . import x`)
+    name: str | None  # the imported attribute (None for `import x`)
+    level: int  # relative import dots
+    span: Span
+
+
+@dataclass(frozen=True)
+class UrlRewrite:
+    """One step that changes a URL's text: a scheme replaced, a driver set, params handled."""
+
+    span: Span
+    old_prefix: str | None = None  # `.replace(old, new)`: applies when the URL contains old
+    new_prefix: str | None = None
+    drivername: str | None = None  # `.set(drivername=…)`, `URL.create(drivername=…)`
+    handles_libpq_params: bool = False  # strips/translates sslmode, channel_binding
+
+
+@dataclass(frozen=True)
+class UrlExpr:
+    """What an expression that produces a database URL refers to."""
+
+    kind: str  # "literal" | "setting" | "env" | "name" | "call" | "unknown"
+    span: Span
+    value: str | None = field(default=None, repr=False)  # a literal URL (may hold a password)
+    base: str | None = None  # "setting": the object (`settings`), "call"/"name": the name
+    attr: str | None = None  # "setting": the attribute read (`database_url`)
+    env: str | None = None  # "env": the variable read
+    rewrites: tuple[UrlRewrite, ...] = ()  # applied inline, innermost first
+
+
+@dataclass(frozen=True)
+class EngineCall:
+    factory: str  # "create_engine" | "create_async_engine"
+    url: UrlExpr | None
+    keywords: dict[str, str]  # keyword -> source text of its value
+    connect_arg_keys: tuple[str, ...] | None  # keys of a literal connect_args dict
+    target: str | None  # the module-level name it is assigned to
+    function: str | None  # the function it is created in, if any
+    span: Span
+
+
+@dataclass(frozen=True)
+class SettingsField:
+    name: str
+    env_names: tuple[str, ...]  # lower-cased unless the class is case-sensitive
+    annotation: str
+    required: bool
+    default: str | None = field(repr=False)  # a literal string default
+    default_span: Span | None
+    secret: bool  # SecretStr and friends
+    span: Span
+    constraints: tuple[tuple[str, object], ...] = ()  # ("min_length", 32), ("literal", (..))
+
+
+@dataclass(frozen=True)
+class SettingsClass:
+    name: str
+    span: Span
+    bases: tuple[str, ...]
+    fields: tuple[SettingsField, ...]
+    env_prefix: str
+    case_sensitive: bool
+    validators: dict[str, tuple[UrlRewrite, ...]]  # field -> rewrites its validators apply
+    validator_spans: dict[str, Span]
+    derived: dict[str, tuple[str, tuple[UrlRewrite, ...], Span]]  # property -> (field, rewrites)
+    pydantic_v1_validators: tuple[Span, ...]  # @validator / @root_validator / class Config
+    env_file: tuple[str, ...] = ()
+    secrets_dir: str | None = None
+    nested_delimiter: str | None = None
+    v1_import: Span | None = None  # `from pydantic import BaseSettings`
+
+    def field_named(self, name: str) -> SettingsField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class BlockingCall:
+    """A call inside ``async def`` that blocks the event loop if its receiver is sync."""
+
+    span: Span
+    function: str  # the async def it is in
+    receiver: str  # the name the call is made on (`engine`, `session`) or the callee
+    method: str  # `connect`, `exec`, … ("" for `Session(engine)`)
+    receiver_annotation: str | None  # a parameter's annotation (`Session`), if any
+    engine_arg: str | None = None  # `Session(engine)`: the engine's name
+
+
+@dataclass(frozen=True)
+class ModuleBinding:
+    """A module-level ``name = <call>`` the linker needs (settings instances, sessionmakers)."""
+
+    name: str
+    call: str  # the callee's dotted name (`Settings`, `get_settings`, `sessionmaker`)
+    args: tuple[str, ...]  # names passed positionally or as bind=/engine=
+    span: Span
+
+
+@dataclass(frozen=True)
+class FunctionUrl:
+    """A module-level function that returns a URL (``def get_url(): return settings.X``)."""
+
+    name: str
+    returns: UrlExpr
+    span: Span
+
+
+@dataclass(frozen=True)
+class RouterObj:
+    """``app = FastAPI()`` / ``router = APIRouter(prefix=...)``, module-level or in a function."""
+
+    name: str
+    kind: str  # "app" | "router"
+    prefix: str
+    scope: str | None  # the enclosing function (an app factory), None at module level
+    span: Span
+    dynamic_routes: bool = False  # routes=[...] given to the constructor (Starlette style)
+
+
+@dataclass(frozen=True)
+class RouteDecl:
+    owner: str  # the router/app variable
+    scope: str | None
+    methods: tuple[str, ...]
+    path: str | None  # None: not a literal
+    handler: str | None  # the function's name
+    span: Span
+
+
+@dataclass(frozen=True)
+class IncludeDecl:
+    owner: str
+    scope: str | None
+    target: str | None  # dotted source text of what is included/mounted (None: not a name)
+    prefix: str | None  # None: not a literal
+    kind: str  # "include" | "mount"
+    in_loop: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class HandlerInfo:
+    """What a function does, as far as probes care."""
+
+    name: str  # "f", or "Class.method"
+    is_async: bool
+    span: Span
+    calls: tuple[str, ...]  # dotted callee names in its body
+    depends: tuple[str, ...]  # Depends(<target>) of its parameters
+    db_evidence: bool  # it talks to a database (a call, a session parameter, SELECT)
+    only_pure_calls: bool  # every call is a known pure one (dict, JSONResponse, …)
+    catches: bool  # a try/except whose handler neither raises nor returns an error
+    mentions_failure_status: bool  # 503 / 5xx / SERVICE_UNAVAILABLE / raise anywhere
+    returns: str | None = None  # a factory: the variable it returns
+
+
+@dataclass(frozen=True)
+class PythonModule:
+    path: str
+    imports: tuple[ImportBinding, ...] = ()
+    settings: tuple[SettingsClass, ...] = ()
+    engines: tuple[EngineCall, ...] = ()
+    blocking: tuple[BlockingCall, ...] = ()
+    bindings: tuple[ModuleBinding, ...] = ()
+    url_functions: tuple[FunctionUrl, ...] = ()
+    asyncio_extension: Span | None = None  # where sqlalchemy.ext.asyncio is used
+    routers: tuple[RouterObj, ...] = ()
+    routes: tuple[RouteDecl, ...] = ()
+    includes: tuple[IncludeDecl, ...] = ()
+    handlers: tuple[HandlerInfo, ...] = ()
+    required_env: tuple[tuple[str, Span], ...] = ()  # os.environ["X"], REQUIRED_ENV_VARS = [...]
+    # Class-like calls given keyword arguments: (class name, keywords, has `**kwargs`).
+    init_calls: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
+    problems: tuple[ParseProblem, ...] = ()
+    unread: str | None = None  # why no facts were read from a valid file (for --verbose)
+    notes: tuple[str, ...] = ()  # how the facts were read (for --verbose)

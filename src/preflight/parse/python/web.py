@@ -1,0 +1,282 @@
+"""Web facts of one module: routers and apps, routes, includes and mounts, and handlers."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from preflight.parse.python.nodes import _keyword, _string, dotted
+from preflight.parse.python.results import HandlerInfo, IncludeDecl, RouteDecl, RouterObj
+
+if TYPE_CHECKING:
+    from preflight.parse.python.modules import _Extractor
+
+_HTTP_METHODS = {
+    "get": "GET",
+    "post": "POST",
+    "put": "PUT",
+    "delete": "DELETE",
+    "patch": "PATCH",
+    "head": "HEAD",
+    "options": "OPTIONS",
+    "trace": "TRACE",
+}
+_APP_CLASSES = frozenset({"FastAPI", "Starlette", "APIRouter", "Router"})
+# Attribute calls that talk to a database (or another backing service) when made on a name.
+_DB_CALLS = frozenset(
+    {"execute", "exec", "connect", "begin", "scalar", "scalars", "ping", "fetch", "fetchval",
+     "fetchrow", "fetchone", "fetchall", "query", "run_sync", "get_bind", "acquire", "exists"}
+)  # fmt: skip
+_DB_ANNOTATIONS = (
+    "Session",
+    "AsyncSession",
+    "Connection",
+    "AsyncConnection",
+    "Engine",
+    "AsyncEngine",
+    "Pool",
+)
+# Calls that cannot reach a backing service: a handler made only of these checks nothing.
+_PURE_CALLS = frozenset(
+    {"dict", "list", "str", "int", "len", "JSONResponse", "Response", "PlainTextResponse",
+     "HTTPException", "ORJSONResponse", "UJSONResponse", "datetime.now", "datetime.utcnow",
+     "time.time", "time.monotonic", "os.getenv", "getattr", "isinstance", "bool", "float"}
+)  # fmt: skip
+
+
+def _try_guards_a_call(node: ast.Try) -> bool:
+    """The try body makes a call that may reach a backing service (not just logging)."""
+    for child in (n for statement in node.body for n in ast.walk(statement)):
+        if not isinstance(child, ast.Call):
+            continue
+        callee = (dotted(child.func) or "").lower()
+        if isinstance(child.func, ast.Attribute) and child.func.attr in _DB_CALLS:
+            return True
+        if any(
+            word in callee
+            for word in (
+                "db",
+                "database",
+                "session",
+                "engine",
+                "conn",
+                "ping",
+                "check",
+                "pool",
+                "redis",
+                "cache",
+            )
+        ):
+            return True
+    return False
+
+
+def _route_owner_and_method(decorator: ast.expr) -> tuple[str, str, ast.Call] | None:
+    if not isinstance(decorator, ast.Call) or not isinstance(decorator.func, ast.Attribute):
+        return None
+    owner = dotted(decorator.func.value)
+    method = decorator.func.attr
+    if owner is None or (method not in _HTTP_METHODS and method not in ("api_route", "route")):
+        return None
+    return owner, method, decorator
+
+
+class _WebExtractor:
+    """Routers, routes and handlers of one module."""
+
+    def __init__(self, extractor: _Extractor, scan_calls: bool = True) -> None:
+        self.x = extractor
+        self.scan_calls = scan_calls  # look for include_router/mount/add_api_route calls
+        self.routers: list[RouterObj] = []
+        self.routes: list[RouteDecl] = []
+        self.includes: list[IncludeDecl] = []
+        self.handlers: list[HandlerInfo] = []
+        # try statement -> it guards a call and swallows the error: asked once per statement,
+        # not once per enclosing function (nested defs each walk the try again otherwise)
+        self._swallowing: dict[int, bool] = {}
+
+    def run(self) -> None:
+        self._body(self.x.tree.body, None, False, None)
+
+    def _body(
+        self, body: list[ast.stmt], scope: str | None, in_loop: bool, cls: str | None
+    ) -> None:
+        for statement in body:
+            self._statement(statement, scope, in_loop, cls)
+
+    def _statement(self, node: ast.stmt, scope: str | None, in_loop: bool, cls: str | None) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for decorator in node.decorator_list:
+                found = _route_owner_and_method(decorator)
+                if found is not None:
+                    owner, method, call = found
+                    self.routes.append(
+                        RouteDecl(
+                            owner,
+                            scope,
+                            self._methods(method, call),
+                            self._path(call),
+                            node.name,
+                            self.x.span(node),
+                        )
+                    )
+            self.handlers.append(self._handler(node, f"{cls}.{node.name}" if cls else node.name))
+            self._body(node.body, node.name if cls is None else scope, in_loop, None)
+            return
+        if isinstance(node, ast.ClassDef):
+            self._body(node.body, scope, in_loop, node.name)
+            return
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            self._body(node.body, scope, True, cls)
+            self._body(node.orelse, scope, in_loop, cls)
+            return
+        if isinstance(node, (ast.If, ast.With, ast.AsyncWith, ast.Try)):
+            for field_name in ("body", "orelse", "finalbody"):
+                self._body(getattr(node, field_name, []), scope, in_loop, cls)
+            for handler in getattr(node, "handlers", []):
+                self._body(handler.body, scope, in_loop, cls)
+            return
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            callee = (dotted(node.value.func) or "").rsplit(".", 1)[-1]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name) and callee in _APP_CLASSES:
+                kind = "router" if callee in ("APIRouter", "Router") else "app"
+                prefix = _string(_keyword(node.value, "prefix")) or ""
+                dynamic = _keyword(node.value, "routes") is not None
+                self.routers.append(
+                    RouterObj(targets[0].id, kind, prefix, scope, self.x.span(node), dynamic)
+                )
+        if self.scan_calls:
+            for child in ast.walk(node):
+                if isinstance(child, ast.Call):
+                    self._call(child, scope, in_loop)
+
+    def _call(self, call: ast.Call, scope: str | None, in_loop: bool) -> None:
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            return
+        owner = dotted(func.value)
+        if owner is None:
+            return
+        if func.attr == "include_router" and call.args:
+            prefix_node = _keyword(call, "prefix")
+            prefix = "" if prefix_node is None else _string(prefix_node)
+            self.includes.append(
+                IncludeDecl(
+                    owner,
+                    scope,
+                    dotted(call.args[0]),
+                    prefix,
+                    "include",
+                    in_loop,
+                    self.x.span(call),
+                )
+            )
+        elif func.attr == "mount" and call.args:
+            path = _string(call.args[0])
+            app = call.args[1] if len(call.args) > 1 else _keyword(call, "app")
+            target = dotted(app) if app is not None else None
+            if isinstance(app, ast.Call):
+                target = f"{dotted(app.func)}()"
+            self.includes.append(
+                IncludeDecl(owner, scope, target, path, "mount", in_loop, self.x.span(call))
+            )
+        elif func.attr in ("add_api_route", "add_route") and call.args:
+            handler = (
+                dotted(call.args[1])
+                if len(call.args) > 1
+                else dotted(_keyword(call, "endpoint") or ast.Constant(None))
+            )
+            methods_node = _keyword(call, "methods")
+            methods: tuple[str, ...] = ("GET",)
+            if isinstance(methods_node, (ast.List, ast.Tuple, ast.Set)):
+                methods = tuple((_string(m) or "").upper() for m in methods_node.elts)
+            self.routes.append(
+                RouteDecl(owner, scope, methods, _string(call.args[0]), handler, self.x.span(call))
+            )
+
+    def _swallows(self, node: ast.Try) -> bool:
+        if id(node) not in self._swallowing:
+            self._swallowing[id(node)] = _try_guards_a_call(node) and not any(
+                isinstance(n, ast.Raise) for h in node.handlers for n in ast.walk(h)
+            )
+        return self._swallowing[id(node)]
+
+    def _methods(self, method: str, call: ast.Call) -> tuple[str, ...]:
+        if method in _HTTP_METHODS:
+            return (_HTTP_METHODS[method],)
+        node = _keyword(call, "methods")
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return tuple((_string(m) or "").upper() for m in node.elts)
+        return ("GET",)
+
+    def _path(self, call: ast.Call) -> str | None:
+        node = call.args[0] if call.args else _keyword(call, "path")
+        return _string(node) if node is not None else None
+
+    def _handler(self, node: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> HandlerInfo:
+        calls: list[str] = []
+        evidence = False
+        pure = True
+        # The body and parameters only: decorators (`@router.get(..., responses={503: ...})`)
+        # run where the function is defined, not when it handles a request.
+        inside = [n for part in (node.args, *node.body) for n in ast.walk(part)]
+        for child in inside:
+            if isinstance(child, ast.Call):
+                callee = dotted(child.func)
+                if isinstance(child.func, ast.Attribute) and child.func.attr in _DB_CALLS:
+                    evidence = True
+                if callee is not None:
+                    calls.append(callee)
+                if callee is None or (
+                    callee not in _PURE_CALLS
+                    and not callee.startswith(("logger.", "logging.", "log."))
+                    and callee.rsplit(".", 1)[-1] not in _PURE_CALLS
+                ):
+                    pure = False
+            if isinstance(child, ast.Constant) and isinstance(child.value, str):
+                evidence = evidence or "select 1" in child.value.lower()
+        depends: list[str] = []
+        arguments = (*node.args.args, *node.args.kwonlyargs)
+        defaults = [*node.args.defaults, *node.args.kw_defaults]
+        for item in [*(a.annotation for a in arguments), *defaults]:
+            if item is None:
+                continue
+            for child in ast.walk(item):
+                if isinstance(child, ast.Call) and (dotted(child.func) or "").endswith("Depends"):
+                    target = dotted(child.args[0]) if child.args else None
+                    if target:
+                        depends.append(target)
+                        pure = False
+            text = ast.unparse(item)
+            if any(word in text for word in _DB_ANNOTATIONS):
+                evidence = True
+        catches = False
+        failure = False
+        for child in inside:
+            if isinstance(child, ast.Raise):
+                failure = True
+            if isinstance(child, ast.Constant) and child.value in (503, 500, 502, 504):
+                failure = True
+            if isinstance(child, (ast.Name, ast.Attribute)):
+                text = child.id if isinstance(child, ast.Name) else child.attr
+                if "503" in text or "SERVICE_UNAVAILABLE" in text or "500" in text:
+                    failure = True
+            if isinstance(child, ast.Try) and child.handlers:
+                catches = catches or self._swallows(child)
+        returns = None
+        for child in node.body:
+            if isinstance(child, ast.Return) and isinstance(child.value, ast.Name):
+                returns = child.value.id
+        return HandlerInfo(
+            name,
+            isinstance(node, ast.AsyncFunctionDef),
+            self.x.span(node),
+            tuple(calls),
+            tuple(depends),
+            evidence,
+            pure,
+            catches,
+            failure,
+            returns,
+        )
