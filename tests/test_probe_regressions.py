@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +82,23 @@ def test_try_around_logging_only_is_not_prb007(project: Project) -> None:
         """,
     }
     assert codes(project(files)) == []
+
+
+def test_prb004_is_silent_for_a_service_without_a_database(tmp_path: Path) -> None:
+    """aks-store's ai-service (issue 16): its /health handler calls helpers whose names look
+    like database work, but the service installs no database client and creates no engine."""
+    from conftest import lint, write_tree
+
+    files = {
+        "pyproject.toml": '[project]\nname = "ai"\nversion = "1"\n'
+        'dependencies = ["fastapi", "uvicorn", "openai"]\n',
+        "app/main.py": "from fastapi import FastAPI\n\nfrom app.store import db\n\n"
+        "app = FastAPI()\n\n\n"
+        '@app.get("/health")\ndef health():\n    return {"ok": True}\n\n\n'
+        '@app.get("/items")\ndef items():\n    return db.session.query("items")\n',
+        "k8s/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ai\n"
+        "spec:\n  template:\n    spec:\n      containers:\n        - name: ai\n"
+        "          image: ai:1\n          command: [uvicorn, app.main:app, --host, 0.0.0.0]\n"
+        "          readinessProbe:\n            httpGet: {path: /health, port: 8000}\n",
+    }
+    assert lint(write_tree(tmp_path, files), select=["PRB003", "PRB004"]).findings == []

@@ -9,6 +9,41 @@ from preflight.model.apps import App, Route, reaches_database
 from preflight.model.facts import Probe
 from preflight.model.graph import ContainerNode, Deployment
 
+# Distributions through which a Python service talks to a database (normalised names).
+DATABASE_CLIENTS = frozenset(
+    {
+        "sqlalchemy",
+        "sqlmodel",
+        "psycopg",
+        "psycopg2",
+        "psycopg2-binary",
+        "asyncpg",
+        "pymysql",
+        "mysqlclient",
+        "aiomysql",
+        "asyncmy",
+        "pymongo",
+        "motor",
+        "beanie",
+        "tortoise-orm",
+        "peewee",
+        "pony",
+        "databases",
+        "django",
+        "flask-sqlalchemy",
+        "mongoengine",
+        "odmantic",
+        "piccolo",
+        "ormar",
+        "edgedb",
+        "cassandra-driver",
+        "aiosqlite",
+        "oracledb",
+        "cx-oracle",
+        "pyodbc",
+        "aioodbc",
+    }
+)
 SERVING_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 READY_PATHS = ("/ready", "/readyz", "/health/ready", "/healthz/ready")
 
@@ -38,6 +73,11 @@ def uses_database(graph: Deployment, app: App | None = None) -> bool:
         return db is not None and bool(db.uses)
     if graph.service_root(app.module) in graph.database_roots:
         return True
+    # Without an engine of its own, a handler that looks like it reaches a database counts only
+    # when the service installs a database client: a service with none has nothing to check.
+    dependencies = graph.files.dependencies.get(app.module)
+    if dependencies is None or not dependencies.names() & DATABASE_CLIENTS:
+        return False
     return any(
         route.handler is not None
         and reaches_database(route.handler, route.module, graph.files.python) is True
