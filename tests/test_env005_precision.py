@@ -76,3 +76,29 @@ def test_committed_secrets(
     tmp_path: Path, body: str, expected: list[tuple[int, str, tuple[int, ...]]]
 ) -> None:
     assert env005(tmp_path, secret(body)) == expected
+
+
+def test_env004_skips_flags_but_not_placeholders_or_real_values(tmp_path: Path) -> None:
+    """ENV004 judges the value as well as the name: a switch or a number is not a secret, while
+    a placeholder still shows the wiring a real value will follow."""
+    env = "".join(
+        f"            - name: {name}\n              value: {value}\n"
+        for name, value in (
+            ("ALLOW_EMPTY_PASSWORD", '"yes"'),
+            ("PASSWORD_MIN_LENGTH", '"8"'),
+            ("DB_PASSWORD", "password"),
+            ("SMTP_PASSWORD", "changeme"),
+            ("API_TOKEN", "ghp_9fQ2LxWm7TzR4vBn"),
+        )
+    )
+    manifest = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - name: app\n          image: app:1\n"
+        f"          env:\n{env}"
+    )
+    result = lint(write_tree(tmp_path, {"k8s/app.yaml": manifest}), select=["ENV004"])
+    assert [(f.span.line, f.message.split("`")[1]) for f in result.findings] == [
+        (16, "DB_PASSWORD"),
+        (18, "SMTP_PASSWORD"),
+        (20, "API_TOKEN"),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from preflight.checks import _env
@@ -28,6 +29,8 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                     if not (owner or is_sensitive_name(variable.name)):
                         continue
                     ref = variable.value_from
+                    if ref is None and variable.value and is_flag(variable.value):
+                        continue  # `ALLOW_EMPTY_PASSWORD: "yes"` is a switch, not a secret
                     if ref is None and variable.value and not variable.value.startswith("$("):
                         how = "as a plain `value:` in the manifest"
                     elif ref is not None and ref.kind == "configMapKeyRef":
@@ -46,7 +49,9 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                     if source.kind != "configMapRef":
                         continue
                     entries = known.config_maps.get(source.name or "") or {}
-                    for config_key, (config_span, _value) in entries.items():
+                    for config_key, (config_span, config_value) in entries.items():
+                        if config_value is not None and is_flag(config_value):
+                            continue
                         variable_name = source.prefix + config_key
                         sensitive = is_sensitive_name(variable_name)
                         if sensitive or variable_name.lower() in sensitive_settings:
@@ -58,11 +63,24 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
     for dockerfile in project.dockerfiles.values():
         for stage in dockerfile.stages:
             for name, (value, span) in stage.env.items():
+                if value and is_flag(value):
+                    continue
                 if value and (is_sensitive_name(name) or name.lower() in sensitive_settings):
                     key = (span.path, span.line)
                     if key not in reported:
                         reported.add(key)
                         yield _finding(ctx, name, "by the Dockerfile (`ENV`/`ARG`)", span)
+
+
+_FLAG = re.compile(r"(?i)(?:yes|no|true|false|on|off|enabled?|disabled?|none|null|[0-9]{1,6})")
+
+
+def is_flag(value: str) -> bool:
+    """A switch or a number (`yes`, `false`, `8`, `3600`): a setting about a secret (whether an
+    empty password is allowed, a minimum length, a lifetime), never a secret itself. A
+    placeholder is still reported: the wiring is the mistake, and the real value will follow
+    it into the manifest."""
+    return _FLAG.fullmatch(value.strip().strip("'\"")) is not None
 
 
 def _finding(ctx: RuleContext, name: str, how: str, span: object) -> Finding:
