@@ -226,12 +226,31 @@ def _entry_key(kind: str, path: str, text: str) -> str:
     return f"{kind}\0{path}\0{digest}"
 
 
+def _parsers_stamp() -> str:
+    """The parsers' own code, by file size and mtime: an edited parser (an editable install, a
+    development checkout) invalidates the cache even when the version number did not change."""
+    import os
+
+    parse_dir = os.path.join(os.path.dirname(__file__), "parse")
+    parts: list[str] = []
+    for directory, _dirs, files in sorted(os.walk(parse_dir)):
+        for file in sorted(files):
+            if file.endswith(".py"):
+                try:
+                    info = os.stat(os.path.join(directory, file))
+                except OSError:
+                    continue
+                parts.append(f"{file}:{info.st_size}:{info.st_mtime_ns}")
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
+
+
 def _header(name: str) -> str:
     from preflight.codec import SCHEMA
 
     header = {
         "format": _FORMAT,
         "schema": SCHEMA,  # the parse result types: a changed dataclass invalidates the cache
+        "parsers": _parsers_stamp(),  # the parsers' code: a changed parser does too
         "preflight": __version__,
         "python": interpreter(),
         "file": name,

@@ -630,3 +630,16 @@ def test_judged_secret_files() -> None:
     ]
     for kind, text in plain:
         assert not may_hold_secret(kind, text), (kind, text)
+
+
+def test_a_cache_written_by_other_parser_code_is_ignored(
+    xdg: Path, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edited parser (editable installs, development) must not be served its old results,
+    though the version number is the same: the parsers' code stamp is in the header."""
+    check(repo)
+    write_private(cache_path(xdg, repo), forge(xdg, repo, no_stages_entry()))
+    assert codes(check(repo)) == []  # control: the forged cache is read while the code is the same
+    write_private(cache_path(xdg, repo), forge(xdg, repo, no_stages_entry()))
+    monkeypatch.setattr(cache_module, "_parsers_stamp", lambda: "edited-parser")
+    assert codes(check(repo)) == [("PKG001", "docker/Dockerfile", 7)]
