@@ -102,3 +102,15 @@ def test_prb004_is_silent_for_a_service_without_a_database(tmp_path: Path) -> No
         "          readinessProbe:\n            httpGet: {path: /health, port: 8000}\n",
     }
     assert lint(write_tree(tmp_path, files), select=["PRB003", "PRB004"]).findings == []
+
+
+def test_a_claim_that_the_service_uses_a_database_relates_the_engine() -> None:
+    """Issue 16: every finding that says "the service uses a database" points at the proof."""
+    from conftest import FIXTURES, lint
+
+    (prb003,) = lint(FIXTURES / "prb003-tcp-readiness-no-endpoint").findings
+    assert [(r.span.path, r.span.line) for r in prb003.related] == [("app/db.py", 5)]
+    prb004 = next(
+        f for f in lint(FIXTURES / "prb004-seed-health-only").findings if f.code == "PRB004"
+    )
+    assert ("app/db.py", 7) in {(r.span.path, r.span.line) for r in prb004.related}

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from preflight.model.apps import App, Route, reaches_database
 from preflight.model.facts import Probe
 from preflight.model.graph import ContainerNode, Deployment
+from preflight.spans import Related
 
 # Distributions through which a Python service talks to a database (normalised names).
 DATABASE_CLIENTS = frozenset(
@@ -83,6 +84,19 @@ def uses_database(graph: Deployment, app: App | None = None) -> bool:
         and reaches_database(route.handler, route.module, graph.files.python) is True
         for route in app.routes
     )
+
+
+def database_evidence(graph: Deployment, app: App) -> tuple[Related, ...]:
+    """Where the service shows it uses a database: the engine it creates (for the message's
+    claim to be checkable), or nothing when only a handler's calls suggested it."""
+    db = graph.databases
+    if db is None:
+        return ()
+    root = graph.service_root(app.module)
+    for use in db.uses:
+        if graph.service_root(use.module) == root:
+            return (Related(use.engine.span, f"`{use.engine.factory}`: the database it uses"),)
+    return ()
 
 
 def suggestions(app: App, path: str) -> list[str]:

@@ -30,6 +30,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             f"The app `{app.name}` in {app.module} uses a database but has no readiness endpoint "
             f"({where}): pods count as ready while the database is unreachable, and requests fail.",
             app.span,
+            _probes.database_evidence(graph, app),
             fix="Add `GET /ready` that runs `SELECT 1` and answers 503 when it fails, and point "
             "the readinessProbe at it.",
         )

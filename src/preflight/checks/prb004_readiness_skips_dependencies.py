@@ -30,7 +30,10 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             f"`{route.handler.name}` never reaches the database the service uses: pods stay ready "
             "while the database is down.",
             probe.path_span or probe.span,
-            (Related(route.handler.span, f"`{route.handler.name}` checks nothing"),),
+            (
+                Related(route.handler.span, f"`{route.handler.name}` checks nothing"),
+                *(_probes.database_evidence(graph, serving.app) if serving.app else ()),
+            ),
             "Run `SELECT 1` (or the pool's ping) in the readiness handler and answer 503 when it "
             "fails.",
         )
