@@ -31,6 +31,7 @@ written to disk. Results with and without the cache are identical either way.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -226,6 +227,7 @@ def _entry_key(kind: str, path: str, text: str) -> str:
     return f"{kind}\0{path}\0{digest}"
 
 
+@functools.cache
 def _parsers_stamp() -> str:
     """The parsers' own code, by file size and mtime: an edited parser (an editable install, a
     development checkout) invalidates the cache even when the version number did not change."""

@@ -783,16 +783,16 @@ def test_services_are_matched_to_servings_by_label_not_pairwise(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PRB006 compared every serving with every Service (2,000 services: 4 M comparisons)."""
-    from preflight.checks import prb006_probe_port_mismatch as prb006
+    from preflight.model import graph as graph_module
 
     calls = {"selects": 0}
-    original = prb006._selects
+    original = graph_module.selects
 
     def counting(service: Any, labels: dict[str, str]) -> bool:
         calls["selects"] += 1
         return original(service, labels)
 
-    monkeypatch.setattr(prb006, "_selects", counting)
+    monkeypatch.setattr(graph_module, "selects", counting)
     n = 60
     documents = "".join(
         _PORT_DEPLOYMENT.replace(": api}", f": api{i}}}").format(

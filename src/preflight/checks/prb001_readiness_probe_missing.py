@@ -75,14 +75,8 @@ def _serves(graph: Deployment, serving: ContainerNode) -> str | None:
         return f"declares containerPort {container.ports[0].port}"
     if serving.server_command is not None:
         return f"runs `{serving.server_command.server}`"
-    labels = serving.run.workload.pod_labels
-    for (key, value), services in graph.services_by_label.items():
-        if labels.get(key) != value:
-            continue
-        for _, service in services:
-            if all(labels.get(k) == v for k, v in service.selector.items()):
-                return f"is selected by Service `{service.obj.name}`"
-    return None
+    services = graph.services_selecting(serving)
+    return f"is selected by Service `{services[0].obj.name}`" if services else None
 
 
 def _covered_by_sibling(graph: Deployment, serving: ContainerNode) -> bool:

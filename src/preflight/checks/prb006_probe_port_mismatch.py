@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from preflight.checks.rule import Rule
 from preflight.digits import ascii_int
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.model.facts import KService
 from preflight.model.graph import ContainerNode, Deployment
 from preflight.spans import Related, Span
 
@@ -81,37 +80,26 @@ def _services(
     bind_from: str,
     named: dict[str, int | None],
 ) -> Iterator[Finding]:
-    labels = serving.run.workload.pod_labels
-    by_label = graph.services_by_label
-    candidates = sorted(
-        (entry for item in labels.items() for entry in by_label.get(item, ())),
-        key=lambda entry: entry[0],
-    )
-    for _, service in candidates:
-        if _selects(service, labels):
-            for port in service.ports:
-                target = port.target_port if port.target_port is not None else port.port
-                number: int | None
-                if isinstance(target, str):
-                    number = ascii_int(target)
-                    if number is None:
-                        number = named.get(target)
-                else:
-                    number = target
-                if number is not None and number != bind:
-                    yield _finding(
-                        ctx,
-                        f"Service `{service.obj.name}` sends port {port.port} to {target}, but "
-                        f"{serving.label} serves on {bind} ({bind_from}): its traffic is "
-                        "refused.",
-                        port.span,
-                        serving.run.container.span,
-                        f"Set `targetPort: {bind}`.",
-                    )
-
-
-def _selects(service: KService, labels: dict[str, str]) -> bool:
-    return bool(service.selector) and all(labels.get(k) == v for k, v in service.selector.items())
+    for service in graph.services_selecting(serving):
+        for port in service.ports:
+            target = port.target_port if port.target_port is not None else port.port
+            number: int | None
+            if isinstance(target, str):
+                number = ascii_int(target)
+                if number is None:
+                    number = named.get(target)
+            else:
+                number = target
+            if number is not None and number != bind:
+                yield _finding(
+                    ctx,
+                    f"Service `{service.obj.name}` sends port {port.port} to {target}, but "
+                    f"{serving.label} serves on {bind} ({bind_from}): its traffic is "
+                    "refused.",
+                    port.span,
+                    serving.run.container.span,
+                    f"Set `targetPort: {bind}`.",
+                )
 
 
 def _finding(ctx: RuleContext, message: str, span: Span, container: Span, fix: str) -> Finding:

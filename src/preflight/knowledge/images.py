@@ -80,6 +80,49 @@ STOCK_INFRASTRUCTURE = frozenset(
         "fluent-bit",
     }
 )
+# Images pulled from a registry as they are (services and base images), which a repository
+# never builds: the weak "only Dockerfile here" link is never made for a container running one.
+PUBLIC_IMAGES = frozenset(
+    {
+        "postgres",
+        "postgis",
+        "mysql",
+        "mariadb",
+        "redis",
+        "valkey",
+        "memcached",
+        "mongo",
+        "mongodb",
+        "rabbitmq",
+        "nginx",
+        "traefik",
+        "haproxy",
+        "envoy",
+        "busybox",
+        "alpine",
+        "ubuntu",
+        "debian",
+        "curl",
+        "elasticsearch",
+        "opensearch",
+        "kibana",
+        "grafana",
+        "prometheus",
+        "minio",
+        "nats",
+        "kafka",
+        "zookeeper",
+        "pgbouncer",
+        "cloud-sql-proxy",
+        "jaeger",
+        "localstack",
+        "mailhog",
+        "qdrant",
+        "clickhouse-server",
+        "python",
+        "node",
+    }
+)
 _EXPORTER = re.compile(r"-exporter$|^exporter-")
 
 

@@ -119,6 +119,20 @@ class Deployment:
     def service_root(self, path: str) -> str:
         return self.settings.service_root(path)
 
+    def services_selecting(self, node: ContainerNode) -> list[KService]:
+        """The Services whose selector matches the container's pod labels, in file order."""
+        labels = node.run.workload.pod_labels
+        candidates = sorted(
+            (entry for item in labels.items() for entry in self.services_by_label.get(item, ())),
+            key=lambda entry: entry[0],
+        )
+        return [service for _, service in candidates if selects(service, labels)]
+
+
+def selects(service: KService, labels: dict[str, str]) -> bool:
+    """A Service's selector matches a pod's labels (an empty selector selects nothing here)."""
+    return bool(service.selector) and all(labels.get(k) == v for k, v in service.selector.items())
+
 
 def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     """Join the linked facts into the graph, once."""

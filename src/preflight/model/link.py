@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from preflight.discover import FileKind, Inventory
+from preflight.knowledge.images import PUBLIC_IMAGES
 from preflight.model.installs import RepoView, analyse_image
 from preflight.model.project import (
     ContainerRun,
@@ -485,49 +486,6 @@ class _ImageIndex:
         return found
 
 
-_SERVICE_IMAGES = frozenset(
-    {
-        "postgres",
-        "postgis",
-        "mysql",
-        "mariadb",
-        "redis",
-        "valkey",
-        "memcached",
-        "mongo",
-        "mongodb",
-        "rabbitmq",
-        "nginx",
-        "traefik",
-        "haproxy",
-        "envoy",
-        "busybox",
-        "alpine",
-        "ubuntu",
-        "debian",
-        "curl",
-        "elasticsearch",
-        "opensearch",
-        "kibana",
-        "grafana",
-        "prometheus",
-        "minio",
-        "nats",
-        "kafka",
-        "zookeeper",
-        "pgbouncer",
-        "cloud-sql-proxy",
-        "jaeger",
-        "localstack",
-        "mailhog",
-        "qdrant",
-        "clickhouse-server",
-        "python",
-        "node",
-    }
-)
-
-
 def _is_placeholder(ref: str) -> bool:
     lower = ref.lower()
     return any(ch.isspace() or ch in "<>${}" for ch in ref) or any(
@@ -582,8 +540,8 @@ def _environment_for_image(
     if (
         only is not None
         and only.dockerfile.path not in index.named
-        and basename not in _SERVICE_IMAGES
-        and _repository(ref).rsplit("/", 1)[-1] not in _SERVICE_IMAGES
+        and basename not in PUBLIC_IMAGES
+        and _repository(ref).rsplit("/", 1)[-1] not in PUBLIC_IMAGES
     ):
         evidence = Evidence(
             f"{only.dockerfile.path} is the only Dockerfile in the repository", strong=False

@@ -523,13 +523,19 @@ def _compact(match: re.Match[str]) -> str:
 _STEP_OUTPUT = re.compile(r"\$\{\{\s*steps\.([A-Za-z0-9_-]+)\.outputs\.tags\s*\}\}")
 
 
-def parse_workflow(path: str, text: str) -> BuildFile:
-    """Builds a GitHub Actions workflow runs; a problem only for YAML that does not load."""
-    collector = _Collector(path, text)
+def _ci_document(path: str, text: str) -> tuple[YNode | None, tuple[ParseProblem, ...]]:
+    """A CI file's first document when it is a mapping, and the YAML problem if it did not load."""
     documents, error = load_documents(path, text)
     problems = (error,) if error is not None else ()
     document = next((doc for doc in documents if doc is not None), None)
-    if document is None or document.kind != "map":
+    return (document if document is not None and document.kind == "map" else None), problems
+
+
+def parse_workflow(path: str, text: str) -> BuildFile:
+    """Builds a GitHub Actions workflow runs; a problem only for YAML that does not load."""
+    collector = _Collector(path, text)
+    document, problems = _ci_document(path, text)
+    if document is None:
         return BuildFile(path, (), problems, created_objects(path, text))
     workflow_env = _str_map(document.get("env"))
     jobs = document.get("jobs")
@@ -627,10 +633,8 @@ def parse_gitlab_ci(path: str, text: str) -> BuildFile:
     """Builds the scripts of a ``.gitlab-ci.yml`` run; a problem only for YAML that does not
     load."""
     collector = _Collector(path, text)
-    documents, error = load_documents(path, text)
-    problems = (error,) if error is not None else ()
-    document = next((doc for doc in documents if doc is not None), None)
-    if document is None or document.kind != "map":
+    document, problems = _ci_document(path, text)
+    if document is None:
         return BuildFile(path, (), problems, created_objects(path, text))
     top = _gitlab_variables(document.get("variables"))
     for key, job in document.items():
