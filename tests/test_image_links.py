@@ -246,6 +246,41 @@ def test_a_public_service_image_never_falls_back_to_the_only_dockerfile(tmp_path
     assert node.run.dockerfile is None and node.image_evidence is None
 
 
+def _two_services(tmp_path: Path, image: str) -> ContainerNode:
+    """Two services, each with its Dockerfile; the manifest sits in the first one's directory."""
+    return container(
+        write_tree(
+            tmp_path,
+            {
+                "services/api/pyproject.toml": PYPROJECT,
+                "services/api/app/__init__.py": "",
+                "services/api/app/main.py": APP,
+                "services/api/Dockerfile": DOCKERFILE,
+                "services/api/k8s/deployment.yaml": deployment(image),
+                "services/worker/Dockerfile": 'FROM python:3.12-slim\nCMD ["python", "w.py"]\n',
+                # another build names itself: the only-Dockerfile fallback is blocked here
+                "Makefile": "build:\n\tdocker build -t ghcr.io/acme/worker services/worker\n",
+            },
+        )
+    )
+
+
+def test_a_local_image_name_links_weakly_to_the_nearest_dockerfile(tmp_path: Path) -> None:
+    """`api-app:dev` has no registry and no account: it can only be built where it runs."""
+    node = _two_services(tmp_path, "api-app:dev")
+    assert node.run.dockerfile is not None
+    assert node.run.dockerfile.path == "services/api/Dockerfile"
+    assert node.image_evidence is not None and not node.image_evidence.strong
+    assert "no registry or account" in node.image_evidence.how
+    assert node.app is not None and node.app.module == "services/api/app/main.py"
+
+
+@pytest.mark.parametrize("image", ["traefik:v2.11", "httpd", "acme/api-app:dev", "ghcr.io/a/b"])
+def test_an_official_or_pullable_image_is_not_a_local_build(tmp_path: Path, image: str) -> None:
+    node = _two_services(tmp_path, image)
+    assert node.run.dockerfile is None and node.image_evidence is None
+
+
 # --- the parsers --------------------------------------------------------------------------------
 
 

@@ -352,3 +352,102 @@ def test_reference_service_fixture_copy_with_gunicorn_removed(tmp_path: Path) ->
         text = text.replace(dependency, "")
     pyproject.write_text(text)
     assert [f.code for f in lint(root).findings] == ["PKG001"]
+
+
+_MIGRATING_IMAGE = """FROM python:3.12-slim
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+ENTRYPOINT ["./docker-entrypoint.sh"]
+CMD ["gunicorn", "app.main:app", "-k", "uvicorn.workers.UvicornWorker"]
+"""
+
+
+def test_program_the_entrypoint_runs_before_exec_is_judged_at_its_line(
+    project: Project,
+) -> None:
+    """`alembic upgrade head` runs before the server: it must be installed too. The script is
+    found through WORKDIR (`./docker-entrypoint.sh`) and hands CMD on with `exec "$@"`."""
+    result = project(
+        {
+            "Dockerfile": _MIGRATING_IMAGE,
+            "requirements.txt": "fastapi\ngunicorn\nuvicorn\n",
+            "docker-entrypoint.sh": '#!/bin/sh\nset -e\n\nalembic upgrade head\nexec "$@"\n',
+            "app/__init__.py": "",
+            "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        }
+    )
+    assert only(result) == [("docker-entrypoint.sh", 4, 1)]
+    assert "`alembic`" in result.findings[0].message
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        # installs packages when it starts: what it runs may be there by then
+        '#!/bin/sh\npip install alembic\nalembic upgrade head\nexec "$@"\n',
+        # runs the program only when it is installed
+        '#!/bin/sh\nif command -v alembic >/dev/null; then alembic upgrade head; fi\nexec "$@"\n',
+        # a comment, a continuation and a heredoc name no program
+        '#!/bin/sh\n# alembic upgrade head\ncat <<EOF\nalembic\nEOF\nexec "$@"\n',
+    ],
+    ids=["installs-at-start", "guarded", "comment-heredoc"],
+)
+def test_entrypoint_script_lines_that_may_not_run_stay_silent(
+    project: Project, script: str
+) -> None:
+    result = project(
+        {
+            "Dockerfile": _MIGRATING_IMAGE,
+            "requirements.txt": "fastapi\ngunicorn\nuvicorn\n",
+            "docker-entrypoint.sh": script,
+            "app/__init__.py": "",
+            "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        }
+    )
+    assert only(result) == []
+
+
+def test_continued_line_is_judged_at_its_first_line(project: Project) -> None:
+    result = project(
+        {
+            "Dockerfile": _MIGRATING_IMAGE,
+            "requirements.txt": "fastapi\nuvicorn\n",
+            "docker-entrypoint.sh": "#!/bin/sh\nexec gunicorn app.main:app \\\n"
+            "  -k uvicorn.workers.UvicornWorker\n",
+            "app/__init__.py": "",
+            "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        }
+    )
+    assert only(result) == [("docker-entrypoint.sh", 2, 1)]
+
+
+@pytest.mark.parametrize(
+    ("run", "env", "fires"),
+    [
+        ('"uv", "run", "gunicorn"', "", False),  # uv syncs the project first: may install it
+        ('"uv", "run", "--no-sync", "gunicorn"', "", True),
+        ('"uv", "run", "gunicorn"', "ENV UV_NO_SYNC=1\n", True),
+        ('"uv", "run", "gunicorn"', "ENV UV_NO_SYNC=0\n", False),
+    ],
+    ids=["syncs", "no-sync-flag", "no-sync-env", "no-sync-off"],
+)
+def test_uv_run_no_sync_runs_only_what_the_image_installed(
+    project: Project, run: str, env: str, fires: bool
+) -> None:
+    dockerfile = (
+        "FROM python:3.12-slim\nCOPY --from=ghcr.io/astral-sh/uv:0.5 /uv /bin/\n"
+        f"WORKDIR /app\nCOPY . .\nRUN uv sync --frozen --no-dev\n{env}"
+        f'CMD [{run}, "app.main:app"]\n'
+    )
+    result = project(
+        {
+            "Dockerfile": dockerfile,
+            "pyproject.toml": '[project]\nname = "api"\nversion = "1"\n'
+            'dependencies = ["fastapi"]\n',
+            "app/__init__.py": "",
+            "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        }
+    )
+    assert [code for code, *_ in only(result)] == (["Dockerfile"] if fires else [])

@@ -133,6 +133,7 @@ def _container(node: ContainerNode) -> dict[str, Any]:
             "factory": served.factory,
             "port": served.port,
             "port_from": served.port_from,
+            "started_at": str(node.server_at) if node.server_at is not None else None,
         }
     app = None
     if node.app is not None:
@@ -252,7 +253,8 @@ def _text(data: dict[str, Any], width: int) -> str:
                     4,
                     "server",
                     f"{server['kind']} {server['target'] or ''}, port {server['port']} "
-                    f"({server['port_from']})",
+                    f"({server['port_from']})"
+                    + (f", started by {server['started_at']}" if server["started_at"] else ""),
                 )
             app = container["app"]
             if app is not None:

@@ -162,7 +162,7 @@ def _judge(step: Step, launch: Launch, graph: Deployment, ctx: RuleContext) -> I
         return
     for wrapper in invocation.wrappers:
         name = posixpath.basename(wrapper[0])
-        if defers_to_start(wrapper):
+        if defers_to_start(wrapper, environment):
             ctx.silent(launch.span, f"`{name} run` may install dependencies when it starts")
             return
         problem = _program_missing(name, environment, graph)

@@ -66,6 +66,7 @@ class ContainerNode:
     root: str | None  # the service directory its code lives in (settings, dependencies)
     settings: list[Setting]  # what that code reads from the environment
     env: ContainerEnv  # what the container's environment provides
+    server_at: Span | None = None  # the script line that starts the server, when not argv
 
     @property
     def label(self) -> str:
@@ -140,7 +141,7 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     graph = Deployment(project, config, index)
     resolver = AppResolver(project.python, project.python_paths)
     for run in project.containers:
-        graph.containers.append(_container(run, resolver, index))
+        graph.containers.append(_container(run, resolver, index, project))
     graph.launched = _launched(project, graph.containers, resolver)
     if project.databases is not None:
         graph.database_roots = frozenset(
@@ -181,15 +182,20 @@ def _declarations(project: Project) -> dict[str, list[tuple[Span, str]]]:
     return out
 
 
-def _container(run: ContainerRun, resolver: AppResolver, index: SettingsIndex) -> ContainerNode:
+def _container(
+    run: ContainerRun, resolver: AppResolver, index: SettingsIndex, project: Project
+) -> ContainerNode:
     env = container_env(run, index.defined)
     evidence = run.image_evidence
     command: ServerCommand | None = None
+    server_at: Span | None = None
     app: App | None = None
     if run.argv is None:
         why: str | None = run.why_unlinked or "its command is not known"
     else:
         command = server_command(run.argv, run.env)
+        if command is None:
+            command, server_at = _served_by_script(run, project)
         if command is None:
             why = "it does not start a server preflight knows"
         else:
@@ -201,7 +207,27 @@ def _container(run: ContainerRun, resolver: AppResolver, index: SettingsIndex) -
     else:
         root = None
     settings = index.settings_for(root) if root is not None else []
-    return ContainerNode(run, evidence, command, app, why, root, settings, env)
+    return ContainerNode(run, evidence, command, app, why, root, settings, env, server_at)
+
+
+def _served_by_script(
+    run: ContainerRun, project: Project
+) -> tuple[ServerCommand | None, Span | None]:
+    """The server a container starts through a script its image copies (an entrypoint that
+    ``exec``s ``gunicorn …`` or the ``"$@"`` it was given), followed as PKG001 follows it,
+    and the script line that starts it."""
+    image = project.images.get(run.dockerfile.path) if run.dockerfile is not None else None
+    if image is None or run.argv is None:
+        return None, None
+    launch = Launch("container", run.argv, run.container.span, image.environment)
+    for step in process_of(launch, project.shell_scripts).steps:
+        if step.invocation is None or step.runs not in ("program", "python"):
+            continue
+        command = server_command((step.invocation.executable, *step.invocation.args), run.env)
+        if command is not None:
+            chain = step.chain[-1].span if step.chain else None
+            return command, step.at or chain
+    return None, None
 
 
 def _launched(

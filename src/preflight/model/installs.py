@@ -344,6 +344,12 @@ def analyse_image(dockerfile: Dockerfile, context: str, repo: RepoView) -> Envir
     if final is None:
         env.unknown.append((Span(dockerfile.path, 1), "the Dockerfile has no stage"))
         return env
+    env.workdir = final.workdir
+    env.variables = {
+        name: value
+        for name, (value, _) in final.env.items()
+        if value is not None and name not in final.build_args
+    }
     _analyse_stage(_Build(dockerfile, context, repo), final, env)
     return env
 

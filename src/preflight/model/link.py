@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from preflight.discover import FileKind, Inventory
-from preflight.knowledge.images import PUBLIC_IMAGES
+from preflight.knowledge.images import OFFICIAL_IMAGES, PUBLIC_IMAGES
 from preflight.model.installs import RepoView, analyse_image
 from preflight.model.project import (
     ContainerRun,
@@ -494,7 +494,7 @@ def _is_placeholder(ref: str) -> bool:
 
 
 def _environment_for_image(
-    ref: str | None, index: _ImageIndex, project: Project
+    ref: str | None, index: _ImageIndex, project: Project, near: str = ""
 ) -> tuple[Environment | None, str | None, Dockerfile | None, Evidence | None]:
     """The image a reference names: the Dockerfile a build here makes it from (strong), else a
     guess from names, the only Dockerfile, or a placeholder (weak); or why none."""
@@ -547,11 +547,45 @@ def _environment_for_image(
             f"{only.dockerfile.path} is the only Dockerfile in the repository", strong=False
         )
         return only.environment, None, only.dockerfile, evidence
+    beside = _local_build_beside(ref, near, project) if near else None
+    if beside is not None:
+        evidence = Evidence(
+            f"`{ref}` names no registry or account, so it is built where it runs; "
+            f"{beside.dockerfile.path} is the Dockerfile nearest {near}",
+            strong=False,
+        )
+        return beside.environment, None, beside.dockerfile, evidence
     why_not = f"image `{ref}` is not built by any Dockerfile in this repository"
     if strong == [] and index.named:
         made = sorted({b.ref for builds in index.full.values() for b in builds})[:3]
         why_not += f" (the builds here make {', '.join(f'`{b}`' for b in made)})"
     return None, why_not, None, None
+
+
+def _local_build_beside(ref: str, near: str, project: Project) -> Image | None:
+    """The image of the Dockerfile nearest ``near`` when ``ref`` can only be a local build.
+
+    `api-app:latest` has no registry host and no account: a registry would look for it among
+    Docker Hub's official images, which it is not one of, so it is an image built on the
+    machine that runs it (`docker build -t api-app .` then `kind load` / minikube's daemon).
+    The Dockerfile it is built from is taken to be the one in the manifest's directory or the
+    nearest directory above it holding exactly one Dockerfile (a weak link)."""
+    from preflight.knowledge.executables import image_name
+
+    name = image_name(ref)
+    if "/" in name or _is_placeholder(ref) or name.lower() in OFFICIAL_IMAGES:
+        return None
+    by_directory: dict[str, list[Image]] = {}
+    for image in project.images.values():
+        by_directory.setdefault(posixpath.dirname(image.dockerfile.path), []).append(image)
+    directory = posixpath.dirname(near)
+    while True:
+        found = by_directory.get(directory, [])
+        if len(found) == 1:
+            return found[0]
+        if found or not directory:
+            return None
+        directory = posixpath.dirname(directory)
 
 
 def _has_entrypoint(dockerfile: Dockerfile) -> bool:
@@ -675,7 +709,7 @@ def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex)
         for workload in manifest.workloads:
             for container in workload.containers:
                 environment, why, dockerfile, evidence = _image_through_kustomize(
-                    container.image, rewrites.get(manifest.path, ()), index, project
+                    container.image, rewrites.get(manifest.path, ()), index, project, manifest.path
                 )
                 if not container.is_init:
                     run = _container_run(
@@ -741,6 +775,7 @@ def _image_through_kustomize(
     rewrites: Sequence[tuple[str, ImageRewrite]],
     index: _ImageIndex,
     project: Project,
+    near: str = "",
 ) -> tuple[Environment | None, str | None, Dockerfile | None, Evidence | None]:
     """The image a container runs once the kustomizations that include it rename it."""
     from preflight.knowledge.executables import image_name
@@ -769,7 +804,7 @@ def _image_through_kustomize(
     if len(linked) > 1:
         why = f"kustomizations rename image `{ref}` to images of {len(linked)} Dockerfiles"
         return None, why, None, None
-    return _environment_for_image(ref, index, project)
+    return _environment_for_image(ref, index, project, near)
 
 
 def _container_run(

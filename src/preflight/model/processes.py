@@ -11,6 +11,7 @@ the script lines that led there, so a finding can point at the line that runs th
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -54,10 +55,19 @@ class Process:
     steps: tuple[Step, ...]
 
 
-def defers_to_start(wrapper: tuple[str, ...]) -> bool:
-    """``uv run …`` and its kin: what runs is decided (and may be installed) when it starts."""
+def defers_to_start(wrapper: tuple[str, ...], environment: Environment | None = None) -> bool:
+    """``uv run …`` and its kin: what runs is decided (and may be installed) when it starts —
+    unless ``uv run --no-sync`` (or ``UV_NO_SYNC`` in the image) runs what is already there."""
     name = posixpath.basename(wrapper[0])
-    return name in _DEFERRING_RUNNERS and len(wrapper) > 1 and wrapper[1] == "run"
+    if not (name in _DEFERRING_RUNNERS and len(wrapper) > 1 and wrapper[1] == "run"):
+        return False
+    no_sync = "--no-sync" in wrapper or (
+        environment is not None and environment.variables.get("UV_NO_SYNC", "") in _TRUE
+    )
+    return not (name == "uv" and no_sync)
+
+
+_TRUE = frozenset({"1", "true", "True", "TRUE", "yes", "on"})
 
 
 def process_of(launch: Launch, shell_scripts: dict[str, str]) -> Process:
@@ -83,7 +93,7 @@ class _Follower:
 
     def invocation(self, invocation: Invocation, depth: int) -> list[Step]:
         environment = self.environment
-        if any(defers_to_start(wrapper) for wrapper in invocation.wrappers):
+        if any(defers_to_start(wrapper, environment) for wrapper in invocation.wrappers):
             return [Step(invocation, "deferred", None)]
         exe = invocation.executable
         if "$" in exe or not exe:
@@ -91,9 +101,13 @@ class _Follower:
             return [Step(invocation, "unknown", None, why=why)]
         name = posixpath.basename(exe)
         if "/" in exe and not any(marker in exe for marker in _VENV_BIN_MARKERS):
-            repo_path = environment.copied_paths.get(exe)
+            in_image = posixpath.normpath(posixpath.join(environment.workdir, exe))
+            repo_path = environment.copied_paths.get(exe) or environment.copied_paths.get(in_image)
             if repo_path is None and not exe.startswith("/"):
-                why = f"`{exe}` is relative to the working directory; not followed"
+                why = (
+                    f"`{exe}` (from the working directory {environment.workdir}) is not a file "
+                    "the image copies from the repository; not followed"
+                )
                 return [Step(invocation, "script", None, why=why)]
             if repo_path is None:
                 why = f"`{exe}` is not a file the image copies from the repository"
@@ -120,19 +134,24 @@ class _Follower:
         return [Step(invocation, "program", None)]
 
     def script(self, repo_path: str, invocation: Invocation, depth: int) -> list[Step]:
-        """The step that runs a repository script, then what the script ``exec``s."""
+        """The step that runs a repository script, then every program the script runs: what
+        it ``exec``s (the server, or the arguments it was given) and what it runs before
+        (``alembic upgrade head``, ``python manage.py migrate``), each at its own line."""
         text = self.shell_scripts.get(repo_path)
         if text is None or depth >= _SCRIPT_DEPTH:
             return [Step(invocation, "script", None)]
         steps = [Step(invocation, "script", None, script=repo_path)]
-        for number, line in enumerate(text.split("\n"), start=1):
+        installs = _INSTALLS_AT_START.search(_strip_comments(text)) is not None
+        guarded = set(_GUARDED.findall(text))
+        for number, line in _logical_lines(text):
             stripped = line.strip()
-            if not stripped.startswith("exec "):
+            if not stripped or stripped.startswith("#"):
                 continue
             found = shell_invocations(stripped)
             if found is None:
                 continue
-            col = line.index("exec ") + 1
+            execs = stripped.startswith("exec ")
+            col = line.index(stripped) + 1
             span = Span(repo_path, number, col, number, len(line.rstrip()) + 1)
             for inner in found:
                 if inner.executable in _ALL_ARGUMENTS:
@@ -141,9 +160,58 @@ class _Follower:
                         for step in self.argv(invocation.args, depth + 1):
                             steps.append(_replace(step, chain=(*step.chain, link)))
                     continue
+                if not execs and (posixpath.basename(inner.executable) in guarded or installs):
+                    why = (
+                        f"{repo_path}:{number}: the script installs packages when it starts"
+                        if installs
+                        else f"{repo_path}:{number}: the script runs "
+                        f"`{inner.executable}` only if it is installed"
+                    )
+                    steps.append(Step(inner, "unknown", span, why=why))
+                    continue
                 for step in self.invocation(inner, depth + 1):
                     steps.append(_replace(step, at=step.at or span))
         return steps
+
+
+# A script that installs packages when it starts: what it runs may be installed by then.
+_INSTALLS_AT_START = re.compile(
+    r"\b(?:pip3?|uv\s+pip|poetry|pipenv|pdm)\s+(?:install|sync|add)\b|\buv\s+(?:sync|add)\b"
+)
+# `command -v alembic`, `which alembic`, `type alembic`, `hash alembic`: runs it if present.
+_GUARDED = re.compile(r"\b(?:command\s+-v|which|type|hash)\s+([A-Za-z0-9_.-]+)")
+
+
+_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
+
+
+def _strip_comments(text: str) -> str:
+    return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Lines with backslash continuations joined, each numbered by its first physical line."""
+    out: list[tuple[int, str]] = []
+    pending: list[str] = []
+    start = 1
+    heredoc: list[str] = []  # markers whose bodies are still to be skipped
+    for number, line in enumerate(text.split("\n"), start=1):
+        if heredoc:
+            if line.strip() == heredoc[0]:
+                heredoc.pop(0)
+            continue
+        heredoc.extend(m.group(2) for m in _HEREDOC.finditer(line) if "<<<" not in line)
+        if not pending:
+            start = number
+        if line.endswith("\\"):
+            pending.append(line[:-1])
+            continue
+        pending.append(line)
+        out.append((start, " ".join(pending)))
+        pending = []
+    if pending:
+        out.append((start, " ".join(pending)))
+    return out
 
 
 def _replace(

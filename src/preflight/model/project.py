@@ -49,6 +49,8 @@ class Environment:
     files: set[str] = field(default_factory=set)  # basenames of files copied in (scripts)
     copied_paths: dict[str, str] = field(default_factory=dict)  # image path -> repo path
     base_image: str | None = None
+    workdir: str = "/"  # the WORKDIR a command starts in (relative programs are found there)
+    variables: dict[str, str] = field(default_factory=dict)  # ENV values known at run time
     base_bundles: tuple[str, ...] = ()  # distributions the base image ships
     unknown: list[tuple[Span, str]] = field(default_factory=list)  # why the picture is partial
     projects: list[Pyproject] = field(default_factory=list)  # projects installed (scripts too)
