@@ -91,3 +91,42 @@ def test_symlink_out_of_the_root_is_not_read(tmp_path: Path) -> None:
     inventory = discover(root)
     assert inventory.files == []
     assert dict(inventory.skipped)["Dockerfile"].startswith("symlink")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le"])
+def test_utf16_and_utf32_files_with_a_bom_are_read_as_pip_and_kubectl_read_them(
+    tmp_path: Path, encoding: str
+) -> None:
+    """Windows editors and PowerShell's `>` write UTF-16 with a byte-order mark; pip decodes
+    such a requirements file and kubectl such a manifest, so preflight reads them too."""
+    import codecs
+
+    from conftest import lint
+
+    bom = {
+        "utf-16-le": codecs.BOM_UTF16_LE,
+        "utf-16-be": codecs.BOM_UTF16_BE,
+        "utf-32-le": codecs.BOM_UTF32_LE,
+    }[encoding]
+    write_tree(
+        tmp_path,
+        {
+            "Dockerfile": "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\n"
+            'CMD ["gunicorn", "app.main:app", "-k", "uvicorn.workers.UvicornWorker"]\n',
+            "app/__init__.py": "",
+            "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        },
+    )
+    (tmp_path / "requirements.txt").write_bytes(bom + "fastapi\nuvicorn\n".encode(encoding))
+    inventory = discover(tmp_path)
+    read = inventory.get("requirements.txt")
+    assert read is not None and read.text == "fastapi\nuvicorn\n" and inventory.skipped == []
+    findings = lint(tmp_path, select=["PKG"]).findings
+    assert [(f.code, f.span.path, f.span.line) for f in findings] == [("PKG001", "Dockerfile", 4)]
+
+
+def test_a_nul_byte_without_a_bom_is_still_binary(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_bytes(b"fastapi\n\0\0garbage")
+    inventory = discover(tmp_path)
+    assert inventory.get("requirements.txt") is None
+    assert [why for _, why in inventory.skipped] == ["binary or not UTF-8"]

@@ -281,6 +281,61 @@ def test_an_official_or_pullable_image_is_not_a_local_build(tmp_path: Path, imag
     assert node.run.dockerfile is None and node.image_evidence is None
 
 
+# --- README instructions and Helm values --------------------------------------------------------
+
+
+def test_a_readme_code_block_build_ties_the_image(tmp_path: Path) -> None:
+    """`docker build -t kube-app:v1 .` in a README's code block, run from its directory."""
+    root = write_tree(
+        tmp_path,
+        {
+            "svc/pyproject.toml": PYPROJECT,
+            "svc/app/__init__.py": "",
+            "svc/app/main.py": APP,
+            "svc/Dockerfile": DOCKERFILE,
+            "svc/README.md": "# Svc\n\n```bash\n$ docker build -t kube-app:v1 .\n```\n"
+            "Then `docker build` is not run outside code blocks.\n",
+            "other/Dockerfile": "FROM python:3.12-slim\n",
+            "deploy/app.yaml": deployment("registry.local:5000/kube-app:v1"),
+        },
+    )
+    node = container(root)
+    assert node.run.dockerfile is not None and node.run.dockerfile.path == "svc/Dockerfile"
+    assert node.image_evidence is not None and node.image_evidence.strong
+    assert "`docker build` in svc/README.md:4" in node.image_evidence.how
+
+
+def test_helm_values_images_are_tied_and_the_chart_is_said_to_be_unrendered(
+    tmp_path: Path,
+) -> None:
+    root = write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": PYPROJECT,
+            "app/__init__.py": "",
+            "app/main.py": APP,
+            "Dockerfile": DOCKERFILE,
+            "Makefile": "image:\n\tdocker build -t ghcr.io/acme/shop-api .\n",
+            "chart/Chart.yaml": "apiVersion: v2\nname: shop\nversion: 0.1.0\n",
+            "chart/values.yaml": "api:\n  image:\n    repository: ghcr.io/acme/shop-api\n"
+            "    tag: 1.2.0\nproxy:\n  image: nginx:1.27\n",
+            "chart/templates/deployment.yaml": "kind: Deployment\nimage: {{ .Values.api }}\n",
+            # not beside a Chart.yaml: an ordinary YAML file
+            "config/values.yaml": "image:\n  repository: ghcr.io/acme/shop-api\n",
+        },
+    )
+    built = build(root, ".", Config())
+    project = built.graph.files
+    assert sorted(project.helm_values) == ["chart/values.yaml"]
+    tied = {(i.values.key, i.values.ref, i.dockerfile) for i in project.helm_images}
+    assert tied == {
+        ("api.image", "ghcr.io/acme/shop-api:1.2.0", "Dockerfile"),
+        ("proxy.image", "nginx:1.27", None),
+    }
+    assert built.graph.containers == []
+    assert any("a Helm chart; its templates are not rendered" in n for n in project.notes)
+
+
 # --- the parsers --------------------------------------------------------------------------------
 
 

@@ -451,3 +451,44 @@ def test_uv_run_no_sync_runs_only_what_the_image_installed(
         }
     )
     assert [code for code, *_ in only(result)] == (["Dockerfile"] if fires else [])
+
+
+_DYNAMIC_IMAGE = (
+    "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install .\n"
+    'CMD ["gunicorn", "app.main:app", "-k", "uvicorn.workers.UvicornWorker"]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("tool", "requirements", "fires"),
+    [
+        ('[tool.setuptools.dynamic]\ndependencies = {file = ["requirements.txt"]}\n',
+         "fastapi\nuvicorn\n", True),
+        ('[tool.setuptools.dynamic]\ndependencies = {file = ["requirements.txt"]}\n',
+         "fastapi\nuvicorn\ngunicorn\n", False),
+        ("[tool.setuptools.dynamic]\ndependencies = {file = \"requirements.txt\"}\n",
+         "fastapi\nuvicorn\n", True),
+        ("[tool.hatch.metadata.hooks.requirements_txt]\n", "fastapi\nuvicorn\n", True),
+        ("[tool.hatch.metadata.hooks.requirements_txt]\n", "-r base.txt\ngunicorn\n", False),
+        # a dynamic source preflight does not read: it cannot tell what is installed
+        ("", "fastapi\nuvicorn\n", False),
+        ('[tool.setuptools.dynamic]\ndependencies = {file = ["reqs/prod.in"]}\n', "", False),
+    ],
+    ids=["setuptools-missing", "setuptools-present", "setuptools-str", "hatch-missing",
+         "hatch-include", "unknown-source", "unread-file"],
+)  # fmt: skip
+def test_dynamic_dependencies_come_from_the_requirements_files_the_backend_reads(
+    project: Project, tool: str, requirements: str, fires: bool
+) -> None:
+    result = project(
+        {
+            "Dockerfile": _DYNAMIC_IMAGE,
+            "pyproject.toml": '[project]\nname = "api"\nversion = "1"\n'
+            f'dynamic = ["dependencies"]\n\n{tool}',
+            "requirements.txt": requirements,
+            "base.txt": "fastapi\nuvicorn\n",
+            "app/__init__.py": "",
+            "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        }
+    )
+    assert only(result) == ([("Dockerfile", 5, 7)] if fires else [])

@@ -42,6 +42,7 @@ _MODULES = (
     "preflight.parse.compose",
     "preflight.parse.dockerfile",
     "preflight.parse.envfile",
+    "preflight.parse.helm",
     "preflight.parse.kustomization",
     "preflight.parse.lockfile",
     "preflight.parse.manifests",

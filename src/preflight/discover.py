@@ -5,6 +5,7 @@ Each file of a known kind is read once, here; parsers get its text and never tou
 
 from __future__ import annotations
 
+import codecs
 import enum
 import fnmatch
 import os
@@ -61,6 +62,7 @@ class FileKind(str, enum.Enum):
     SKAFFOLD = "skaffold"  # skaffold.yaml: build artifacts (image, context, Dockerfile)
     KUSTOMIZATION = "kustomization"  # kustomization.yaml: resources and image rewrites
     README = "readme"  # README*.md: the `kubectl create secret` a setup guide runs
+    HELM_VALUES = "helm-values"  # values*.yaml beside a Chart.yaml: the images a chart runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ KINDS: dict[FileKind, KindInfo] = {
         ("preflight.parse.kustomization", "parse_kustomization"), "hash"
     ),
     FileKind.README: KindInfo(("preflight.parse.buildcmds", "parse_docs"), None),
+    FileKind.HELM_VALUES: KindInfo(("preflight.parse.helm", "parse_helm_values"), "hash"),
 }
 
 
@@ -295,18 +298,35 @@ def real_name(shown: str) -> str:
     return os.fsdecode(bytes(out))
 
 
+# Byte-order marks of the UTF-16/32 encodings that pip (requirements) and kubectl (manifests)
+# decode: Windows editors and PowerShell's `>` write them. Longest first (UTF-32 LE starts
+# with UTF-16 LE's mark).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _bom_encoding(data: bytes) -> str | None:
+    """The encoding a UTF-16/32 byte-order mark at the start of ``data`` names, if any."""
+    return next((encoding for bom, encoding in _BOMS if data.startswith(bom)), None)
+
+
 def _read_text(full: Path, size: int) -> tuple[str | None, str]:
     """The file's text, or None and why not (unreadable, binary, not UTF-8)."""
     try:
         data = full.read_bytes()
     except OSError as exc:
         return None, f"cannot be read: {exc.strerror}"
-    if b"\0" in data[:8192]:
+    encoding = _bom_encoding(data)
+    if encoding is None and b"\0" in data[:8192]:
         return None, "binary or not UTF-8"
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(encoding or "utf-8-sig")
     except UnicodeDecodeError:
-        return None, "binary or not UTF-8"
+        return None, f"binary or not {encoding.upper() if encoding else 'UTF-8'}"
     return text.replace("\r\n", "\n").replace("\r", "\n"), ""
 
 
@@ -385,4 +405,24 @@ def discover(
             inventory.files.append(SourceFile(rel, kind, text))
         stack.extend(reversed(subdirs))
     inventory.files.sort(key=lambda f: f.path)
+    _mark_helm_values(inventory)
     return inventory
+
+
+_HELM_VALUES = re.compile(r"values(?:[-._][^/]*)?\.ya?ml")
+
+
+def _mark_helm_values(inventory: Inventory) -> None:
+    """``values*.yaml`` beside a ``Chart.yaml`` is a Helm chart's values, not a manifest."""
+    charts = {p.rsplit("/", 1)[0] if "/" in p else "" for p in inventory.all_paths
+              if p.rsplit("/", 1)[-1] == "Chart.yaml"}  # fmt: skip
+    if not charts:
+        return
+    for index, source in enumerate(inventory.files):
+        directory, _, name = source.path.rpartition("/")
+        if (
+            source.kind is FileKind.YAML
+            and directory in charts
+            and _HELM_VALUES.fullmatch(name.lower())
+        ):
+            inventory.files[index] = SourceFile(source.path, FileKind.HELM_VALUES, source.text)

@@ -95,8 +95,31 @@ def describe(graph: Deployment, notes: list[str]) -> dict[str, Any]:
             for item in graph.launched
         ],
         "databases": databases,
+        "helm_charts": _helm(graph),
         "notes": [clean_text(note) for note in notes],
     }
+
+
+def _helm(graph: Deployment) -> list[dict[str, Any]]:
+    """Each chart's images and the Dockerfile each is tied to (its templates are not read)."""
+    charts: dict[str, dict[str, Any]] = {}
+    for item in graph.files.helm_images:
+        chart = charts.setdefault(
+            item.chart,
+            {"chart": item.chart or ".", "rendered": False, "images": []},
+        )
+        chart["images"].append(
+            {
+                "key": item.values.key,
+                "ref": clean_text(item.values.ref),
+                "at": _at(item.values.span.path, item.values.span.line),
+                "dockerfile": item.dockerfile,
+                "evidence": item.evidence.how if item.evidence else None,
+                "strong": item.evidence.strong if item.evidence else None,
+                "unresolved": item.why,
+            }
+        )
+    return list(charts.values())
 
 
 def _dotted(path: str) -> str:
@@ -306,6 +329,18 @@ def _text(data: dict[str, Any], width: int) -> str:
                 "",
                 f"{launch['origin']} ({launch['at']}): {' '.join(launch['argv'])} — in {where}",
             )
+    if data["helm_charts"]:
+        out.append("")
+        out.append("Helm charts (templates not rendered: their containers are not checked)")
+        for chart in data["helm_charts"]:
+            line(2, "chart", chart["chart"])
+            for image in chart["images"]:
+                if image["dockerfile"] is None:
+                    tied = f"not tied to a Dockerfile: {image['unresolved']}"
+                else:
+                    strength = "strong" if image["strong"] else "weak"
+                    tied = f"← {image['dockerfile']} [{strength}: {image['evidence']}]"
+                line(4, image["key"], f"{image['ref']} ({image['at']}) {tied}")
     if data["databases"]:
         out.append("")
         out.append("Databases")

@@ -748,7 +748,7 @@ def add_requirements_file(
                 env.unknown.append((include.span, f"`{include.target}` has no pyproject.toml"))
             else:
                 selection = _Selection(f"{via} ({path})", extras=tuple(include.extras))
-                _add_project(project, env, selection, include.span)
+                _add_project(project, env, selection, include.span, repo)
 
 
 def _project_at(
@@ -783,11 +783,13 @@ def _project_at(
     if project.problems:
         env.unknown.append((step.span, f"{project.path} could not be read"))
         return project
-    _add_project(project, env, selection, step.span)
+    _add_project(project, env, selection, step.span, build.repo)
     return project
 
 
-def _add_project(project: Pyproject, env: Environment, selection: _Selection, span: Span) -> None:
+def _add_project(
+    project: Pyproject, env: Environment, selection: _Selection, span: Span, repo: RepoView
+) -> None:
     via = selection.via
     if selection.runtime:
         if project not in env.runtime_of:
@@ -796,6 +798,7 @@ def _add_project(project: Pyproject, env: Environment, selection: _Selection, sp
             env.add_requirement(
                 requirement, f"{via} ({project.path} {project.runtime_table})", span
             )
+        _add_dynamic(project, env, via, span, repo)
         if selection.install_project and project not in env.projects:
             env.projects.append(project)
             if project.name:
@@ -811,6 +814,30 @@ def _add_project(project: Pyproject, env: Environment, selection: _Selection, sp
             assert group is not None
             for requirement in group.requirements:
                 env.add_requirement(requirement, f"{via} ({project.path} {kind} `{name}`)", span)
+
+
+def _add_dynamic(
+    project: Pyproject, env: Environment, via: str, span: Span, repo: RepoView
+) -> None:
+    """``dynamic = ["dependencies"]``: the build backend reads them from requirements files."""
+    files = project.dynamic_dependencies
+    if files is None:
+        return
+    if not files:
+        env.unknown.append(
+            (span, f"{project.path} declares its dependencies dynamic, from a source preflight "
+             "does not read")
+        )  # fmt: skip
+        return
+    directory = posixpath.dirname(project.path)
+    for name in files:
+        path = _norm(posixpath.join(directory, name))
+        if path in repo.requirements:
+            add_requirements_file(path, repo, env, f"{via} ({project.path} dynamic)", set(), span)
+        else:
+            env.unknown.append(
+                (span, f"{project.path} takes its dependencies from `{name}`, not read here")
+            )
 
 
 def _uv(build: _Build, args: list[str], step: RunStep, env: Environment) -> None:
@@ -868,10 +895,10 @@ def _uv(build: _Build, args: list[str], step: RunStep, env: Environment) -> None
         for member in chosen:
             member_groups = _uv_groups(member, flags, values)
             selection = _Selection("`uv sync`", extras, member_groups, runtime, install_project)
-            _add_project(member, env, selection, step.span)
+            _add_project(member, env, selection, step.span, build.repo)
         return
     selection = _Selection("`uv sync`", extras, groups, runtime, install_project)
-    _add_project(project, env, selection, step.span)
+    _add_project(project, env, selection, step.span, build.repo)
 
 
 def _workspace_members(root: Pyproject, repo: RepoView) -> list[Pyproject]:
@@ -985,7 +1012,7 @@ def _poetry(build: _Build, args: list[str], step: RunStep, env: Environment) -> 
         return
     env.install_spans.append(step.span)
     selection = _Selection("`poetry install`", extras, groups, runtime, "--no-root" not in flags)
-    _add_project(project, env, selection, step.span)
+    _add_project(project, env, selection, step.span, build.repo)
 
 
 def _pipx(args: list[str], step: RunStep, env: Environment) -> None:

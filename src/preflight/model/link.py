@@ -19,6 +19,7 @@ from preflight.model.project import (
     ContainerRun,
     Environment,
     Evidence,
+    HelmImage,
     Image,
     Launch,
     Project,
@@ -275,6 +276,10 @@ def _add(project: Project, kind: FileKind, path: str, text: str, parsed: Any) ->
         else:  # `${{ }}` is workflow syntax, not a template
             project.problems.extend(parsed.problems)
         return
+    elif kind is FileKind.HELM_VALUES:
+        project.helm_values[path] = parsed
+        project.problems.extend(_unless_template(parsed.problems, text, project))
+        return
     elif kind is FileKind.KUSTOMIZATION:
         project.kustomizations[path] = parsed
         project.created_objects.extend(
@@ -380,6 +385,23 @@ def _link_images(project: Project, repo: RepoView, texts: dict[str, str], root_n
             index.names.setdefault(name, {}).setdefault(path, why_name)
     _link_compose(project, repo, texts, index)
     _link_manifests(project, texts, index)
+    _link_helm(project, index)
+
+
+def _link_helm(project: Project, index: _ImageIndex) -> None:
+    """Tie the images a chart's values name to Dockerfiles; say its templates are not read."""
+    for path, values in sorted(project.helm_values.items()):
+        chart = posixpath.dirname(path)
+        for image in values.images:
+            _, why, dockerfile, evidence = _environment_for_image(image.ref, index, project, path)
+            project.helm_images.append(
+                HelmImage(chart, image, dockerfile.path if dockerfile else None, evidence, why)
+            )
+    for chart in sorted({posixpath.dirname(p) for p in project.helm_values}):
+        project.notes.append(
+            f"{chart or '.'}: a Helm chart; its templates are not rendered, so its containers "
+            "are not checked (render it with `helm template` into a directory preflight reads)"
+        )
 
 
 @dataclass(frozen=True, slots=True)

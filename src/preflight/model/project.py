@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from preflight.parse.compose import ComposeFile
     from preflight.parse.dockerfile import Dockerfile
     from preflight.parse.envfile import EnvFile
+    from preflight.parse.helm import HelmValues, ValuesImage
     from preflight.parse.kustomization import Kustomization
     from preflight.parse.manifests import Container, ManifestFile, Workload
     from preflight.parse.procfile import ProcessType
@@ -115,6 +116,17 @@ class ContainerRun:
     image_evidence: Evidence | None = None  # how the image was tied to ``dockerfile``
 
 
+@dataclass(frozen=True, slots=True)
+class HelmImage:
+    """An image a Helm chart's values name, and the Dockerfile that builds it (if known)."""
+
+    chart: str  # the chart's directory
+    values: ValuesImage
+    dockerfile: str | None
+    evidence: Evidence | None
+    why: str | None  # why it is not tied to a Dockerfile
+
+
 @dataclass(slots=True)
 class Project:
     root: str  # display root as given on the command line
@@ -138,6 +150,10 @@ class Project:
     kustomizations: dict[str, Kustomization] = field(default_factory=dict)  # by path
     # Secrets/ConfigMaps created outside manifests (kubectl in scripts/CI/README, generators)
     created_objects: list[CreatedObject] = field(default_factory=list)
+    # Helm charts' values files and the images they name, each tied to a Dockerfile if one
+    # builds it (templates are not rendered: a chart's containers are not checked)
+    helm_values: dict[str, HelmValues] = field(default_factory=dict)
+    helm_images: list[HelmImage] = field(default_factory=list)
     databases: DatabaseModel | None = None
     dependencies: dict[str, Dependencies] = field(default_factory=dict)  # by Python module
     problems: list[ParseProblem] = field(default_factory=list)

@@ -104,9 +104,33 @@ def created_objects(path: str, text: str) -> tuple[CreatedObject, ...]:
     return tuple(out)
 
 
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
 def parse_docs(path: str, text: str) -> BuildFile:
-    """A README: only the Secrets and ConfigMaps its instructions create."""
-    return BuildFile(path, (), (), created_objects(path, text))
+    """A README: the Secrets and ConfigMaps its instructions create, and the images its code
+    blocks build (`docker build -t api:v1 .`, run from the README's directory)."""
+    created = created_objects(path, text)
+    if "build" not in text:
+        return BuildFile(path, (), (), created)
+    collector = _Collector(path, text)
+    directory = posixpath.dirname(path)
+    block: list[str] = []
+    start = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        if _FENCE.match(line):
+            if start:
+                code = "\n".join(b.lstrip().removeprefix("$ ") for b in block)
+                collector.scan_script(
+                    code, start, {}, directory, "", fallback_cwd="" if directory else None
+                )
+                block, start = [], 0
+            else:
+                start = number + 1
+            continue
+        if start:
+            block.append(line)
+    return BuildFile(path, tuple(collector.builds), (), created)
 
 
 # --- variables --------------------------------------------------------------------------------

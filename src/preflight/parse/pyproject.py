@@ -45,6 +45,10 @@ class Pyproject:
     problems: tuple[ParseProblem, ...] = field(default=())
     workspace_members: tuple[str, ...] = ()  # [tool.uv.workspace] members (globs)
     has_project_table: bool = True  # False for a virtual workspace root
+    # `dynamic = ["dependencies"]`: the requirements files the build backend reads them from
+    # ([tool.setuptools.dynamic], hatch-requirements-txt), relative to the pyproject's
+    # directory; None when dependencies are not dynamic, () when their source is not known
+    dynamic_dependencies: tuple[str, ...] | None = None
 
     def group(self, kind: str, name: str) -> DependencyGroup | None:
         wanted = normalise_name(name)
@@ -149,6 +153,8 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
         else None
     )
 
+    dynamic_dependencies = _dynamic_dependencies(project, tool)
+
     is_poetry = bool(poetry)
     if is_poetry and not runtime:
         runtime = _poetry_requirements(
@@ -225,7 +231,30 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
         if isinstance(_table(uv.get("workspace")).get("members"), list)
         else (),
         has_project_table=bool(project) or is_poetry,
+        dynamic_dependencies=dynamic_dependencies,
     )
+
+
+def _dynamic_dependencies(project: dict[str, Any], tool: dict[str, Any]) -> tuple[str, ...] | None:
+    """The files ``dynamic = ["dependencies"]`` takes them from, () if unknown, None if static.
+
+    setuptools: ``[tool.setuptools.dynamic] dependencies = {file = ["requirements.txt"]}``;
+    hatch-requirements-txt: ``[tool.hatch.metadata.hooks.requirements_txt] files = [...]``
+    (default ``requirements.txt``)."""
+    dynamic = project.get("dynamic")
+    if not isinstance(dynamic, list) or "dependencies" not in dynamic:
+        return None
+    setuptools = _table(_table(_table(tool.get("setuptools")).get("dynamic")).get("dependencies"))
+    files: object = setuptools.get("file")
+    if files is None:
+        hooks = _table(_table(_table(tool.get("hatch")).get("metadata")).get("hooks"))
+        if "requirements_txt" in hooks:
+            files = _table(hooks["requirements_txt"]).get("files", ["requirements.txt"])
+    if isinstance(files, str):
+        files = [files]
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return ()
+    return tuple(files)
 
 
 def _table(value: object) -> dict[str, Any]:
