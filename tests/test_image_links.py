@@ -439,3 +439,36 @@ def test_build_file_parsers_never_raise(text: str) -> None:
 def test_a_broken_workflow_is_a_parse_problem() -> None:
     result = parse_workflow(".github/workflows/ci.yml", "jobs: [\n")
     assert len(result.problems) == 1 and result.builds == ()
+
+
+def test_an_overlay_patch_is_merged_into_the_workload_it_patches(tmp_path: Path) -> None:
+    """A strategic-merge patch is not a workload of its own: its env, probes and image merge
+    into the base container, and keep pointing into the patch file."""
+    root = FIXTURES / "prb002-kustomize-patch"
+    (node,) = build(root, ".", Config()).graph.containers
+    assert node.run.manifest == "base/deployment.yaml"
+    probe = node.run.container.probe("readinessProbe")
+    assert probe is not None and probe.path == "/readyz"
+    assert probe.path_span is not None and probe.path_span.path == "overlays/prod/patch.yaml"
+    assert [v.name for v in node.run.container.env] == ["SECRET_KEY"]
+
+
+def test_a_patch_of_another_kustomization_does_not_apply(tmp_path: Path) -> None:
+    """A patch applies only to the workloads its kustomization includes."""
+    root = write_tree(
+        tmp_path,
+        {
+            "a/deployment.yaml": deployment("a:1"),
+            "a/kustomization.yaml": "resources:\n  - deployment.yaml\n",
+            "b/deployment.yaml": deployment("b:1"),
+            "b/kustomization.yaml": "resources:\n  - deployment.yaml\n"
+            "patchesStrategicMerge:\n  - patch.yaml\n",
+            "b/patch.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+            "spec:\n  template:\n    spec:\n      containers:\n        - name: web\n"
+            "          image: patched:2\n",
+        },
+    )
+    images = sorted(
+        (n.run.manifest, n.run.container.image) for n in build(root, ".", Config()).graph.containers
+    )
+    assert images == [("a/deployment.yaml", "a:1"), ("b/deployment.yaml", "patched:2")]

@@ -34,7 +34,7 @@ from preflight.spans import Span
 if TYPE_CHECKING:
     from preflight.cache import ParseCache
     from preflight.model.databases import Dependencies, EnvSource
-    from preflight.parse.kustomization import ImageRewrite
+    from preflight.parse.kustomization import ImageRewrite, Kustomization
     from preflight.parse.manifests import Container, Workload
 
 
@@ -727,9 +727,15 @@ def _entrypoint_argv(dockerfile: Dockerfile | None) -> tuple[str, ...]:
 
 def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex) -> None:
     rewrites = _kustomize_rewrites(project)
+    patches, patch_files = _kustomize_patches(project)
     for manifest in project.manifests.values():
+        if manifest.path in patch_files:
+            continue  # merged into the workloads it patches, not a workload of its own
         for workload in manifest.workloads:
-            for container in workload.containers:
+            for original in workload.containers:
+                container = _patched(
+                    original, patches.get((manifest.path, workload.kind, workload.name or ""), ())
+                )
                 environment, why, dockerfile, evidence = _image_through_kustomize(
                     container.image, rewrites.get(manifest.path, ()), index, project, manifest.path
                 )
@@ -764,6 +770,89 @@ def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex)
                         source=_lines(texts, span.path, span.line, field.span.end_line),
                     )
                 )
+
+
+_PatchKey = tuple[str, str, str]  # (manifest path, kind, name)
+
+
+def _kustomize_patches(
+    project: Project,
+) -> tuple[dict[_PatchKey, list[Workload]], frozenset[str]]:
+    """The strategic-merge patches each workload gets from the kustomizations that include it,
+    and the patch files (which are not workloads of their own).
+
+    Without rendering every overlay, each workload is read with the patches of every overlay
+    merged in, in path order: a setting an overlay provides counts as provided (the rules
+    stay silent rather than report what one overlay may fix), and a probe or image an overlay
+    sets points into the patch file the user edits."""
+    patch_files = frozenset(
+        patch
+        for kustomization in project.kustomizations.values()
+        for patch in kustomization.patches
+        if patch in project.manifests
+    )
+    out: dict[_PatchKey, list[Workload]] = {}
+    if not patch_files:
+        return out, patch_files
+    for kustomization in sorted(project.kustomizations.values(), key=lambda k: k.path):
+        mine = [project.manifests[p] for p in kustomization.patches if p in patch_files]
+        if not mine:
+            continue
+        for resource in _included_manifests(project, kustomization):
+            if resource in patch_files:
+                continue
+            for workload in project.manifests[resource].workloads:
+                for patch in (w for m in mine for w in m.workloads):
+                    if (patch.kind, patch.name) == (workload.kind, workload.name):
+                        out.setdefault((resource, workload.kind, workload.name or ""), []).append(
+                            patch
+                        )
+    return out, patch_files
+
+
+def _included_manifests(project: Project, kustomization: Kustomization) -> list[str]:
+    """The manifest files a kustomization includes, directly or through the ones it lists."""
+    by_directory = {posixpath.dirname(k.path): k for k in project.kustomizations.values()}
+    found: list[str] = []
+    seen: set[str] = set()
+    stack = [kustomization]
+    while stack:
+        current = stack.pop()
+        if current.path in seen:
+            continue
+        seen.add(current.path)
+        for resource in current.resources:
+            included = by_directory.get(resource)
+            if included is not None:
+                stack.append(included)
+            elif resource in project.manifests and resource not in found:
+                found.append(resource)
+    return found
+
+
+def _patched(container: Container, patches: Sequence[Workload]) -> Container:
+    """``container`` with the same-named containers of ``patches`` merged in (strategic merge:
+    env entries by name, envFrom appended, probes by kind, image/command/args/ports replaced)."""
+    for patch in patches:
+        for other in patch.containers:
+            if other.name != container.name or other.is_init != container.is_init:
+                continue
+            env = {variable.name: variable for variable in container.env}
+            env.update((variable.name, variable) for variable in other.env)
+            probes = {probe.kind: probe for probe in container.probes}
+            probes.update((probe.kind, probe) for probe in other.probes)
+            container = replace(
+                container,
+                image=other.image if other.image is not None else container.image,
+                image_span=other.image_span if other.image is not None else container.image_span,
+                command=other.command if other.command is not None else container.command,
+                args=other.args if other.args is not None else container.args,
+                env=tuple(env.values()),
+                env_from=container.env_from + other.env_from,
+                ports=other.ports or container.ports,
+                probes=tuple(probes.values()),
+            )
+    return container
 
 
 def _kustomize_rewrites(project: Project) -> dict[str, list[tuple[str, ImageRewrite]]]:

@@ -38,6 +38,8 @@ class Kustomization:
     images: tuple[ImageRewrite, ...]
     problems: tuple[ParseProblem, ...]
     generated: tuple[Generated, ...] = ()
+    # strategic-merge patch files (`patches: - path:`, `patchesStrategicMerge:`), repo-relative
+    patches: tuple[str, ...] = ()
 
 
 def _join(base: str, relative: str) -> str:
@@ -104,4 +106,17 @@ def parse_kustomization(path: str, text: str) -> Kustomization:
             generated.append(
                 Generated(kind, name, tuple(keys) if keys is not None else None, name_node.span)
             )
-    return Kustomization(path, tuple(resources), tuple(images), problems, tuple(generated))
+    patches = [
+        _join(base, entry)
+        for entry in _strings(document.get("patchesStrategicMerge"))
+        if "\n" not in entry and ":" not in entry  # an inline patch is YAML text, not a path
+    ]
+    node = document.get("patches")
+    for entry in node.seq() if node is not None and node.kind == "seq" else ():
+        path_node = entry.get("path") if entry.kind == "map" else None
+        patch_path = path_node.as_str() if path_node is not None else None
+        if patch_path:
+            patches.append(_join(base, patch_path))
+    return Kustomization(
+        path, tuple(resources), tuple(images), problems, tuple(generated), tuple(patches)
+    )
