@@ -31,6 +31,9 @@ from preflight.discover import FileKind, classify, discover
         ("app/main.py", FileKind.PYTHON),
         ("gunicorn.conf.py", FileKind.GUNICORN_CONFIG),
         ("Procfile", FileKind.PROCFILE),
+        ("Tiltfile", FileKind.TILTFILE),
+        ("docker-bake.hcl", FileKind.BAKE),
+        ("docker-bake.override.json", FileKind.BAKE),
         ("scripts/entrypoint.sh", FileKind.SHELL),
         ("preflight.toml", FileKind.PREFLIGHT_CONFIG),
         ("README.md", FileKind.README),  # read for `kubectl create secret` only

@@ -12,7 +12,13 @@ from conftest import FIXTURES, write_tree
 from preflight.config import Config
 from preflight.engine import build
 from preflight.model.graph import ContainerNode
-from preflight.parse.buildcmds import parse_build_script, parse_gitlab_ci, parse_workflow
+from preflight.parse.buildcmds import (
+    parse_bake,
+    parse_build_script,
+    parse_gitlab_ci,
+    parse_tiltfile,
+    parse_workflow,
+)
 from preflight.parse.skaffold import parse_skaffold
 
 APP = """
@@ -428,12 +434,45 @@ def test_skaffold_artifacts_resolve_against_context() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["jobs: [\n", "{{ bad", "\x00\x01", "jobs:\n  a: 3\n", "- 1\n", "jobs:\n  a:\n    steps: 4\n"],
-)
+    ["jobs: [\n", "{{ bad", "\x00\x01", "jobs:\n  a: 3\n", "- 1\n", "jobs:\n  a:\n    steps: 4\n",
+     "docker_build(", "docker_build('x'", 'target "a" {\n tags = [', "[" * 100_000,
+     '{"target": {"a": {"tags": "x:1"}}}', '{"target": [1]}'],
+)  # fmt: skip
 def test_build_file_parsers_never_raise(text: str) -> None:
     for parser in (parse_workflow, parse_gitlab_ci, parse_skaffold):
         parser("x.yml", text)
     assert parse_build_script("Makefile", text).problems == ()
+    assert parse_tiltfile("Tiltfile", text).problems == ()
+    assert parse_bake("docker-bake.hcl", text).problems == ()
+    assert parse_bake("docker-bake.json", text).builds == ()
+
+
+def test_tiltfile_and_bake_builds_resolve_against_their_directories() -> None:
+    tilt = (
+        "docker_build(\n    'ghcr.io/acme/api',\n    'services/api',\n"
+        "    dockerfile='services/api/docker/Dockerfile',\n    target=\"dev\",\n)\n"
+        "custom_build('x', 'make x', ['.'])\n"
+    )
+    (found,) = parse_tiltfile("deploy/Tiltfile", tilt).builds
+    assert (found.image_ref, found.dockerfile, found.context, found.target) == (
+        "ghcr.io/acme/api",
+        "deploy/services/api/docker/Dockerfile",
+        "deploy/services/api",
+        "dev",
+    )
+    assert (found.span.line, found.span.col) == (2, 6)
+    bake = (
+        'target "api" {\n  context = "api"\n  dockerfile = "Dockerfile.prod"\n'
+        '  target = "runtime"\n  tags = ["ghcr.io/acme/api:latest", "ghcr.io/acme/api:${TAG}"]\n}\n'
+    )
+    (built,) = parse_bake("docker-bake.hcl", bake).builds
+    assert (built.image_ref, built.dockerfile, built.context, built.target) == (
+        "ghcr.io/acme/api:latest",
+        "api/Dockerfile.prod",
+        "api",
+        "runtime",
+    )
+    assert built.span.line == 5
 
 
 def test_a_broken_workflow_is_a_parse_problem() -> None:

@@ -62,6 +62,8 @@ class FileKind(str, enum.Enum):
     SKAFFOLD = "skaffold"  # skaffold.yaml: build artifacts (image, context, Dockerfile)
     KUSTOMIZATION = "kustomization"  # kustomization.yaml: resources and image rewrites
     README = "readme"  # README*.md: the `kubectl create secret` a setup guide runs
+    TILTFILE = "tiltfile"  # Tiltfile: docker_build(image, context, dockerfile=, target=)
+    BAKE = "bake"  # docker-bake.hcl/.json: targets with tags, context, dockerfile, target
     HELM_VALUES = "helm-values"  # values*.yaml beside a Chart.yaml: the images a chart runs
 
 
@@ -96,6 +98,8 @@ KINDS: dict[FileKind, KindInfo] = {
         ("preflight.parse.kustomization", "parse_kustomization"), "hash"
     ),
     FileKind.README: KindInfo(("preflight.parse.buildcmds", "parse_docs"), None),
+    FileKind.TILTFILE: KindInfo(("preflight.parse.buildcmds", "parse_tiltfile"), "hash"),
+    FileKind.BAKE: KindInfo(("preflight.parse.buildcmds", "parse_bake"), "hash"),
     FileKind.HELM_VALUES: KindInfo(("preflight.parse.helm", "parse_helm_values"), "hash"),
 }
 
@@ -151,6 +155,10 @@ def classify(rel: str) -> FileKind | None:
         return FileKind.DOCKERFILE
     if name in ("Makefile", "makefile", "GNUmakefile") or lower.endswith(".mk"):
         return FileKind.MAKEFILE
+    if name == "Tiltfile" or lower.endswith(".tiltfile"):
+        return FileKind.TILTFILE
+    if lower.startswith("docker-bake") and lower.endswith((".hcl", ".json")):
+        return FileKind.BAKE
     if name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
         return FileKind.KUSTOMIZATION
     if lower.endswith((".yml", ".yaml")):

@@ -246,6 +246,8 @@ _BUILD_KINDS = frozenset(
         FileKind.GITLAB_CI,
         FileKind.SKAFFOLD,
         FileKind.README,
+        FileKind.TILTFILE,
+        FileKind.BAKE,
     }
 )
 

@@ -691,3 +691,148 @@ def _gitlab_variables(node: YNode | None) -> dict[str, str]:
         if name is not None and text is not None:
             out[name] = text
     return out
+
+
+# --- Tiltfile and docker-bake ----------------------------------------------------------------
+
+_TILT_BUILD = re.compile(r"\b(?:docker_build|custom_build)\s*\(")
+_STARLARK_STRING = r"""(?:'([^'\n]*)'|"([^"\n]*)")"""
+_TILT_KEYWORD = re.compile(r"\b(ref|context|dockerfile|target)\s*=\s*" + _STARLARK_STRING)
+_TILT_POSITIONAL = re.compile(r"\s*" + _STARLARK_STRING + r"\s*(?:,|\))")
+
+
+def parse_tiltfile(path: str, text: str) -> BuildFile:
+    """``docker_build('image', 'context', dockerfile='…', target='…')`` calls of a Tiltfile
+    (Starlark, read statically: only literal arguments count)."""
+    builds: list[ImageBuild] = []
+    base = posixpath.dirname(path)
+    for match in _TILT_BUILD.finditer(text):
+        if text[match.start() :].startswith("custom_build"):
+            continue  # built by a command of its own, not from a Dockerfile
+        end = _call_end(text, match.end())
+        inside = text[match.end() : end]
+        arguments: dict[str, str] = {}
+        offsets: dict[str, int] = {}
+        position = match.end()
+        for name in ("ref", "context"):
+            positional = _TILT_POSITIONAL.match(text, position, end + 1)
+            if positional is None:
+                break
+            arguments[name] = positional.group(1) or positional.group(2) or ""
+            offsets[name] = positional.start() + positional.group(0).index(arguments[name])
+            position = positional.end()
+        for keyword in _TILT_KEYWORD.finditer(inside):
+            value = keyword.group(2) or keyword.group(3) or ""
+            arguments.setdefault(keyword.group(1), value)
+            offsets.setdefault(
+                keyword.group(1),
+                match.end() + keyword.start(2 if keyword.group(2) is not None else 3),
+            )
+        ref = arguments.get("ref")
+        if not ref:
+            continue
+        context = _join(base, arguments.get("context", "."))
+        dockerfile = (
+            _join(base, arguments["dockerfile"])
+            if "dockerfile" in arguments
+            else _join(context, "Dockerfile")
+        )
+        line = text.count("\n", 0, offsets["ref"]) + 1
+        col = offsets["ref"] - (text.rfind("\n", 0, offsets["ref"]) + 1) + 1
+        span = Span(path, line, col, line, col + len(ref))
+        builds.append(
+            ImageBuild(
+                ref.lower(), dockerfile, context, arguments.get("target"), span,
+                f"Tiltfile `docker_build` in {path}:{line}",
+            )
+        )  # fmt: skip
+    return BuildFile(path, tuple(builds), ())
+
+
+def _call_end(text: str, start: int) -> int:
+    """The index of the parenthesis closing a call whose arguments start at ``start``."""
+    depth = 1
+    quote: str | None = None
+    for index in range(start, min(len(text), start + 5000)):
+        char = text[index]
+        if quote is not None:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    return min(len(text), start + 5000)
+
+
+_BAKE_TARGET = re.compile(r"^\s*target\s+\"([^\"]+)\"\s*\{", re.M)
+_BAKE_ATTRIBUTE = re.compile(r"^\s*(context|dockerfile|target)\s*=\s*\"([^\"]*)\"", re.M)
+_BAKE_TAGS = re.compile(r"^\s*tags\s*=\s*\[([^\]]*)\]", re.M)
+
+
+def parse_bake(path: str, text: str) -> BuildFile:
+    """``docker-bake.hcl`` / ``.json`` targets: tags, context, dockerfile and target stage.
+    HCL is read for literal attributes only (a tag built from a variable is left out)."""
+    base = posixpath.dirname(path)
+    builds: list[ImageBuild] = []
+    if path.endswith(".json"):
+        import json
+
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            problem = ParseProblem(Span(path, 1), f"invalid JSON: {str(exc)[:200]}")
+            return BuildFile(path, (), (problem,))
+        targets = data.get("target") if isinstance(data, dict) else None
+        for name, target in (targets or {}).items() if isinstance(targets, dict) else ():
+            if not isinstance(target, dict):
+                continue
+            tags = target.get("tags")
+            for tag in tags if isinstance(tags, list) else ():
+                if isinstance(tag, str) and "$" not in tag:
+                    builds.append(_bake_build(path, base, text, name, tag, target))
+        return BuildFile(path, tuple(builds), ())
+    for match in _BAKE_TARGET.finditer(text):
+        end = _block_end(text, match.end())
+        block = text[match.end() : end]
+        attributes = {m.group(1): m.group(2) for m in _BAKE_ATTRIBUTE.finditer(block)}
+        tags = _BAKE_TAGS.search(block)
+        for tag in re.findall(r"\"([^\"]+)\"", tags.group(1)) if tags else ():
+            if "$" not in tag:
+                builds.append(_bake_build(path, base, text, match.group(1), tag, attributes))
+    return BuildFile(path, tuple(builds), ())
+
+
+def _bake_build(
+    path: str, base: str, text: str, name: str, tag: str, target: Mapping[str, object]
+) -> ImageBuild:
+    context_value = target.get("context")
+    context = _join(base, context_value if isinstance(context_value, str) else ".")
+    dockerfile_value = target.get("dockerfile")
+    dockerfile = _join(
+        context, dockerfile_value if isinstance(dockerfile_value, str) else "Dockerfile"
+    )
+    stage = target.get("target")
+    offset = text.find(tag)
+    line = text.count("\n", 0, offset) + 1 if offset >= 0 else 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1 if offset >= 0 else 1
+    return ImageBuild(
+        tag.lower(), dockerfile, context, stage if isinstance(stage, str) else None,
+        Span(path, line, col, line, col + len(tag)), f"bake target `{name}` in {path}:{line}",
+    )  # fmt: skip
+
+
+def _block_end(text: str, start: int) -> int:
+    depth = 1
+    for index in range(start, len(text)):
+        if text[index] == "{":
+            depth += 1
+        elif text[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    return len(text)
