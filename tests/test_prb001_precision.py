@@ -29,18 +29,32 @@ def prb001(tmp_path: Path, files: dict[str, str]) -> list[tuple[str, int, Severi
     return [(f.span.path, f.span.line, f.severity) for f in result.findings]
 
 
-def test_a_stock_database_is_info_with_its_own_check(tmp_path: Path) -> None:
+DB = (
+    "        - name: db\n          image: postgres:16-alpine\n          ports:\n"
+    "            - containerPort: 5432\n"
+)
+
+
+def test_a_stock_database_is_left_alone_and_verbose_names_its_check(tmp_path: Path) -> None:
+    files = {"k8s/db.yaml": pod(DB, name="db", labels="{app: db}")}
+    assert prb001(tmp_path, files) == []
+    result = lint(tmp_path, select=["PRB001"])
+    assert any("pg_isready" in note and "stock `postgres`" in note for note in result.notes)
+
+
+def test_a_copy_that_dropped_the_probe_of_the_same_stock_container_is_info(
+    tmp_path: Path,
+) -> None:
+    probed = DB + "          readinessProbe:\n            exec: {command: [pg_isready]}\n"
     files = {
-        "k8s/db.yaml": pod(
-            "        - name: db\n          image: postgres:16-alpine\n          ports:\n"
-            "            - containerPort: 5432\n",
-            name="db",
-            labels="{app: db}",
-        )
+        "k8s/db.yaml": pod(probed, name="db", labels="{app: db}"),
+        "docs/db.yaml": pod(DB, name="db", labels="{app: db}"),
+        # another container of the same name but another image is not a copy
+        "other/db.yaml": pod(DB.replace("postgres:16-alpine", "mysql:8"), name="db"),
     }
-    assert prb001(tmp_path, files) == [("k8s/db.yaml", 13, Severity.INFO)]
+    assert prb001(tmp_path, files) == [("docs/db.yaml", 13, Severity.INFO)]
     (finding,) = lint(tmp_path, select=["PRB001"]).findings
-    assert "pg_isready" in (finding.fix or "") and "/ready" not in (finding.fix or "")
+    assert "k8s/db.yaml" in finding.message
 
 
 def test_a_sidecar_beside_a_probed_app_is_covered(tmp_path: Path) -> None:

@@ -2,11 +2,11 @@
 
 The container is judged when it runs this repository's code (its image is built from a
 Dockerfile here, or is not a stock infrastructure image) or starts a Python server preflight
-knows, and it serves: it declares a port,
-a Service selects its pod, or its command starts a server. Stock images (PostgreSQL, Redis, a
-proxy) need their own kind of probe (`pg_isready`, `redis-cli ping`, tcpSocket): they are
-reported as info, with that check; a sidecar in a pod whose app container has a readiness
-probe is covered by it (pod readiness is the AND of its containers).
+knows, and it serves: it declares a port, a Service selects its pod, or its command starts a
+server. Stock images (PostgreSQL, Redis, nginx) are left alone: they answer their own kind of
+check (`pg_isready`, `redis-cli ping`, tcpSocket), named under ``--verbose``. A sidecar in a
+pod whose app container has a readiness probe is covered by it (pod readiness is the AND of
+its containers).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
 from preflight.knowledge.images import readiness_check_for, stock_infrastructure
 from preflight.model.graph import ContainerNode, Deployment
+from preflight.spans import Related
 
 
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
@@ -36,16 +37,24 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             continue
         stock = stock_infrastructure(container.image)
         if stock is not None and run.dockerfile is None and serving.server_command is None:
-            # Not this repository's app: said once, as info, with the check its image answers.
-            if container.ports or _serves(graph, serving) is not None:
+            # Not this repository's app: a stock database, cache or proxy answers its own kind
+            # of check, not the HTTP readiness endpoint this rule is about — unless another
+            # manifest of the repository gives the same container one (a copy that lost it).
+            copy = _probed_copy(graph, serving)
+            if copy is not None:
                 yield ctx.report(
-                    f"{serving.label} runs stock `{stock}` with no readinessProbe: Services send "
-                    "it connections before it accepts them (during start-up and recovery).",
+                    f"{serving.label} runs stock `{stock}` with no readinessProbe, but the same "
+                    f"container in {copy.run.manifest} has one: this copy dropped it.",
                     container.span,
-                    fix=f"Add a readinessProbe with the check `{stock}` answers: "
-                    f"{readiness_check_for(stock)}.",
+                    (Related(copy.run.container.span, "the same container, with its probe"),),
+                    "Give this copy the readinessProbe the other manifest has.",
                     severity=Severity.INFO,
                 )
+                continue
+            ctx.silent(
+                container.span,
+                f"{serving.label} runs stock `{stock}` (its check: {readiness_check_for(stock)})",
+            )
             continue
         evidence = _serves(graph, serving)
         if evidence is None:
@@ -79,6 +88,22 @@ def _serves(graph: Deployment, serving: ContainerNode) -> str | None:
     return f"is selected by Service `{services[0].obj.name}`" if services else None
 
 
+def _probed_copy(graph: Deployment, serving: ContainerNode) -> ContainerNode | None:
+    """The same workload and container (name and image), in another manifest, with a
+    readinessProbe."""
+    run = serving.run
+    for other in graph.containers:
+        if (
+            other.run.manifest != run.manifest
+            and other.run.workload.name == run.workload.name  # a StatefulSet, or Deployment
+            and other.run.container.image == run.container.image
+            and other.run.container.name == run.container.name
+            and other.run.container.probe("readinessProbe") is not None
+        ):
+            return other
+    return None
+
+
 def _covered_by_sibling(graph: Deployment, serving: ContainerNode) -> bool:
     """A container that is not this repository's app, beside one with a readiness probe."""
     if serving.server_command is not None:
@@ -98,5 +123,5 @@ RULE = Rule(
     severity=Severity.ERROR,
     summary="A container that serves HTTP has no readinessProbe.",
     check=check,
-    other_severities=(Severity.INFO,),  # a stock database/cache/proxy image: its own check
+    other_severities=(Severity.INFO,),  # a stock image whose copy elsewhere has a probe
 )
