@@ -79,6 +79,11 @@ def required(code: str, path: str = "app/settings.py") -> list[str]:
             'import os\nK = os.environ["K"] if "K" in os.environ else None\n', [], id="if-exp"
         ),
         pytest.param('import os\nK = "K" in os.environ and os.environ["K"]\n', [], id="and-guard"),
+        pytest.param('import os\nif not DEBUG:\n    K = os.environ["K"]\n', [], id="conditional"),
+        pytest.param('import os\nK = os.getenv("A") or os.environ["K"]\n', [], id="or-fallback"),
+        pytest.param(
+            'import os\nfor name in NAMES:\n    K = os.environ["K"]\n', ["K"], id="loop-body"
+        ),
         pytest.param(
             'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "a.settings")\n'
             'M = os.environ["DJANGO_SETTINGS_MODULE"]\n',
@@ -584,3 +589,51 @@ def test_the_default_password_never_leaks(
         assert "DB003" in out
         assert CANARY[:8] not in out
         assert "***" in out
+
+
+def test_an_env_scheme_preflight_cannot_see_makes_reads_optional() -> None:
+    code = 'import environ\n\nenv = environ.Env(**SCHEMA)\nA = env("A")\n'
+    assert required(code) == []
+    code = 'import environ\n\nenv = environ.Env()\nenv.scheme.update(SCHEMA)\nA = env("A")\n'
+    assert required(code) == []
+
+
+def test_os_getenv_imported_is_not_a_django_environ_read() -> None:
+    assert required('from os import getenv\n\nPORT = getenv("PORT", 8000)\n') == []
+
+
+VARIANTS = {
+    "site_app/settings/__init__.py": "",
+    "site_app/settings/base.py": """
+        import environ
+
+        env = environ.Env()
+        SECRET_KEY = env("SECRET_KEY")
+    """,
+    "site_app/settings/local.py": 'from .base import *  # noqa\nfrom .base import env\n\nX = env("LOCAL_ONLY")\n',
+    "site_app/settings/production.py": (
+        'from .base import *  # noqa\nfrom .base import env\n\nSENTRY_DSN = env("SENTRY_DSN")\n'
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("selected", "names"),
+    [
+        ("site_app.settings.production", ["SECRET_KEY", "SENTRY_DSN"]),
+        ("site_app.settings.local", ["LOCAL_ONLY", "SECRET_KEY"]),
+        ("site_app.settings", ["SECRET_KEY"]),  # no variant named: only the shared base
+    ],
+)
+def test_only_the_selected_settings_variant_runs(
+    project: Project, selected: str, names: list[str]
+) -> None:
+    env = f"""
+        - name: DJANGO_SETTINGS_MODULE
+          value: {selected}
+    """
+    files = django_project("", env, **VARIANTS)
+    del files["site_app/settings.py"]
+    result = project(files)
+    found = sorted(f.message.split("requires `")[1].split("`")[0] for f in result.findings)
+    assert found == names

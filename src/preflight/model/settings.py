@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from preflight.knowledge.sensitive import is_sensitive_name as is_sensitive_name
 from preflight.model.databases import resolve_import
 from preflight.model.project import ContainerRun, Project
-from preflight.parse.python import EnvRead, SettingsClass, SettingsField
+from preflight.parse.python import EnvRead, PythonModule, SettingsClass, SettingsField
 from preflight.redact import url_password
 from preflight.spans import Span
 
@@ -241,10 +241,13 @@ def _settings_for(
                     env_file=env_file,
                 )
             )
+    selected = _selected_settings_modules(project)
     for path in sorted(modules):
         module = project.python[path]
         if _is_test_module(path):
             continue  # tests set their own environment
+        if _is_unselected_variant(path, selected, project.python):
+            continue  # `settings/local.py` when the deploy runs `settings.production`
         for read in module.required_env:
             if read.imported is not None and not _env_instance_requires(project, path, read):
                 continue
@@ -274,6 +277,53 @@ _READ_WITH = {
 }
 
 
+# Modules of a settings package every variant imports (`from .base import *`).
+_SHARED_SETTINGS = ("base", "common", "defaults", "default", "settings", "components", "__init__")
+
+
+def _selected_settings_modules(project: Project) -> set[str]:
+    """Every ``DJANGO_SETTINGS_MODULE`` value something in the repository sets: a container's or
+    compose service's environment, a Dockerfile ``ENV``, ``os.environ.setdefault`` in code."""
+    name = "DJANGO_SETTINGS_MODULE"
+    values: set[str] = set()
+    for module in project.python.values():
+        values.update(value for key, value in module.env_sets if key == name)
+    for manifest in project.manifests.values():
+        for workload in manifest.workloads:
+            for container in workload.containers:
+                values.update(e.value for e in container.env if e.name == name and e.value)
+    for compose in project.compose_files.values():
+        for service in compose.services:
+            values.update(e.value for e in service.environment if e.name == name and e.value)
+    for dockerfile in project.dockerfiles.values():
+        for stage in dockerfile.stages:
+            found = stage.env.get(name)
+            if found is not None and found[0]:
+                values.add(found[0])
+    return {value.strip() for value in values}
+
+
+def _is_unselected_variant(path: str, selected: set[str], python: dict[str, PythonModule]) -> bool:
+    """A module of a settings package (``settings/local.py`` beside ``settings/production.py``)
+    that no ``DJANGO_SETTINGS_MODULE`` names: only the selected variant runs."""
+    directory, name = posixpath.split(path)
+    if posixpath.basename(directory) != "settings":
+        return False
+    stem = name[:-3] if name.endswith(".py") else name
+    if stem.startswith(_SHARED_SETTINGS):
+        return False
+    siblings = [
+        p
+        for p in python
+        if posixpath.dirname(p) == directory
+        and not posixpath.basename(p).startswith(_SHARED_SETTINGS)
+    ]
+    if len(siblings) < 2:
+        return False
+    dotted = path[:-3].replace("/", ".")
+    return not any(dotted == value or dotted.endswith("." + value) for value in selected)
+
+
 def _is_test_module(path: str) -> bool:
     name = posixpath.basename(path)
     parts = path.split("/")[:-1]
@@ -297,7 +347,7 @@ def _env_instance_requires(project: Project, path: str, read: EnvRead) -> bool:
     if source is None:
         return False
     instance = next((i for i in source.env_instances if i.name == binding.name), None)
-    return instance is not None and read.name not in instance.defaults
+    return instance is not None and not instance.open_scheme and read.name not in instance.defaults
 
 
 def _loaded_env_file(project: Project, root: str, modules: set[str]) -> str | None:

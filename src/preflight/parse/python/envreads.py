@@ -13,11 +13,11 @@ variable:
 * python-decouple: ``config("X")`` (``UndefinedValueError``) unless it gives a default;
 * a required-name list (``REQUIRED_ENV_VARS = [...]``).
 
-A read inside ``try: … except``, or under a test that names the variable (``if "X" in
-os.environ:``), is guarded and not required; so is a variable the module sets itself
-(``os.environ.setdefault("X", …)``). Env files the code loads (``read_env``, ``load_dotenv``,
-decouple's search for ``.env``/``settings.ini``) are recorded for the model, which decides
-whether such a file may be in the image.
+A read inside ``try: … except``, or under a condition (``if``, a conditional expression, the
+right side of ``and``/``or``, a ``match`` case) may not run and is not required; nor is a
+variable the module sets itself (``os.environ.setdefault("X", …)``). Env files the code
+loads (``read_env``, ``load_dotenv``, decouple's search for ``.env``/``settings.ini``) are
+recorded for the model, which decides whether such a file may be in the image.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ _DECOUPLE_FILES = ("settings.ini", ".env")  # AutoConfig.SUPPORTED, searched upw
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    guarded: bool = False  # inside `try: … except`
+    # inside `try: … except` (a missing variable is handled), or under a condition (`if DEBUG:`,
+    # `a or b`): the read may not run, so the variable is not a start-up requirement
+    guarded: bool = False
     tested: frozenset[str] = frozenset()  # strings an enclosing test mentions
 
 
@@ -138,12 +140,15 @@ class EnvReads:
         self.imported = {
             b.local: b.name
             for b in imports
-            if b.name is not None and "env" in b.name.lower() and b.module != "environ"
+            if b.name is not None
+            and "env" in b.name.lower()
+            and b.module not in ("environ", "os", "decouple", "dotenv")
         }
         self.instances: dict[str, EnvInstance] = {}
         self.loads: list[EnvFileLoad] = []
         self.reads: list[EnvRead] = []
         self.set_here: set[str] = set()  # variables the module sets itself
+        self.values: list[tuple[str, str]] = []  # …and the literal values it sets them to
         self._followed: set[str] = set()
 
     # entry ---------------------------------------------------------------------------------
@@ -191,21 +196,26 @@ class EnvReads:
                     yield from self._visit(statement, context)
                 return
             yield from self._visit(node.test, context)
-            inner = _Context(context.guarded, context.tested | _mentioned(node.test))
+            inner = _Context(True, context.tested | _mentioned(node.test))
             for statement in (*node.body, *node.orelse):
                 yield from self._visit(statement, inner)
             return
         if isinstance(node, ast.IfExp):
             yield from self._visit(node.test, context)
-            inner = _Context(context.guarded, context.tested | _mentioned(node.test))
+            inner = _Context(True, context.tested | _mentioned(node.test))
             yield from self._visit(node.body, inner)
             yield from self._visit(node.orelse, inner)
             return
         if isinstance(node, ast.BoolOp):
-            tested = context.tested
-            for value in node.values:
-                yield from self._visit(value, _Context(context.guarded, tested))
-                tested = tested | _mentioned(value)
+            yield from self._visit(node.values[0], context)
+            for value in node.values[1:]:  # short-circuited: may not run
+                yield from self._visit(value, _Context(True, context.tested))
+            return
+        if isinstance(node, ast.Match):
+            yield from self._visit(node.subject, context)
+            for case in node.cases:
+                for statement in case.body:
+                    yield from self._visit(statement, _Context(True, context.tested))
             return
         if isinstance(node, (ast.Call, ast.Subscript)):
             yield node, context
@@ -229,6 +239,9 @@ class EnvReads:
                 name = _string(node.args[0])
                 if name:
                     self.set_here.add(name)
+                    value = _string(node.args[1]) if len(node.args) > 1 else None
+                    if value is not None:
+                        self.values.append((name, value))
         elif (
             isinstance(node, ast.Subscript)
             and not isinstance(node.ctx, ast.Load)
@@ -273,8 +286,10 @@ class EnvReads:
         name = _ENVIRON_URL_VARIABLE.get(method) if variable is None else _string(variable)
         if not name:
             return None
-        if local and name in self.instances[receiver].defaults:
-            return None  # Env(NAME=(cast, default))
+        if local and (
+            name in self.instances[receiver].defaults or self.instances[receiver].open_scheme
+        ):
+            return None  # Env(NAME=(cast, default)), or a scheme preflight cannot see
         shown = receiver if method == "__call__" else f"{receiver}.{method}"
         text = f'{shown}("{name}")' if variable is not None else f"{shown}()"
         imported = None if local else receiver
@@ -315,7 +330,10 @@ class EnvReads:
                     and isinstance(k.value, (ast.Tuple, ast.List))
                     and len(k.value.elts) >= 2
                 )
-                self.instances[name] = EnvInstance(name, defaults, self.x.span(node))
+                open_scheme = any(k.arg is None for k in call.keywords) or (
+                    f"{name}.scheme" in self.x.text
+                )
+                self.instances[name] = EnvInstance(name, defaults, self.x.span(node), open_scheme)
                 self.imported.pop(name, None)
             elif callee.rsplit(".", 1)[-1] in ("AutoConfig", "Config") and (
                 callee in self.decouple_classes or callee.startswith("decouple.")
@@ -392,9 +410,7 @@ class EnvReads:
                 self.loads.append(EnvFileLoad(self.x.span(node), "dotenv", names, False))
 
 
-def env_facts(
-    extractor: _Extractor, imports: tuple[ImportBinding, ...]
-) -> tuple[tuple[EnvRead, ...], tuple[EnvInstance, ...], tuple[EnvFileLoad, ...]]:
+def env_facts(extractor: _Extractor, imports: tuple[ImportBinding, ...]) -> EnvReads:
     reads = EnvReads(extractor, imports)
     reads.run()
-    return tuple(reads.reads), tuple(reads.instances.values()), tuple(reads.loads)
+    return reads

@@ -92,9 +92,7 @@ class _Extractor:
         web = _WebExtractor(self, scan_calls=not text or _ROUTING.search(text) is not None)
         web.run()
         needs_env = not text or any(h in text for h in ENV_HINTS) or "REQUIRED" in text.upper()
-        env_reads, env_instances, env_loads = (
-            env_facts(self, imports) if needs_env else ((), (), ())
-        )
+        env = env_facts(self, imports) if needs_env else None
         needs_init = not text or _INIT_CALL.search(text) is not None
         needs_urls = not text or any(w in lowered for w in ("url", "dsn", "database"))
         return PythonModule(
@@ -110,9 +108,10 @@ class _Extractor:
             routes=tuple(web.routes),
             includes=tuple(web.includes),
             handlers=tuple(web.handlers),
-            required_env=env_reads,
-            env_instances=env_instances,
-            env_file_loads=env_loads,
+            required_env=tuple(env.reads) if env else (),
+            env_instances=tuple(env.instances.values()) if env else (),
+            env_file_loads=tuple(env.loads) if env else (),
+            env_sets=tuple(env.values) if env else (),
             url_constants=tuple(self.url_constants()) if needs_urls else (),
             init_calls=tuple(self.init_calls()) if needs_init else (),
         )

@@ -68,6 +68,7 @@ class EnvInstance:
     name: str
     defaults: tuple[str, ...]
     span: Span
+    open_scheme: bool = False  # `Env(**SCHEMA)`, `env.scheme.update(…)`: defaults unknown
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,9 @@ class PythonModule:
     required_env: tuple[EnvRead, ...] = ()  # os.environ["X"], env("X"), REQUIRED_ENV_VARS = [...]
     env_instances: tuple[EnvInstance, ...] = ()  # django-environ `env = environ.Env(...)`
     env_file_loads: tuple[EnvFileLoad, ...] = ()
+    # literal values the module puts in its own environment at import
+    # (`os.environ.setdefault("DJANGO_SETTINGS_MODULE", "app.settings.production")`)
+    env_sets: tuple[tuple[str, str], ...] = ()
     # module-level `NAME = <URL expression>` (a literal URL, an env read): engines given NAME
     url_constants: tuple[FunctionUrl, ...] = ()
     # Class-like calls given keyword arguments: (class name, keywords, has `**kwargs`).
