@@ -9,6 +9,7 @@ from preflight.checks import _env
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.graph import Deployment
+from preflight.model.settings import Setting
 from preflight.spans import Related
 
 
@@ -32,6 +33,9 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             ):
                 ctx.silent(container.span, f"{setting.owner} may come from the class's env_file")
                 continue
+            if setting.env_file is not None:
+                ctx.silent(container.span, f"{setting.owner} may come from {setting.env_file}")
+                continue
             names = " or ".join(
                 f"`{n if setting.case_sensitive else n.upper()}`" for n in setting.env_names
             )
@@ -39,13 +43,40 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 f"{checked.serving.label} runs an app that requires {names} "
                 f"({setting.derivation}{f' of `{cls.name}`' if cls else ''}), but nothing in "
                 "the container's "
-                "environment provides it: the pod crashes at start with "
-                "`Field required [type=missing]`.",
+                f"environment provides it: the pod crashes at start with {_failure(setting)}.",
                 container.span,
                 (Related(setting.span, f"{setting.owner} is required here"),),
                 f"Add `- name: {setting.display_name}` to the container's env (from a Secret with "
-                "`valueFrom.secretKeyRef` if it is sensitive), or give the field a default.",
+                f"`valueFrom.secretKeyRef` if it is sensitive), or {_optional(setting)}.",
             )
+
+
+def _failure(setting: Setting) -> str:
+    """What the pod's log says when the variable is missing, per reader."""
+    name = setting.display_name
+    if setting.reader == "os.environ":
+        return f"`KeyError: '{name}'`"
+    if setting.reader == "django-environ":
+        return f"`ImproperlyConfigured: Set the {name} environment variable`"
+    if setting.reader == "decouple":
+        return f"`UndefinedValueError: {name} not found`"
+    if setting.reader == "list":
+        return "the code's own check of its required variables"
+    return "`Field required [type=missing]`"
+
+
+def _optional(setting: Setting) -> str:
+    """How to make the read optional, in the form the code uses."""
+    name = setting.display_name
+    if setting.reader == "os.environ":
+        return f'read it with a default (`os.environ.get("{name}", …)`)'
+    if setting.reader in ("django-environ", "decouple") and setting.text.endswith(")"):
+        call = setting.text[:-1]
+        separator = "" if call.endswith("(") else ", "
+        return f"give the read a default (`{call}{separator}default=…)`)"
+    if setting.reader == "list":
+        return "drop it from the list if the app can start without it"
+    return "give the field a default"
 
 
 RULE = Rule(

@@ -223,8 +223,11 @@ class DatabaseModel:
         sources: list[EnvSource],
         dependencies: dict[str, Dependencies],
         root_of: Callable[[str], str] = lambda path: "",
+        provided: Iterable[tuple[str, str]] = (),
     ) -> None:
         self.python = python
+        # (variable or "*" for "any", root) a deploy sets: where a code default is not used
+        self.provided = {(name, root_of(path)) for name, path in provided}
         self.dependencies = dependencies  # by module path
         # A value belongs to the service whose directory holds it; a value at a shared level
         # (the repository root, a deploy/ directory above the services) to all below it.
@@ -288,6 +291,21 @@ class DatabaseModel:
             yield _Chain([source], inline, (), None)
         elif expr.kind == "env" and expr.env:
             yield _Chain(self._values(expr.env, case_sensitive=True), inline, (), expr.env)
+            if expr.default is not None and not self._provided(expr.env):
+                # `os.getenv("X", DEFAULT)`: DEFAULT is the URL wherever nothing provides X
+                for chain in self._chains(path, expr.default, depth + 1):
+                    defaults = [
+                        EnvSource(
+                            expr.env,
+                            source.value,
+                            source.span,
+                            "its default in the code, used when nothing sets it",
+                        )
+                        for source in chain.sources
+                    ]
+                    yield _Chain(
+                        defaults, (*chain.rewrites, *inline), chain.rewrite_spans, expr.env
+                    )
         elif expr.kind == "setting" and expr.attr:
             yield from self._setting_chains(expr.attr, inline)
         elif expr.kind in ("name", "call") and expr.base:
@@ -345,6 +363,13 @@ class DatabaseModel:
                 sources, (*validator, *extra, *inline), (*validator_spans, *spans), env_name
             )
 
+    def _provided(self, env: str) -> bool:
+        """Something that runs the service in scope sets ``env`` (a container's env or envFrom,
+        a compose service, a Dockerfile ENV), or may (an envFrom whose keys are unknown)."""
+        return any(
+            (name, root) in self.provided for root in self._scope_roots() for name in (env, "*")
+        )
+
     def _values(self, env: str, *, case_sensitive: bool) -> list[EnvSource]:
         candidates = sorted(
             entry for r in self._scope_roots() for entry in self._by_name.get((env.lower(), r), ())
@@ -352,16 +377,16 @@ class DatabaseModel:
         return [source for _, source in candidates if not case_sensitive or source.name == env]
 
     def _module_value(self, path: str, name: str) -> tuple[str, UrlExpr] | None:
-        """The function ``name`` refers to in ``path``, through re-exports (``from a import
-        f`` in b, ``from b import f`` in c…); a chain is followed in a loop, and an import
-        cycle (a from b, b from a) ends it."""
+        """The function or constant ``name`` refers to in ``path``, through re-exports (``from
+        a import f`` in b, ``from b import f`` in c…); a chain is followed in a loop, and an
+        import cycle (a from b, b from a) ends it."""
         seen: set[tuple[str, str]] = set()
         while (path, name) not in seen:
             seen.add((path, name))
             module = self.python.get(path)
             if module is None:
                 return None
-            for function in module.url_functions:
+            for function in (*module.url_functions, *module.url_constants):
                 if function.name == name:
                     return path, function.returns
             for binding in module.imports:

@@ -88,8 +88,46 @@ def build_project(
             list(env_sources(project)),
             project.dependencies,
             ServiceRoots(project),
+            env_provided(project),
         )
     return project
+
+
+def env_provided(project: Project) -> Iterator[tuple[str, str]]:
+    """Every variable something that runs a service sets, with the file that sets it: a
+    container's ``env`` and ``envFrom`` keys, a compose service's ``environment``, a Dockerfile
+    ``ENV``; ``"*"`` where the names are unknown (an envFrom of keys preflight cannot see, a
+    compose ``env_file``)."""
+    tables: dict[str, set[str]] = {}
+    for manifest in project.manifests.values():
+        for secret in manifest.secrets:
+            tables.setdefault(f"secret:{secret.obj.name or ''}", set()).update(secret.keys)
+        for config_map in manifest.config_maps:
+            data = config_map.keys
+            tables.setdefault(f"configmap:{config_map.obj.name or ''}", set()).update(data)
+    for manifest in project.manifests.values():
+        for workload in manifest.workloads:
+            for container in workload.containers:
+                for env in container.env:
+                    yield env.name, env.span.path
+                for env_from in container.env_from:
+                    kind = "configmap" if env_from.kind == "configMapRef" else "secret"
+                    keys = tables.get(f"{kind}:{env_from.name or ''}")
+                    if keys is None:
+                        yield "*", env_from.span.path
+                        continue
+                    for key in keys:
+                        yield env_from.prefix + key, env_from.span.path
+    for compose in project.compose_files.values():
+        for service in compose.services:
+            for variable in service.environment:
+                yield variable.name, variable.span.path
+            for _, span in service.env_files:
+                yield "*", span.path
+    for dockerfile in project.dockerfiles.values():
+        for stage in dockerfile.stages:
+            for name, (_value, span) in stage.env.items():
+                yield name, span.path
 
 
 def env_sources(project: Project) -> Iterator[EnvSource]:

@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass, field
 
 from preflight.knowledge.sensitive import is_sensitive_name as is_sensitive_name
+from preflight.model.databases import resolve_import
 from preflight.model.project import ContainerRun, Project
-from preflight.parse.python import SettingsClass, SettingsField
+from preflight.parse.python import EnvRead, PythonModule, SettingsClass, SettingsField
 from preflight.redact import url_password
 from preflight.spans import Span
 
@@ -53,6 +54,13 @@ class Setting:
     field: SettingsField | None = None
     cls: SettingsClass | None = None
     nested_delimiter: str | None = None  # `APP_DB__URL` provides a nested model field `db`
+    # who reads it: "pydantic-settings", or the code ("os.environ", "django-environ",
+    # "decouple", "list" for a REQUIRED_ENV_VARS list)
+    reader: str = "pydantic-settings"
+    # an env file in the repository the service's code loads at start: it may provide the
+    # variable if the image holds it (rules stay silent)
+    env_file: str | None = None
+    text: str = ""  # a code read as written: `env.str("SECRET_KEY")`, `os.environ["X"]`
 
     def matches(self, name: str) -> bool:
         names = self.env_names if self.case_sensitive else tuple(n.lower() for n in self.env_names)
@@ -109,7 +117,7 @@ class SettingsIndex:
         given = _init_provided(project)
         subclassed = {b.rsplit(".", 1)[-1] for _, cls, _ in classes for b in cls.bases}
         self.by_root: dict[str, list[Setting]] = {
-            root: _settings_for(project, paths, classes, live, given, subclassed)
+            root: _settings_for(project, root, paths, classes, live, given, subclassed)
             for root, paths in sorted(modules.items())
         }
         self.defined = _defined(project, external_secrets)
@@ -181,6 +189,7 @@ def _instantiated(project: Project) -> set[str]:
 
 def _settings_for(
     project: Project,
+    root: str,
     modules: set[str],
     classes: _Classes,
     live: set[str],
@@ -188,6 +197,7 @@ def _settings_for(
     subclassed: set[str],
 ) -> list[Setting]:
     out: list[Setting] = []
+    env_file = _loaded_env_file(project, root, modules)
     for path, cls, fields in classes:
         if path not in modules:
             continue
@@ -228,24 +238,153 @@ def _settings_for(
                     item,
                     cls,
                     cls.nested_delimiter,
+                    env_file=env_file,
                 )
             )
+    selected = _selected_settings_modules(project)
     for path in sorted(modules):
         module = project.python[path]
-        for name, span in module.required_env:
+        if _is_test_module(path):
+            continue  # tests set their own environment
+        if _is_unselected_variant(path, selected, project.python):
+            continue  # `settings/local.py` when the deploy runs `settings.production`
+        for read in module.required_env:
+            if read.imported is not None and not _env_instance_requires(project, path, read):
+                continue
             out.append(
                 Setting(
-                    (name,),
+                    (read.name,),
                     True,
                     True,
-                    is_sensitive_name(name),
-                    span,
+                    is_sensitive_name(read.name),
+                    read.span,
                     path,
-                    "read by the code",
-                    f'`os.environ["{name}"]` in {path}',
+                    _READ_WITH.get(read.reader, "read by the code"),
+                    f"`{read.text}` in {path}",
+                    reader=read.reader,
+                    env_file=env_file,
+                    text=read.text,
                 )
             )
     return out
+
+
+_READ_WITH = {
+    "os.environ": "read with `os.environ[...]`",
+    "django-environ": "read with django-environ",
+    "decouple": "read with python-decouple",
+    "list": "listed as required by the code",
+}
+
+
+# Modules of a settings package every variant imports (`from .base import *`).
+_SHARED_SETTINGS = ("base", "common", "defaults", "default", "settings", "components", "__init__")
+
+
+def _selected_settings_modules(project: Project) -> set[str]:
+    """Every ``DJANGO_SETTINGS_MODULE`` value something in the repository sets: a container's or
+    compose service's environment, a Dockerfile ``ENV``, ``os.environ.setdefault`` in code."""
+    name = "DJANGO_SETTINGS_MODULE"
+    values: set[str] = set()
+    for module in project.python.values():
+        values.update(value for key, value in module.env_sets if key == name)
+    for manifest in project.manifests.values():
+        for workload in manifest.workloads:
+            for container in workload.containers:
+                values.update(e.value for e in container.env if e.name == name and e.value)
+    for compose in project.compose_files.values():
+        for service in compose.services:
+            values.update(e.value for e in service.environment if e.name == name and e.value)
+    for dockerfile in project.dockerfiles.values():
+        for stage in dockerfile.stages:
+            found = stage.env.get(name)
+            if found is not None and found[0]:
+                values.add(found[0])
+    return {value.strip() for value in values}
+
+
+def _is_unselected_variant(path: str, selected: set[str], python: dict[str, PythonModule]) -> bool:
+    """A module of a settings package (``settings/local.py`` beside ``settings/production.py``)
+    that no ``DJANGO_SETTINGS_MODULE`` names: only the selected variant runs."""
+    directory, name = posixpath.split(path)
+    if posixpath.basename(directory) != "settings":
+        return False
+    stem = name[:-3] if name.endswith(".py") else name
+    if stem.startswith(_SHARED_SETTINGS):
+        return False
+    siblings = [
+        p
+        for p in python
+        if posixpath.dirname(p) == directory
+        and not posixpath.basename(p).startswith(_SHARED_SETTINGS)
+    ]
+    if len(siblings) < 2:
+        return False
+    dotted = path[:-3].replace("/", ".")
+    return not any(dotted == value or dotted.endswith("." + value) for value in selected)
+
+
+def _is_test_module(path: str) -> bool:
+    name = posixpath.basename(path)
+    parts = path.split("/")[:-1]
+    return (
+        name == "conftest.py"
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or any(part in ("tests", "test", "testing") for part in parts)
+    )
+
+
+def _env_instance_requires(project: Project, path: str, read: EnvRead) -> bool:
+    """A django-environ read through an imported ``env`` needs the variable when the module it
+    is imported from defines that ``Env`` and its scheme gives the variable no default."""
+    module = project.python[path]
+    binding = next((b for b in module.imports if b.local == read.imported), None)
+    if binding is None or binding.name is None:
+        return False
+    target = resolve_import(binding, path, project.python)
+    source = project.python.get(target) if target is not None else None
+    if source is None:
+        return False
+    instance = next((i for i in source.env_instances if i.name == binding.name), None)
+    return instance is not None and not instance.open_scheme and read.name not in instance.defaults
+
+
+def _loaded_env_file(project: Project, root: str, modules: set[str]) -> str | None:
+    """An env file in the repository that the service's code loads at start (``read_env``,
+    ``load_dotenv``, decouple's search), if any, said for ``--verbose``."""
+    under = f"{root}/" if root else ""
+    for path in sorted(modules):
+        for load in project.python[path].env_file_loads:
+            where = f"{load.span.path}:{load.span.line}"
+            if not load.names:
+                return f"the env file {where} loads (its path is not a literal)"
+            directory = posixpath.dirname(path)
+            ancestors = [directory]
+            while directory:
+                directory = posixpath.dirname(directory)
+                ancestors.append(directory)
+            for name in load.names:
+                found = next(
+                    (
+                        posixpath.join(a, name)
+                        for a in ancestors
+                        if posixpath.join(a, name) in project.all_paths
+                    ),
+                    None,
+                )
+                if found is None and not load.search_up:  # a path built from BASE_DIR & co
+                    found = next(
+                        (
+                            p
+                            for p in sorted(project.all_paths)
+                            if p.startswith(under) and posixpath.basename(p) == name
+                        ),
+                        None,
+                    )
+                if found is not None:
+                    return f"`{found}`, which {where} loads"
+    return None
 
 
 @dataclass(slots=True)

@@ -30,6 +30,9 @@ from preflight.parse.python.nodes import dotted
 from preflight.parse.python.results import (
     BlockingCall,
     EngineCall,
+    EnvFileLoad,
+    EnvInstance,
+    EnvRead,
     FunctionUrl,
     HandlerInfo,
     ImportBinding,
@@ -53,6 +56,9 @@ __all__ = [
     "TRIGGERS",
     "BlockingCall",
     "EngineCall",
+    "EnvFileLoad",
+    "EnvInstance",
+    "EnvRead",
     "FunctionUrl",
     "HandlerInfo",
     "ImportBinding",
@@ -76,7 +82,8 @@ __all__ = [
 TRIGGERS = (
     "FastAPI", "APIRouter", "Starlette", "BaseSettings", "create_engine", "create_async_engine",
     "environ", "getenv", "include_router", "add_api_route", "fastapi", "sqlalchemy", "sqlmodel",
-    "pydantic", "bind", "wsgi_app", "Depends", "postgres", "drivername",
+    "pydantic", "bind", "wsgi_app", "Depends", "postgres", "drivername", "decouple", "dotenv",
+    "env(", "env.str", "env.bool", "env.int", "env.db", "env.url", "env.list",
 )  # fmt: skip
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import replace
 
+from preflight.parse.python.envreads import ENV_HINTS, env_facts
 from preflight.parse.python.nodes import _keyword, _span, _statements, _string, _strings, dotted
 from preflight.parse.python.results import (
     BlockingCall,
@@ -71,6 +73,7 @@ class _Extractor:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         }
         self._rewrites: dict[tuple[int, int], list[UrlRewrite]] = {}
+        self._assignments: dict[str, ast.expr] | None = None
 
     def span(self, node: ast.AST) -> Span:
         return _span(self.path, node)
@@ -88,7 +91,8 @@ class _Extractor:
             engines, blocking = self.engines_and_blocking()
         web = _WebExtractor(self, scan_calls=not text or _ROUTING.search(text) is not None)
         web.run()
-        needs_env = not text or "environ" in text or "REQUIRED" in text.upper()
+        needs_env = not text or any(h in text for h in ENV_HINTS) or "REQUIRED" in text.upper()
+        env = env_facts(self, imports) if needs_env else None
         needs_init = not text or _INIT_CALL.search(text) is not None
         needs_urls = not text or any(w in lowered for w in ("url", "dsn", "database"))
         return PythonModule(
@@ -104,46 +108,13 @@ class _Extractor:
             routes=tuple(web.routes),
             includes=tuple(web.includes),
             handlers=tuple(web.handlers),
-            required_env=tuple(self.required_env()) if needs_env else (),
+            required_env=tuple(env.reads) if env else (),
+            env_instances=tuple(env.instances.values()) if env else (),
+            env_file_loads=tuple(env.loads) if env else (),
+            env_sets=tuple(env.values) if env else (),
+            url_constants=tuple(self.url_constants()) if needs_urls else (),
             init_calls=tuple(self.init_calls()) if needs_init else (),
         )
-
-    def required_env(self) -> list[tuple[str, Span]]:
-        """Variables the code cannot start without: module-level ``os.environ["X"]`` (read at
-        import) and required-name lists such as the seed's ``REQUIRED_ENV_VARS = [...]``."""
-        out: list[tuple[str, Span]] = []
-        module_level = [
-            n
-            for n in self.tree.body
-            if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-        ]
-        guarded: set[int] = set()  # reads inside `try: ... except KeyError` may be absent
-        for statement in module_level:
-            for child in ast.walk(statement):
-                if isinstance(child, ast.Try) and child.handlers:
-                    guarded.update(id(n) for b in child.body for n in ast.walk(b))
-        for node in (child for statement in module_level for child in ast.walk(statement)):
-            if id(node) in guarded:
-                continue
-            if (
-                isinstance(node, ast.Subscript)
-                and isinstance(node.ctx, ast.Load)
-                and (dotted(node.value) or "").endswith("environ")
-            ):
-                name = _string(node.slice)
-                if name:
-                    out.append((name, self.span(node)))
-        for node in self.tree.body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target = node.targets[0]
-                listed = isinstance(node.value, (ast.List, ast.Tuple, ast.Set))
-                if listed and isinstance(target, ast.Name) and "REQUIRED" in target.id.upper():
-                    assert isinstance(node.value, (ast.List, ast.Tuple, ast.Set))
-                    for element in node.value.elts:
-                        name = _string(element)
-                        if name:
-                            out.append((name, self.span(element)))
-        return out
 
     def init_calls(self) -> list[tuple[str, tuple[str, ...], bool]]:
         out: list[tuple[str, tuple[str, ...], bool]] = []
@@ -280,7 +251,11 @@ class _Extractor:
                 env = self.env_read(current)
                 if env is not None:
                     return UrlExpr(
-                        "env", self.span(node), env=env, rewrites=tuple(reversed(rewrites))
+                        "env",
+                        self.span(node),
+                        env=env,
+                        rewrites=tuple(reversed(rewrites)),
+                        default=self.env_default(current),
                     )
                 if callee is not None:
                     return UrlExpr(
@@ -294,10 +269,27 @@ class _Extractor:
                         "env", self.span(node), env=env, rewrites=tuple(reversed(rewrites))
                     )
                 break
-            literal = _string(current)
-            if literal is not None:
+            if isinstance(current, ast.BoolOp) and isinstance(current.op, ast.Or):
+                first, *rest = current.values  # `os.getenv("X") or DEFAULT_URL`
+                env = self.env_read(first)
+                if env is not None and len(rest) == 1:
+                    return UrlExpr(
+                        "env",
+                        self.span(node),
+                        env=env,
+                        rewrites=tuple(reversed(rewrites)),
+                        default=self.default_expr(rest[0]),
+                    )
+                break
+            literal = self.constant_string(current)
+            if literal is not None and (
+                isinstance(current, ast.Constant) or "://" in literal
+            ):  # a literal, or a URL built from module constants
+                where = current
+                if isinstance(current, ast.Name):
+                    where = self.assignments().get(current.id, current)
                 return UrlExpr(
-                    "literal", self.span(current), value=literal, rewrites=tuple(reversed(rewrites))
+                    "literal", self.span(where), value=literal, rewrites=tuple(reversed(rewrites))
                 )
             if isinstance(current, ast.Attribute):
                 base = current.value
@@ -320,6 +312,18 @@ class _Extractor:
                 )
             break
         return UrlExpr("unknown", self.span(node), rewrites=tuple(reversed(rewrites)))
+
+    def env_default(self, call: ast.Call) -> UrlExpr | None:
+        """What ``os.getenv("X", D)`` / ``os.environ.get("X", D)`` gives when X is unset."""
+        callee = dotted(call.func) or ""
+        if not callee.endswith(("environ.get", "getenv", "environ.setdefault")):
+            return None
+        default = call.args[1] if len(call.args) > 1 else _keyword(call, "default")
+        return self.default_expr(default) if default is not None else None
+
+    def default_expr(self, node: ast.expr) -> UrlExpr | None:
+        expr = self.url_expr(node)
+        return expr if expr.kind in ("literal", "name", "setting") else None
 
     def env_read(self, node: ast.AST) -> str | None:
         """``os.environ["X"]``, ``os.environ.get("X")``, ``os.getenv("X")`` → ``X``."""
@@ -663,14 +667,68 @@ class _Extractor:
                 body_rewrites = tuple(
                     r for r in self.rewrites_in(function) if r not in expr.rewrites
                 )
-                expr = UrlExpr(
-                    expr.kind,
-                    expr.span,
-                    expr.value,
-                    expr.base,
-                    expr.attr,
-                    expr.env,
-                    (*expr.rewrites, *body_rewrites),
-                )
+                expr = replace(expr, rewrites=(*expr.rewrites, *body_rewrites))
                 out.append(FunctionUrl(name, expr, self.span(function)))
         return out
+
+    def url_constants(self) -> list[FunctionUrl]:
+        """Module-level ``NAME = <URL expression>``: a URL literal (or f-string/concatenation of
+        constants), an environment read, a settings attribute."""
+        out: list[FunctionUrl] = []
+        for name, value in self.assignments().items():
+            expr = self.url_expr(value)
+            if expr.kind == "literal" and "://" not in (expr.value or ""):
+                continue
+            if expr.kind in ("literal", "env", "setting"):
+                out.append(FunctionUrl(name, expr, self.span(value)))
+        return out
+
+    def assignments(self) -> dict[str, ast.expr]:
+        """Module-level names assigned exactly once (``NAME = value``), with their value."""
+        if self._assignments is None:
+            counts: dict[str, int] = {}
+            values: dict[str, ast.expr] = {}
+            for node in self.tree.body:
+                targets: list[ast.expr] = []
+                value: ast.expr | None = None
+                if isinstance(node, ast.Assign):
+                    targets, value = node.targets, node.value
+                elif isinstance(node, ast.AnnAssign):
+                    targets, value = [node.target], node.value
+                elif isinstance(node, ast.AugAssign):
+                    targets = [node.target]
+                for target in targets:
+                    for name in ast.walk(target):
+                        if isinstance(name, ast.Name):
+                            counts[name.id] = counts.get(name.id, 0) + 1
+                if len(targets) == 1 and isinstance(targets[0], ast.Name) and value is not None:
+                    values[targets[0].id] = value
+            self._assignments = {k: v for k, v in values.items() if counts.get(k) == 1}
+        return self._assignments
+
+    def constant_string(self, node: ast.AST, depth: int = 0) -> str | None:
+        """The text of a string built from literals and module constants, if it is one."""
+        if depth > 8:
+            return None
+        if isinstance(node, ast.Constant):
+            return node.value if isinstance(node.value, str) else None
+        if isinstance(node, ast.Name):
+            value = self.assignments().get(node.id)
+            return self.constant_string(value, depth + 1) if value is not None else None
+        if isinstance(node, ast.JoinedStr):
+            parts: list[str] = []
+            for part in node.values:
+                if isinstance(part, ast.FormattedValue):
+                    if part.conversion != -1 or part.format_spec is not None:
+                        return None
+                    part = part.value
+                text = self.constant_string(part, depth + 1)
+                if text is None:
+                    return None
+                parts.append(text)
+            return "".join(parts)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left = self.constant_string(node.left, depth + 1)
+            right = self.constant_string(node.right, depth + 1) if left is not None else None
+            return left + right if left is not None and right is not None else None
+        return None

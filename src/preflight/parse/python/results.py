@@ -42,6 +42,45 @@ class UrlExpr:
     attr: str | None = None  # "setting": the attribute read (`database_url`)
     env: str | None = None  # "env": the variable read
     rewrites: tuple[UrlRewrite, ...] = ()  # applied inline, innermost first
+    # "env": what the read falls back to when the variable is unset (`os.getenv("X", D)`):
+    # a literal, or a "name" the model resolves (a module constant, perhaps imported)
+    default: UrlExpr | None = None
+
+
+@dataclass(frozen=True)
+class EnvRead:
+    """A variable the code reads at import time without a default: it cannot start without it."""
+
+    name: str
+    span: Span
+    reader: str  # "os.environ" | "django-environ" | "decouple" | "list" (REQUIRED_ENV_VARS)
+    text: str  # how the code reads it, for messages: `env.str("SECRET_KEY")`
+    # A django-environ read through an `Env` imported from another module (`from .base import
+    # env`): the imported name; the model keeps the read only if that module defines the Env
+    # and its scheme gives the variable no default.
+    imported: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvInstance:
+    """A module-level django-environ ``Env(...)`` and the variables its scheme gives a default."""
+
+    name: str
+    defaults: tuple[str, ...]
+    span: Span
+    open_scheme: bool = False  # `Env(**SCHEMA)`, `env.scheme.update(…)`: defaults unknown
+
+
+@dataclass(frozen=True)
+class EnvFileLoad:
+    """The code loads an env file into its settings at import (``read_env``, ``load_dotenv``,
+    python-decouple's ``config`` searching for ``.env``/``settings.ini``)."""
+
+    span: Span
+    reader: str  # "django-environ" | "decouple" | "dotenv"
+    # The file names it may read (basenames); () when the path cannot be told.
+    names: tuple[str, ...]
+    search_up: bool  # also in each directory above the module (decouple, dotenv's find_dotenv)
 
 
 @dataclass(frozen=True)
@@ -183,7 +222,14 @@ class PythonModule:
     routes: tuple[RouteDecl, ...] = ()
     includes: tuple[IncludeDecl, ...] = ()
     handlers: tuple[HandlerInfo, ...] = ()
-    required_env: tuple[tuple[str, Span], ...] = ()  # os.environ["X"], REQUIRED_ENV_VARS = [...]
+    required_env: tuple[EnvRead, ...] = ()  # os.environ["X"], env("X"), REQUIRED_ENV_VARS = [...]
+    env_instances: tuple[EnvInstance, ...] = ()  # django-environ `env = environ.Env(...)`
+    env_file_loads: tuple[EnvFileLoad, ...] = ()
+    # literal values the module puts in its own environment at import
+    # (`os.environ.setdefault("DJANGO_SETTINGS_MODULE", "app.settings.production")`)
+    env_sets: tuple[tuple[str, str], ...] = ()
+    # module-level `NAME = <URL expression>` (a literal URL, an env read): engines given NAME
+    url_constants: tuple[FunctionUrl, ...] = ()
     # Class-like calls given keyword arguments: (class name, keywords, has `**kwargs`).
     init_calls: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
     problems: tuple[ParseProblem, ...] = ()
