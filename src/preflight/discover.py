@@ -322,13 +322,18 @@ def _bom_encoding(data: bytes) -> str | None:
     return next((encoding for bom, encoding in _BOMS if data.startswith(bom)), None)
 
 
-def _read_text(full: Path, size: int) -> tuple[str | None, str]:
+# The kinds whose own tools decode a UTF-16/32 byte-order mark: pip (requirements files) and
+# kubectl (manifests, kustomizations). Python refuses a UTF-16 source file, so preflight does.
+_BOM_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.YAML, FileKind.KUSTOMIZATION})
+
+
+def _read_text(full: Path, size: int, bom: bool = False) -> tuple[str | None, str]:
     """The file's text, or None and why not (unreadable, binary, not UTF-8)."""
     try:
         data = full.read_bytes()
     except OSError as exc:
         return None, f"cannot be read: {exc.strerror}"
-    encoding = _bom_encoding(data)
+    encoding = _bom_encoding(data) if bom else None
     if encoding is None and b"\0" in data[:8192]:
         return None, "binary or not UTF-8"
     try:
@@ -406,7 +411,7 @@ def discover(
                     (rel, f"larger than the size cap ({size} > {max_file_size} bytes)")
                 )
                 continue
-            text, why_not = _read_text(Path(entry.path), size)
+            text, why_not = _read_text(Path(entry.path), size, kind in _BOM_KINDS)
             if text is None:
                 inventory.skipped.append((rel, why_not))
                 continue
