@@ -28,6 +28,7 @@ from preflight.parse.python.layout import MAX_NESTING, _layout, _may_nest_deeply
 from preflight.parse.python.modules import ENGINE_FACTORIES
 from preflight.parse.python.nodes import dotted
 from preflight.parse.python.results import (
+    AppRun,
     BlockingCall,
     EngineCall,
     FunctionUrl,
@@ -42,6 +43,7 @@ from preflight.parse.python.results import (
     SettingsField,
     UrlExpr,
     UrlRewrite,
+    ViewClass,
 )
 from preflight.parse.python.syntax import _TOO_DEEP, _ast, _facts, _invalid
 from preflight.spans import Span
@@ -51,6 +53,7 @@ __all__ = [
     "FALLBACK_BUDGET",
     "MAX_NESTING",
     "TRIGGERS",
+    "AppRun",
     "BlockingCall",
     "EngineCall",
     "FunctionUrl",
@@ -65,6 +68,7 @@ __all__ = [
     "SettingsField",
     "UrlExpr",
     "UrlRewrite",
+    "ViewClass",
     "dotted",
     "fallback_stats",
     "parse_python",
@@ -76,7 +80,9 @@ __all__ = [
 TRIGGERS = (
     "FastAPI", "APIRouter", "Starlette", "BaseSettings", "create_engine", "create_async_engine",
     "environ", "getenv", "include_router", "add_api_route", "fastapi", "sqlalchemy", "sqlmodel",
-    "pydantic", "bind", "wsgi_app", "Depends", "postgres", "drivername",
+    "pydantic", "bind", "wsgi_app", "Depends", "postgres", "drivername", "flask", "Flask",
+    "quart", "Quart", "Blueprint", "register_blueprint", "add_url_rule", ".route(", "create_app",
+    "make_app", "import app",
 )  # fmt: skip
 
 
