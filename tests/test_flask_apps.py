@@ -619,3 +619,14 @@ def test_env001_on_a_flask_app_that_reads_a_variable_at_import(project: Project)
         ),
     }
     assert "ENV001" in codes(project(files))
+
+
+def test_python_2_syntax_is_not_read_and_not_a_parse_error(project: Project) -> None:
+    """An old Flask service on a python2 image: `lambda (k, v):` is valid there."""
+    files = {
+        "requirements.txt": "flask\n",
+        "app.py": "from flask import Flask\n\napp = Flask(__name__)\npairs = map(lambda (k, v): k, {}.items())\n",
+    }
+    result = project(files, select=["PF001"])
+    assert codes(result) == []
+    assert any("Python 2 syntax" in note for note in result.notes)

@@ -617,6 +617,8 @@ class AppResolver:
             handler = handlers.get(route.handler or "")
             app.routes.append(Route(route.methods, base + route.path, handler, path, route.span))
         for include in includes:
+            if include.kind not in ("include", "mount"):
+                continue  # Flask's register_blueprint and hand-offs: not on a FastAPI app
             budget[0] -= 1
             if budget[0] < 0:
                 return

@@ -196,6 +196,8 @@ def _container(run: ContainerRun, resolver: AppResolver, index: SettingsIndex) -
             why = "it does not start a server preflight knows"
         else:
             app, why = resolver.resolve(command, run.context)
+            if app is None and command.server == "python":
+                command = None  # `python x.py` serves only the app it runs
     if app is not None:
         root: str | None = index.service_root(app.module)
     elif run.dockerfile is not None:

@@ -22,6 +22,8 @@ than this interpreter), ``modules`` and ``web`` (the two fact extractors), ``nod
 
 from __future__ import annotations
 
+import re
+
 from preflight.parse import ParseProblem
 from preflight.parse.python.fallback import FALLBACK_BUDGET, _newer_syntax, fallback_stats
 from preflight.parse.python.layout import MAX_NESTING, _layout, _may_nest_deeply
@@ -86,6 +88,14 @@ TRIGGERS = (
 )  # fmt: skip
 
 
+# What CPython says of syntax only Python 2 accepts (`lambda (a, b):`, `print "x"`,
+# `except E, e:`, `0777`).
+_PYTHON2 = re.compile(
+    r"Lambda expression parameters cannot be parenthesized|Missing parentheses in call to "
+    r"'(?:print|exec)'|multiple exception types must be parenthesized|leading zeros in decimal"
+)
+
+
 def worth_parsing(text: str) -> bool:
     return any(trigger in text for trigger in TRIGGERS)
 
@@ -110,7 +120,13 @@ def parse_python(path: str, text: str) -> PythonModule:
     if isinstance(failure, SyntaxError):
         if _TOO_DEEP.search(failure.msg or ""):
             return _invalid(path, failure)
-        return _newer_syntax(path, text, failure, layout if layout is not None else _layout(text))
+        module = _newer_syntax(path, text, failure, layout if layout is not None else _layout(text))
+        if module.problems and _PYTHON2.search(module.problems[0].message):
+            # valid Python 2 (a service on a python2 image), not a malformed file: not read
+            problem = module.problems[0]
+            where = f"line {problem.span.line}"
+            return PythonModule(path, unread=f"Python 2 syntax ({problem.message}, {where})")
+        return module
     if failure is not None or tree is None:
         return _invalid(path, failure)
     return _facts(path, tree, text)

@@ -301,7 +301,10 @@ class _WebExtractor:
                     strict_slashes=_strict_slashes(call),
                 )
             )
-        elif method == "run" and (self._is_router(owner, scope) or id(call) in self._main_guarded):
+        elif method == "run" and (
+            self._is_router(owner, scope)
+            or (id(call) in self._main_guarded and "app" in owner.lower() and "." not in owner)
+        ):
             port_node = call.args[1] if len(call.args) > 1 else _keyword(call, "port")
             self.runs.append(
                 AppRun(owner, _port_text(port_node), id(call) in self._main_guarded, span)
