@@ -455,8 +455,13 @@ def test_python_app_py_runs_the_development_server() -> None:
         {"app.py": env_port}, ["python", "-u", "app.py"], env={"PORT": "7000"}
     )
     assert command is not None and command.port == 7000
-    # no `app.run` under a main guard: not a server preflight knows
+    unguarded = textwrap.dedent(SIMPLE) + '\napp.run(host="0.0.0.0", port=5002)\n'
+    command, _, _ = commanded({"app.py": unguarded}, ["python", "app.py"])
+    assert command is not None and command.port == 5002
+    # no `app.run` (or one in a function): not a server preflight knows
     assert commanded({"app.py": SIMPLE}, ["python", "app.py"])[0] is None
+    in_function = textwrap.dedent(SIMPLE) + "\n\ndef serve():\n    app.run(port=5003)\n"
+    assert commanded({"app.py": in_function}, ["python", "app.py"])[0] is None
 
 
 def test_quart_apps_resolve_too() -> None:

@@ -331,8 +331,8 @@ def _waitress_command(args: list[str], env: dict[str, str]) -> ServerCommand:
 def python_run(
     argv: Sequence[str], python: dict[str, PythonModule], near: str, env: dict[str, str]
 ) -> ServerCommand | None:
-    """``python app.py`` where app.py starts Flask's server (``app.run(port=…)`` under
-    ``if __name__ == "__main__":``): the development server, on ``port`` or 5000."""
+    """``python app.py`` where app.py starts Flask's server (``app.run(port=…)`` at module level
+    or under ``if __name__ == "__main__":``): the development server, on ``port`` or 5000."""
     for invocation in invocations(list(argv)) or []:
         if not posixpath.basename(invocation.executable).startswith("python"):
             continue
@@ -344,7 +344,7 @@ def python_run(
         if path not in python and "/" not in script.lstrip("./"):
             path = script  # run from the repository root
         module = python.get(path)
-        run = next((r for r in module.runs if r.main_guard), None) if module else None
+        run = next((r for r in module.runs if r.as_script), None) if module else None
         if run is None:
             continue
         port: int | None = _DEFAULT_PORTS["flask"]

@@ -185,7 +185,7 @@ class AppRun:
     # as a command line would say it: "8080", "${PORT:-5000}" (os.environ.get("PORT", 5000)),
     # "" when it is not understood, None when no port is given (Flask's default, 5000)
     port: str | None
-    main_guard: bool  # inside `if __name__ == "__main__":`
+    as_script: bool  # runs when the file is run: module level, or `if __name__ == "__main__":`
     span: Span
 
 

@@ -112,21 +112,11 @@ class _WebExtractor:
         # Flask facts (blueprints, handoffs, `app.run`) are looked for where Flask may be used
         self.flaskish = not text or any(w in text for w in ("lask", "uart", "Blueprint"))
         self._params: dict[str, tuple[str, ...]] = {}  # function -> its parameters
-        self._main_guarded: set[int] = set()  # calls under `if __name__ == "__main__":`
         # try statement -> it guards a call and swallows the error: asked once per statement,
         # not once per enclosing function (nested defs each walk the try again otherwise)
         self._swallowing: dict[int, bool] = {}
 
     def run(self) -> None:
-        if self.flaskish:
-            for statement in self.x.tree.body:
-                if isinstance(statement, ast.If) and _is_main_guard(statement.test):
-                    self._main_guarded.update(
-                        id(n)
-                        for b in statement.body
-                        for n in ast.walk(b)
-                        if isinstance(n, ast.Call)
-                    )
         self._body(self.x.tree.body, None, False, None)
 
     def _body(
@@ -303,12 +293,10 @@ class _WebExtractor:
             )
         elif method == "run" and (
             self._is_router(owner, scope)
-            or (id(call) in self._main_guarded and "app" in owner.lower() and "." not in owner)
+            or (scope is None and "app" in owner.lower() and "." not in owner)
         ):
             port_node = call.args[1] if len(call.args) > 1 else _keyword(call, "port")
-            self.runs.append(
-                AppRun(owner, _port_text(port_node), id(call) in self._main_guarded, span)
-            )
+            self.runs.append(AppRun(owner, _port_text(port_node), scope is None, span))
 
     def _is_router(self, name: str, scope: str | None) -> bool:
         return any(r.name == name and r.scope in (scope, None) for r in self.routers)
@@ -458,18 +446,6 @@ class _WebExtractor:
 
 def _params(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
     return tuple(a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs))
-
-
-def _is_main_guard(test: ast.expr) -> bool:
-    """``__name__ == "__main__"`` (either way round)."""
-    if not isinstance(test, ast.Compare) or len(test.ops) != 1:
-        return False
-    if not isinstance(test.ops[0], ast.Eq):
-        return False
-    sides = [test.left, test.comparators[0]]
-    return any(isinstance(n, ast.Name) and n.id == "__name__" for n in sides) and any(
-        _string(n) == "__main__" for n in sides
-    )
 
 
 def _strict_slashes(call: ast.Call) -> bool:
