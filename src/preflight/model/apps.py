@@ -1,4 +1,4 @@
-"""Which ASGI app a command serves, on which port, and that app's route table — statically.
+"""Which app a command serves, on which port, and that app's route table — statically.
 
 ``uvicorn app.main:app``, ``gunicorn 'app.main:create_app()' -k uvicorn_worker.UvicornWorker``,
 ``fastapi run app/main.py`` and friends name a module and an object; the object is followed
@@ -6,6 +6,12 @@ through factories, ``include_router`` (with prefixes, across the project's own i
 ``mount``. Anything that cannot be followed — a router built in a loop, an import from outside
 the repository — marks the app *partially resolved*: rules that would claim a path is missing
 stay silent on it.
+
+Flask and Quart apps (WSGI under gunicorn or waitress, ``flask run``, ``python app.py``) are
+resolved the same way, with Flask's own semantics: ``register_blueprint(bp, url_prefix=…)``
+replaces the blueprint's prefix (nested blueprints join theirs), ``add_url_rule`` with
+``MethodView`` classes, ``<int:id>`` converters, and strict slashes (``/x/`` reaches a rule
+``/x/`` and, by a redirect, ``/x``; it does not reach a rule ``/x``).
 """
 
 from __future__ import annotations
@@ -18,15 +24,19 @@ from dataclasses import dataclass, field, replace
 from preflight.model.databases import module_index, resolve_import
 from preflight.parse.python import (
     HandlerInfo,
+    ImportBinding,
     IncludeDecl,
     PythonModule,
     RouteDecl,
     RouterObj,
+    ViewClass,
 )
 from preflight.parse.shell import invocations
 from preflight.spans import Span
 
-SERVERS = frozenset({"uvicorn", "gunicorn", "hypercorn", "granian", "daphne", "fastapi"})
+SERVERS = frozenset(
+    {"uvicorn", "gunicorn", "hypercorn", "granian", "daphne", "fastapi", "flask", "waitress-serve"}
+)
 _DEFAULT_PORTS = {
     "uvicorn": 8000,
     "gunicorn": 8000,
@@ -34,8 +44,11 @@ _DEFAULT_PORTS = {
     "granian": 8000,
     "daphne": 8000,
     "fastapi": 8000,
+    "flask": 5000,
+    "waitress-serve": 8080,
 }
 _MAX_DEPTH = 8
+_FACTORY_ARGS = re.compile(r"\(.*\)\s*$", re.DOTALL)  # `create_app('prod')` -> `create_app`
 # Routes and includes expanded into one app's route table before it is marked partial.
 MAX_EXPANDED = 10_000
 _UNKNOWN_NAMES = (
@@ -62,6 +75,9 @@ class Route:
     handler: HandlerInfo | None
     module: str  # where the handler is
     span: Span
+    # Flask: a request with a trailing slash does not reach a rule without one (404); a rule
+    # with one is reached without it (a redirect). FastAPI redirects both ways.
+    strict: bool = False
 
 
 @dataclass(slots=True)
@@ -72,15 +88,21 @@ class App:
     routes: list[Route] = field(default_factory=list)
     mounts: list[str] = field(default_factory=list)  # prefixes served by something opaque
     partial: list[str] = field(default_factory=list)  # why the route table is incomplete
+    framework: str = "fastapi"  # "fastapi" (FastAPI, Starlette) or "flask" (Flask, Quart)
 
     @property
     def complete(self) -> bool:
         return not self.partial
 
     def serves(self, path: str, method: str = "GET") -> Route | None:
-        """The route a request for ``path`` reaches (FastAPI redirects a trailing slash)."""
-        wanted = path.split("?", 1)[0].rstrip("/") or "/"
+        """The route a request for ``path`` reaches (FastAPI redirects a trailing slash either
+        way; Flask only adds one: a rule ``/x`` is not reached by ``/x/``)."""
+        asked = path.split("?", 1)[0]
+        wanted = asked.rstrip("/") or "/"
+        slash = wanted != asked
         for route in self.routes:
+            if route.strict and slash and not route.path.endswith("/"):
+                continue
             if method in route.methods and _matches(route.path.rstrip("/") or "/", wanted):
                 return route
         return None
@@ -92,6 +114,11 @@ class App:
 def _matches(pattern: str, path: str) -> bool:
     regex = re.sub(r"\\{[^}/]+:path\\}", ".+", re.escape(pattern))
     regex = re.sub(r"\\{[^}/]+\\}", "[^/]+", regex)
+    if "<" in regex:  # Flask/Werkzeug converters: <name>, <int:id>, <path:rest>
+        regex = re.sub(r"<path:[^>/]+>", ".+", regex)
+        regex = re.sub(r"<int:[^>/]+>", "[0-9]+", regex)
+        regex = re.sub(r"<float:[^>/]+>", "[0-9]+\\.[0-9]+", regex)
+        regex = re.sub(r"<[^>/]+>", "[^/]+", regex)
     return re.fullmatch(regex, path) is not None
 
 
@@ -125,8 +152,17 @@ def server_command(argv: Sequence[str], env: dict[str, str] | None = None) -> Se
         else:
             args = list(invocation.args)
         server = module_run or name
+        if server == "waitress":  # python -m waitress
+            server = "waitress-serve"
         if server not in SERVERS:
             continue
+        if server == "flask":
+            command = _flask_command(args, env or {})
+            if command is None:
+                continue  # `flask db upgrade` and other subcommands serve nothing
+            return command
+        if server == "waitress-serve":
+            return _waitress_command(args, env or {})
         return _server_command(server, args, env or {})
     return None
 
@@ -212,9 +248,111 @@ def _server_command(server: str, args: list[str], env: dict[str, str]) -> Server
         index += 1
     if port is None and port_from == "default" and server in _DEFAULT_PORTS:
         port = _DEFAULT_PORTS[server]  # only when no port option was given at all
-    if target is not None and target.endswith("()"):
-        factory = True
+    if target is not None and target.strip("'\"").endswith(")"):
+        factory = True  # `app:create_app()`, `app:create_app('production')`
     return ServerCommand(server, target, factory, port, port_from, chdir)
+
+
+# Flask and WSGI servers ---------------------------------------------------------------------
+
+# `flask` options that take a value (global ones before `run`, and `run`'s own)
+_FLASK_VALUE_OPTIONS = frozenset(
+    {"--app", "-A", "--env-file", "-e", "--host", "-h", "--port", "-p", "--cert", "--key",
+     "--extra-files", "--exclude-patterns"}
+)  # fmt: skip
+_WAITRESS_FLAGS = frozenset(
+    {"--call", "--help", "--ipv4", "--ipv6", "--no-ipv4", "--no-ipv6", "--expose-tracebacks",
+     "--no-expose-tracebacks", "--log-untrusted-proxy-headers"}
+)  # fmt: skip
+
+
+def _flask_command(args: list[str], env: dict[str, str]) -> ServerCommand | None:
+    """``flask [--app X] run [--port P]``: the app from ``--app`` or ``FLASK_APP`` (None: Flask's
+    own discovery, ``wsgi.py`` or ``app.py`` in the working directory); the port from
+    ``--port``, ``FLASK_RUN_PORT`` or 5000. Any other subcommand serves nothing (None)."""
+    target = env.get("FLASK_APP") or None
+    port: int | None = None
+    port_from = "default"
+    running = False
+    index = 0
+    while index < len(args):
+        word = args[index]
+        name, eq, inline = word.partition("=")
+        value = inline if eq else (args[index + 1] if index + 1 < len(args) else "")
+        if word.startswith("-"):
+            if name in ("--app", "-A"):
+                target = value
+            elif running and name in ("--port", "-p"):
+                port, port_from = _port(value, env, name)
+            index += 1 if eq or name not in _FLASK_VALUE_OPTIONS else 2
+            continue
+        if not running:
+            if word != "run":
+                return None
+            running = True
+        index += 1
+    if not running:
+        return None
+    if port_from == "default" and env.get("FLASK_RUN_PORT"):
+        port, port_from = _port(env["FLASK_RUN_PORT"], env, "FLASK_RUN_PORT")
+    elif port_from == "default":
+        port = _DEFAULT_PORTS["flask"]
+    factory = target is not None and target.rstrip().endswith(")")
+    return ServerCommand("flask", target, factory, port, port_from, None)
+
+
+def _waitress_command(args: list[str], env: dict[str, str]) -> ServerCommand:
+    """``waitress-serve [--port=P | --listen=H:P] [--call] module:object`` (port 8080)."""
+    target: str | None = None
+    port: int | None = None
+    port_from = "default"
+    index = 0
+    while index < len(args):
+        word = args[index]
+        name, eq, inline = word.partition("=")
+        value = inline if eq else (args[index + 1] if index + 1 < len(args) else "")
+        if word.startswith("-"):
+            if name == "--port":
+                port, port_from = _port(value, env, name)
+            elif name == "--listen" and ":" in value and port is None:
+                port, _ = _port(value.rsplit(":", 1)[-1], env, name)
+                port_from = f"{name} {value}"
+            index += 1 if eq or name in _WAITRESS_FLAGS else 2
+            continue
+        if target is None:
+            target = word
+        index += 1
+    if port_from == "default":
+        port = _DEFAULT_PORTS["waitress-serve"]
+    factory = "--call" in args or (target is not None and target.rstrip().endswith(")"))
+    return ServerCommand("waitress-serve", target, factory, port, port_from, None)
+
+
+def python_run(
+    argv: Sequence[str], python: dict[str, PythonModule], near: str, env: dict[str, str]
+) -> ServerCommand | None:
+    """``python app.py`` where app.py starts Flask's server (``app.run(port=…)`` at module level
+    or under ``if __name__ == "__main__":``): the development server, on ``port`` or 5000."""
+    for invocation in invocations(list(argv)) or []:
+        if not posixpath.basename(invocation.executable).startswith("python"):
+            continue
+        words = [w for w in invocation.args if w not in ("-u", "-B", "-O", "-OO")]
+        if not words or not words[0].endswith(".py"):
+            continue
+        script = words[0]
+        path = posixpath.normpath(posixpath.join(near, script)) if near else script
+        if path not in python and "/" not in script.lstrip("./"):
+            path = script  # run from the repository root
+        module = python.get(path)
+        run = next((r for r in module.runs if r.as_script), None) if module else None
+        if run is None:
+            continue
+        port: int | None = _DEFAULT_PORTS["flask"]
+        port_from = "default"
+        if run.port is not None:
+            port, port_from = _port(run.port, env, "app.run port")
+        return ServerCommand("python", f"{path}:{run.owner}", False, port, port_from, None)
+    return None
 
 
 def _port(value: str, env: dict[str, str], option: str) -> tuple[int | None, str]:
@@ -238,9 +376,18 @@ def _ascii_port(text: str) -> int | None:
 class AppResolver:
     """Turns ``module:attr`` into an :class:`App` with its route table."""
 
-    def __init__(self, python: dict[str, PythonModule], python_paths: Iterable[str]) -> None:
+    def __init__(
+        self,
+        python: dict[str, PythonModule],
+        python_paths: Iterable[str],
+        files: Iterable[str] = (),
+    ) -> None:
         self.python = python
+        self.files = frozenset(files)  # every path in the repository (`.flaskenv`)
         self.index = module_index(python)
+        # (module, name) -> the modules that import that name, and under which local name
+        self._importers: dict[tuple[str, str], list[tuple[str, str]]] | None = None
+        self._views: dict[tuple[str, str], tuple[str, ViewClass] | None] = {}
         self._owned_index: dict[
             str, dict[tuple[str, str | None], tuple[list[RouteDecl], list[IncludeDecl]]]
         ] = {}
@@ -263,6 +410,8 @@ class AppResolver:
 
     def resolve(self, served: ServerCommand, near: str = "") -> tuple[App | None, str | None]:
         target = served.target
+        if served.server in ("flask", "python"):
+            return self._resolve_flask(served, near)
         if target is None:
             if served.server == "fastapi":
                 for candidate in ("main.py", "app.py", "api.py", "app/main.py", "app/app.py"):
@@ -277,11 +426,53 @@ class AppResolver:
             return self._app_in(path, None)
         module_name, _, attr = target.partition(":")
         module_name = module_name.strip("'\"")
-        attr = attr.strip("'\"").removesuffix("()") or "app"
+        attr = _FACTORY_ARGS.sub("", attr.strip("'\"")) or "app"
         module_path = self.module_file(module_name, near)
         if module_path is None or module_path not in self.python:
             return None, f"module `{module_name}` is not a file preflight read"
         return self._app_in(module_path, attr)
+
+    def _resolve_flask(self, served: ServerCommand, near: str) -> tuple[App | None, str | None]:
+        """``flask run`` (``--app``/``FLASK_APP``, or Flask's discovery) and ``python app.py``.
+
+        A target is ``module``, ``module:name``, ``module:factory(args)`` or a file path; with
+        no name, Flask looks for ``app`` or ``application``, then the one Flask instance, then
+        a ``create_app``/``make_app`` factory."""
+        target = (served.target or "").strip().strip("'\"")
+        if not target:
+            if any(posixpath.join(near, ".flaskenv") == p for p in self.files):
+                return None, "`flask run` names no app and a .flaskenv may set FLASK_APP"
+            for candidate in ("wsgi.py", "app.py"):
+                path = posixpath.join(near, candidate) if near else candidate
+                if path in self.python:
+                    return self._flask_app_in(path, None)
+            return None, (
+                "`flask run` names no app (no --app or FLASK_APP) and there is no wsgi.py or "
+                "app.py where it runs"
+            )
+        where, _, attr = target.partition(":")
+        attr = _FACTORY_ARGS.sub("", attr.strip())
+        if where.endswith(".py") or "/" in where:
+            path = posixpath.normpath(posixpath.join(near, where)) if near else where
+            if path not in self.python and where.endswith(".py"):
+                path = self.module_file(where.removesuffix(".py").replace("/", "."), near) or path
+        else:
+            path = self.module_file(where, near) or ""
+        if path not in self.python:
+            return None, f"`{where}` is not a module preflight read"
+        return self._flask_app_in(path, attr or None)
+
+    def _flask_app_in(self, path: str, attr: str | None) -> tuple[App | None, str | None]:
+        if attr:
+            return self._app_in(path, attr)
+        module = self.python[path]
+        names = ["app", "application"]
+        names += [r.name for r in module.routers if r.kind == "app" and r.scope is None]
+        for name in dict.fromkeys([*names, "create_app", "make_app"]):
+            app = self._object(path, module, name, depth=0, visiting=set())
+            if app is not None:
+                return app, None
+        return None, f"Flask finds no app (`app`, `application`, `create_app`) in {path}"
 
     def _app_in(self, path: str, attr: str | None) -> tuple[App | None, str | None]:
         module = self.python[path]
@@ -354,7 +545,9 @@ class AppResolver:
         return None
 
     def _build(self, path: str, module: PythonModule, router: RouterObj) -> App:
-        app = App(path, router.name, router.span)
+        app = App(path, router.name, router.span, framework=router.framework)
+        if router.static:
+            app.mounts.append(router.static)  # Flask's `/static/<path:filename>`
         if router.dynamic_routes:
             app.partial.append(
                 f"`{router.name}` takes its routes from a list preflight does not follow"
@@ -378,6 +571,7 @@ class AppResolver:
         depth: int,
         seen: set[tuple[str, str]],
         budget: list[int],
+        own_prefix: bool = True,
     ) -> None:
         """Add the routes of ``router`` (and of what it includes) to ``app``.
 
@@ -390,7 +584,12 @@ class AppResolver:
             return
         seen.add(key)
         try:
-            self._collect_in(app, path, module, router, prefix, depth, seen, budget)
+            if router.framework == "flask":
+                self._collect_flask(
+                    app, path, module, router, prefix, depth, seen, budget, own_prefix
+                )
+            else:
+                self._collect_in(app, path, module, router, prefix, depth, seen, budget)
         finally:
             seen.discard(key)
 
@@ -418,6 +617,8 @@ class AppResolver:
             handler = handlers.get(route.handler or "")
             app.routes.append(Route(route.methods, base + route.path, handler, path, route.span))
         for include in includes:
+            if include.kind not in ("include", "mount"):
+                continue  # Flask's register_blueprint and hand-offs: not on a FastAPI app
             budget[0] -= 1
             if budget[0] < 0:
                 return
@@ -446,6 +647,285 @@ class AppResolver:
                 seen,
                 budget,
             )
+
+    # Flask ---------------------------------------------------------------------------------
+
+    def _collect_flask(
+        self,
+        app: App,
+        path: str,
+        module: PythonModule,
+        router: RouterObj,
+        prefix: str,
+        depth: int,
+        seen: set[tuple[str, str]],
+        budget: list[int],
+        own_prefix: bool,
+    ) -> None:
+        """A Flask app or blueprint: its routes and registrations, also those made in modules
+        that import it (``from app import app`` then ``@app.route``), and in functions it is
+        handed to (``init_routes(app)``)."""
+        base = _flask_join(prefix, router.prefix) if own_prefix else prefix
+        sources = [(path, module, router)]
+        if router.scope is None:
+            for other, local in self._importers_of(path, router.name):
+                pseudo = RouterObj(local, "router", "", None, router.span, framework="flask")
+                sources.append((other, self.python[other], pseudo))
+        for source_path, source_module, owner in sources:
+            routes, includes = self._owned(source_path, source_module, owner)
+            handlers = self._handlers(source_path, source_module)
+            for route in routes:
+                budget[0] -= 1
+                if budget[0] < 0:
+                    return
+                if route.path is None:
+                    where = f"{source_path}:{route.span.line}"
+                    app.partial.append(f"a route path in {where} is not a literal")
+                    continue
+                app.routes.append(
+                    self._flask_route(route, base, source_path, source_module, handlers)
+                )
+            for include in includes:
+                budget[0] -= 1
+                if budget[0] < 0:
+                    return
+                self._flask_include(
+                    app, source_path, source_module, owner, include, base, depth, seen, budget
+                )
+
+    def _flask_route(
+        self,
+        route: RouteDecl,
+        base: str,
+        path: str,
+        module: PythonModule,
+        handlers: dict[str, HandlerInfo],
+    ) -> Route:
+        methods: tuple[str, ...] = route.methods
+        handler = handlers.get(route.handler or "")
+        where = path
+        if route.view and route.handler:
+            found = self._view(path, module, route.handler)
+            if found is None:  # a class preflight did not read: any method may be served
+                methods = methods if route.methods_given else tuple(_ALL_METHODS)
+                handler = None
+            else:
+                where, view = found
+                if not route.methods_given:
+                    methods = self._view_methods(where, view, 0) or ("GET",)
+                view_handlers = self._handlers(where, self.python[where])
+                handler = view_handlers.get(f"{view.name}.get") or view_handlers.get(
+                    f"{view.name}.dispatch_request"
+                )
+        # Flask answers HEAD for every GET rule and OPTIONS for every rule.
+        extra = (("HEAD",) if "GET" in methods else ()) + ("OPTIONS",)
+        methods = tuple(dict.fromkeys((*methods, *extra)))
+        full = _flask_join(base, route.path or "")
+        return Route(methods, full or "/", handler, where, route.span, strict=route.strict_slashes)
+
+    def _flask_include(
+        self,
+        app: App,
+        path: str,
+        module: PythonModule,
+        owner: RouterObj,
+        include: IncludeDecl,
+        base: str,
+        depth: int,
+        seen: set[tuple[str, str]],
+        budget: list[int],
+    ) -> None:
+        where = f"{path}:{include.span.line}"
+        if include.kind == "pass":
+            self._handed(app, path, module, include, base, depth, seen, budget)
+            return
+        if include.kind != "blueprint":
+            return
+        if include.in_loop or include.target is None or include.prefix is None:
+            app.partial.append(f"the blueprint registered at {where} is built dynamically")
+            return
+        resolved = self._router(path, module, include.target, owner.scope)
+        if resolved is None:
+            if include.replaces_prefix and include.prefix.strip("/"):
+                # every rule of a blueprint registered under a url_prefix lives below it
+                app.mounts.append(_flask_join(base, include.prefix))
+            else:
+                app.partial.append(
+                    f"`{include.target}` ({where}) is not a blueprint preflight found"
+                )
+            return
+        target_path, target_module, target_router = resolved
+        if include.replaces_prefix:
+            prefix, own = _flask_join(base, include.prefix), False
+        else:
+            prefix, own = base, True
+        self._collect(
+            app, target_path, target_module, target_router, prefix, depth + 1, seen, budget, own
+        )
+
+    def _handed(
+        self,
+        app: App,
+        path: str,
+        module: PythonModule,
+        include: IncludeDecl,
+        base: str,
+        depth: int,
+        seen: set[tuple[str, str]],
+        budget: list[int],
+    ) -> None:
+        """The app (or blueprint) is handed to a call: a function of the project is followed
+        (its parameter is the router there); an extension that adds routes makes it partial."""
+        callee = include.target
+        where = f"{path}:{include.span.line}"
+        if callee is None:
+            return
+        found = self._function(path, module, callee)
+        if found is not None:
+            function_path, function = found
+            param: str | None = include.argument
+            if include.argument.isdigit():
+                index = int(include.argument)
+                param = function.params[index] if index < len(function.params) else None
+            if param is None or param not in function.params or "." in function.name:
+                return
+            pseudo = RouterObj(param, "router", "", function.name, function.span, framework="flask")
+            self._collect(
+                app,
+                function_path,
+                self.python[function_path],
+                pseudo,
+                base,
+                depth + 1,
+                seen,
+                budget,
+            )
+            return
+        origin = self._origin(path, module, callee.split(".", 1)[0], 0)
+        if origin is None and "." in callee:
+            # `api.init_app(app)` with `api` made in this function: the module's own imports
+            origin = next(
+                (
+                    b.module
+                    for b in module.imports
+                    if b.module.split(".", 1)[0] in _ROUTE_EXTENSIONS
+                ),
+                None,
+            )
+        if origin is not None and origin.split(".", 1)[0] in _ROUTE_EXTENSIONS:
+            app.partial.append(
+                f"the app is handed to `{callee}` ({where}), from `{origin}`, which adds routes "
+                "preflight does not read"
+            )
+
+    def _function(
+        self, path: str, module: PythonModule, name: str
+    ) -> tuple[str, HandlerInfo] | None:
+        """A module-level function of the project: defined here, or imported."""
+        local = self._handlers(path, module).get(name)
+        if local is not None:
+            return path, local
+        head, _, attr = name.partition(".")
+        for imported in module.imports:
+            if imported.local != head:
+                continue
+            other = self._imported_module(path, imported, attr)
+            if other is None:
+                return None
+            wanted = attr or imported.name or ""
+            function = self._handlers(other, self.python[other]).get(wanted)
+            return (other, function) if function is not None else None
+        return None
+
+    def _imported_module(self, path: str, imported: ImportBinding, attr: str) -> str | None:
+        """The file an import names; for `from pkg import mod` then `mod.x`, the submodule."""
+        other = resolve_import(imported, path, self.python)
+        if imported.name is not None and attr:
+            sub = resolve_import(
+                replace(imported, module=_join(imported.module, imported.name), name=None),
+                path,
+                self.python,
+            )
+            if sub is not None and sub in self.python:
+                return sub
+        return other if other is not None and other in self.python else None
+
+    def _origin(self, path: str, module: PythonModule, name: str, depth: int) -> str | None:
+        """The outside module a name comes from (`Api` from `flask_restx`, or `api = Api()`
+        made from it), None when it is the project's own or not known."""
+        if depth > 4:
+            return None
+        for imported in module.imports:
+            if imported.local != name:
+                continue
+            other = resolve_import(imported, path, self.python)
+            if other is None or other not in self.python:
+                return imported.module
+            if imported.name is None:
+                return None
+            return self._origin(other, self.python[other], imported.name, depth + 1)
+        binding = next((b for b in module.bindings if b.name == name), None)
+        if binding is not None:
+            return self._origin(path, module, binding.call.split(".", 1)[0], depth + 1)
+        return None
+
+    def _view(self, path: str, module: PythonModule, name: str) -> tuple[str, ViewClass] | None:
+        """The class-based view ``name`` names: in this module, or imported (memoised)."""
+        key = (path, name)
+        if key not in self._views:
+            self._views[key] = None  # a cycle ends here
+            self._views[key] = self._find_view(path, module, name)
+        return self._views[key]
+
+    def _find_view(
+        self, path: str, module: PythonModule, name: str
+    ) -> tuple[str, ViewClass] | None:
+        local = next((v for v in module.views if v.name == name), None)
+        if local is not None:
+            return path, local
+        head, _, attr = name.partition(".")
+        for imported in module.imports:
+            if imported.local != head:
+                continue
+            other = self._imported_module(path, imported, attr)
+            if other is None:
+                return None
+            return self._view(other, self.python[other], attr or imported.name or "")
+        return None
+
+    def _view_methods(self, path: str, view: ViewClass, depth: int) -> tuple[str, ...] | None:
+        """The methods a view serves: its `methods`, else its HTTP-method functions and its
+        bases' (MethodView collects them), else None (Flask's GET). Unknown bases: all."""
+        if view.methods is not None:
+            return view.methods
+        methods = list(view.http_functions)
+        for base in view.bases:
+            if base.rsplit(".", 1)[-1] in ("MethodView", "View"):
+                continue
+            found = self._view(path, self.python[path], base) if depth < _MAX_DEPTH else None
+            if found is None:
+                return tuple(_ALL_METHODS)  # a base preflight did not read
+            inherited = self._view_methods(found[0], found[1], depth + 1)
+            methods.extend(inherited or ())
+        return tuple(dict.fromkeys(methods)) or None
+
+    def _importers_of(self, path: str, name: str) -> list[tuple[str, str]]:
+        """The modules that import ``name`` from ``path``, with the local name they bind."""
+        if self._importers is None:
+            index: dict[tuple[str, str], list[tuple[str, str]]] = {}
+            for importer, module in self.python.items():
+                for imported in module.imports:
+                    if imported.name is None:
+                        continue
+                    other = resolve_import(imported, importer, self.python)
+                    if other is not None and other != importer:
+                        index.setdefault((other, imported.name), []).append(
+                            (importer, imported.local)
+                        )
+            self._importers = index
+        return [
+            (p, local) for p, local in self._importers.get((path, name), []) if p in self.python
+        ]
 
     def _owned(
         self, path: str, module: PythonModule, router: RouterObj
@@ -477,6 +957,7 @@ class AppResolver:
         """The router/app an include names: local, imported, or `module.attr` (memoised)."""
         key = (path, target, scope)
         if key not in self._routers:
+            self._routers[key] = None  # an import cycle ends here
             self._routers[key] = self._find_router(path, module, target, scope)
         return self._routers[key]
 
@@ -513,12 +994,34 @@ class AppResolver:
             )
             if found is not None:
                 return other, other_module, found
+            if any(b.local == wanted for b in other_module.imports):
+                return self._router(other, other_module, wanted, None)  # re-exported
             return None
         return None
 
 
 def _join(module: str, name: str) -> str:
     return f"{module}.{name}" if module else name
+
+
+_ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
+# Outside packages that add routes to a Flask app handed to them (`Api(app)`, `init_app(app)`)
+_ROUTE_EXTENSIONS = frozenset(
+    {"flask_restx", "flask_restful", "flask_restplus", "flask_smorest", "flasgger", "healthcheck",
+     "flask_healthz", "prometheus_flask_exporter", "flask_admin", "connexion", "flask_graphql",
+     "graphql_server", "strawberry", "flask_openapi3", "spectree", "flask_appbuilder", "dash",
+     "flask_apispec", "flask_jsonrpc", "flask_restless", "flask_rest_jsonapi", "flask_api",
+     "flask_security", "flask_dance", "flask_debugtoolbar", "flask_swagger_ui", "apiflask"}
+)  # fmt: skip
+
+
+def _flask_join(prefix: str, rule: str) -> str:
+    """Flask's join of a url_prefix and a rule (or of two prefixes): one slash between."""
+    if not prefix:
+        return rule
+    if not rule:
+        return prefix
+    return prefix.rstrip("/") + "/" + rule.lstrip("/")
 
 
 def reaches_database(

@@ -19,7 +19,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from preflight.model.apps import App, AppResolver, ServerCommand, server_command
+from preflight.model.apps import App, AppResolver, ServerCommand, python_run, server_command
 from preflight.model.processes import Process, process_of
 from preflight.model.project import ContainerRun, Evidence, Launch, Project
 from preflight.model.settings import (
@@ -139,7 +139,7 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     """Join the linked facts into the graph, once."""
     index = SettingsIndex(project, ServiceRoots(project), config.external_secrets)
     graph = Deployment(project, config, index)
-    resolver = AppResolver(project.python, project.python_paths)
+    resolver = AppResolver(project.python, project.python_paths, project.all_paths)
     for run in project.containers:
         graph.containers.append(_container(run, resolver, index, project))
     graph.launched = _launched(project, graph.containers, resolver)
@@ -193,13 +193,17 @@ def _container(
     if run.argv is None:
         why: str | None = run.why_unlinked or "its command is not known"
     else:
-        command = server_command(run.argv, run.env)
+        command = server_command(run.argv, run.env) or python_run(
+            run.argv, resolver.python, run.context, run.env
+        )
         if command is None:
             command, server_at = _served_by_script(run, project)
         if command is None:
             why = "it does not start a server preflight knows"
         else:
             app, why = resolver.resolve(command, run.context)
+            if app is None and command.server == "python":
+                command = None  # `python x.py` serves only the app it runs
     if app is not None:
         root: str | None = index.service_root(app.module)
     elif run.dockerfile is not None:
@@ -236,13 +240,13 @@ def _launched(
     out: list[LaunchedApp] = []
     seen: set[tuple[str, str]] = set()
     for launch in project.launches:
-        command = server_command(launch.argv)
-        if command is None:
-            continue
         near = ""
         for image in project.images.values():
             if image.dockerfile.path == launch.span.path:
                 near = image.context
+        command = server_command(launch.argv) or python_run(launch.argv, project.python, near, {})
+        if command is None:
+            continue
         app, _ = resolver.resolve(command, near)
         if app is not None and (app.module, app.name) not in seen:
             seen.add((app.module, app.name))

@@ -22,12 +22,15 @@ than this interpreter), ``modules`` and ``web`` (the two fact extractors), ``nod
 
 from __future__ import annotations
 
+import re
+
 from preflight.parse import ParseProblem
 from preflight.parse.python.fallback import FALLBACK_BUDGET, _newer_syntax, fallback_stats
 from preflight.parse.python.layout import MAX_NESTING, _layout, _may_nest_deeply
 from preflight.parse.python.modules import ENGINE_FACTORIES
 from preflight.parse.python.nodes import dotted
 from preflight.parse.python.results import (
+    AppRun,
     BlockingCall,
     EngineCall,
     EnvFileLoad,
@@ -45,6 +48,7 @@ from preflight.parse.python.results import (
     SettingsField,
     UrlExpr,
     UrlRewrite,
+    ViewClass,
 )
 from preflight.parse.python.syntax import _TOO_DEEP, _ast, _facts, _invalid
 from preflight.spans import Span
@@ -54,6 +58,7 @@ __all__ = [
     "FALLBACK_BUDGET",
     "MAX_NESTING",
     "TRIGGERS",
+    "AppRun",
     "BlockingCall",
     "EngineCall",
     "EnvFileLoad",
@@ -71,6 +76,7 @@ __all__ = [
     "SettingsField",
     "UrlExpr",
     "UrlRewrite",
+    "ViewClass",
     "dotted",
     "fallback_stats",
     "parse_python",
@@ -84,7 +90,17 @@ TRIGGERS = (
     "environ", "getenv", "include_router", "add_api_route", "fastapi", "sqlalchemy", "sqlmodel",
     "pydantic", "bind", "wsgi_app", "Depends", "postgres", "drivername", "decouple", "dotenv",
     "env(", "env.str", "env.bool", "env.int", "env.db", "env.url", "env.list",
+    "flask", "Flask", "quart", "Quart", "Blueprint", "register_blueprint", "add_url_rule",
+    ".route(", "create_app", "make_app", "import app",
 )  # fmt: skip
+
+
+# What CPython says of syntax only Python 2 accepts (`lambda (a, b):`, `print "x"`,
+# `except E, e:`, `0777`).
+_PYTHON2 = re.compile(
+    r"Lambda expression parameters cannot be parenthesized|Missing parentheses in call to "
+    r"'(?:print|exec)'|multiple exception types must be parenthesized|leading zeros in decimal"
+)
 
 
 def worth_parsing(text: str) -> bool:
@@ -111,7 +127,13 @@ def parse_python(path: str, text: str) -> PythonModule:
     if isinstance(failure, SyntaxError):
         if _TOO_DEEP.search(failure.msg or ""):
             return _invalid(path, failure)
-        return _newer_syntax(path, text, failure, layout if layout is not None else _layout(text))
+        module = _newer_syntax(path, text, failure, layout if layout is not None else _layout(text))
+        if module.problems and _PYTHON2.search(module.problems[0].message):
+            # valid Python 2 (a service on a python2 image), not a malformed file: not read
+            problem = module.problems[0]
+            where = f"line {problem.span.line}"
+            return PythonModule(path, unread=f"Python 2 syntax ({problem.message}, {where})")
+        return module
     if failure is not None or tree is None:
         return _invalid(path, failure)
     return _facts(path, tree, text)

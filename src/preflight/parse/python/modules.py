@@ -35,7 +35,9 @@ _SESSION_METHODS = frozenset(
 )  # fmt: skip
 _LIBPQ_MARKERS = ("sslmode", "channel_binding", "difference_update_query", "update_query_")
 
-_ROUTING = re.compile(r"include_router|\.mount\(|add_api_route|add_route")
+_ROUTING = re.compile(
+    r"include_router|\.mount\(|add_api_route|add_route|add_url_rule|register_blueprint|lask|uart"
+)
 # `Settings(secret_key=...)`, `Settings(**kwargs)`: a class-like call given keywords
 _INIT_CALL = re.compile(r"\b[A-Z]\w*\((?:[^)]*=|\s*\*\*)")
 
@@ -108,6 +110,8 @@ class _Extractor:
             routes=tuple(web.routes),
             includes=tuple(web.includes),
             handlers=tuple(web.handlers),
+            views=tuple(web.views),
+            runs=tuple(web.runs),
             required_env=tuple(env.reads) if env else (),
             env_instances=tuple(env.instances.values()) if env else (),
             env_file_loads=tuple(env.loads) if env else (),

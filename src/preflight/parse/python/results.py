@@ -169,6 +169,11 @@ class RouterObj:
     scope: str | None  # the enclosing function (an app factory), None at module level
     span: Span
     dynamic_routes: bool = False  # routes=[...] given to the constructor (Starlette style)
+    # "fastapi" (FastAPI/Starlette: prefixes add up, a trailing slash is redirected both ways)
+    # or "flask" (Flask/Quart/Blueprint: a registration's url_prefix replaces the blueprint's,
+    # `/x` is not reached by `/x/`)
+    framework: str = "fastapi"
+    static: str | None = None  # Flask: the static files' URL prefix (None: no static route)
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,9 @@ class RouteDecl:
     path: str | None  # None: not a literal
     handler: str | None  # the function's name
     span: Span
+    view: bool = False  # Flask: `handler` names a view class (`view_func=Cls.as_view("n")`)
+    methods_given: bool = True  # False: no `methods=` (Flask: the view function's own, or GET)
+    strict_slashes: bool = True  # Flask `strict_slashes=False`: `/x/` reaches `/x` too
 
 
 @dataclass(frozen=True)
@@ -187,8 +195,36 @@ class IncludeDecl:
     scope: str | None
     target: str | None  # dotted source text of what is included/mounted (None: not a name)
     prefix: str | None  # None: not a literal
-    kind: str  # "include" | "mount"
+    kind: str  # "include" | "mount" | "blueprint" (register_blueprint) | "pass" (see below)
     in_loop: bool
+    span: Span
+    # "blueprint": `url_prefix=` was given, so it replaces the blueprint's own prefix
+    replaces_prefix: bool = False
+    # "pass": the router is handed to a call (`init_routes(app)`, `Api(app)`) as this argument
+    # (a position "0", "1", … or a keyword name); `target` is the callee
+    argument: str = ""
+
+
+@dataclass(frozen=True)
+class ViewClass:
+    """A class-based view: ``class Items(MethodView)`` (Flask), its bases and ``methods``."""
+
+    name: str
+    bases: tuple[str, ...]
+    methods: tuple[str, ...] | None  # a literal `methods = [...]` attribute
+    http_functions: tuple[str, ...]  # the HTTP-method-named functions it defines, upper-cased
+    span: Span
+
+
+@dataclass(frozen=True)
+class AppRun:
+    """``app.run(host=…, port=…)``, the development server a module starts when run."""
+
+    owner: str
+    # as a command line would say it: "8080", "${PORT:-5000}" (os.environ.get("PORT", 5000)),
+    # "" when it is not understood, None when no port is given (Flask's default, 5000)
+    port: str | None
+    as_script: bool  # runs when the file is run: module level, or `if __name__ == "__main__":`
     span: Span
 
 
@@ -206,6 +242,7 @@ class HandlerInfo:
     catches: bool  # a try/except whose handler neither raises nor returns an error
     mentions_failure_status: bool  # 503 / 5xx / SERVICE_UNAVAILABLE / raise anywhere
     returns: str | None = None  # a factory: the variable it returns
+    params: tuple[str, ...] = ()  # its positional-or-keyword parameters' names
 
 
 @dataclass(frozen=True)
@@ -222,6 +259,8 @@ class PythonModule:
     routes: tuple[RouteDecl, ...] = ()
     includes: tuple[IncludeDecl, ...] = ()
     handlers: tuple[HandlerInfo, ...] = ()
+    views: tuple[ViewClass, ...] = ()
+    runs: tuple[AppRun, ...] = ()
     required_env: tuple[EnvRead, ...] = ()  # os.environ["X"], env("X"), REQUIRED_ENV_VARS = [...]
     env_instances: tuple[EnvInstance, ...] = ()  # django-environ `env = environ.Env(...)`
     env_file_loads: tuple[EnvFileLoad, ...] = ()

@@ -6,7 +6,14 @@ import ast
 from typing import TYPE_CHECKING
 
 from preflight.parse.python.nodes import _keyword, _string, dotted
-from preflight.parse.python.results import HandlerInfo, IncludeDecl, RouteDecl, RouterObj
+from preflight.parse.python.results import (
+    AppRun,
+    HandlerInfo,
+    IncludeDecl,
+    RouteDecl,
+    RouterObj,
+    ViewClass,
+)
 
 if TYPE_CHECKING:
     from preflight.parse.python.modules import _Extractor
@@ -22,6 +29,14 @@ _HTTP_METHODS = {
     "trace": "TRACE",
 }
 _APP_CLASSES = frozenset({"FastAPI", "Starlette", "APIRouter", "Router"})
+_FLASK_APPS = frozenset({"Flask", "Quart", "APIFlask"})
+_FLASK_BLUEPRINTS = frozenset({"Blueprint", "APIBlueprint"})
+# A function parameter with one of these in its name may be a Flask app or blueprint.
+_ROUTER_WORDS = ("app", "bp", "blueprint", "api", "server", "router")
+# Methods whose arguments are routers by design, not a router handed to something else.
+_ROUTING_METHODS = frozenset(
+    {"register_blueprint", "include_router", "mount", "add_url_rule", "add_api_route", "add_route"}
+)
 # Attribute calls that talk to a database (or another backing service) when made on a name.
 _DB_CALLS = frozenset(
     {"execute", "exec", "connect", "begin", "scalar", "scalars", "ping", "fetch", "fetchval",
@@ -91,6 +106,12 @@ class _WebExtractor:
         self.routes: list[RouteDecl] = []
         self.includes: list[IncludeDecl] = []
         self.handlers: list[HandlerInfo] = []
+        self.views: list[ViewClass] = []
+        self.runs: list[AppRun] = []
+        text = extractor.text
+        # Flask facts (blueprints, handoffs, `app.run`) are looked for where Flask may be used
+        self.flaskish = not text or any(w in text for w in ("lask", "uart", "Blueprint"))
+        self._params: dict[str, tuple[str, ...]] = {}  # function -> its parameters
         # try statement -> it guards a call and swallows the error: asked once per statement,
         # not once per enclosing function (nested defs each walk the try again otherwise)
         self._swallowing: dict[int, bool] = {}
@@ -118,12 +139,17 @@ class _WebExtractor:
                             self._path(call),
                             node.name,
                             self.x.span(node),
+                            strict_slashes=_strict_slashes(call),
                         )
                     )
+            if cls is None:
+                self._params[node.name] = _params(node)
             self.handlers.append(self._handler(node, f"{cls}.{node.name}" if cls else node.name))
             self._body(node.body, node.name if cls is None else scope, in_loop, None)
             return
         if isinstance(node, ast.ClassDef):
+            if cls is None:
+                self._view_class(node)
             self._body(node.body, scope, in_loop, node.name)
             return
         if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
@@ -146,6 +172,12 @@ class _WebExtractor:
                 self.routers.append(
                     RouterObj(targets[0].id, kind, prefix, scope, self.x.span(node), dynamic)
                 )
+            elif (
+                len(targets) == 1
+                and isinstance(targets[0], ast.Name)
+                and callee in (_FLASK_APPS | _FLASK_BLUEPRINTS)
+            ):
+                self.routers.append(_flask_router(targets[0].id, callee, node, scope, self.x))
         if self.scan_calls:
             for child in ast.walk(node):
                 if isinstance(child, ast.Call):
@@ -153,10 +185,15 @@ class _WebExtractor:
 
     def _call(self, call: ast.Call, scope: str | None, in_loop: bool) -> None:
         func = call.func
+        if self.flaskish:
+            self._handoff(call, scope, in_loop)
         if not isinstance(func, ast.Attribute):
             return
         owner = dotted(func.value)
         if owner is None:
+            return
+        if self.flaskish and func.attr in ("register_blueprint", "add_url_rule", "run"):
+            self._flask_call(call, func.attr, owner, scope, in_loop)
             return
         if func.attr == "include_router" and call.args:
             prefix_node = _keyword(call, "prefix")
@@ -194,6 +231,130 @@ class _WebExtractor:
             self.routes.append(
                 RouteDecl(owner, scope, methods, _string(call.args[0]), handler, self.x.span(call))
             )
+
+    def _flask_call(
+        self, call: ast.Call, method: str, owner: str, scope: str | None, in_loop: bool
+    ) -> None:
+        """``register_blueprint``, ``add_url_rule`` and ``run`` on a Flask app or blueprint."""
+        span = self.x.span(call)
+        if method == "register_blueprint":
+            node = call.args[0] if call.args else _keyword(call, "blueprint")
+            if node is None:
+                return
+            target = dotted(node)
+            if isinstance(node, ast.Call):
+                callee = dotted(node.func)
+                target = f"{callee}()" if callee and callee != "getattr" else None
+            prefix_node = _keyword(call, "url_prefix")
+            has_kwargs = any(k.arg is None for k in call.keywords)
+            prefix: str | None = "" if prefix_node is None else _string(prefix_node)
+            if has_kwargs and prefix_node is None:
+                prefix = None  # `**options` may carry a url_prefix
+            if isinstance(prefix_node, ast.Constant) and prefix_node.value is None:
+                prefix, prefix_node = "", None  # url_prefix=None: the blueprint's own
+            self.includes.append(
+                IncludeDecl(
+                    owner,
+                    scope,
+                    target,
+                    prefix,
+                    "blueprint",
+                    in_loop,
+                    span,
+                    replaces_prefix=prefix_node is not None,
+                )
+            )
+        elif method == "add_url_rule":
+            rule = call.args[0] if call.args else _keyword(call, "rule")
+            view = call.args[2] if len(call.args) > 2 else _keyword(call, "view_func")
+            handler: str | None = None
+            is_view = False
+            if isinstance(view, ast.Call) and isinstance(view.func, ast.Attribute):
+                if view.func.attr == "as_view":
+                    handler, is_view = dotted(view.func.value), True
+            elif view is not None:
+                handler = dotted(view)
+            methods_node = _keyword(call, "methods")
+            methods: tuple[str, ...] = ("GET",)
+            if isinstance(methods_node, (ast.List, ast.Tuple, ast.Set)):
+                methods = tuple((_string(m) or "").upper() for m in methods_node.elts)
+            self.routes.append(
+                RouteDecl(
+                    owner,
+                    scope,
+                    methods,
+                    _string(rule),
+                    handler,
+                    span,
+                    view=is_view,
+                    methods_given=methods_node is not None,
+                    strict_slashes=_strict_slashes(call),
+                )
+            )
+        elif method == "run" and (
+            self._is_router(owner, scope)
+            or (scope is None and "app" in owner.lower() and "." not in owner)
+        ):
+            port_node = call.args[1] if len(call.args) > 1 else _keyword(call, "port")
+            self.runs.append(AppRun(owner, _port_text(port_node), scope is None, span))
+
+    def _is_router(self, name: str, scope: str | None) -> bool:
+        return any(r.name == name and r.scope in (scope, None) for r in self.routers)
+
+    def _handoff(self, call: ast.Call, scope: str | None, in_loop: bool) -> None:
+        """A Flask app or blueprint handed to a call (``init_routes(app)``, ``Api(app)``): the
+        callee may add routes to it."""
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in _ROUTING_METHODS:
+            return
+        params = self._params.get(scope or "", ())
+        arguments = [(str(i), a) for i, a in enumerate(call.args)]
+        arguments += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
+        for argument, node in arguments:
+            if not isinstance(node, ast.Name):
+                continue
+            handed = node.id in params and any(w in node.id for w in _ROUTER_WORDS)
+            if not (handed or self._is_flask(node.id, scope)):
+                continue
+            callee = dotted(func)
+            self.includes.append(
+                IncludeDecl(
+                    node.id,
+                    scope,
+                    callee,
+                    "",
+                    "pass",
+                    in_loop,
+                    self.x.span(call),
+                    argument=argument,
+                )
+            )
+
+    def _is_flask(self, name: str, scope: str | None) -> bool:
+        return any(
+            r.name == name and r.scope in (scope, None) and r.framework == "flask"
+            for r in self.routers
+        )
+
+    def _view_class(self, node: ast.ClassDef) -> None:
+        bases = tuple(b for b in (dotted(base) for base in node.bases) if b)
+        http = tuple(
+            _HTTP_METHODS[child.name]
+            for child in node.body
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and child.name in _HTTP_METHODS
+        )
+        methods: tuple[str, ...] | None = None
+        for child in node.body:
+            if (
+                isinstance(child, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "methods" for t in child.targets)
+                and isinstance(child.value, (ast.List, ast.Tuple, ast.Set))
+            ):
+                methods = tuple((_string(m) or "").upper() for m in child.value.elts)
+        if not (http or methods is not None or any(b.endswith("View") for b in bases)):
+            return
+        self.views.append(ViewClass(node.name, bases, methods, http, self.x.span(node)))
 
     def _swallows(self, node: ast.Try) -> bool:
         if id(node) not in self._swallowing:
@@ -279,4 +440,65 @@ class _WebExtractor:
             catches,
             failure,
             returns,
+            _params(node),
         )
+
+
+def _params(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
+    return tuple(a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs))
+
+
+def _strict_slashes(call: ast.Call) -> bool:
+    node = _keyword(call, "strict_slashes")
+    return not (isinstance(node, ast.Constant) and node.value is False)
+
+
+def _flask_router(
+    name: str, callee: str, node: ast.Assign | ast.AnnAssign, scope: str | None, x: _Extractor
+) -> RouterObj:
+    """``app = Flask(__name__)`` or ``bp = Blueprint("x", __name__, url_prefix="/api")``."""
+    call = node.value
+    assert isinstance(call, ast.Call)
+    if callee in _FLASK_BLUEPRINTS:
+        prefix_node = _keyword(call, "url_prefix")
+        prefix = _string(prefix_node)
+        dynamic = (
+            prefix_node is not None
+            and prefix is None
+            and not (isinstance(prefix_node, ast.Constant) and prefix_node.value is None)
+        )
+        return RouterObj(name, "router", prefix or "", scope, x.span(node), dynamic, "flask")
+    static: str | None = "/static"
+    url_path = _keyword(call, "static_url_path")
+    folder = _keyword(call, "static_folder")
+    if url_path is not None:
+        static = _string(url_path)
+    elif isinstance(folder, ast.Constant) and folder.value is None:
+        static = None
+    elif folder is not None:
+        text = _string(folder)
+        static = "/" + text.rstrip("/").rsplit("/", 1)[-1] if text else None
+    return RouterObj(name, "app", "", scope, x.span(node), False, "flask", static)
+
+
+def _port_text(node: ast.expr | None) -> str | None:
+    """An ``app.run`` port as a command line would say it (see :class:`AppRun`)."""
+    if node is None:
+        return None
+    if isinstance(node, ast.Call) and dotted(node.func) == "int" and len(node.args) == 1:
+        node = node.args[0]
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, str)):
+        return str(node.value)
+    if isinstance(node, ast.Call) and (dotted(node.func) or "") in (
+        "os.environ.get",
+        "os.getenv",
+        "environ.get",
+        "getenv",
+    ):
+        name = _string(node.args[0]) if node.args else None
+        default = node.args[1] if len(node.args) > 1 else None
+        if name is not None:
+            if isinstance(default, ast.Constant) and isinstance(default.value, (int, str)):
+                return f"${{{name}:-{default.value}}}"
+            return f"${name}" if default is None else ""
+    return ""
