@@ -16,6 +16,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from preflight.model.databases import module_index, resolve_import
+from preflight.model.django import (  # Django projects (it imports App and Route lazily)
+    DjangoResolver,
+    django_command,
+    route_matches,
+    with_settings,
+)
 from preflight.parse.python import (
     HandlerInfo,
     IncludeDecl,
@@ -62,6 +68,7 @@ class Route:
     handler: HandlerInfo | None
     module: str  # where the handler is
     span: Span
+    regex: str | None = None  # Django: the regex the path after its leading slash must match
 
 
 @dataclass(slots=True)
@@ -72,6 +79,11 @@ class App:
     routes: list[Route] = field(default_factory=list)
     mounts: list[str] = field(default_factory=list)  # prefixes served by something opaque
     partial: list[str] = field(default_factory=list)  # why the route table is incomplete
+    # Django (model/django.py): APPEND_SLASH redirects, the settings module and the files it
+    # star-imports (whose environment reads are the app's settings)
+    append_slash: bool = False
+    settings_module: str | None = None
+    settings_files: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -79,9 +91,15 @@ class App:
 
     def serves(self, path: str, method: str = "GET") -> Route | None:
         """The route a request for ``path`` reaches (FastAPI redirects a trailing slash)."""
-        wanted = path.split("?", 1)[0].rstrip("/") or "/"
+        raw = path.split("?", 1)[0]
+        wanted = raw.rstrip("/") or "/"
         for route in self.routes:
-            if method in route.methods and _matches(route.path.rstrip("/") or "/", wanted):
+            if method not in route.methods:
+                continue
+            if route.regex is not None:  # Django: no redirect to the path without a slash
+                if route_matches(route.regex, raw, self.append_slash):
+                    return route
+            elif _matches(route.path.rstrip("/") or "/", wanted):
                 return route
         return None
 
@@ -105,6 +123,7 @@ class ServerCommand:
     port: int | None
     port_from: str  # "--port 8000", "default", "$PORT"
     chdir: str | None
+    settings: str | None = None  # DJANGO_SETTINGS_MODULE from the environment or `--settings`
 
 
 def server_command(argv: Sequence[str], env: dict[str, str] | None = None) -> ServerCommand | None:
@@ -113,6 +132,9 @@ def server_command(argv: Sequence[str], env: dict[str, str] | None = None) -> Se
     if not found:
         return None
     for invocation in found:
+        django = django_command(invocation.executable, invocation.args, env or {})
+        if django is not None:  # manage.py runserver, uwsgi (model/django.py)
+            return django
         name = posixpath.basename(invocation.executable)
         module_run = None
         if (
@@ -127,7 +149,7 @@ def server_command(argv: Sequence[str], env: dict[str, str] | None = None) -> Se
         server = module_run or name
         if server not in SERVERS:
             continue
-        return _server_command(server, args, env or {})
+        return with_settings(_server_command(server, args, env or {}), args, env or {})
     return None
 
 
@@ -185,6 +207,9 @@ def _server_command(server: str, args: list[str], env: dict[str, str]) -> Server
         "--ssl-certfile",
         "--log-config",
         "--app",
+        "--env",
+        "-e",
+        "--pythonpath",
     }
     index = 0
     if server == "fastapi" and args[:1] in (["run"], ["dev"]):
@@ -262,6 +287,9 @@ class AppResolver:
         return found[0] if found else None
 
     def resolve(self, served: ServerCommand, near: str = "") -> tuple[App | None, str | None]:
+        django = DjangoResolver(self).resolve(served, near)  # a Django project: model/django.py
+        if django is not None:
+            return django
         target = served.target
         if target is None:
             if served.server == "fastapi":

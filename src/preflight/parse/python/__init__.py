@@ -77,6 +77,9 @@ TRIGGERS = (
     "FastAPI", "APIRouter", "Starlette", "BaseSettings", "create_engine", "create_async_engine",
     "environ", "getenv", "include_router", "add_api_route", "fastapi", "sqlalchemy", "sqlmodel",
     "pydantic", "bind", "wsgi_app", "Depends", "postgres", "drivername",
+    # Django (parse/python/django.py): URLconfs, settings, wsgi/asgi modules, views
+    "urlpatterns", "ROOT_URLCONF", "DJANGO_SETTINGS_MODULE", "django", "rest_framework",
+    "import *",
 )  # fmt: skip
 
 

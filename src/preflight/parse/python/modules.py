@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 
+from preflight.parse.python import django as _django
 from preflight.parse.python.nodes import _keyword, _span, _statements, _string, _strings, dotted
 from preflight.parse.python.results import (
     BlockingCall,
@@ -106,6 +107,10 @@ class _Extractor:
             handlers=tuple(web.handlers),
             required_env=tuple(self.required_env()) if needs_env else (),
             init_calls=tuple(self.init_calls()) if needs_init else (),
+            # Django: URL lists, settings, `application` (parse/python/django.py)
+            django=_django.django_facts(self.path, self.tree)
+            if not text or _django.NEEDS.search(text)
+            else None,
         )
 
     def required_env(self) -> list[tuple[str, Span]]:
