@@ -22,6 +22,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from preflight.model.databases import module_index, resolve_import
+from preflight.model.django import (  # Django projects (it imports App and Route lazily)
+    DjangoResolver,
+    django_command,
+    route_matches,
+    with_settings,
+)
 from preflight.parse.python import (
     HandlerInfo,
     ImportBinding,
@@ -78,6 +84,7 @@ class Route:
     # Flask: a request with a trailing slash does not reach a rule without one (404); a rule
     # with one is reached without it (a redirect). FastAPI redirects both ways.
     strict: bool = False
+    regex: str | None = None  # Django: the regex the path after its leading slash must match
 
 
 @dataclass(slots=True)
@@ -89,6 +96,11 @@ class App:
     mounts: list[str] = field(default_factory=list)  # prefixes served by something opaque
     partial: list[str] = field(default_factory=list)  # why the route table is incomplete
     framework: str = "fastapi"  # "fastapi" (FastAPI, Starlette) or "flask" (Flask, Quart)
+    # Django (model/django.py): APPEND_SLASH redirects, the settings module and the files it
+    # star-imports (whose environment reads are the app's settings)
+    append_slash: bool = False
+    settings_module: str | None = None
+    settings_files: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -96,14 +108,21 @@ class App:
 
     def serves(self, path: str, method: str = "GET") -> Route | None:
         """The route a request for ``path`` reaches (FastAPI redirects a trailing slash either
-        way; Flask only adds one: a rule ``/x`` is not reached by ``/x/``)."""
-        asked = path.split("?", 1)[0]
-        wanted = asked.rstrip("/") or "/"
-        slash = wanted != asked
+        way; Flask only adds one: a rule ``/x`` is not reached by ``/x/``; Django matches its
+        regex, redirecting to the path with a slash when APPEND_SLASH is on)."""
+        raw = path.split("?", 1)[0]
+        wanted = raw.rstrip("/") or "/"
+        slash = wanted != raw
         for route in self.routes:
+            if method not in route.methods:
+                continue
+            if route.regex is not None:  # Django: no redirect to the path without a slash
+                if route_matches(route.regex, raw, self.append_slash):
+                    return route
+                continue
             if route.strict and slash and not route.path.endswith("/"):
                 continue
-            if method in route.methods and _matches(route.path.rstrip("/") or "/", wanted):
+            if _matches(route.path.rstrip("/") or "/", wanted):
                 return route
         return None
 
@@ -132,6 +151,7 @@ class ServerCommand:
     port: int | None
     port_from: str  # "--port 8000", "default", "$PORT"
     chdir: str | None
+    settings: str | None = None  # DJANGO_SETTINGS_MODULE from the environment or `--settings`
 
 
 def server_command(argv: Sequence[str], env: dict[str, str] | None = None) -> ServerCommand | None:
@@ -140,6 +160,9 @@ def server_command(argv: Sequence[str], env: dict[str, str] | None = None) -> Se
     if not found:
         return None
     for invocation in found:
+        django = django_command(invocation.executable, invocation.args, env or {})
+        if django is not None:  # manage.py runserver, uwsgi (model/django.py)
+            return django
         name = posixpath.basename(invocation.executable)
         module_run = None
         if (
@@ -163,7 +186,7 @@ def server_command(argv: Sequence[str], env: dict[str, str] | None = None) -> Se
             return command
         if server == "waitress-serve":
             return _waitress_command(args, env or {})
-        return _server_command(server, args, env or {})
+        return with_settings(_server_command(server, args, env or {}), args, env or {})
     return None
 
 
@@ -221,6 +244,9 @@ def _server_command(server: str, args: list[str], env: dict[str, str]) -> Server
         "--ssl-certfile",
         "--log-config",
         "--app",
+        "--env",
+        "-e",
+        "--pythonpath",
     }
     index = 0
     if server == "fastapi" and args[:1] in (["run"], ["dev"]):
@@ -409,6 +435,9 @@ class AppResolver:
         return found[0] if found else None
 
     def resolve(self, served: ServerCommand, near: str = "") -> tuple[App | None, str | None]:
+        django = DjangoResolver(self).resolve(served, near)  # a Django project: model/django.py
+        if django is not None:
+            return django
         target = served.target
         if served.server in ("flask", "python"):
             return self._resolve_flask(served, near)

@@ -16,10 +16,11 @@ missing link says why, so a rule can stay silent on a weak link and ``preflight 
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from preflight.model.apps import App, AppResolver, ServerCommand, python_run, server_command
+from preflight.model.django import other_settings_modules
 from preflight.model.processes import Process, process_of
 from preflight.model.project import ContainerRun, Evidence, Launch, Project
 from preflight.model.settings import (
@@ -35,6 +36,8 @@ from preflight.spans import Span
 if TYPE_CHECKING:
     from preflight.model.databases import DatabaseModel
     from preflight.parse.manifests import KService
+
+_DJANGO = "DJANGO_SETTINGS_MODULE"
 
 __all__ = [
     "ContainerNode",
@@ -201,6 +204,9 @@ def _container(
         if command is None:
             why = "it does not start a server preflight knows"
         else:
+            if command.settings is None:  # DJANGO_SETTINGS_MODULE from a ConfigMap it reads
+                given = next((p.value for p in env.providers.get(_DJANGO, ()) if p.value), None)
+                command = replace(command, settings=given) if given else command
             app, why = resolver.resolve(command, run.context)
             if app is None and command.server == "python":
                 command = None  # `python x.py` serves only the app it runs
@@ -211,6 +217,15 @@ def _container(
     else:
         root = None
     settings = index.settings_for(root) if root is not None else []
+    if app is not None and app.settings_files:  # Django: what its settings modules read
+        others = other_settings_modules(app, resolver.python)
+        settings = [s for s in settings if s.module not in others]
+        known = {(s.module, s.span) for s in settings}
+        for path in app.settings_files:
+            settings = [
+                *settings,
+                *(s for s in index.settings_in(path) if (s.module, s.span) not in known),
+            ]
     return ContainerNode(run, evidence, command, app, why, root, settings, env, server_at)
 
 

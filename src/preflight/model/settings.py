@@ -126,6 +126,10 @@ class SettingsIndex:
         """Every variable the code of the service at ``root`` reads from its environment."""
         return self.by_root.get(root, [])
 
+    def settings_in(self, path: str) -> list[Setting]:
+        """The variables one module reads (a Django settings module, wherever it lives)."""
+        return [s for s in self.by_root.get(self.service_root(path), []) if s.module == path]
+
 
 _Classes = list[tuple[str, SettingsClass, list[SettingsField]]]
 

@@ -92,6 +92,9 @@ TRIGGERS = (
     "env(", "env.str", "env.bool", "env.int", "env.db", "env.url", "env.list",
     "flask", "Flask", "quart", "Quart", "Blueprint", "register_blueprint", "add_url_rule",
     ".route(", "create_app", "make_app", "import app",
+    # Django (parse/python/django.py): URLconfs, settings, wsgi/asgi modules, views
+    "urlpatterns", "ROOT_URLCONF", "DJANGO_SETTINGS_MODULE", "django", "rest_framework",
+    "import *",
 )  # fmt: skip
 
 

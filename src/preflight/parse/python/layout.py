@@ -16,7 +16,9 @@ MAX_NESTING = 1000
 
 
 _SCAN = re.compile(
-    r"(?P<string>(?<!\w)[rRbBuUfFtT]{0,2}(?:'''|\"\"\"|'|\"))"
+    # a prefix only after a non-word character; a quote right after a word (`get('` … `name')`
+    # in a PEP 701 f-string, read the old way) still opens a string
+    r"(?P<string>(?:(?<!\w)[rRbBuUfFtT]{1,2})?(?:'''|\"\"\"|'|\"))"
     r"|(?P<comment>#[^\n]*)"
     r"|(?P<cont>\\\r?\n)"
     r"|(?P<newline>\n)"

@@ -10,6 +10,7 @@ import ast
 import re
 from dataclasses import replace
 
+from preflight.parse.python import django as _django
 from preflight.parse.python.envreads import ENV_HINTS, env_facts
 from preflight.parse.python.nodes import _keyword, _span, _statements, _string, _strings, dotted
 from preflight.parse.python.results import (
@@ -118,6 +119,10 @@ class _Extractor:
             env_sets=tuple(env.values) if env else (),
             url_constants=tuple(self.url_constants()) if needs_urls else (),
             init_calls=tuple(self.init_calls()) if needs_init else (),
+            # Django: URL lists, settings, `application` (parse/python/django.py)
+            django=_django.django_facts(self.path, self.tree)
+            if not text or _django.NEEDS.search(text)
+            else None,
         )
 
     def init_calls(self) -> list[tuple[str, tuple[str, ...], bool]]:

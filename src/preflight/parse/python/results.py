@@ -274,3 +274,73 @@ class PythonModule:
     problems: tuple[ParseProblem, ...] = ()
     unread: str | None = None  # why no facts were read from a valid file (for --verbose)
     notes: tuple[str, ...] = ()  # how the facts were read (for --verbose)
+    django: DjangoFacts | None = None  # URL lists, settings, wsgi/asgi application
+
+
+# Django ------------------------------------------------------------------------------------
+# What a Django project's modules say about the app: URL lists (``urlpatterns``), settings the
+# app's resolution reads, ``application = get_wsgi_application()``, class-based views. Read by
+# :mod:`preflight.parse.python.django`; resolved into an ``App`` by ``preflight.model.django``.
+
+
+@dataclass(frozen=True)
+class DjangoPattern:
+    """One entry of a Django URL list.
+
+    ``kind`` is "route" (``path``/``re_path``/``url`` to a view), "include" (of a module named
+    by a string, of a name, of an inline list in ``children``; a list concatenated or starred
+    in is an include with route ""), "admin" (``admin.site.urls``: served at its prefix) or
+    "opaque" (anything preflight cannot follow: ``router.urls``, a call, a comprehension)."""
+
+    kind: str
+    route: str | None  # the route (path) or regex (re_path) text; None: not a literal
+    regex: bool
+    span: Span
+    view: str | None = None  # "route": the view's dotted name (the class, for `.as_view()`)
+    class_view: bool = False
+    target: str | None = None  # "include": a module name (`target_is_module`) or a dotted name
+    target_is_module: bool = False
+    children: tuple[DjangoPattern, ...] = ()
+    why: str | None = None  # "opaque": what it is, for --verbose
+
+
+@dataclass(frozen=True)
+class DjangoUrlList:
+    """A module-level list of URL patterns (``urlpatterns`` and the lists it is built from)."""
+
+    name: str
+    patterns: tuple[DjangoPattern, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class DjangoSetting:
+    """A module-level settings assignment resolution reads, or a ``from x import *``."""
+
+    name: str  # ROOT_URLCONF | APPEND_SLASH | MIDDLEWARE | "*" (a star import)
+    value: str | bool | tuple[str, ...] | None  # None: not a literal; "*": the module
+    level: int  # "*": relative-import dots
+    span: Span
+
+
+@dataclass(frozen=True)
+class DjangoView:
+    """A class whose methods are named for HTTP methods (a class-based view, maybe)."""
+
+    name: str
+    bases: tuple[str, ...]
+    methods: tuple[str, ...]  # upper-case: GET, POST, …
+    span: Span
+
+
+@dataclass(frozen=True)
+class DjangoFacts:
+    url_lists: tuple[DjangoUrlList, ...] = ()
+    settings: tuple[DjangoSetting, ...] = ()  # in source order
+    applications: tuple[tuple[str, Span], ...] = ()  # `application = get_wsgi_application()`
+    settings_default: str | None = None  # os.environ.setdefault("DJANGO_SETTINGS_MODULE", …)
+    views: tuple[DjangoView, ...] = ()
+    # function views limited to some methods: @require_GET, @require_http_methods, @api_view
+    view_methods: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    reads_request_path: bool = False  # compares request.path (a middleware that answers paths)
+    request_paths: tuple[str, ...] = ()  # the literal paths it compares with
