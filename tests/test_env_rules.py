@@ -272,11 +272,41 @@ def test_no_env_example_is_info_once(project: Project) -> None:
 
 
 def test_sensitive_plain_value_is_env004(project: Project) -> None:
-    env = (
-        DB_FROM_SECRET
-        + '- name: SECRET_KEY\n  value: "REPLACE_ME_with_at_least_32_random_characters"\n'
-    )
+    env = DB_FROM_SECRET + '- name: SECRET_KEY\n  value: "q8Zt3LwX0vR7nB2kM5yP9sD4fG6hJ1cA"\n'
     assert codes(project(files(env=env))) == ["ENV004"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["REPLACE_ME_with_at_least_32_random_characters", "<generate one>", "password", "db-password"],
+)
+def test_placeholder_plain_value_is_not_env004(project: Project, value: str) -> None:
+    # nothing a reader of the manifest learns; ENV004 judges values as ENV005 does
+    env = DB_FROM_SECRET + f'- name: SECRET_KEY\n  value: "{value}"\n'
+    assert "ENV004" not in codes(project(files(env=env)))
+
+
+def test_demo_login_is_not_env004(project: Project) -> None:
+    env = (
+        DB_FROM_SECRET + KEY_FROM_SECRET + '- name: DEMO_LOGIN_PASSWORD\n  value: "bankofanthos"\n'
+    )
+    assert "ENV004" not in codes(project(files(env=env)))
+
+
+def test_each_variable_of_one_dockerfile_env_is_judged_at_its_own_line(project: Project) -> None:
+    dockerfile = (
+        "FROM python:3.12-slim\n"
+        "ENV MYSQL_ALLOW_EMPTY_PASSWORD=yes \\\n"
+        "    UWSGI_PASS=uwsgi_server \\\n"
+        "    MYSQL_PASSWORD=Zr8wq2Lx \\\n"
+        "    API_TOKEN=abc123\n"
+        'CMD ["python", "-c", "print(1)"]\n'
+    )
+    result = project({"Dockerfile": dockerfile})
+    assert [(f.code, f.span.line, f.span.col) for f in result.findings] == [
+        ("ENV004", 4, 5),
+        ("ENV004", 5, 5),
+    ]
 
 
 def test_sensitive_dockerfile_env_is_env004(project: Project) -> None:
@@ -400,6 +430,10 @@ def test_unused_write_tree_import_is_used(tmp_path: Path) -> None:
         ("FORGOT_PASSWORD_ENABLED", False),
         ("ALLOYDB_SECRET_NAME", False),
         ("ACCESS_TOKEN_EXPIRE_MINUTES", False),
+        ("DB_PASS", True),
+        ("DD_UWSGI_PASS", False),  # nginx uwsgi_pass: an upstream, not a password
+        ("PROXY_PASS", False),
+        ("PWD", False),  # the working directory
     ],
 )
 def test_sensitive_names(name: str, sensitive: bool) -> None:
