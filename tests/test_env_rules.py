@@ -467,6 +467,38 @@ def test_pydantic_1_pin_is_not_pydantic_2(project: Project) -> None:
     assert codes(project(files(settings=settings, **{"pyproject.toml": pyproject}))) == []
 
 
+V1_SETTINGS = (
+    "from pydantic import BaseSettings, validator\n\n\nclass Settings(BaseSettings):\n"
+    "    debug: bool = False\n\n    @validator('debug', pre=True)\n    def flag(cls, v):\n"
+    "        return v\n\n\nsettings = Settings()\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("pydantic", "lock", "expected"),
+    [
+        ('"pydantic"', None, [("ENV007", "error", 1)]),  # a fresh build installs 2.x
+        ('"pydantic>=1.8"', None, [("ENV007", "error", 1)]),
+        ('"pydantic>=2"', None, [("ENV007", "error", 1), ("ENV007", "warning", 8)]),
+        ('"pydantic>=1.8"', "2.9.2", [("ENV007", "error", 1), ("ENV007", "warning", 8)]),
+        ('"pydantic"', "1.10.18", []),
+        ('"pydantic<2"', None, []),
+        ('"pydantic~=1.10"', None, []),
+        ('"fastapi"', None, []),  # another package decides: unknown, silent
+    ],
+)
+def test_env007_judges_the_pydantic_a_build_installs(
+    project: Project, pydantic: str, lock: str | None, expected: list[tuple[str, str, int]]
+) -> None:
+    pyproject = PYPROJECT.replace('"pydantic-settings>=2"', pydantic)
+    extra = {"pyproject.toml": pyproject}
+    if lock is not None:
+        extra["uv.lock"] = f'version = 1\n[[package]]\nname = "pydantic"\nversion = "{lock}"\n'
+    result = project(files(settings=V1_SETTINGS, **extra))
+    found = [(f.code, f.severity.value, f.span.line) for f in result.findings if f.code == "ENV007"]
+    assert found == expected
+
+
 def test_dockerfile_arg_is_not_a_runtime_variable(project: Project) -> None:
     all_files = files(env=DB_FROM_SECRET)
     all_files["api/Dockerfile"] = (
