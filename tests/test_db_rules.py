@@ -375,7 +375,14 @@ def test_asyncio_extension_without_greenlet_is_db008(project: Project) -> None:
 
 @pytest.mark.parametrize(
     "deps",
-    ['"sqlalchemy[asyncio]>=2.0"', '"sqlalchemy>=2.0", "greenlet"', '"sqlalchemy>=2.0,<2.1"'],
+    [
+        '"sqlalchemy[asyncio]>=2.0"',
+        '"sqlalchemy>=2.0", "greenlet"',
+        '"sqlalchemy>=2.0,<2.1"',
+        '"sqlalchemy==2.0.30"',  # an exact pin installs 2.0.30, which brings greenlet
+        '"SQLAlchemy==1.4.41"',
+        '"sqlalchemy~=2.0.30"',
+    ],
 )
 def test_db008_silent_with_greenlet_or_sqlalchemy_20(project: Project, deps: str) -> None:
     result = project(
@@ -384,6 +391,71 @@ def test_db008_silent_with_greenlet_or_sqlalchemy_20(project: Project, deps: str
             "app/config.py": SYNC_CONFIG,
             "app/db.py": ASYNC_DB,
             ".env.example": "DATABASE_URL=postgresql+asyncpg://app:CHANGE_ME@localhost/app\n",
+        }
+    )
+    assert codes(result) == []
+
+
+def test_db008_exact_pin_of_21_says_so_without_contradiction(project: Project) -> None:
+    result = project(
+        {
+            "pyproject.toml": PYPROJECT.format(deps='"fastapi", "sqlalchemy==2.1.0", "asyncpg"'),
+            "app/config.py": SYNC_CONFIG,
+            "app/db.py": ASYNC_DB,
+            ".env.example": "DATABASE_URL=postgresql+asyncpg://app:CHANGE_ME@localhost/app\n",
+        }
+    )
+    assert codes(result) == ["DB008"]
+    assert "`sqlalchemy==2.1.0` (SQLAlchemy 2.1 or later)" in result.findings[0].message
+    assert "fresh build" not in result.findings[0].message
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {  # requirements with hashes, as pip-compile --generate-hashes writes them
+            "requirements.txt": "fastapi==0.115.0 \\\n    --hash=sha256:aa\n"
+            "sqlalchemy[asyncio]==2.1.0 \\\n    --hash=sha256:bb \\\n    --hash=sha256:cc\n"
+            "asyncpg==0.30.0 \\\n    --hash=sha256:dd\n"
+        },
+        {  # a lock whose SQLAlchemy is 2.1 but which installs greenlet (the extra's dependency)
+            "pyproject.toml": PYPROJECT.format(
+                deps='"fastapi", "sqlalchemy>=2.0", "asyncpg", "sqlmodel"'
+            ),
+            "uv.lock": 'version = 1\n[[package]]\nname = "sqlalchemy"\nversion = "2.1.0"\n'
+            '[[package]]\nname = "greenlet"\nversion = "3.1.1"\n',
+        },
+        {
+            "pyproject.toml": '[tool.poetry]\nname = "app"\nversion = "1"\n'
+            '[tool.poetry.dependencies]\npython = "^3.12"\nfastapi = "*"\nasyncpg = "*"\n'
+            'sqlalchemy = {version = "^2.0", extras = ["asyncio"]}\n',
+        },
+    ],
+)
+def test_db008_silent_when_the_extra_or_greenlet_is_installed(
+    project: Project, files: dict[str, str]
+) -> None:
+    result = project(
+        {
+            **files,
+            "app/config.py": SYNC_CONFIG,
+            "app/db.py": ASYNC_DB,
+            ".env.example": "DATABASE_URL=postgresql+asyncpg://app:CHANGE_ME@localhost/app\n",
+        }
+    )
+    assert "DB008" not in codes(result)
+
+
+def test_driver_exact_pin_20_uses_20s_default_driver(project: Project) -> None:
+    # `postgresql://` loads psycopg2 under SQLAlchemy 2.0 (psycopg only from 2.1): the pin decides
+    result = project(
+        {
+            "pyproject.toml": PYPROJECT.format(
+                deps='"fastapi", "sqlalchemy==2.0.30", "psycopg2-binary"'
+            ),
+            "app/config.py": SYNC_CONFIG,
+            "app/db.py": SYNC_DB.replace("from sqlmodel import", "from sqlalchemy import"),
+            ".env.example": "DATABASE_URL=postgresql://app:CHANGE_ME@localhost:5432/app\n",
         }
     )
     assert codes(result) == []

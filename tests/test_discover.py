@@ -38,7 +38,13 @@ from preflight.discover import FileKind, classify, discover
         ("preflight.toml", FileKind.PREFLIGHT_CONFIG),
         ("README.md", FileKind.README),  # read for `kubectl create secret` only
         ("docs/guide.md", None),
-        (".env", None),  # real secrets: never read
+        (".env", FileKind.ENV_FILE),  # read unless git ignores it; values never printed
+        (".env.server", FileKind.ENV_FILE),
+        ("deploy/prod.env", FileKind.ENV_FILE),
+        (".env.dist", FileKind.ENV_EXAMPLE),
+        (".env-dist", FileKind.ENV_EXAMPLE),
+        ("env.example", FileKind.ENV_EXAMPLE),
+        (".envrc", None),
     ],
 )
 def test_classify(path: str, kind: FileKind | None) -> None:

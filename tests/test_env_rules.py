@@ -272,11 +272,41 @@ def test_no_env_example_is_info_once(project: Project) -> None:
 
 
 def test_sensitive_plain_value_is_env004(project: Project) -> None:
-    env = (
-        DB_FROM_SECRET
-        + '- name: SECRET_KEY\n  value: "REPLACE_ME_with_at_least_32_random_characters"\n'
-    )
+    env = DB_FROM_SECRET + '- name: SECRET_KEY\n  value: "q8Zt3LwX0vR7nB2kM5yP9sD4fG6hJ1cA"\n'
     assert codes(project(files(env=env))) == ["ENV004"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["REPLACE_ME_with_at_least_32_random_characters", "<generate one>", "password", "db-password"],
+)
+def test_placeholder_plain_value_is_not_env004(project: Project, value: str) -> None:
+    # nothing a reader of the manifest learns; ENV004 judges values as ENV005 does
+    env = DB_FROM_SECRET + f'- name: SECRET_KEY\n  value: "{value}"\n'
+    assert "ENV004" not in codes(project(files(env=env)))
+
+
+def test_demo_login_is_not_env004(project: Project) -> None:
+    env = (
+        DB_FROM_SECRET + KEY_FROM_SECRET + '- name: DEMO_LOGIN_PASSWORD\n  value: "bankofanthos"\n'
+    )
+    assert "ENV004" not in codes(project(files(env=env)))
+
+
+def test_each_variable_of_one_dockerfile_env_is_judged_at_its_own_line(project: Project) -> None:
+    dockerfile = (
+        "FROM python:3.12-slim\n"
+        "ENV MYSQL_ALLOW_EMPTY_PASSWORD=yes \\\n"
+        "    UWSGI_PASS=uwsgi_server \\\n"
+        "    MYSQL_PASSWORD=Zr8wq2Lx \\\n"
+        "    API_TOKEN=abc123\n"
+        'CMD ["python", "-c", "print(1)"]\n'
+    )
+    result = project({"Dockerfile": dockerfile})
+    assert [(f.code, f.span.line, f.span.col) for f in result.findings] == [
+        ("ENV004", 4, 5),
+        ("ENV004", 5, 5),
+    ]
 
 
 def test_sensitive_dockerfile_env_is_env004(project: Project) -> None:
@@ -400,6 +430,10 @@ def test_unused_write_tree_import_is_used(tmp_path: Path) -> None:
         ("FORGOT_PASSWORD_ENABLED", False),
         ("ALLOYDB_SECRET_NAME", False),
         ("ACCESS_TOKEN_EXPIRE_MINUTES", False),
+        ("DB_PASS", True),
+        ("DD_UWSGI_PASS", False),  # nginx uwsgi_pass: an upstream, not a password
+        ("PROXY_PASS", False),
+        ("PWD", False),  # the working directory
     ],
 )
 def test_sensitive_names(name: str, sensitive: bool) -> None:
@@ -431,6 +465,38 @@ def test_pydantic_1_pin_is_not_pydantic_2(project: Project) -> None:
     settings = "from pydantic import BaseSettings\n\n\nclass Settings(BaseSettings):\n    debug: bool = False\n\n\nsettings = Settings()\n"
     pyproject = PYPROJECT.replace('"pydantic-settings>=2"', '"pydantic==1.10.26"')
     assert codes(project(files(settings=settings, **{"pyproject.toml": pyproject}))) == []
+
+
+V1_SETTINGS = (
+    "from pydantic import BaseSettings, validator\n\n\nclass Settings(BaseSettings):\n"
+    "    debug: bool = False\n\n    @validator('debug', pre=True)\n    def flag(cls, v):\n"
+    "        return v\n\n\nsettings = Settings()\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("pydantic", "lock", "expected"),
+    [
+        ('"pydantic"', None, [("ENV007", "error", 1)]),  # a fresh build installs 2.x
+        ('"pydantic>=1.8"', None, [("ENV007", "error", 1)]),
+        ('"pydantic>=2"', None, [("ENV007", "error", 1), ("ENV007", "warning", 8)]),
+        ('"pydantic>=1.8"', "2.9.2", [("ENV007", "error", 1), ("ENV007", "warning", 8)]),
+        ('"pydantic"', "1.10.18", []),
+        ('"pydantic<2"', None, []),
+        ('"pydantic~=1.10"', None, []),
+        ('"fastapi"', None, []),  # another package decides: unknown, silent
+    ],
+)
+def test_env007_judges_the_pydantic_a_build_installs(
+    project: Project, pydantic: str, lock: str | None, expected: list[tuple[str, str, int]]
+) -> None:
+    pyproject = PYPROJECT.replace('"pydantic-settings>=2"', pydantic)
+    extra = {"pyproject.toml": pyproject}
+    if lock is not None:
+        extra["uv.lock"] = f'version = 1\n[[package]]\nname = "pydantic"\nversion = "{lock}"\n'
+    result = project(files(settings=V1_SETTINGS, **extra))
+    found = [(f.code, f.severity.value, f.span.line) for f in result.findings if f.code == "ENV007"]
+    assert found == expected
 
 
 def test_dockerfile_arg_is_not_a_runtime_variable(project: Project) -> None:

@@ -256,7 +256,7 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
                   key: SECRET_KEY
 """,
                 """            - name: SECRET_KEY
-              value: CHANGE_ME-replace-with-at-least-32-random-characters
+              value: dev-7Kq2vX9mPz4LwR8tN3bY6cH1sJ5fD0gA
 """,
             )
         ],

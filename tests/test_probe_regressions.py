@@ -114,3 +114,60 @@ def test_a_claim_that_the_service_uses_a_database_relates_the_engine() -> None:
         f for f in lint(FIXTURES / "prb004-seed-health-only").findings if f.code == "PRB004"
     )
     assert ("app/db.py", 7) in {(r.span.path, r.span.line) for r in prb004.related}
+
+
+HEALTH_RUNS_SELECT_1 = """
+
+@app.get("/healthz/db")
+async def database_health() -> dict[str, str]:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return {"database": "ok"}
+"""
+HEALTH_SWALLOWS_ERROR = """
+
+@app.get("/health/db")
+async def database_health() -> dict[str, str]:
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        return {"database": "down"}
+    return {"database": "ok"}
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (HEALTH_RUNS_SELECT_1, []),  # readiness by what it does, whatever the path says
+        (HEALTH_SWALLOWS_ERROR, ["PRB003"]),  # reaches the database but never fails
+        ("", ["PRB003"]),  # `/products` queries the database but is no health endpoint
+    ],
+)
+def test_prb003_judges_a_health_endpoint_by_what_it_does(
+    tmp_path: Path, extra: str, expected: list[str]
+) -> None:
+    import shutil
+
+    from conftest import FIXTURES, lint
+
+    root = tmp_path / "service"
+    shutil.copytree(FIXTURES / "prb003-tcp-readiness-no-endpoint", root)
+    main = root / "app" / "main.py"
+    main.write_text(main.read_text() + extra)
+    assert [f.code for f in lint(root).findings] == expected
+
+
+def test_an_sqlite_engine_is_not_a_network_database(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import FIXTURES, lint
+
+    root = tmp_path / "service"
+    shutil.copytree(FIXTURES / "prb003-tcp-readiness-no-endpoint", root)
+    db = root / "app" / "db.py"
+    db.write_text(
+        db.read_text().replace('os.environ["DATABASE_URL"]', '"sqlite+aiosqlite:///./catalog.db"')
+    )
+    assert "PRB003" not in [f.code for f in lint(root).findings]

@@ -93,7 +93,7 @@ def may_hold_secret(kind: str, text: str) -> bool:
     Deliberately broad (any env file, any secret-sounding word, any URL with user info): a
     file wrongly judged secret is only re-parsed, a secret wrongly cached is on disk.
     """
-    if kind == "env-example":
+    if kind in ("env-example", "env-file"):
         return True  # every value of an env file may be a secret, whatever its name
     lowered = text.lower()
     if any(word in lowered for word in _SECRET_WORDS):

@@ -14,6 +14,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from preflight.gitignore import GitIgnore
+from preflight.knowledge.envfiles import ENV_EXAMPLE_NAMES
+
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 
 # Directories a deploy never ships from source: VCS metadata, virtualenvs, caches, build output.
@@ -50,6 +53,7 @@ class FileKind(str, enum.Enum):
     COMPOSE = "compose"
     YAML = "yaml"  # a manifest only if its documents have apiVersion and kind
     ENV_EXAMPLE = "env-example"
+    ENV_FILE = "env-file"  # .env, .env.server, prod.env: a compose env_file, or the example
     PYTHON = "python"
     GUNICORN_CONFIG = "gunicorn-config"
     PROCFILE = "procfile"
@@ -83,6 +87,7 @@ KINDS: dict[FileKind, KindInfo] = {
     FileKind.COMPOSE: KindInfo(("preflight.parse.compose", "parse_compose"), "hash"),
     FileKind.YAML: KindInfo(("preflight.parse.manifests", "parse_manifests"), "hash"),
     FileKind.ENV_EXAMPLE: KindInfo(("preflight.parse.envfile", "parse_env_file"), "hash"),
+    FileKind.ENV_FILE: KindInfo(("preflight.parse.envfile", "parse_env_file"), "hash"),
     FileKind.PYTHON: KindInfo(("preflight.parse.python", "parse_python"), "python"),
     FileKind.GUNICORN_CONFIG: KindInfo(("preflight.parse.python", "parse_python"), "python"),
     FileKind.PROCFILE: KindInfo(("preflight.parse.procfile", "parse_procfile"), "hash"),
@@ -117,6 +122,8 @@ class Inventory:
     files: list[SourceFile] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) for --verbose
     all_paths: set[str] = field(default_factory=set)  # every file walked, read or not
+    gitignore: GitIgnore = field(default_factory=GitIgnore)  # the .gitignore files walked
+    ignored: set[str] = field(default_factory=set)  # manifests read although git ignores them
 
     def of_kind(self, *kinds: FileKind) -> Iterator[SourceFile]:
         return (f for f in self.files if f.kind in kinds)
@@ -130,6 +137,11 @@ class Inventory:
 
     def paths(self) -> frozenset[str]:
         return frozenset(f.path for f in self.files)
+
+
+# Files that are not read at all when git ignores them: a local `.env` is neither the project's
+# example nor a committed secret.
+_COMMITTED_MATTERS = frozenset({"env-example", "env-file"})
 
 
 def classify(rel: str) -> FileKind | None:
@@ -172,8 +184,10 @@ def classify(rel: str) -> FileKind | None:
         if stem.startswith(("docker-compose", "compose")):
             return FileKind.COMPOSE
         return FileKind.YAML
-    if name in (".env.example", ".env.sample", ".env.template", "env.example", "example.env"):
+    if name in ENV_EXAMPLE_NAMES:
         return FileKind.ENV_EXAMPLE
+    if name == ".env" or name.startswith((".env.", ".env-")) or lower.endswith(".env"):
+        return FileKind.ENV_FILE
     if name == "gunicorn.conf.py" or name == "gunicorn_config.py":
         return FileKind.GUNICORN_CONFIG
     if lower.endswith(".py"):
@@ -343,6 +357,21 @@ def _read_text(full: Path, size: int, bom: bool = False) -> tuple[str | None, st
     return text.replace("\r\n", "\n").replace("\r", "\n"), ""
 
 
+def _read_ignore_files(gitignore: GitIgnore, rel_dir: str, full_dir: str) -> None:
+    """A directory's `.gitignore` (and, at the root, `.git/info/exclude`), before its files."""
+    names = [".gitignore"] if rel_dir else [".git/info/exclude", ".gitignore"]
+    for name in names:
+        path = os.path.join(full_dir, name)
+        try:
+            if not os.path.isfile(path) or os.path.getsize(path) > DEFAULT_MAX_FILE_SIZE:
+                continue
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        gitignore.add(rel_dir, text, f"{rel_dir}/{name}" if rel_dir else name)
+
+
 def discover(
     root: Path,
     exclude: Iterable[str] = (),
@@ -362,6 +391,7 @@ def discover(
             inventory.skipped.append((rel_dir or ".", f"cannot list directory: {exc.strerror}"))
             continue
         subdirs: list[tuple[str, str]] = []
+        _read_ignore_files(inventory.gitignore, rel_dir, full_dir)
         for entry in entries:
             # A name that is not UTF-8 arrives surrogate-escaped; it is shown (and keyed) in the
             # escaped form of shown_name; the file itself is read through entry.path.
@@ -391,6 +421,14 @@ def discover(
             kind = classify(rel)
             if kind is None:
                 continue
+            if kind.value in _COMMITTED_MATTERS:
+                ignored_by = inventory.gitignore.ignored(rel)
+                if ignored_by is not None:
+                    inventory.skipped.append((rel, f"ignored by git ({ignored_by}): not committed"))
+                    continue
+            elif kind is FileKind.YAML and inventory.gitignore.ignored(rel) is not None:
+                # still read (a local Secret defines its name), but nothing in it is committed
+                inventory.ignored.add(rel)
             if is_link:
                 target = os.path.realpath(entry.path)
                 if os.path.commonpath([real_root, target]) != real_root:

@@ -43,12 +43,17 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             r.name == "sqlalchemy" and r.extras & _GREENLET_EXTRAS for r in deps.requirements
         ):
             continue
+        if "greenlet" in deps.locked:
+            ctx.silent(span, "the lock file installs greenlet (an extra or another package)")
+            continue
         locked = deps.locked.get("sqlalchemy")
         declared = [r for r in deps.requirements if r.name == "sqlalchemy"]
         if locked is not None:
             if deps.sqlalchemy_minors() != frozenset({"2.1"}):
                 continue
             version = f"the lock file's SQLAlchemy {locked}"
+        elif declared and deps.sqlalchemy_minors() == frozenset({"2.1"}):
+            version = f"`{declared[0].raw}` (SQLAlchemy 2.1 or later)"
         elif declared and "2.1" in deps.sqlalchemy_minors():
             version = f"`{declared[0].raw}` (a fresh build installs SQLAlchemy 2.1 or later)"
         elif declared:

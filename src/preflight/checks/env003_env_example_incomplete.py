@@ -1,12 +1,17 @@
-"""ENV003 env-example-incomplete: a required setting is missing from .env.example."""
+"""ENV003 env-example-incomplete: a required setting is missing from .env.example.
+
+The example is the nearest `.env.example` (or `.env.sample`, `.env.template`, `env.example`,
+`example.env`, `.env.dist`) above the service; where there is none, a committed `.env` or an
+env file a compose service loads documents the variables instead (model/envfiles.py).
+"""
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterator
 
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
+from preflight.model.envfiles import examples_for
 from preflight.model.graph import Deployment
 from preflight.spans import Related, Span
 
@@ -20,11 +25,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
         ]
         if not required:
             continue
-        examples = [
-            env
-            for path, env in sorted(project.env_examples.items())
-            if _above(posixpath.dirname(path), root)
-        ]
+        examples = examples_for(project, root)
         if not examples:
             first = required[0]
             yield ctx.report(
@@ -35,8 +36,9 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 severity=Severity.INFO,
             )
             continue
-        example = examples[-1]  # the nearest one
-        names = {entry.name for entry in example.entries}
+        # the nearest directory's files, judged together; the finding points at the first
+        example = examples[0]
+        names = {entry.name for env in examples for entry in env.entries}
         for setting in required:
             if any(setting.matches(name) for name in names):
                 continue
@@ -49,10 +51,6 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 (Related(setting.span, f"{setting.owner} is required here"),),
                 f"Add `{setting.display_name}=` with a placeholder value to {example.path}.",
             )
-
-
-def _above(directory: str, root: str) -> bool:
-    return directory == "" or root == directory or root.startswith(directory + "/")
 
 
 RULE = Rule(

@@ -14,9 +14,11 @@ from collections.abc import Iterator
 
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
-from preflight.knowledge.sensitive import is_sensitive_name
+from preflight.knowledge.sensitive import is_published_credential, is_sensitive_name
+from preflight.model.envfiles import loaded_env_files
 from preflight.model.graph import Deployment
-from preflight.model.settings import is_placeholder
+from preflight.model.project import Project
+from preflight.model.settings import describes_itself, is_placeholder
 from preflight.redact import url_password
 from preflight.spans import Related
 
@@ -27,13 +29,6 @@ _PUBLIC_KEY = re.compile(
 )
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 _KEY_FILES = (".key", ".pem", ".p12", ".pfx", ".jks", ".keystore")
-# A value made only of words that say what it stands for: `db-password`, `my_secret_key`,
-# `tu_valor_secreto`. Real credentials are random or at least carry digits or symbols.
-_SELF_DESCRIBING = re.compile(r"^[a-z]+(?:[-_.][a-z]+)*$", re.I)
-_DESCRIBING_WORDS = re.compile(
-    r"pass(?:word)?|pwd|secret|secreto|token|key|clave|valor|value|your|tu|my|mi|here|aqui",
-    re.I,
-)
 
 
 def why_sensitive(key: str, value: str) -> str | None:
@@ -50,36 +45,39 @@ def why_sensitive(key: str, value: str) -> str | None:
     return None
 
 
-def describes_itself(value: str) -> bool:
-    """`db-password`, `your-secret-key`, `tu_valor_secreto`: a placeholder written as words."""
-    text = value.strip()
-    if not _SELF_DESCRIBING.match(text):
-        return False
-    words = re.split(r"[-_.]", text)
-    return any(_DESCRIBING_WORDS.fullmatch(word) for word in words)
+def committed_value(key: str, text: str | None) -> str | None:
+    """Why a committed value is a secret (see :func:`why_sensitive`), or None: configuration,
+    a placeholder, or a URL whose password is one."""
+    if text is None or is_placeholder(text):
+        return None
+    why = why_sensitive(key, text)
+    if why is None or is_published_credential(key):
+        return None
+    if "://" in text:
+        password = url_password(text) or ""
+        if is_placeholder(password) or describes_itself(password):
+            return None
+    elif describes_itself(text):
+        return None
+    return why
 
 
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
     project = graph.files
+    yield from _env_files(project, ctx)
     for manifest in project.manifests.values():
+        if manifest.path in project.uncommitted:
+            if manifest.secrets:
+                ctx.silent(manifest.secrets[0].obj.span, f"{manifest.path} is ignored by git")
+            continue  # a local file, not in version control
         for secret in manifest.secrets:
             if secret.encrypted:
                 continue
             committed = []
             for key, value in secret.keys.items():
-                text = value.value
-                if text is None or is_placeholder(text):
-                    continue
-                why = why_sensitive(key, text)
-                if why is None:
-                    continue
-                if "://" in text:
-                    password = url_password(text) or ""
-                    if is_placeholder(password) or describes_itself(password):
-                        continue
-                elif describes_itself(text):
-                    continue
-                committed.append((key, value, why))
+                why = committed_value(key, value.value)
+                if why is not None:
+                    committed.append((key, value, why))
             if not committed:
                 continue
             committed.sort(key=lambda item: item[1].span)  # file order: data and stringData mix
@@ -96,6 +94,35 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 fix="Rotate the values, replace them with placeholders, and deliver the real ones "
                 "with an ExternalSecret, SealedSecret, SOPS or your secret manager.",
             )
+
+
+def _env_files(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    """A committed env file a compose service loads (`env_file: .env.server`) is committed
+    configuration like a Secret manifest: one finding per file, values never shown."""
+    for env_file, uses in loaded_env_files(project):
+        if env_file.path in project.env_examples:
+            continue  # an example documents placeholders by its name
+        committed = [
+            (entry, why)
+            for entry in env_file.entries
+            if (why := committed_value(entry.name, entry.value)) is not None
+        ]
+        if not committed:
+            continue
+        (first, _), rest = committed[0], committed[1:]
+        names = ", ".join(f"`{e.name}` ({len(e.value)} characters)" for e, _ in committed)
+        use = uses[0]
+        yield ctx.report(
+            f"{env_file.path}, which compose service `{use.service}` loads, commits "
+            f"{len(committed)} secret value(s): {names}. They are now in version control.",
+            first.span,
+            (
+                *(Related(entry.span, f"`{entry.name}`: {why}") for entry, why in rest),
+                Related(use.span, f"compose service `{use.service}` loads it here"),
+            ),
+            fix=f"Rotate the values, commit {env_file.path} with placeholders only (or stop "
+            "committing it: add it to .gitignore), and provide the real values at deploy time.",
+        )
 
 
 RULE = Rule(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion
 
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
@@ -12,24 +13,49 @@ from preflight.model.graph import Deployment
 from preflight.model.project import Project
 from preflight.spans import Related
 
+_ONES = ("1.8.2", "1.9.2", "1.10.0", "1.10.9", "1.10.18", "1.10.26", "1.10.99")
+_TWOS = ("2.0", "2.5.3", "2.9.2", "2.11.0", "2.99")
 
-def _requires_pydantic_2(project: Project, path: str) -> str | None:
+
+def _pydantic_version(project: Project, path: str) -> tuple[str | None, str, bool]:
+    """Which pydantic a fresh build of the module's service installs: ("2", why, required),
+    ("1", why, _) or (None, why not known, _). ``required``: the dependencies exclude 1.x (not
+    merely admit 2), which is what the deprecation findings need."""
     deps = project.dependencies.get(path)
     if deps is None:
-        return None
+        return None, "no pyproject.toml or requirements.txt governs it", False
+    locked = deps.locked.get("pydantic")
+    if locked is not None:
+        line = "2" if not locked.startswith(("0.", "1.")) else "1"
+        return line, f"the lock file's pydantic {locked}", line == "2"
     if "pydantic-settings" in deps.names():
-        return f"`pydantic-settings` in {deps.declared_in}"
+        return "2", f"`pydantic-settings` in {deps.declared_in}", True
     for requirement in deps.requirements:
-        if requirement.name == "pydantic" and requirement.specifier:
-            try:
-                spec = SpecifierSet(requirement.specifier)
-            except InvalidSpecifier:
-                continue
-            ones = ("1.8.2", "1.9.2", "1.10.0", "1.10.9", "1.10.18", "1.10.26", "1.10.99")
-            twos = ("2.0", "2.5.3", "2.9.2", "2.11.0", "2.99")
-            if not any(spec.contains(v) for v in ones) and any(spec.contains(v) for v in twos):
-                return f"`{requirement.raw}` in {deps.declared_in}"
-    return None
+        if requirement.name != "pydantic":
+            continue
+        where = f"`{requirement.raw}` in {deps.declared_in}"
+        try:
+            spec = SpecifierSet(requirement.specifier)
+        except InvalidSpecifier:
+            return None, f"{where} is not a version constraint preflight reads", False
+        named = [clause.version for clause in spec if "*" not in clause.version]
+        ones = [v for v in (*_ONES, *named) if v.startswith("1.")]
+        twos = [v for v in (*_TWOS, *named) if v.startswith("2.")]
+        admits_one = any(_in(spec, v) for v in ones)
+        admits_two = any(_in(spec, v) for v in twos)
+        if admits_two:  # the newest admitted version is what a fresh build installs
+            return "2", where, not admits_one
+        if admits_one:
+            return "1", where, False
+        return None, f"{where} admits neither pydantic 1 nor 2", False
+    return None, f"{deps.declared_in} does not declare pydantic (another package brings it)", False
+
+
+def _in(spec: SpecifierSet, version: str) -> bool:
+    try:
+        return spec.contains(version, prereleases=True)
+    except InvalidVersion:
+        return False
 
 
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
@@ -38,20 +64,23 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
         for cls in module.settings:
             if not cls.v1_import and not cls.pydantic_v1_validators:
                 continue
-            why = _requires_pydantic_2(project, path)
-            if why is None:
-                ctx.silent(cls.span, f"{path}: the dependencies do not pin pydantic 2")
+            line, why, required = _pydantic_version(project, path)
+            if line != "2":
+                ctx.silent(cls.span, f"{path}: pydantic {line or 'version unknown'}: {why}")
                 continue
             if cls.v1_import is not None:
+                means = "means pydantic 2" if required else "lets a fresh build install pydantic 2"
                 yield ctx.report(
-                    f"`{cls.name}` imports `BaseSettings` from `pydantic`, but {why} means "
-                    "pydantic 2, "
-                    "where it moved: the import fails with `PydanticImportError`.",
+                    f"`{cls.name}` imports `BaseSettings` from `pydantic`, but {why} {means}, "
+                    "where it moved: the import fails at start-up with `PydanticImportError`.",
                     cls.v1_import,
                     (Related(cls.span, f"`{cls.name}`"),),
                     "Import it from pydantic-settings: "
-                    "`from pydantic_settings import BaseSettings`.",
+                    "`from pydantic_settings import BaseSettings` (and declare `pydantic-settings`"
+                    "), or hold pydantic below 2 (`pydantic<2`).",
                 )
+            if not required:
+                continue  # v1 validators work under both; deprecated only where 2 is required
             for span in cls.pydantic_v1_validators:
                 yield ctx.report(
                     f"`{cls.name}` uses the pydantic v1 API (`@validator` / `class Config`) under "
@@ -61,13 +90,16 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                     span,
                     fix='Use `@field_validator(..., mode="before")` and '
                     "`model_config = SettingsConfigDict(...)`.",
+                    severity=Severity.WARNING,
                 )
 
 
 RULE = Rule(
     code="ENV007",
     name="pydantic-v1-settings-api",
-    severity=Severity.WARNING,
-    summary="A settings class uses the pydantic v1 API although the project requires pydantic 2.",
+    severity=Severity.ERROR,
+    # the v1 import fails (error); v1 validators and `class Config` are only deprecated
+    other_severities=(Severity.WARNING,),
+    summary="A settings class uses the pydantic v1 API although the project installs pydantic 2.",
     check=check,
 )

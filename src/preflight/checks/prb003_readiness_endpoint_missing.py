@@ -25,6 +25,12 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             continue
         if probed.get((app.module, app.name)) or _has_ready_route(app):
             continue  # a probe that misses it is PRB001/PRB002's finding, not this one
+        checking = next((r for r in app.routes if _probes.checks_database(r, graph)), None)
+        if checking is not None:  # `/health` that runs `SELECT 1` and fails: readiness by deed
+            ctx.silent(
+                checking.span, f"`{checking.path}` checks the database: a readiness endpoint"
+            )
+            continue
         where = f"none of {', '.join(_probes.READY_PATHS)}, under any prefix"
         yield ctx.report(
             f"The app `{app.name}` in {app.module} uses a database but has no readiness endpoint "

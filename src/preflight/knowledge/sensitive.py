@@ -40,6 +40,16 @@ KEY_QUALIFIERS = frozenset(
         "WEBHOOK",
     }
 )
+# `PASS` after one of these is an nginx `*_pass` directive's target (an upstream, a socket), not a
+# password: `DD_UWSGI_PASS=uwsgi_server` (DefectDojo's nginx image), `PROXY_PASS`, `FASTCGI_PASS`.
+# Source: the nginx directives proxy_pass, uwsgi_pass, fastcgi_pass, scgi_pass, grpc_pass,
+# memcached_pass (nginx.org/en/docs/dirindex.html).
+PASS_DIRECTIVES = frozenset({"PROXY", "UWSGI", "FASTCGI", "SCGI", "GRPC", "MEMCACHED"})
+# Names that are not credentials although their last word says so: the shell's working directory.
+NOT_CREDENTIALS = frozenset({"PWD"})
+# A word that says the credential is published on purpose: a demo login the app pre-fills on its
+# login page (Bank of Anthos `DEMO_LOGIN_PASSWORD`). Still masked in output; never "leaked".
+PUBLISHED_WORDS = frozenset({"DEMO"})
 _WORDS = re.compile(r"[_\-.]+")
 
 
@@ -50,12 +60,19 @@ def is_sensitive_name(name: str) -> bool:
     name settings *about* a secret, not secrets.
     """
     words = [w for w in _WORDS.split(name.upper()) if w]
-    if not words:
+    if not words or name.upper() in NOT_CREDENTIALS:
         return False
     last = words[-1]
+    if last == "PASS" and len(words) > 1 and words[-2] in PASS_DIRECTIVES:
+        return False  # DD_UWSGI_PASS: where nginx passes requests, not a password
     if last in SENSITIVE_LAST_WORDS:
         return True
     return last == "KEY" and len(words) > 1 and words[-2] in KEY_QUALIFIERS
+
+
+def is_published_credential(name: str) -> bool:
+    """DEMO_LOGIN_PASSWORD: a credential meant to be seen (a demo login), not a leak."""
+    return any(w in PUBLISHED_WORDS for w in _WORDS.split(name.upper()))
 
 
 # A text that contains none of these (lower-cased) holds no sensitive name: a cheap test before

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion
 
 from preflight.digits import ascii_int
 from preflight.model.urls import DbUrl, parse_db_url
@@ -102,15 +103,26 @@ class Dependencies:
                 spec = SpecifierSet(requirement.specifier)
             except InvalidSpecifier:
                 continue
-            if not any(
-                spec.contains(v, prereleases=True) for v in ("2.0.0", "2.0.36", "2.0.99", "1.4.54")
-            ):
+            # the versions the specifier names are candidates too: `==2.0.30` installs 2.0.30,
+            # which no fixed probe would hit
+            named = [clause.version for clause in spec if "*" not in clause.version]
+            candidates = [*_PROBES, *named]
+            if not any(_in(spec, v) for v in candidates if not _at_least_21(v)):
                 minors.discard("2.0")
-            if not any(
-                spec.contains(v, prereleases=True) for v in ("2.1.0", "2.1.9", "2.2.0", "3.0.0")
-            ):
+            if not any(_in(spec, v) for v in candidates if _at_least_21(v)):
                 minors.discard("2.1")
         return frozenset(minors) or frozenset({"2.0", "2.1"})
+
+
+# Versions that tell the two lines apart under the usual specifiers (`>=2`, `<2.1`, `~=2.0`).
+_PROBES = ("1.4.54", "2.0.0", "2.0.36", "2.0.99", "2.1.0", "2.1.9", "2.2.0", "3.0.0")
+
+
+def _in(spec: SpecifierSet, version: str) -> bool:
+    try:
+        return spec.contains(version, prereleases=True)
+    except InvalidVersion:
+        return False
 
 
 def _at_least_21(version: str) -> bool:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from preflight.discover import FileKind, Inventory
 from preflight.knowledge.images import OFFICIAL_IMAGES, PUBLIC_IMAGES
+from preflight.model.envfiles import loaded_env_files
 from preflight.model.installs import RepoView, analyse_image
 from preflight.model.project import (
     ContainerRun,
@@ -73,6 +74,7 @@ def build_project(
         _add(project, FileKind(kind_value), path, text, parsed)
     project.python_paths = frozenset(python_paths)
     project.all_paths = frozenset(inventory.all_paths)
+    project.uncommitted = frozenset(inventory.ignored)
     for path, why in inventory.skipped:
         project.notes.append(f"{path}: skipped ({why})")
     repo = RepoView(project.pyprojects, project.requirements, frozenset(inventory.all_paths))
@@ -204,6 +206,10 @@ def env_sources(project: Project) -> Iterator[EnvSource]:
     for env_file in project.env_examples.values():
         for entry in env_file.entries:
             yield EnvSource(entry.name, entry.value, entry.span, env_file.path)
+    for env_file, _uses in loaded_env_files(project):  # `env_file: .env.server` in compose
+        if env_file.path not in project.env_examples:
+            for entry in env_file.entries:
+                yield EnvSource(entry.name, entry.value, entry.span, env_file.path)
     for dockerfile in project.dockerfiles.values():
         for stage in dockerfile.stages:
             for name, (value, span) in stage.env.items():
@@ -302,6 +308,11 @@ def _add(project: Project, kind: FileKind, path: str, text: str, parsed: Any) ->
         project.compose_files[path] = parsed
     elif kind is FileKind.ENV_EXAMPLE:
         project.env_examples[path] = parsed
+    elif kind is FileKind.ENV_FILE:
+        # a committed `.env`/`.env.server`: names and values, but no PF001 of its own (docker
+        # compose and the tools that load such files accept more than `NAME=value`)
+        project.env_files[path] = parsed
+        return
     elif kind is FileKind.PROCFILE:
         project.procfiles[path] = parsed
         return

@@ -136,11 +136,14 @@ class Project:
     manifests: dict[str, ManifestFile] = field(default_factory=dict)
     compose_files: dict[str, ComposeFile] = field(default_factory=dict)
     env_examples: dict[str, EnvFile] = field(default_factory=dict)
+    # other committed env files (`.env`, `.env.server`; gitignored ones are never read)
+    env_files: dict[str, EnvFile] = field(default_factory=dict)
     procfiles: dict[str, tuple[ProcessType, ...]] = field(default_factory=dict)
     python: dict[str, PythonModule] = field(default_factory=dict)
     shell_scripts: dict[str, str] = field(default_factory=dict)  # path -> text
     python_paths: frozenset[str] = frozenset()  # every .py file, parsed or not
     all_paths: frozenset[str] = frozenset()  # every file walked (read or not)
+    uncommitted: frozenset[str] = frozenset()  # manifests git ignores: read, never "committed"
     images: dict[str, Image] = field(default_factory=dict)  # by Dockerfile path
     launches: list[Launch] = field(default_factory=list)
     containers: list[ContainerRun] = field(default_factory=list)

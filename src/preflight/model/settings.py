@@ -39,6 +39,36 @@ def is_placeholder(value: str) -> bool:
     return False
 
 
+# A value made only of words that say what it stands for: `db-password`, `my_secret_key`,
+# `tu_valor_secreto`. Real credentials are random or at least carry digits or symbols.
+_SELF_DESCRIBING = re.compile(r"^[a-z]+(?:[-_.][a-z]+)*$", re.I)
+_DESCRIBING_WORDS = re.compile(
+    r"pass(?:word)?|pwd|secret|secreto|token|key|clave|valor|value|your|tu|my|mi|here|aqui",
+    re.I,
+)
+
+
+def describes_itself(value: str) -> bool:
+    """`db-password`, `your-secret-key`, `tu_valor_secreto`: a placeholder written as words."""
+    text = value.strip()
+    if not _SELF_DESCRIBING.match(text):
+        return False
+    words = re.split(r"[-_.]", text)
+    return any(_DESCRIBING_WORDS.fullmatch(word) for word in words)
+
+
+def holds_no_secret(value: str) -> bool:
+    """A placeholder, a self-describing value, or a URL whose password is one: nothing that can
+    leak (ENV004 and ENV005 judge values alike)."""
+    text = value.strip().strip("'\"")
+    if is_placeholder(text) or describes_itself(text):
+        return True
+    if "://" in text:
+        password = url_password(text) or ""
+        return is_placeholder(password) or describes_itself(password)
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     """A variable an app reads: from a settings field, or the code itself."""

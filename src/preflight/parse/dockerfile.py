@@ -415,19 +415,22 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
         stage = stages[-1]
         variables = stage.env
         if instruction == "ARG":
-            for word in value.split():
+            words = value.split()
+            where = _assignment_spans(path, lines, start, end, [w.partition("=")[0] for w in words])
+            for word in words:
                 name, _, default = word.partition("=")
                 if name not in stage.env:
                     stage.build_args.add(name)
                 if default:
-                    stage.env.setdefault(name, (default.strip("\"'"), span))
+                    stage.env.setdefault(name, (default.strip("\"'"), where.get(name, span)))
                 elif name in global_args and global_args[name][0]:
-                    stage.env.setdefault(name, (global_args[name][0], span))
+                    stage.env.setdefault(name, (global_args[name][0], where.get(name, span)))
         elif instruction == "ENV":
             # every value of one ENV sees the variables as they were before it (as Docker does)
             pairs = [(name, expansion.expand(v, variables)) for name, v in _env_pairs(value)]
+            where = _assignment_spans(path, lines, start, end, [name for name, _ in pairs])
             for name, expanded in pairs:
-                stage.env[name] = (expanded, span)
+                stage.env[name] = (expanded, where.get(name, span))
                 stage.build_args.discard(name)
         elif instruction == "WORKDIR":
             stage.workdir = _join_path(stage.workdir, expansion.text(value.strip(), variables))
@@ -486,6 +489,57 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
             )
         )
     return Dockerfile(path, tuple(stages), tuple(problems))
+
+
+def _assignment_spans(
+    path: str, lines: list[str], start: int, end: int, names: list[str]
+) -> dict[str, Span]:
+    """Where each variable of one ENV/ARG instruction is assigned: ``ENV A=1 \\ B=2`` on two
+    lines reports B on the second line, at its own column (the name through its value). Names
+    are found in order, after the instruction's keyword, skipping comment lines; one that
+    cannot be found is left out (the caller falls back to the instruction's span)."""
+    found: dict[str, Span] = {}
+    number = start
+    column = len(lines[start]) - len(lines[start].lstrip()) if start < len(lines) else 0
+    if start < len(lines):
+        keyword = _INSTRUCTION.match(lines[start])
+        if keyword is not None:
+            column = keyword.start(2)
+    for name in names:
+        if not name or name in found:
+            continue
+        pattern = re.compile(r"(?<![\w.\-])" + re.escape(name) + r"(?=[=\s]|$)")
+        line_no, col = number, column
+        while line_no <= end and line_no < len(lines):
+            text = lines[line_no]
+            match = None if _COMMENT.match(text) else pattern.search(text, col)
+            if match is not None:
+                stop = _assignment_end(text, match.end())
+                found[name] = Span(path, line_no + 1, match.start() + 1, line_no + 1, stop + 1)
+                number, column = line_no, stop
+                break
+            line_no, col = line_no + 1, 0
+    return found
+
+
+def _assignment_end(text: str, index: int) -> int:
+    """The end of ``=value`` starting at ``index`` (quotes kept together, a continuation
+    backslash left out)."""
+    if index >= len(text) or text[index] != "=":
+        return index
+    index += 1
+    quote: str | None = None
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char.isspace() or (char == "\\" and not text[index + 1 :].strip()):
+            break
+        index += 1
+    return index
 
 
 def _env_pairs(value: str) -> list[tuple[str, str]]:
