@@ -32,6 +32,7 @@ from preflight.discover import FileKind, classify, discover
         ("gunicorn.conf.py", FileKind.GUNICORN_CONFIG),
         ("Procfile", FileKind.PROCFILE),
         ("Tiltfile", FileKind.TILTFILE),
+        ("cloudbuild.yaml", FileKind.CLOUDBUILD),
         ("docker-bake.hcl", FileKind.BAKE),
         ("docker-bake.override.json", FileKind.BAKE),
         ("scripts/entrypoint.sh", FileKind.SHELL),

@@ -15,6 +15,7 @@ from preflight.model.graph import ContainerNode
 from preflight.parse.buildcmds import (
     parse_bake,
     parse_build_script,
+    parse_cloudbuild,
     parse_gitlab_ci,
     parse_tiltfile,
     parse_workflow,
@@ -439,7 +440,7 @@ def test_skaffold_artifacts_resolve_against_context() -> None:
      '{"target": {"a": {"tags": "x:1"}}}', '{"target": [1]}'],
 )  # fmt: skip
 def test_build_file_parsers_never_raise(text: str) -> None:
-    for parser in (parse_workflow, parse_gitlab_ci, parse_skaffold):
+    for parser in (parse_workflow, parse_gitlab_ci, parse_skaffold, parse_cloudbuild):
         parser("x.yml", text)
     assert parse_build_script("Makefile", text).problems == ()
     assert parse_tiltfile("Tiltfile", text).problems == ()
@@ -473,6 +474,32 @@ def test_tiltfile_and_bake_builds_resolve_against_their_directories() -> None:
         "runtime",
     )
     assert built.span.line == 5
+
+
+def test_cloud_build_steps_build_from_the_source_root_or_their_dir() -> None:
+    text = (
+        "substitutions:\n  _IMAGE: api\nsteps:\n"
+        "  - name: gcr.io/cloud-builders/docker\n    dir: services/api\n"
+        "    args: [build, -t, 'gcr.io/$PROJECT_ID/${_IMAGE}:$SHORT_SHA', -f, docker/Dockerfile, .]\n"
+        "  - name: gcr.io/cloud-builders/docker\n    entrypoint: bash\n"
+        "    args: ['-c', 'docker build -t europe-docker.pkg.dev/p/r/worker ./worker']\n"
+        "  - name: gcr.io/cloud-builders/docker\n    args: [push, gcr.io/p/api]\n"
+    )
+    found = [
+        (b.image_ref, b.dockerfile, b.context, b.span.line)
+        for b in parse_cloudbuild("cloudbuild.yaml", text).builds
+    ]
+    assert found == [
+        ("api:$SHORT_SHA", "services/api/docker/Dockerfile", "services/api", 6),
+        ("europe-docker.pkg.dev/p/r/worker", "worker/Dockerfile", "worker", 9),
+    ]
+
+
+def test_an_unknown_account_still_leaves_the_image_name() -> None:
+    """`ghcr.io/$OWNER/main-api`: the owner is computed at run time, the name is known."""
+    script = 'NAME="main-api"\ndocker build -t ghcr.io/$OWNER/$NAME:$V services/main\n'
+    (found,) = parse_build_script("build.sh", script).builds
+    assert (found.image_ref, found.dockerfile) == ("main-api:$V", "services/main/Dockerfile")
 
 
 def test_a_broken_workflow_is_a_parse_problem() -> None:

@@ -66,6 +66,7 @@ class FileKind(str, enum.Enum):
     SKAFFOLD = "skaffold"  # skaffold.yaml: build artifacts (image, context, Dockerfile)
     KUSTOMIZATION = "kustomization"  # kustomization.yaml: resources and image rewrites
     README = "readme"  # README*.md: the `kubectl create secret` a setup guide runs
+    CLOUDBUILD = "cloudbuild"  # cloudbuild.yaml: Google Cloud Build's docker/kaniko steps
     TILTFILE = "tiltfile"  # Tiltfile: docker_build(image, context, dockerfile=, target=)
     BAKE = "bake"  # docker-bake.hcl/.json: targets with tags, context, dockerfile, target
     HELM_VALUES = "helm-values"  # values*.yaml beside a Chart.yaml: the images a chart runs
@@ -103,6 +104,7 @@ KINDS: dict[FileKind, KindInfo] = {
         ("preflight.parse.kustomization", "parse_kustomization"), "hash"
     ),
     FileKind.README: KindInfo(("preflight.parse.buildcmds", "parse_docs"), None),
+    FileKind.CLOUDBUILD: KindInfo(("preflight.parse.buildcmds", "parse_cloudbuild"), "hash"),
     FileKind.TILTFILE: KindInfo(("preflight.parse.buildcmds", "parse_tiltfile"), "hash"),
     FileKind.BAKE: KindInfo(("preflight.parse.buildcmds", "parse_bake"), "hash"),
     FileKind.HELM_VALUES: KindInfo(("preflight.parse.helm", "parse_helm_values"), "hash"),
@@ -180,6 +182,8 @@ def classify(rel: str) -> FileKind | None:
             return FileKind.GITLAB_CI
         if lower in ("skaffold.yaml", "skaffold.yml"):
             return FileKind.SKAFFOLD
+        if lower.startswith("cloudbuild"):
+            return FileKind.CLOUDBUILD
         stem = lower.rsplit(".", 1)[0]
         if stem.startswith(("docker-compose", "compose")):
             return FileKind.COMPOSE

@@ -292,6 +292,7 @@ _BUILD_KINDS = frozenset(
         FileKind.README,
         FileKind.TILTFILE,
         FileKind.BAKE,
+        FileKind.CLOUDBUILD,
     }
 )
 

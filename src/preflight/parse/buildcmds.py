@@ -179,10 +179,13 @@ def usable_ref(ref: str) -> str | None:
     if colon > last_slash:
         name = name[:colon]
     parts = name.split("/")
-    while parts and _unknown(parts[0]) and len(parts) > 1:
-        parts.pop(0)
-    if not parts or _unknown(parts[-1]) or any(_unknown(p) for p in parts) or not parts[-1]:
+    if not parts or _unknown(parts[-1]):
         return None
+    # `ghcr.io/$OWNER/api`: what precedes an unknown part is no longer a known path; the
+    # image's own name (the parts after the last unknown one) still is
+    unknown = [index for index, part in enumerate(parts) if _unknown(part)]
+    if unknown:
+        parts = parts[unknown[-1] + 1 :]
     return "/".join(parts) + ref[len(name) :]
 
 
@@ -691,6 +694,50 @@ def _gitlab_variables(node: YNode | None) -> dict[str, str]:
         if name is not None and text is not None:
             out[name] = text
     return out
+
+
+# --- Google Cloud Build -----------------------------------------------------------------------
+
+
+def parse_cloudbuild(path: str, text: str) -> BuildFile:
+    """The images a ``cloudbuild.yaml`` builds: ``docker build`` steps (the docker builder
+    with ``args``, or a shell entrypoint running it), kaniko steps, run from the source root
+    (``gcloud builds submit`` is run there) or the step's ``dir``; ``substitutions`` expand."""
+    collector = _Collector(path, text)
+    document, problems = _ci_document(path, text)
+    if document is None:
+        return BuildFile(path, (), problems)
+    variables = _str_map(document.get("substitutions"))
+    steps = document.get("steps")
+    for step in steps.seq() if steps is not None else ():
+        if step.kind != "map":
+            continue
+        builder = _text(step.get("name")) or ""
+        args_node = step.get("args")
+        if args_node is None or args_node.kind != "seq":
+            continue
+        args = _list_values(args_node)
+        cwd = _join("", _text(step.get("dir")) or "")
+        entrypoint = _text(step.get("entrypoint")) or ""
+        if entrypoint in ("bash", "sh", "/bin/bash", "/bin/sh") and len(args) >= 2:
+            if args[0][0] == "-c":
+                script, node = args[1]
+                collector.scan_script(script, node.span.line, dict(variables), cwd, "Cloud Build")
+            continue
+        if not args:
+            continue
+        words = [text for text, _ in args]
+        if builder.rsplit("/", 1)[-1].split(":")[0] == "docker" and words[0] in ("build", "buildx"):
+            collector.add_command(
+                ["docker", *words], args[0][1].span.line, variables, cwd, "Cloud Build step",
+                last_line=args[-1][1].span.line,
+            )  # fmt: skip
+        elif "kaniko-project/executor" in builder:
+            collector.add_command(
+                ["/kaniko/executor", *words], args[0][1].span.line, variables, cwd,
+                "Cloud Build step", last_line=args[-1][1].span.line,
+            )  # fmt: skip
+    return BuildFile(path, tuple(collector.builds), problems)
 
 
 # --- Tiltfile and docker-bake ----------------------------------------------------------------
