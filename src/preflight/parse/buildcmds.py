@@ -558,19 +558,25 @@ def _ci_document(path: str, text: str) -> tuple[YNode | None, tuple[ParseProblem
     return (document if document is not None and document.kind == "map" else None), problems
 
 
+def _workflow_env(node: YNode | None) -> dict[str, str]:
+    """An ``env:`` map, each ``${{ expression }}`` compacted to one word (as the runner
+    substitutes it: `VERSION: ${{ github.sha }}` is one word in a tag, never two)."""
+    return {name: _EXPRESSION.sub(_compact, value) for name, value in _str_map(node).items()}
+
+
 def parse_workflow(path: str, text: str) -> BuildFile:
     """Builds a GitHub Actions workflow runs; a problem only for YAML that does not load."""
     collector = _Collector(path, text)
     document, problems = _ci_document(path, text)
     if document is None:
         return BuildFile(path, (), problems, created_objects(path, text))
-    workflow_env = _str_map(document.get("env"))
+    workflow_env = _workflow_env(document.get("env"))
     jobs = document.get("jobs")
     for _, job in jobs.items() if jobs is not None else ():
         if job.kind != "map":
             continue
         env = dict(workflow_env)
-        env.update(_str_map(job.get("env")))
+        env.update(_workflow_env(job.get("env")))
         defaults = job.get("defaults")
         run_defaults = defaults.get("run") if defaults is not None else None
         job_dir = _text(run_defaults.get("working-directory")) if run_defaults else None
@@ -580,7 +586,7 @@ def parse_workflow(path: str, text: str) -> BuildFile:
             if step.kind != "map":
                 continue
             step_env = dict(env)
-            step_env.update(_str_map(step.get("env")))
+            step_env.update(_workflow_env(step.get("env")))
             uses = _text(step.get("uses")) or ""
             step_name = _text(step.get("name")) or uses
             with_ = step.get("with")
