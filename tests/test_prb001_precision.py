@@ -77,3 +77,40 @@ def test_a_pod_without_ports_that_a_service_selects_needs_a_probe(tmp_path: Path
     assert "selected by Service `web`" in finding.message
     # the same pod with no Service selecting it: a worker, nothing to probe
     assert prb001(tmp_path / "alone", {"k8s/web.yaml": pod(worker)}) == []
+
+
+def test_a_service_built_here_in_another_language_is_not_judged(tmp_path: Path) -> None:
+    """A Node service's Dockerfile, or an image named after a directory holding a Java build:
+    not a Python web service, so not preflight's to judge."""
+    node = (
+        "        - name: web\n          image: acme/storefront:1\n          ports:\n"
+        "            - containerPort: 3000\n"
+    )
+    java = node.replace("acme/storefront:1", "1234.dkr.ecr.aws/vets-service:latest").replace(
+        "name: web", "name: vets"
+    )
+    files = {
+        "storefront/Dockerfile": 'FROM node:20\nCOPY . .\nCMD ["node", "server.js"]\n',
+        "storefront/package.json": "{}",
+        "vets-service/pom.xml": "<project/>",
+        "k8s/web.yaml": pod(node),
+        "k8s/vets.yaml": pod(java, name="vets", labels="{app: vets}"),
+    }
+    assert prb001(tmp_path, files) == []
+    result = lint(tmp_path, select=["PRB001"])
+    assert sum("is not a Python service" in note for note in result.notes) == 2
+
+
+def test_a_python_service_named_like_a_directory_with_a_python_project_is_judged(
+    tmp_path: Path,
+) -> None:
+    app = (
+        "        - name: api\n          image: ghcr.io/acme/api:1\n          ports:\n"
+        "            - containerPort: 8000\n"
+    )
+    files = {
+        "api/package.json": "{}",  # a front-end build beside a Python project
+        "api/pyproject.toml": "[project]\nname = 'api'\nversion = '1'\n",
+        "k8s/api.yaml": pod(app, name="api", labels="{app: api}"),
+    }
+    assert prb001(tmp_path, files) == [("k8s/api.yaml", 13, Severity.ERROR)]

@@ -42,18 +42,27 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             # manifest of the repository gives the same container one (a copy that lost it).
             copy = _probed_copy(graph, serving)
             if copy is not None:
-                yield ctx.report(
-                    f"{serving.label} runs stock `{stock}` with no readinessProbe, but the same "
-                    f"container in {copy.run.manifest} has one: this copy dropped it.",
-                    container.span,
-                    (Related(copy.run.container.span, "the same container, with its probe"),),
-                    "Give this copy the readinessProbe the other manifest has.",
-                    severity=Severity.INFO,
-                )
+                yield _dropped(ctx, serving, copy, f" runs stock `{stock}`")
                 continue
             ctx.silent(
                 container.span,
                 f"{serving.label} runs stock `{stock}` (its check: {readiness_check_for(stock)})",
+            )
+            continue
+        foreign = graph.foreign_source_of(container.image) if run.dockerfile is None else None
+        if serving.server_command is None and (
+            (run.dockerfile is not None and not _python_image(graph, serving))
+            or foreign is not None
+        ):
+            # built here, but not a Python service (a Node, Java or Go one — by its Dockerfile,
+            # or named after a directory holding another language's build): not preflight's
+            copy = _probed_copy(graph, serving)
+            if copy is not None:
+                yield _dropped(ctx, serving, copy, "")
+                continue
+            source = run.dockerfile.path if run.dockerfile is not None else foreign
+            ctx.silent(
+                container.span, f"{serving.label}: its image ({source}) is not a Python service"
             )
             continue
         evidence = _serves(graph, serving)
@@ -86,6 +95,39 @@ def _serves(graph: Deployment, serving: ContainerNode) -> str | None:
         return f"runs `{serving.server_command.server}`"
     services = graph.services_selecting(serving)
     return f"is selected by Service `{services[0].obj.name}`" if services else None
+
+
+def _dropped(ctx: RuleContext, serving: ContainerNode, copy: ContainerNode, what: str) -> Finding:
+    """A container another manifest runs with a readinessProbe: this copy dropped it (info:
+    not this repository's Python app, but its own manifests say the probe is wanted)."""
+    return ctx.report(
+        f"{serving.label}{what} with no readinessProbe, but the same container in "
+        f"{copy.run.manifest} has one: this copy dropped it.",
+        serving.run.container.span,
+        (Related(copy.run.container.span, "the same container, with its probe"),),
+        "Give this copy the readinessProbe the other manifest has.",
+        severity=Severity.INFO,
+    )
+
+
+def _python_image(graph: Deployment, serving: ContainerNode) -> bool:
+    """The container's image is built here, from a Dockerfile that installs Python packages
+    or starts from a Python base image (a Node, Java or Go service is not preflight's)."""
+    dockerfile = serving.run.dockerfile
+    image = graph.files.images.get(dockerfile.path) if dockerfile is not None else None
+    if image is None:
+        return False
+    environment = image.environment
+    base = (environment.base_image or "").lower()
+    return bool(
+        environment.distributions
+        or environment.projects
+        or environment.base_bundles
+        or "python" in base
+        or "uvicorn" in base
+        or "flask" in base
+        or "django" in base
+    )
 
 
 def _probed_copy(graph: Deployment, serving: ContainerNode) -> ContainerNode | None:

@@ -67,6 +67,8 @@ STOCK_INFRASTRUCTURE = frozenset(
         "busybox",
         "alpine",
         "curl",
+        "defaultbackend",  # the ingress controller's default backend
+        "defaultbackend-amd64",
         # observability
         "prometheus",
         "grafana",

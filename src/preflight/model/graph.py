@@ -107,6 +107,16 @@ class Deployment:
     declarations: dict[str, list[tuple[Span, str]]] = field(default_factory=dict)
     # what each launch runs, scripts followed: aligned with ``launches``
     processes: list[Process] = field(default_factory=list)
+    # directories holding another language's build (pom.xml, package.json, go.mod, …) and no
+    # Python project, by normalised basename: an image named like one is built from it
+    foreign_sources: dict[str, str] = field(default_factory=dict)
+
+    def foreign_source_of(self, image: str | None) -> str | None:
+        """The non-Python source directory an image reference is named after, if any."""
+        if not image:
+            return None
+        name = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0].lower()
+        return self.foreign_sources.get(name.replace("_", "-"))
 
     @property
     def defined(self) -> Defined:
@@ -153,7 +163,31 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     graph.services_by_label = _services_by_label(project)
     graph.declarations = _declarations(project)
     graph.processes = [process_of(launch, project.shell_scripts) for launch in project.launches]
+    graph.foreign_sources = _foreign_sources(project.all_paths)
     return graph
+
+
+_FOREIGN_BUILDS = frozenset(
+    {"pom.xml", "build.gradle", "build.gradle.kts", "package.json", "go.mod", "Cargo.toml",
+     "Gemfile", "composer.json", "mix.exs"}
+)  # fmt: skip
+_PYTHON_MARKERS = frozenset({"pyproject.toml", "requirements.txt", "setup.py", "Pipfile"})
+
+
+def _foreign_sources(paths: frozenset[str]) -> dict[str, str]:
+    foreign: set[str] = set()
+    python: set[str] = set()
+    for path in paths:
+        directory, _, name = path.rpartition("/")
+        if name in _FOREIGN_BUILDS or name.endswith(".csproj"):
+            foreign.add(directory)
+        elif name in _PYTHON_MARKERS or name.endswith(".py"):
+            python.add(directory)
+    out: dict[str, str] = {}
+    for directory in sorted(foreign - python):
+        if directory:
+            out.setdefault(directory.rsplit("/", 1)[-1].lower().replace("_", "-"), directory)
+    return out
 
 
 def _services_by_label(project: Project) -> dict[tuple[str, str], list[tuple[int, KService]]]:
