@@ -100,3 +100,12 @@ def test_env004_skips_flags_and_placeholders_but_not_real_values(tmp_path: Path)
     assert [(f.span.line, f.message.split("`")[1]) for f in result.findings] == [
         (20, "API_TOKEN"),
     ]
+
+
+@pytest.mark.parametrize("value", ["postgres", "admin", "guest", "changeit"])
+def test_a_well_known_default_credential_holds_no_secret(value: str) -> None:
+    from preflight.model.settings import holds_no_secret
+
+    assert holds_no_secret(value)
+    assert holds_no_secret(f"postgresql://postgres:{value}@db:5432/app")
+    assert not holds_no_secret(value + "-9f3Kq2")

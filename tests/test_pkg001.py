@@ -492,3 +492,17 @@ def test_dynamic_dependencies_come_from_the_requirements_files_the_backend_reads
         }
     )
     assert only(result) == ([("Dockerfile", 5, 7)] if fires else [])
+
+
+def test_an_opentelemetry_distro_brings_opentelemetry_instrument(project: Project) -> None:
+    """aws-opentelemetry-distro requires opentelemetry-distro, which requires the
+    instrumentation package that provides `opentelemetry-instrument`."""
+    result = project(
+        {
+            "Dockerfile": "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\n"
+            'CMD ["opentelemetry-instrument", "python", "app.py"]\n',
+            "requirements.txt": "aws-opentelemetry-distro==0.12.2\nflask\n",
+            "app.py": "print('hi')\n",
+        }
+    )
+    assert only(result) == []

@@ -171,3 +171,21 @@ def test_an_sqlite_engine_is_not_a_network_database(tmp_path: Path) -> None:
         db.read_text().replace('os.environ["DATABASE_URL"]', '"sqlite+aiosqlite:///./catalog.db"')
     )
     assert "PRB003" not in [f.code for f in lint(root).findings]
+
+
+def test_prb005_is_silent_when_the_database_is_a_file_in_each_pod(tmp_path: Path) -> None:
+    """A liveness handler touching SQLite restarts nothing shared: each pod has its file."""
+    import shutil
+
+    from conftest import FIXTURES, lint
+
+    root = tmp_path / "service"
+    shutil.copytree(FIXTURES / "prb005-liveness-hits-db", root)
+    assert "PRB005" in [f.code for f in lint(root).findings]
+    db = root / "services" / "billing" / "app" / "db.py"
+    db.write_text(
+        db.read_text().replace('os.environ["DATABASE_URL"]', '"sqlite+aiosqlite:///./billing.db"')
+    )
+    result = lint(root)
+    assert "PRB005" not in [f.code for f in result.findings]
+    assert any("uses no network database" in note for note in result.notes)

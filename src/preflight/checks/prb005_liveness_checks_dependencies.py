@@ -20,6 +20,14 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             continue
         if reaches_database(route.handler, route.module, project.python) is not True:
             continue
+        if not _probes.uses_database(graph, serving.app):
+            # a SQLite file in each pod, or no database client at all: nothing shared that
+            # can go down for every pod at once
+            ctx.silent(
+                probe.path_span or probe.span,
+                f"{serving.label}: its service uses no network database",
+            )
+            continue
         yield ctx.report(
             f"The livenessProbe of {serving.label} calls `GET {probe.path}`, whose handler "
             f"`{route.handler.name}` reaches the database: when the database is down, every pod "

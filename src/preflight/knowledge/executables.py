@@ -218,6 +218,12 @@ EXTRA_ONLY: Mapping[str, tuple[str, str]] = MappingProxyType(
 BRINGS: Mapping[str, frozenset[str]] = _table(
     {
         "uvicorn-worker": {"gunicorn", "uvicorn"},
+        # the OpenTelemetry distros require the instrumentation package, which provides
+        # `opentelemetry-instrument` (aws-opentelemetry-distro 0.12 → opentelemetry-distro)
+        "opentelemetry-distro": {"opentelemetry-instrumentation"},
+        "aws-opentelemetry-distro": {"opentelemetry-distro", "opentelemetry-instrumentation"},
+        "azure-monitor-opentelemetry": {"opentelemetry-instrumentation"},
+        "splunk-opentelemetry": {"opentelemetry-distro", "opentelemetry-instrumentation"},
         "uvicorn[standard]": {"watchfiles", "python-dotenv"},
         # fastapi-cli 0.0.34 requires uvicorn[standard] even without an extra.
         "fastapi-cli": {"uvicorn", "uvicorn[standard]", "watchfiles", "python-dotenv"},

@@ -57,15 +57,24 @@ def describes_itself(value: str) -> bool:
     return any(_DESCRIBING_WORDS.fullmatch(word) for word in words)
 
 
+# The stock credentials images and tutorials ship with (`postgres`/`postgres`, RabbitMQ's
+# `guest`, Java's `changeit`): public knowledge, so nothing that can leak.
+_WELL_KNOWN = frozenset({"postgres", "admin", "root", "guest", "mysql", "pass", "changeit"})
+
+
 def holds_no_secret(value: str) -> bool:
-    """A placeholder, a self-describing value, or a URL whose password is one: nothing that can
-    leak (ENV004 and ENV005 judge values alike)."""
+    """A placeholder, a self-describing value, a well-known default, or a URL whose password
+    is one: nothing that can leak (ENV004 and ENV005 judge values alike)."""
     text = value.strip().strip("'\"")
-    if is_placeholder(text) or describes_itself(text):
+    if is_placeholder(text) or describes_itself(text) or text.lower() in _WELL_KNOWN:
         return True
     if "://" in text:
         password = url_password(text) or ""
-        return is_placeholder(password) or describes_itself(password)
+        return (
+            is_placeholder(password)
+            or describes_itself(password)
+            or password.lower() in _WELL_KNOWN
+        )
     return False
 
 
