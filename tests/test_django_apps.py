@@ -494,3 +494,19 @@ def test_pep701_fstring_in_a_view_is_not_a_parse_error(project: Project) -> None
     padding = "".join(f"    # {'padding line ' * 4}{n}\n" for n in range(20))
     views = VIEWS + "\n" + NOTIFY_VIEW + padding
     assert codes(project(django({"health/views.py": views}))) == []
+
+
+def test_an_installed_apps_urlconf_under_a_literal_prefix_is_a_mount(project: Project) -> None:
+    """`include("magiclink.urls")` comes from a package: its prefix is served by something
+    preflight does not read, the rest of the table stays complete."""
+    urls = URLS.replace(
+        '        path("health/", include("health.urls")),\n',
+        '        path("health/", include("health.urls")),\n'
+        '        path("auth/", include("magiclink.urls")),\n',
+    )
+    assert codes(project(django({"proj/urls.py": urls}, ready="/auth/status"))) == []
+    result = project(django({"proj/urls.py": urls}, ready="/ready/"))
+    assert codes(result) == ["PRB002"]
+    # at the root, an installed app's URLconf may serve anything: the table is partial
+    root = urls.replace('path("auth/", include("magiclink.urls"))', 'path("", include("x.urls"))')
+    assert codes(project(django({"proj/urls.py": root}, ready="/ready/"))) == []

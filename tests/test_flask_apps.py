@@ -635,3 +635,24 @@ def test_python_2_syntax_is_not_read_and_not_a_parse_error(project: Project) -> 
     result = project(files, select=["PF001"])
     assert codes(result) == []
     assert any("Python 2 syntax" in note for note in result.notes)
+
+
+def test_python_app_py_is_found_where_the_image_copied_it() -> None:
+    """`COPY src/ .` then `python app.py`: the script is services/main/src/app.py."""
+    runs = (
+        SIMPLE + '\n\n    if __name__ == "__main__":\n        app.run(host="0.0.0.0", port=8000)\n'
+    )
+    python = {
+        "services/main/src/app.py": parse_python(
+            "services/main/src/app.py", textwrap.dedent(runs).lstrip("\n")
+        )
+    }
+    argv = ["python", "app.py"]
+    assert python_run(argv, python, "services/main", {}) is None  # not where the context is
+    command = python_run(
+        argv, python, "services/main", {}, ("/main", {"/main/app.py": "services/main/src/app.py"})
+    )
+    assert command is not None and (command.target, command.port) == (
+        "services/main/src/app.py:app",
+        8000,
+    )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from preflight.model.databases import module_index, resolve_import
@@ -355,10 +355,17 @@ def _waitress_command(args: list[str], env: dict[str, str]) -> ServerCommand:
 
 
 def python_run(
-    argv: Sequence[str], python: dict[str, PythonModule], near: str, env: dict[str, str]
+    argv: Sequence[str],
+    python: dict[str, PythonModule],
+    near: str,
+    env: dict[str, str],
+    image: tuple[str, Mapping[str, str]] | None = None,
 ) -> ServerCommand | None:
     """``python app.py`` where app.py starts Flask's server (``app.run(port=…)`` at module level
-    or under ``if __name__ == "__main__":``): the development server, on ``port`` or 5000."""
+    or under ``if __name__ == "__main__":``): the development server, on ``port`` or 5000.
+
+    ``image`` (its WORKDIR and the image path → repository path of every file it copies) finds
+    the script where the image put it (`COPY src/ .` then `python app.py`)."""
     for invocation in invocations(list(argv)) or []:
         if not posixpath.basename(invocation.executable).startswith("python"):
             continue
@@ -367,6 +374,9 @@ def python_run(
             continue
         script = words[0]
         path = posixpath.normpath(posixpath.join(near, script)) if near else script
+        if image is not None and path not in python:
+            workdir, copied = image
+            path = copied.get(posixpath.normpath(posixpath.join(workdir, script)), path)
         if path not in python and "/" not in script.lstrip("./"):
             path = script  # run from the repository root
         module = python.get(path)

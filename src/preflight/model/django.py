@@ -597,6 +597,12 @@ class _Expander:
         if pattern.target_is_module:
             module_path = self.resolver.apps.module_file(target, self.base)
             found = self.resolver._urls_of(module_path, "urlpatterns") if module_path else None
+            prefix = _literal_prefix(text) if module_path is None else None
+            if found is None and prefix:
+                # an installed app's URLconf (`include("allauth.urls")`) under a literal
+                # prefix: that prefix is served by something preflight does not read
+                self.app.mounts.append("/" + prefix.strip("/"))
+                return
             if found is None:
                 self.app.partial.append(
                     f"`include({target!r})` ({where}) is not a URLconf preflight read"

@@ -230,8 +230,13 @@ def _container(
     if run.argv is None:
         why: str | None = run.why_unlinked or "its command is not known"
     else:
+        built = project.images.get(run.dockerfile.path) if run.dockerfile is not None else None
         command = server_command(run.argv, run.env) or python_run(
-            run.argv, resolver.python, run.context, run.env
+            run.argv,
+            resolver.python,
+            run.context,
+            run.env,
+            (built.environment.workdir, built.environment.copied_paths) if built else None,
         )
         if command is None:
             command, server_at = _served_by_script(run, project)
