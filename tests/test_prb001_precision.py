@@ -114,3 +114,16 @@ def test_a_python_service_named_like_a_directory_with_a_python_project_is_judged
         "k8s/api.yaml": pod(app, name="api", labels="{app: api}"),
     }
     assert prb001(tmp_path, files) == [("k8s/api.yaml", 13, Severity.ERROR)]
+
+
+def test_an_image_named_after_a_foreign_directory_by_its_last_word(tmp_path: Path) -> None:
+    result_app = (
+        "        - name: result\n          image: acme/votingapp_result:1\n          ports:\n"
+        "            - containerPort: 80\n"
+    )
+    files = {
+        "result/package.json": "{}",
+        "result/server.js": "",
+        "k8s/result.yaml": pod(result_app, name="result", labels="{app: result}"),
+    }
+    assert prb001(tmp_path, files) == []

@@ -4,7 +4,8 @@ readinessProbe at a path no app serves, and count the repositories where PRB002 
     python benchmarks/realworld/probe_mutation.py [--preflight CMD]
 
 A repository counts as *eligible* when it has an httpGet readinessProbe in a plain manifest
-(Helm templates are not rendered). For each eligible one the line says whether PRB002 fired on
+(Helm templates and values are not rendered; a YAML file without apiVersion and kind is no
+manifest). For each eligible one the line says whether PRB002 fired on
 a mutated probe and, when not, what `preflight graph` says about that container (the reason
 the join failed). Copies live under $TMPDIR/preflight-realworld-mutated/; nothing is kept here.
 """
@@ -39,6 +40,10 @@ def mutate(root: Path) -> list[str]:
             continue
         if "readinessProbe" not in text or "{{" in text:
             continue
+        if (path.parent / "Chart.yaml").exists():
+            continue  # a Helm chart's values: its templates are not rendered
+        if "kind:" not in text or "apiVersion:" not in text:
+            continue  # not a manifest (a README's YAML block, a values file)
         new, count = _PROBE.subn(lambda m: m.group("head") + UNSERVED, text)
         if count:
             path.write_text(new, encoding="utf-8")

@@ -116,7 +116,12 @@ class Deployment:
         if not image:
             return None
         name = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0].lower()
-        return self.foreign_sources.get(name.replace("_", "-"))
+        name = name.replace("_", "-")
+        found = self.foreign_sources.get(name)
+        tail = name.rsplit("-", 1)[-1]
+        if found is None and tail != name and len(tail) >= 4:  # `examplevotingapp_result`
+            found = self.foreign_sources.get(tail)  # is built from `result/`
+        return found
 
     @property
     def defined(self) -> Defined:
