@@ -502,6 +502,19 @@ def test_an_unknown_account_still_leaves_the_image_name() -> None:
     assert (found.image_ref, found.dockerfile) == ("main-api:$V", "services/main/Dockerfile")
 
 
+def test_docker_tag_pushes_a_built_image_under_another_name() -> None:
+    script = (
+        "docker build -t billing-service ./billing --no-cache\n"
+        "docker tag billing-service:latest ${PREFIX}/petclinic-billing:latest\n"
+        "docker tag unknown:latest ${PREFIX}/other:latest\n"
+    )
+    found = [(b.image_ref, b.dockerfile) for b in parse_build_script("push.sh", script).builds]
+    assert found == [
+        ("billing-service", "billing/Dockerfile"),
+        ("petclinic-billing:latest", "billing/Dockerfile"),
+    ]
+
+
 def test_a_broken_workflow_is_a_parse_problem() -> None:
     result = parse_workflow(".github/workflows/ci.yml", "jobs: [\n")
     assert len(result.problems) == 1 and result.builds == ()

@@ -21,7 +21,7 @@ import posixpath
 import re
 import shlex
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from preflight.parse import ParseProblem
 from preflight.parse.yamlnodes import YNode, load_documents
@@ -475,10 +475,32 @@ class _Collector:
                         if "$(" not in value and "`" not in value:  # a command's output
                             variables[name] = _unquote(expand(value, variables))
                         continue
-            if "build" not in stripped and "executor" not in stripped:
+            if "build" not in stripped and "executor" not in stripped and " tag " not in stripped:
                 continue
             for words in _segments(stripped):
+                if len(words) == 4 and words[0] in ("docker", "podman") and words[1] == "tag":
+                    self.add_tag(words[2], words[3], number, variables)
+                    continue
                 self.add_command(words, number, variables, cwd, how, fallback_cwd, number + 40)
+
+    def add_tag(self, source: str, target: str, line: int, variables: Mapping[str, str]) -> None:
+        """``docker tag api:latest $REGISTRY/team-api:latest``: the image built as ``source``
+        earlier in this file is also pushed as ``target``."""
+        old = usable_ref(expand(source, variables))
+        new = usable_ref(expand(target, variables))
+        if old is None or new is None:
+            return
+        name = old.split("@", 1)[0].rsplit(":", 1)[0] if ":" in old.rsplit("/", 1)[-1] else old
+        for built in list(self.builds):
+            ref = built.image_ref
+            bare = ref.split("@", 1)[0].rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref
+            if bare == name:
+                span = self.span_of(target, line)
+                self.builds.append(
+                    replace(built, image_ref=new, span=span, how=f"`docker tag` in {self.path}:"
+                            f"{span.line} of `{built.image_ref}` ({built.how})")
+                )  # fmt: skip
+                return
 
 
 def _join(base: str, relative: str) -> str:
