@@ -910,26 +910,14 @@ def _patched(container: Container, patches: Sequence[Workload]) -> Container:
 def _kustomize_rewrites(project: Project) -> dict[str, list[tuple[str, ImageRewrite]]]:
     """Manifest path -> the image rewrites (with their kustomization's path) of every
     kustomization that includes it, directly or through the bases and overlays it lists."""
-    by_directory = {posixpath.dirname(k.path): k for k in project.kustomizations.values()}
     out: dict[str, list[tuple[str, ImageRewrite]]] = {}
     for kustomization in project.kustomizations.values():
         if not kustomization.images:
             continue
-        seen: set[str] = set()
-        stack = [kustomization]
-        while stack:
-            current = stack.pop()
-            if current.path in seen:
-                continue
-            seen.add(current.path)
-            for resource in current.resources:
-                included = by_directory.get(resource)
-                if included is not None:
-                    stack.append(included)
-                elif resource in project.manifests:
-                    out.setdefault(resource, []).extend(
-                        (kustomization.path, rewrite) for rewrite in kustomization.images
-                    )
+        for resource in _included_manifests(project, kustomization):
+            out.setdefault(resource, []).extend(
+                (kustomization.path, rewrite) for rewrite in kustomization.images
+            )
     return out
 
 
