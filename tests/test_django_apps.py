@@ -510,3 +510,40 @@ def test_an_installed_apps_urlconf_under_a_literal_prefix_is_a_mount(project: Pr
     # at the root, an installed app's URLconf may serve anything: the table is partial
     root = urls.replace('path("auth/", include("magiclink.urls"))', 'path("", include("x.urls"))')
     assert codes(project(django({"proj/urls.py": root}, ready="/ready/"))) == []
+
+
+DRF_URLS = """
+    from django.urls import include, path
+    from rest_framework import routers
+
+    from health import views
+
+    router = routers.DefaultRouter()
+    router.register(r"insurances", views.InsuranceViewSet, basename="insurance")
+    router.register("health", views.HealthViewSet, basename="health")
+
+    urlpatterns = [
+        path("", include(router.urls)),
+    ]
+"""
+
+
+@pytest.mark.parametrize(
+    ("ready", "fires"),
+    [("/health/", False), ("/insurances/12/", False), ("/", False), ("/ready/", True)],
+)
+def test_a_drf_router_serves_each_registered_prefix(
+    project: Project, ready: str, fires: bool
+) -> None:
+    result = project(django({"proj/urls.py": DRF_URLS}, ready=ready))
+    assert codes(result) == (["PRB002"] if fires else [])
+
+
+def test_a_drf_router_assigned_as_urlpatterns_and_a_dynamic_prefix(project: Project) -> None:
+    assigned = DRF_URLS.replace(
+        'urlpatterns = [\n        path("", include(router.urls)),\n    ]',
+        "urlpatterns = router.urls",
+    )
+    assert codes(project(django({"proj/urls.py": assigned}, ready="/ready/"))) == ["PRB002"]
+    dynamic = DRF_URLS.replace('router.register("health"', "router.register(PREFIX")
+    assert codes(project(django({"proj/urls.py": dynamic}, ready="/ready/"))) == []

@@ -39,6 +39,7 @@ _REQUIRE = {
     "require_POST": ("POST",),
     "require_safe": ("GET", "HEAD"),
 }
+_DRF_ROUTERS = frozenset({"DefaultRouter", "SimpleRouter"})
 _PATTERN_LIMIT = 5_000  # patterns read from one module; past it the rest is one opaque entry
 
 
@@ -70,9 +71,24 @@ class _Reader:
         self.reads_request_path = False
         self.request_paths: list[str] = []
         self.budget = _PATTERN_LIMIT
+        # DRF routers made here: name -> (the patterns their registrations add, or None when
+        # a registration is not followable, and whether it is a DefaultRouter with a root view)
+        self.routers: dict[str, tuple[list[DjangoPattern] | None, bool, Span]] = {}
 
     def module(self, tree: ast.Module) -> None:
         self._body(tree.body)
+        for name, (patterns, default, span) in self.routers.items():
+            if not patterns:  # None: a prefix not followed; []: registered elsewhere, if at all
+                why = "a ViewSet under a prefix that is not a literal" if patterns is None else (
+                    "its ViewSets in another module (none here)"
+                )  # fmt: skip
+                entries: tuple[DjangoPattern, ...] = (
+                    _opaque(span, f"`{name}.urls` (a router's URLs): it registers {why}"),
+                )
+            else:
+                root = (DjangoPattern("route", "", False, span),) if default else ()
+                entries = (*root, *patterns)
+            self.url_lists.append(DjangoUrlList(f"{name}.urls", entries, span))
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
                 self._class(node)
@@ -107,9 +123,48 @@ class _Reader:
                     )
                 )
                 continue
+            self._router(statement)
             self._assignment(statement)
             if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
                 self._list_method(statement.value)
+
+    def _router(self, node: ast.stmt) -> None:
+        """``router = DefaultRouter()`` and ``router.register(r"pets", PetViewSet)``: each
+        registration serves ``pets/`` and ``pets/<pk>/`` — and whatever ``@action``s the
+        ViewSet adds under that prefix, so the prefix counts as served (a mount)."""
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Call)
+        ):
+            callee = (dotted(node.value.func) or "").rsplit(".", 1)[-1]
+            if callee in _DRF_ROUTERS:
+                self.routers[node.targets[0].id] = (
+                    [], callee != "SimpleRouter", _span(self.path, node)
+                )  # fmt: skip
+            return
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+            return
+        call = node.value
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+            return
+        known = self.routers.get(func.value.id)
+        if func.attr != "register" or known is None:
+            return
+        patterns, default, span = known
+        prefix = _string(call.args[0]) if call.args else _string(_keyword(call, "prefix"))
+        if patterns is None:
+            return
+        if prefix is None or any(ch in prefix for ch in "^$()[]{}\\?*+|<>"):
+            self.routers[func.value.id] = (None, default, span)
+            return
+        target = dotted(call.args[1]) if len(call.args) > 1 else None
+        where = _span(self.path, call)
+        patterns.append(
+            DjangoPattern("admin", prefix.strip("/") + "/", False, where, target=target)
+        )
 
     def _assignment(self, node: ast.stmt) -> None:
         target: ast.expr | None = None
@@ -181,6 +236,8 @@ class _Reader:
             return (_opaque(span, f"URL patterns built by `{dotted(node.func) or 'a call'}()`"),)
         name = dotted(node)
         if name is not None:
+            if name.endswith(".urls") and name[: -len(".urls")] in self.routers:
+                return (DjangoPattern("include", "", False, span, target=name),)
             if name.endswith(".urls") and not name.endswith("site.urls"):
                 return (_opaque(span, f"`{name}` (a router's URLs) is built at run time"),)
             return (DjangoPattern("include", "", False, span, target=name),)
