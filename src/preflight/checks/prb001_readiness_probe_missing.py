@@ -22,6 +22,7 @@ from preflight.spans import Related
 
 
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    probed = _probed_index(graph)
     for serving in graph.containers:
         run = serving.run
         if run.workload.kind not in _probes.SERVING_KINDS:
@@ -40,7 +41,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             # Not this repository's app: a stock database, cache or proxy answers its own kind
             # of check, not the HTTP readiness endpoint this rule is about — unless another
             # manifest of the repository gives the same container one (a copy that lost it).
-            copy = _probed_copy(graph, serving)
+            copy = _probed_copy(probed, serving)
             if copy is not None:
                 yield _dropped(ctx, serving, copy, f" runs stock `{stock}`")
                 continue
@@ -49,18 +50,14 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 f"{serving.label} runs stock `{stock}` (its check: {readiness_check_for(stock)})",
             )
             continue
-        foreign = graph.foreign_source_of(container.image) if run.dockerfile is None else None
-        if serving.server_command is None and (
-            (run.dockerfile is not None and not _python_image(graph, serving))
-            or foreign is not None
-        ):
+        source = graph.other_language_source(serving) if serving.server_command is None else None
+        if source is not None:
             # built here, but not a Python service (a Node, Java or Go one — by its Dockerfile,
             # or named after a directory holding another language's build): not preflight's
-            copy = _probed_copy(graph, serving)
+            copy = _probed_copy(probed, serving)
             if copy is not None:
                 yield _dropped(ctx, serving, copy, "")
                 continue
-            source = run.dockerfile.path if run.dockerfile is not None else foreign
             ctx.silent(
                 container.span, f"{serving.label}: its image ({source}) is not a Python service"
             )
@@ -110,40 +107,29 @@ def _dropped(ctx: RuleContext, serving: ContainerNode, copy: ContainerNode, what
     )
 
 
-def _python_image(graph: Deployment, serving: ContainerNode) -> bool:
-    """The container's image is built here, from a Dockerfile that installs Python packages
-    or starts from a Python base image (a Node, Java or Go service is not preflight's)."""
-    dockerfile = serving.run.dockerfile
-    image = graph.files.images.get(dockerfile.path) if dockerfile is not None else None
-    if image is None:
-        return False
-    environment = image.environment
-    base = (environment.base_image or "").lower()
-    return bool(
-        environment.distributions
-        or environment.projects
-        or environment.base_bundles
-        or "python" in base
-        or "uvicorn" in base
-        or "flask" in base
-        or "django" in base
-    )
+_CopyKey = tuple[str | None, str, str | None]  # workload name, container name, image
 
 
-def _probed_copy(graph: Deployment, serving: ContainerNode) -> ContainerNode | None:
+def _probed_index(graph: Deployment) -> dict[_CopyKey, list[ContainerNode]]:
+    """Containers with a readinessProbe by (workload name, container name, image): a
+    StatefulSet here and a Deployment there are the same container."""
+    out: dict[_CopyKey, list[ContainerNode]] = {}
+    for node in graph.containers:
+        run = node.run
+        if run.container.probe("readinessProbe") is not None:
+            key = (run.workload.name, run.container.name, run.container.image)
+            out.setdefault(key, []).append(node)
+    return out
+
+
+def _probed_copy(
+    probed: dict[_CopyKey, list[ContainerNode]], serving: ContainerNode
+) -> ContainerNode | None:
     """The same workload and container (name and image), in another manifest, with a
     readinessProbe."""
     run = serving.run
-    for other in graph.containers:
-        if (
-            other.run.manifest != run.manifest
-            and other.run.workload.name == run.workload.name  # a StatefulSet, or Deployment
-            and other.run.container.image == run.container.image
-            and other.run.container.name == run.container.name
-            and other.run.container.probe("readinessProbe") is not None
-        ):
-            return other
-    return None
+    key = (run.workload.name, run.container.name, run.container.image)
+    return next((o for o in probed.get(key, ()) if o.run.manifest != run.manifest), None)
 
 
 def _covered_by_sibling(graph: Deployment, serving: ContainerNode) -> bool:

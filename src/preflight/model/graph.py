@@ -111,6 +111,18 @@ class Deployment:
     # Python project, by normalised basename: an image named like one is built from it
     foreign_sources: dict[str, str] = field(default_factory=dict)
 
+    def other_language_source(self, node: ContainerNode) -> str | None:
+        """Where a container's image is built from when that is another language's service:
+        its Dockerfile here, if the image it builds runs no Python, or else a directory with
+        another language's build that the image is named after. None: Python, or unknown."""
+        dockerfile = node.run.dockerfile
+        if dockerfile is not None:
+            image = self.files.images.get(dockerfile.path)
+            return (
+                dockerfile.path if image is not None and not image.environment.is_python else None
+            )
+        return self.foreign_source_of(node.run.container.image)
+
     def foreign_source_of(self, image: str | None) -> str | None:
         """The non-Python source directory an image reference is named after, if any."""
         if not image:
@@ -158,8 +170,14 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     index = SettingsIndex(project, ServiceRoots(project), config.external_secrets)
     graph = Deployment(project, config, index)
     resolver = AppResolver(project.python, project.python_paths, project.all_paths)
+    graph.processes = [process_of(launch, project.shell_scripts) for launch in project.launches]
+    # a container that runs its image's own command runs the process its Dockerfile launches
+    followed = {
+        (process.launch.argv, id(process.launch.environment)): process
+        for process in graph.processes
+    }
     for run in project.containers:
-        graph.containers.append(_container(run, resolver, index, project))
+        graph.containers.append(_container(run, resolver, index, project, followed))
     graph.launched = _launched(project, graph.containers, resolver)
     if project.databases is not None:
         graph.database_roots = frozenset(
@@ -167,7 +185,6 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
         )
     graph.services_by_label = _services_by_label(project)
     graph.declarations = _declarations(project)
-    graph.processes = [process_of(launch, project.shell_scripts) for launch in project.launches]
     graph.foreign_sources = _foreign_sources(project.all_paths)
     return graph
 
@@ -224,8 +241,15 @@ def _declarations(project: Project) -> dict[str, list[tuple[Span, str]]]:
     return out
 
 
+_Followed = dict[tuple[tuple[str, ...], int], Process]  # (argv, environment) -> its process
+
+
 def _container(
-    run: ContainerRun, resolver: AppResolver, index: SettingsIndex, project: Project
+    run: ContainerRun,
+    resolver: AppResolver,
+    index: SettingsIndex,
+    project: Project,
+    followed: _Followed,
 ) -> ContainerNode:
     env = container_env(run, index.defined)
     evidence = run.image_evidence
@@ -244,7 +268,7 @@ def _container(
             (built.environment.workdir, built.environment.copied_paths) if built else None,
         )
         if command is None:
-            command, server_at = _served_by_script(run, project)
+            command, server_at = _served_by_script(run, project, followed)
         if command is None:
             why = "it does not start a server preflight knows"
         else:
@@ -274,7 +298,7 @@ def _container(
 
 
 def _served_by_script(
-    run: ContainerRun, project: Project
+    run: ContainerRun, project: Project, followed: _Followed
 ) -> tuple[ServerCommand | None, Span | None]:
     """The server a container starts through a script its image copies (an entrypoint that
     ``exec``s ``gunicorn …`` or the ``"$@"`` it was given), followed as PKG001 follows it,
@@ -282,8 +306,11 @@ def _served_by_script(
     image = project.images.get(run.dockerfile.path) if run.dockerfile is not None else None
     if image is None or run.argv is None:
         return None, None
-    launch = Launch("container", run.argv, run.container.span, image.environment)
-    for step in process_of(launch, project.shell_scripts).steps:
+    process = followed.get((run.argv, id(image.environment)))
+    if process is None:  # `command:`/`args:` of its own: followed here
+        launch = Launch("container", run.argv, run.container.span, image.environment)
+        process = process_of(launch, project.shell_scripts)
+    for step in process.steps:
         if step.invocation is None or step.runs not in ("program", "python"):
             continue
         command = server_command((step.invocation.executable, *step.invocation.args), run.env)

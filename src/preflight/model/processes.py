@@ -17,7 +17,7 @@ from typing import Literal
 
 from preflight.knowledge.executables import PYTHON_EXECUTABLES
 from preflight.model.project import Environment, Launch
-from preflight.parse.shell import Invocation, invocations, shell_invocations
+from preflight.parse.shell import Invocation, invocations, logical_lines, shell_invocations
 from preflight.spans import Related, Span
 
 __all__ = ["Process", "Step", "defers_to_start", "process_of"]
@@ -143,7 +143,7 @@ class _Follower:
         steps = [Step(invocation, "script", None, script=repo_path)]
         installs = _INSTALLS_AT_START.search(_strip_comments(text)) is not None
         guarded = set(_GUARDED.findall(text))
-        for number, line in _logical_lines(text):
+        for number, line in logical_lines(text, skip_heredocs=True):
             stripped = line.strip()
             if not stripped or stripped.startswith("#"):
                 continue
@@ -182,36 +182,8 @@ _INSTALLS_AT_START = re.compile(
 _GUARDED = re.compile(r"\b(?:command\s+-v|which|type|hash)\s+([A-Za-z0-9_.-]+)")
 
 
-_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
-
-
 def _strip_comments(text: str) -> str:
     return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
-
-
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Lines with backslash continuations joined, each numbered by its first physical line."""
-    out: list[tuple[int, str]] = []
-    pending: list[str] = []
-    start = 1
-    heredoc: list[str] = []  # markers whose bodies are still to be skipped
-    for number, line in enumerate(text.split("\n"), start=1):
-        if heredoc:
-            if line.strip() == heredoc[0]:
-                heredoc.pop(0)
-            continue
-        heredoc.extend(m.group(2) for m in _HEREDOC.finditer(line) if "<<<" not in line)
-        if not pending:
-            start = number
-        if line.endswith("\\"):
-            pending.append(line[:-1])
-            continue
-        pending.append(line)
-        out.append((start, " ".join(pending)))
-        pending = []
-    if pending:
-        out.append((start, " ".join(pending)))
-    return out
 
 
 def _replace(

@@ -62,6 +62,18 @@ class Environment:
     def complete(self) -> bool:
         return not self.unknown
 
+    @property
+    def is_python(self) -> bool:
+        """Python runs here: the image installs Python packages or starts from a Python base
+        image (a Node, Java or Go service's image does neither)."""
+        base = (self.base_image or "").lower()
+        return bool(
+            self.distributions
+            or self.projects
+            or self.base_bundles
+            or any(word in base for word in ("python", "uvicorn", "flask", "django"))
+        )
+
     def add(self, dist: InstalledDist) -> None:
         self.distributions.setdefault(dist.name, []).append(dist)
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from preflight.parse import ParseProblem
+from preflight.parse.shell import logical_lines
 from preflight.parse.yamlnodes import YNode, load_documents
 from preflight.spans import Span, span_of_text
 
@@ -360,22 +361,6 @@ def _segments(line: str) -> Iterator[list[str]]:
             yield words
 
 
-def _joined_lines(text: str, first_line: int = 1) -> Iterator[tuple[int, str]]:
-    """(line number, logical line) with backslash continuations joined."""
-    pending = ""
-    start = first_line
-    for number, line in enumerate(text.split("\n"), first_line):
-        if not pending:
-            start = number
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        yield start, pending + line
-        pending = ""
-    if pending:
-        yield start, pending
-
-
 class _Collector:
     """Turns build commands into ``ImageBuild`` facts for one file."""
 
@@ -455,7 +440,7 @@ class _Collector:
         make: bool = False,
     ) -> None:
         """Every build command in shell text (a script, a ``run:`` block, a recipe)."""
-        for number, logical in _joined_lines(text, first_line):
+        for number, logical in logical_lines(text, first_line):
             stripped = logical.strip()
             if make and logical.startswith("\t"):
                 stripped = stripped.lstrip("@-+ ").replace("$$", "$")

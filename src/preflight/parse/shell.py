@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from preflight.digits import is_ascii_digits
@@ -74,6 +75,33 @@ _WRAPPER_VALUE_OPTIONS: dict[str, frozenset[str]] = {
     "stdbuf": frozenset({"-i", "-o", "-e"}),
 }
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
+
+
+def logical_lines(
+    text: str, first_line: int = 1, skip_heredocs: bool = False
+) -> Iterator[tuple[int, str]]:
+    """(line number, logical line) of shell text: backslash continuations joined, each numbered
+    by its first physical line; with ``skip_heredocs``, heredoc bodies are left out (they are
+    a command's input, not commands)."""
+    pending = ""
+    start = first_line
+    heredoc: list[str] = []  # markers whose bodies are still to be skipped
+    for number, line in enumerate(text.split("\n"), first_line):
+        if heredoc:
+            if line.strip() == heredoc[0]:
+                heredoc.pop(0)
+            continue
+        if skip_heredocs and "<<<" not in line:
+            heredoc.extend(m.group(2) for m in _HEREDOC.finditer(line))
+        if not pending:
+            start = number
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        yield start, pending + line
+        pending = ""
+    if pending:
+        yield start, pending
 
 
 def _strip_comments_and_heredocs(text: str) -> str:
