@@ -110,7 +110,11 @@ def test_discover_does_not_read_ignored_env_files(tmp_path: Path) -> None:
     inventory = discover(tmp_path)
     kinds = {f.path: f.kind for f in inventory.files}
     assert kinds == {".env.server": FileKind.ENV_FILE, ".env.dist": FileKind.ENV_EXAMPLE}
-    assert (".env", "ignored by git (.gitignore:1): not committed") in inventory.skipped
+    assert (".env", "ignored by git (.gitignore:1)") in inventory.skipped
+    # without respecting .gitignore, every file is read but an ignored env file (not committed)
+    kept = discover(tmp_path, respect_gitignore=False)
+    assert {f.path for f in kept.files} == {".env.server", ".env.dist"}
+    assert (".env", "ignored by git (.gitignore:1): not committed") in kept.skipped
 
 
 REAL_SECRET = (

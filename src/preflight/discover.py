@@ -269,25 +269,43 @@ _LITERAL_TAIL = re.compile(r"[^*?\[\]]+\Z")
 
 
 class Excluder:
-    """``exclude`` patterns: a path is excluded when it, or a directory above it, matches a
-    pattern (``*`` also matches ``/``), or when one of its parts matches a pattern that has no
-    ``/`` (``node_modules`` anywhere). A trailing ``/`` on a pattern is ignored."""
+    """``exclude`` (and ``per-file-ignores``) patterns: a path is excluded when it, or a
+    directory above it, matches a pattern (``*`` also matches ``/``), or when one of its parts
+    matches a pattern that has no ``/`` (``node_modules`` anywhere; ``/build`` only at the
+    top). A trailing ``/`` and a leading ``./`` on a pattern are ignored.
 
-    def __init__(self, patterns: Iterable[str]) -> None:
-        stripped = [pattern.rstrip("/") for pattern in patterns]
-        self._paths = PatternSet(stripped)
+    Patterns are relative to the directory of the configuration that holds them; ``base`` is
+    the checked root's path relative to that directory when the configuration sits above the
+    root (``services/api`` for a root two levels down). Only the parts of a path from
+    ``first`` (a count of root-relative parts) down are tested: the parts above it — the
+    directories above the root, or a path the user named on the command line and its parents
+    — are never excluded by a pattern.
+    """
+
+    def __init__(self, patterns: Iterable[str], base: str = "") -> None:
+        stripped = [_strip_pattern(pattern) for pattern in patterns]
+        # a leading `/` anchors a pattern to the configuration's directory (as in .gitignore)
+        self._paths = PatternSet(p.lstrip("/") for p in stripped)
         self._parts = PatternSet(p for p in stripped if "/" not in p)
+        self._base = base.strip("/")
 
-    def __call__(self, rel: str) -> bool:
+    def __call__(self, rel: str, first: int = 0) -> bool:
         parts = rel.split("/")
-        if any(self._parts.matches(part) for part in parts):
+        if any(self._parts.matches(part) for part in parts[first:]):
             return True
-        prefix = ""
-        for part in parts:
+        prefix = self._base
+        for index, part in enumerate(parts):
             prefix = f"{prefix}/{part}" if prefix else part
-            if self._paths.matches(prefix):
+            if index >= first and self._paths.matches(prefix):
                 return True
         return False
+
+
+def _strip_pattern(pattern: str) -> str:
+    pattern = pattern.rstrip("/")
+    while pattern.startswith("./"):
+        pattern = pattern[2:]
+    return pattern
 
 
 def shown_name(name: str) -> str:
@@ -361,70 +379,153 @@ def _read_text(full: Path, size: int, bom: bool = False) -> tuple[str | None, st
     return text.replace("\r\n", "\n").replace("\r", "\n"), ""
 
 
+def _read_ignore_file(gitignore: GitIgnore, path: str, source: str, base: str, above: str) -> None:
+    try:
+        if not os.path.isfile(path) or os.path.getsize(path) > DEFAULT_MAX_FILE_SIZE:
+            return
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return
+    gitignore.add(base, text, source, above)
+
+
 def _read_ignore_files(gitignore: GitIgnore, rel_dir: str, full_dir: str) -> None:
     """A directory's `.gitignore` (and, at the root, `.git/info/exclude`), before its files."""
     names = [".gitignore"] if rel_dir else [".git/info/exclude", ".gitignore"]
     for name in names:
-        path = os.path.join(full_dir, name)
-        try:
-            if not os.path.isfile(path) or os.path.getsize(path) > DEFAULT_MAX_FILE_SIZE:
-                continue
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                text = handle.read()
-        except OSError:
-            continue
-        gitignore.add(rel_dir, text, f"{rel_dir}/{name}" if rel_dir else name)
+        source = f"{rel_dir}/{name}" if rel_dir else name
+        _read_ignore_file(gitignore, os.path.join(full_dir, name), source, rel_dir, "")
+
+
+def _read_ignore_files_above(gitignore: GitIgnore, root: Path) -> None:
+    """The `.gitignore` files of the directories above the root, up to the top of the git
+    repository the root is in (and that repository's `.git/info/exclude`): git applies them to
+    the root's files too. Nothing above a root that is not inside a repository."""
+    real = Path(os.path.abspath(root))
+    if (real / ".git").exists():
+        return
+    chain: list[Path] = []
+    for parent in real.parents:
+        chain.append(parent)
+        if (parent / ".git").exists():
+            break
+    else:
+        return
+    for directory in reversed(chain):  # the repository's top first: deeper files win
+        above = real.relative_to(directory).as_posix()
+        shown = Path(os.path.relpath(directory, real)).as_posix()
+        if directory == chain[-1]:
+            exclude = directory / ".git" / "info" / "exclude"
+            _read_ignore_file(gitignore, str(exclude), f"{shown}/.git/info/exclude", "", above)
+        _read_ignore_file(
+            gitignore, str(directory / ".gitignore"), f"{shown}/.gitignore", "", above
+        )
+
+
+def _skipped_directory(entry: os.DirEntry[str], rel: str) -> tuple[bool, str | None]:
+    """Whether discovery leaves a directory out by itself, and the note that says so."""
+    if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info"):
+        return True, None
+    if "{{" in entry.name or "{%" in entry.name:
+        return True, "a project template (cookiecutter/copier)"
+    if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+        return True, "virtualenv (has pyvenv.cfg)"
+    return False, None
+
+
+def _opened(named: Iterable[str]) -> set[str]:
+    """Every named path and each directory above it (inside the root)."""
+    out: set[str] = set()
+    for path in named:
+        parts = path.split("/")
+        out.update("/".join(parts[: depth + 1]) for depth in range(len(parts)))
+    return out
 
 
 def discover(
     root: Path,
     exclude: Iterable[str] = (),
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    *,
+    excluders: Iterable[Excluder] = (),
+    respect_gitignore: bool = True,
+    named: Iterable[str] = (),
 ) -> Inventory:
-    """Walk ``root`` once; read and classify the files preflight understands."""
+    """Walk ``root`` once; read and classify the files preflight understands.
+
+    ``exclude`` patterns are relative to the root; ``excluders`` carry their own base (a
+    configuration above the root). With ``respect_gitignore`` a file or directory git ignores
+    (the root's `.gitignore` files, those above it up to the repository's top, and
+    `.git/info/exclude`) is not read, as ruff does; without it every file is read except
+    ignored env files (a local `.env` is neither committed nor the example), and ignored
+    manifests are marked as such (``Inventory.ignored``: not "committed").
+
+    ``named`` are root-relative paths the user named on the command line: each is read (a
+    directory: walked) whatever ``exclude``, `.gitignore` or the skipped directories say, as
+    ruff checks a file it is given; a directory above a named path that would be left out is
+    entered only on the way to it, and what lies below a named directory is left out as usual.
+    """
     inventory = Inventory(root=root)
-    exclude = tuple(exclude)
-    excluded = Excluder(exclude)
+    rules = [Excluder(exclude), *excluders] if exclude else list(excluders)
+    if respect_gitignore:
+        _read_ignore_files_above(inventory.gitignore, root)
+    named_set = {path for path in named if path not in ("", ".")}
+    opened = _opened(named_set)
     real_root = os.path.realpath(root)
-    stack: list[tuple[str, str]] = [("", str(root))]  # (path shown, path on disk)
+    # (path shown, path on disk, parts a pattern does not test, only the way to named paths)
+    stack: list[tuple[str, str, int, bool]] = [("", str(root), 0, False)]
     while stack:
-        rel_dir, full_dir = stack.pop()
+        rel_dir, full_dir, first, only_named = stack.pop()
         try:
             entries = sorted(os.scandir(full_dir), key=lambda e: e.name)
         except OSError as exc:
             inventory.skipped.append((rel_dir or ".", f"cannot list directory: {exc.strerror}"))
             continue
-        subdirs: list[tuple[str, str]] = []
+        subdirs: list[tuple[str, str, int, bool]] = []
         _read_ignore_files(inventory.gitignore, rel_dir, full_dir)
         for entry in entries:
             # A name that is not UTF-8 arrives surrogate-escaped; it is shown (and keyed) in the
             # escaped form of shown_name; the file itself is read through entry.path.
             name = shown_name(entry.name)
             rel = f"{rel_dir}/{name}" if rel_dir else name
+            if only_named and rel not in opened:
+                continue
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
                 is_link = entry.is_symlink()
             except OSError:
                 continue
             if is_dir:
-                if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info"):
+                if rel in named_set:
+                    subdirs.append((rel, entry.path, rel.count("/") + 1, False))
                     continue
-                if "{{" in entry.name or "{%" in entry.name:
-                    inventory.skipped.append((rel, "a project template (cookiecutter/copier)"))
+                skipped, note = _skipped_directory(entry, rel)
+                if not skipped and any(rule(rel, first) for rule in rules):
+                    skipped = True
+                if not skipped and respect_gitignore:
+                    ignored_by = inventory.gitignore.decide(rel, True)
+                    if ignored_by is not None:
+                        skipped, note = True, f"ignored by git ({ignored_by})"
+                if skipped and rel not in opened:
+                    if note is not None:
+                        inventory.skipped.append((rel, note))
                     continue
-                if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
-                    inventory.skipped.append((rel, "virtualenv (has pyvenv.cfg)"))
-                    continue
-                if exclude and excluded(rel):
-                    continue
-                subdirs.append((rel, entry.path))
+                subdirs.append((rel, entry.path, first, only_named or skipped))
                 continue
-            if exclude and excluded(rel):
+            is_named = rel in named_set
+            if not is_named and any(rule(rel, first) for rule in rules):
                 continue
             inventory.all_paths.add(rel)
             kind = classify(rel)
             if kind is None:
                 continue
+            if respect_gitignore and not is_named:
+                ignored_by = inventory.gitignore.decide(rel, False)
+                if ignored_by is not None:
+                    inventory.skipped.append((rel, f"ignored by git ({ignored_by})"))
+                    continue
+            # Read although git ignores it (--no-respect-gitignore, or named): never committed.
             if kind.value in _COMMITTED_MATTERS:
                 ignored_by = inventory.gitignore.ignored(rel)
                 if ignored_by is not None:

@@ -27,7 +27,7 @@ the index; it is treated as ignored, which only makes the rules that ask quieter
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +37,16 @@ class Pattern:
     negated: bool
     directory_only: bool
     source: str  # "sub/.gitignore:3" — for --verbose
+    # For a .gitignore above the checked root: the root's path relative to that file's
+    # directory (``services/api/``), put before every root-relative path it is asked about.
+    above: str = ""
 
     def matches(self, rel: str, is_dir: bool) -> bool:
         if self.directory_only and not is_dir:
             return False
-        if self.base:
+        if self.above:
+            rel = self.above + rel
+        elif self.base:
             if not rel.startswith(self.base + "/"):
                 return False
             rel = rel[len(self.base) + 1 :]
@@ -54,27 +59,33 @@ class GitIgnore:
 
     patterns: list[Pattern] = field(default_factory=list)
 
-    def add(self, base: str, text: str, source: str) -> None:
-        """The patterns of one ignore file, whose patterns are relative to ``base``."""
+    def add(self, base: str, text: str, source: str, above: str = "") -> None:
+        """The patterns of one ignore file, whose patterns are relative to ``base`` (below the
+        root), or to the directory ``above`` the root (the root's path relative to it)."""
+        prefix = above.strip("/") + "/" if above.strip("/") else ""
         for number, line in enumerate(text.splitlines(), start=1):
             pattern = compile_pattern(base, line, f"{source}:{number}")
             if pattern is not None:
-                self.patterns.append(pattern)
+                self.patterns.append(replace(pattern, above=prefix) if prefix else pattern)
 
-    def ignored(self, rel: str, is_dir: bool = False) -> str | None:
+    def ignored(self, rel: str, is_dir: bool = False, first: int = 0) -> str | None:
         """Where the pattern that ignores ``rel`` is written (``.gitignore:2``), or None.
 
-        A path inside an ignored directory is ignored whatever a later `!` says."""
+        A path inside an ignored directory is ignored whatever a later `!` says. The first
+        ``first`` parts of ``rel`` (a directory the user named, and its parents) are not asked
+        about: only the directories below them, and ``rel`` itself."""
         if not self.patterns:
             return None
         parts = rel.split("/")
-        for depth in range(1, len(parts)):
-            why = self._decide("/".join(parts[:depth]), True)
+        for depth in range(first + 1, len(parts)):
+            why = self.decide("/".join(parts[:depth]), True)
             if why is not None:
                 return why
-        return self._decide(rel, is_dir)
+        return self.decide(rel, is_dir)
 
-    def _decide(self, rel: str, is_dir: bool) -> str | None:
+    def decide(self, rel: str, is_dir: bool) -> str | None:
+        """Whether ``rel`` itself is ignored, its parent directories being known not to be
+        (a walk that never enters an ignored directory asks only this)."""
         # Patterns are kept shallow .gitignore first, each file in line order, so the last
         # match is the deciding one (deeper files and later lines win).
         for pattern in reversed(self.patterns):
