@@ -13,6 +13,7 @@ import errno
 import os
 import stat
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,17 @@ _ALIASES = {
     "max_file_size": "max-file-size",
     "database_platform": "database-platform",
     "external_secrets": "external-secrets",
+    "extend_select": "extend-select",
+    "extend_exclude": "extend-exclude",
+    "respect_gitignore": "respect-gitignore",
 }
+# Keys a configuration below the checked root may set: they say which findings its files get
+# (and which of its files are read). The others describe the whole deployment, or the run, and
+# come from the root's configuration only.
+NESTED_KEYS = frozenset(
+    {"select", "extend-select", "ignore", "per-file-ignores", "severity", "exclude",
+     "extend-exclude"}
+)  # fmt: skip
 
 
 class ConfigError(Exception):
@@ -39,10 +50,14 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Config:
     select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    extend_exclude: tuple[str, ...] = ()
+    respect_gitignore: bool = True  # files git ignores are not read
     fail_on: Severity = Severity.ERROR
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    severity: dict[str, Severity] = field(default_factory=dict)  # code or prefix -> severity
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Facts about the deployment preflight cannot read from the files.
@@ -81,6 +96,7 @@ def _schema() -> type[Any]:
         BaseModel,
         ConfigDict,
         Field,
+        StrictBool,
         StrictInt,
         ValidationError,
         field_validator,
@@ -90,12 +106,16 @@ def _schema() -> type[Any]:
         model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
         select: tuple[str, ...] | None = None
+        extend_select: tuple[str, ...] = Field(default=(), alias="extend-select")
         ignore: tuple[str, ...] = ()
         exclude: tuple[str, ...] = ()
+        extend_exclude: tuple[str, ...] = Field(default=(), alias="extend-exclude")
+        respect_gitignore: StrictBool = Field(default=True, alias="respect-gitignore")
         fail_on: Severity = Field(default=Severity.ERROR, alias="fail-on")
         per_file_ignores: dict[str, tuple[str, ...]] = Field(
             default_factory=dict, alias="per-file-ignores"
         )
+        severity: dict[str, Severity] = Field(default_factory=dict)
         # Every integer is a StrictInt: TOML `true` is a bool, bool is an int subclass, and a
         # lax int would turn `max-file-size = true` into a 1-byte cap (or `1.0` into 1).
         max_file_size: StrictInt = Field(default=DEFAULT_MAX_FILE_SIZE, alias="max-file-size", gt=0)
@@ -103,7 +123,7 @@ def _schema() -> type[Any]:
         database_platform: Literal["neon"] | None = Field(default=None, alias="database-platform")
         external_secrets: tuple[str, ...] = Field(default=(), alias="external-secrets")
 
-        @field_validator("select", "ignore", mode="after")
+        @field_validator("select", "ignore", "extend_select", mode="after")
         @classmethod
         def _known_selectors(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
             for selector in value or ():
@@ -116,6 +136,13 @@ def _schema() -> type[Any]:
             for codes in value.values():
                 for selector in codes:
                     check_selector(selector)
+            return value
+
+        @field_validator("severity", mode="after")
+        @classmethod
+        def _known_severities(cls, value: dict[str, Severity]) -> dict[str, Severity]:
+            for selector in value:
+                check_selector(selector)
             return value
 
         @field_validator("rules", mode="after")
@@ -253,8 +280,8 @@ def load_config(
         data = _load_toml(explicit)
         if explicit.name == "pyproject.toml":
             table = _tool_table(data)
-            if table is None:
-                raise ConfigError(f"{explicit} has no [tool.preflight] table")
+            if table is None:  # chosen on purpose: its (absent) table means the defaults
+                return Config(), str(explicit)
             return _validate(table, f"{explicit} [tool.preflight]"), str(explicit)
         return _validate(data, str(explicit)), str(explicit)
     for name in ("preflight.toml", "pyproject.toml"):
@@ -293,3 +320,155 @@ def _toml_type(value: object) -> str:
     if isinstance(value, list):
         return "an array"
     return names.get(type(value), "a date or time")
+
+
+# --- Where configuration applies: the root's, and the nested ones ------------------------------
+
+PROJECT_FILES = ("preflight.toml", "pyproject.toml")
+
+
+@dataclass(frozen=True)
+class Located:
+    """A configuration and where it applies.
+
+    ``directory`` is the root-relative directory whose files it governs ("" for the root's
+    configuration, which also governs the directories with none of their own). A root's
+    configuration may sit above the root (a subproject of a repository configured at its top):
+    ``base`` is then the root's path relative to the configuration's directory, against which
+    its patterns are written. ``explicit`` is ``--config FILE``: it governs every file.
+    """
+
+    config: Config
+    source: str | None  # shown in notes; None: the defaults
+    directory: str = ""
+    base: str = ""
+    explicit: bool = False
+
+
+def project_root(start: Path) -> Path:
+    """The project a path belongs to (``start``: the path's directory): the top of the git
+    repository it is in (the nearest directory at or above it with a ``.git``); outside a
+    repository, the nearest directory with a preflight.toml or pyproject.toml; else ``start``.
+
+    Inside a repository a subproject's own pyproject.toml is no boundary: its Kubernetes
+    manifests or compose file often sit beside it (``backend/`` next to ``k8s/``), and a check
+    of one of its files must see what ``preflight check .`` at the top sees.
+    """
+    current = Path(os.path.abspath(start))
+    chain = (current, *current.parents)
+    for directory in chain:
+        if os.path.lexists(directory / ".git"):
+            return directory
+    for directory in chain:
+        if any(os.path.lexists(directory / name) for name in PROJECT_FILES):
+            return directory
+    return current
+
+
+def root_config(
+    root: Path, explicit: Path | None = None, notes: list[str] | None = None
+) -> Located:
+    """The configuration of ``root``: ``explicit`` if given; else the closest one at or above
+    the root — up to the top of the git repository the root is in (a repository's own
+    configuration never reaches a checkout above it) — as ruff finds its configuration."""
+    if explicit is not None:
+        config, source = load_config(root, explicit, notes)
+        return Located(config, source, explicit=True)
+    config, source = load_config(root, None, notes)
+    if source is not None or os.path.lexists(root / ".git"):
+        return Located(config, source)
+    absolute = Path(os.path.abspath(root))
+    for directory in absolute.parents:
+        found = _load_from(directory, None)
+        if found is not None:
+            config, name = found
+            shown = Path(os.path.relpath(directory / name, absolute)).as_posix()
+            base = absolute.relative_to(directory).as_posix()
+            if notes is not None:
+                notes.append(f"configuration: {shown} (the closest above the root)")
+            return Located(config, shown, base=base)
+        if os.path.lexists(directory / ".git"):
+            break
+    return Located(Config(), None)
+
+
+def _load_from(directory: Path, notes: list[str] | None) -> tuple[Config, str] | None:
+    """The configuration in ``directory`` (preflight.toml, else pyproject's [tool.preflight])."""
+    for name in ("preflight.toml", "pyproject.toml"):
+        path, why_not = _root_config_file(directory, name)
+        if why_not is not None and notes is not None:
+            notes.append(f"{name}: not read as configuration: {why_not}")
+        if path is None:
+            continue
+        if name == "preflight.toml":
+            return _validate(_load_toml(path, follow=False), str(directory / name)), name
+        try:
+            data = _load_toml(path, follow=False)
+        except ConfigError:
+            continue
+        table = _tool_table(data)
+        if table is not None:
+            return _validate(table, f"{directory / name} [tool.preflight]"), name
+    return None
+
+
+def nested_configs(
+    files: Iterable[tuple[str, str]], notes: list[str], invalid: list[tuple[str, str]]
+) -> list[Located]:
+    """The configurations below the root, from the (path, text) of the preflight.toml and
+    pyproject.toml files discovery read: one per directory, preflight.toml winning over
+    pyproject.toml, a pyproject.toml only with a [tool.preflight] table. Such a configuration
+    governs the findings in the files below its directory (see :data:`NESTED_KEYS`); the keys
+    that describe the whole deployment are the root's, and a note says so.
+
+    A nested configuration that is not valid is not applied, and (path, why) goes to
+    ``invalid`` (the engine reports it as PF001): a broken configuration in one subproject does
+    not stop the check of a whole repository, and is not silently ignored either."""
+    by_directory: dict[str, tuple[str, str]] = {}
+    for path, text in files:
+        directory, _, name = path.rpartition("/")
+        if not directory or name not in ("preflight.toml", "pyproject.toml"):
+            continue
+        if name == "preflight.toml" or directory not in by_directory:
+            by_directory[directory] = (path, text)
+    out: list[Located] = []
+    for directory, (path, text) in sorted(by_directory.items()):
+        try:
+            data = _parse_toml_text(text, path, strict=path.endswith("preflight.toml"))
+            if data is None:
+                continue
+            if path.endswith("pyproject.toml"):
+                table = _tool_table(data)
+                if table is None:
+                    continue
+                where = f"{path} [tool.preflight]"
+            else:
+                table, where = data, path
+            config = _validate(table, where)
+        except ConfigError as exc:
+            invalid.append((path, str(exc)))
+            continue
+        assert isinstance(table, dict)  # _validate raised otherwise
+        root_only = sorted(key for key in table if key not in NESTED_KEYS)
+        if root_only:
+            keys = ", ".join(f"`{key}`" for key in root_only)
+            notes.append(
+                f"{where}: {keys} only count in the checked root's configuration "
+                f"(check {directory} as its own root to use them); ignored here"
+            )
+        out.append(Located(config, where, directory=directory))
+    return out
+
+
+def _parse_toml_text(text: str, path: str, *, strict: bool) -> dict[str, Any] | None:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    try:
+        document: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        if strict:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+        return None  # a pyproject.toml: reported as PF001 by its parser
+    return document

@@ -3,31 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from preflight import filter as filtering
 from preflight.checks import BY_CODE, RULES
 from preflight.checks.rule import Rule
-from preflight.config import Config
-from preflight.discover import KINDS
+from preflight.config import Config, Located, nested_configs
+from preflight.discover import KINDS, FileKind
 from preflight.findings import Finding, RuleContext, matches
 from preflight.model.project import Project
 from preflight.redact import clean_finding, clean_text, redact_source, shorten
 from preflight.result import Result
 
 if TYPE_CHECKING:
-    from preflight.discover import Inventory
+    from preflight.discover import Excluder, Inventory
     from preflight.model.graph import Deployment
 
-__all__ = ["Built", "Result", "build", "enabled_rules", "run"]
+__all__ = ["Built", "Options", "Result", "build", "enabled_rules", "run"]
 
 
 def enabled_rules(
-    config: Config, select: Sequence[str] | None, ignore: Sequence[str]
+    config: Config,
+    select: Sequence[str] | None,
+    ignore: Sequence[str],
+    extend_select: Sequence[str] = (),
 ) -> list[Rule]:
-    selectors = tuple(select) if select else (config.select or ("ALL",))
+    """The rules ``config`` enables, with the command line's selection: ``--select`` replaces
+    the configuration's select and extend-select (as ruff's does), ``--extend-select`` and
+    ``--ignore`` add to them."""
+    if select:
+        selectors = (*select, *extend_select)
+    else:
+        selectors = (*(config.select or ("ALL",)), *config.extend_select, *extend_select)
     ignored = (*config.ignore, *ignore)
     return [
         rule
@@ -37,6 +46,28 @@ def enabled_rules(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the command line says beyond the configuration, and where the configuration sits.
+
+    ``named`` are the root-relative paths the user named (empty: the whole root): the model is
+    always the whole root's, and only findings located in (or related to) a named path are
+    reported. A named path is read even when excluded or ignored by git, unless
+    ``force_exclude``. ``config_base`` is the root's path relative to the directory of a
+    configuration found above the root; ``nested`` is False when one configuration governs
+    every file (``--config FILE``).
+    """
+
+    named: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] | None = None  # --exclude: replaces the configuration's exclude
+    extend_exclude: tuple[str, ...] = ()
+    respect_gitignore: bool | None = None  # None: the configuration's
+    force_exclude: bool = False
+    config_base: str = ""
+    nested: bool = True
+
+
 @dataclass(slots=True)
 class Built:
     """A repository read as a deploy would see it: its files, and the graph joining them."""
@@ -44,17 +75,45 @@ class Built:
     inventory: Inventory
     graph: Deployment
     notes: list[str]  # --verbose: skipped files, weak links, the cache
+    nested: list[Located] = field(default_factory=list)  # configurations below the root
 
 
 def build(
-    root: Path, display_root: str, config: Config, workers: int = 1, use_cache: bool = False
+    root: Path,
+    display_root: str,
+    config: Config,
+    workers: int = 1,
+    use_cache: bool = False,
+    options: Options = Options(),
 ) -> Built:
     """discover → parse → link → graph, once (``run`` then applies the rules)."""
     from preflight.discover import discover
     from preflight.model.graph import ProjectConfig, build_graph
     from preflight.model.link import build_project
+    from preflight.parse import ParseProblem
+    from preflight.spans import Span
 
-    inventory = discover(root, exclude=config.exclude, max_file_size=config.max_file_size)
+    respect = (
+        config.respect_gitignore if options.respect_gitignore is None else options.respect_gitignore
+    )
+    named = () if options.force_exclude else options.named
+    inventory = discover(
+        root,
+        max_file_size=config.max_file_size,
+        excluders=excluders(config, options),
+        respect_gitignore=respect,
+        named=named,
+    )
+    notes: list[str] = []
+    nested: list[Located] = []
+    invalid: list[tuple[str, str]] = []
+    if options.nested:
+        configs = inventory.of_kind(FileKind.PYPROJECT, FileKind.PREFLIGHT_CONFIG)
+        nested = nested_configs(((f.path, f.text) for f in configs), notes, invalid)
+        _exclude_nested(inventory, nested, named)
+    for path in options.named:
+        if path not in ("", ".") and inventory.get(path) is None and not _holds(inventory, path):
+            notes.append(f"{path}: named on the command line, but not a file preflight reads")
     cache = None
     if use_cache:
         from preflight.cache import ParseCache
@@ -63,13 +122,108 @@ def build(
     project = build_project(inventory, display_root, workers, cache)
     if cache is not None:
         cache.save()
+    for path, why in invalid:  # PF001: the file is there, and says nothing preflight can use
+        project.problems.append(ParseProblem(Span(path, 1), f"{why}; it is not applied"))
     graph = build_graph(
         project, ProjectConfig(config.database_platform, tuple(config.external_secrets))
     )
-    notes = list(project.notes)
+    notes[:0] = project.notes
     if cache is not None and cache.note:
         notes.append(cache.note)
-    return Built(inventory, graph, notes)
+    return Built(inventory, graph, notes, nested)
+
+
+def excluders(config: Config, options: Options) -> list[Excluder]:
+    """The root's exclude patterns: the configuration's (relative to its directory) and the
+    command line's (relative to the root); ``--exclude`` replaces the configuration's exclude,
+    ``--extend-exclude`` adds to it."""
+    from preflight.discover import Excluder
+
+    own = config.exclude if options.exclude is None else ()
+    out = [Excluder((*own, *config.extend_exclude), options.config_base)]
+    if options.exclude or options.extend_exclude:
+        out.append(Excluder((*(options.exclude or ()), *options.extend_exclude)))
+    return out
+
+
+def _holds(inventory: Inventory, directory: str) -> bool:
+    prefix = f"{directory}/"
+    return any(source.path.startswith(prefix) for source in inventory.files)
+
+
+def _exclude_nested(inventory: Inventory, nested: Sequence[Located], named: Sequence[str]) -> None:
+    """Leave out what a nested configuration's exclude/extend-exclude names below it (before
+    anything is parsed: an excluded file is not part of the model)."""
+    from preflight.discover import Excluder
+
+    rules = [
+        (scope.directory, Excluder((*scope.config.exclude, *scope.config.extend_exclude)))
+        for scope in nested
+        if scope.config.exclude or scope.config.extend_exclude
+    ]
+    if not rules:
+        return
+    named_paths = [path for path in named if path not in ("", ".")]
+
+    def excluded(path: str) -> bool:
+        if path in named_paths:
+            return False
+        for directory, rule in rules:
+            if not path.startswith(directory + "/"):
+                continue
+            inner = path[len(directory) + 1 :]
+            # the parts of a named directory (and above it) are never tested
+            first = max(
+                (n.count("/") + 1 - directory.count("/") - 1 for n in named_paths
+                 if path.startswith(n + "/") and len(n) > len(directory)),
+                default=0,
+            )  # fmt: skip
+            if rule(inner, first):
+                return True
+        return False
+
+    inventory.files = [source for source in inventory.files if not excluded(source.path)]
+    inventory.all_paths = {path for path in inventory.all_paths if not excluded(path)}
+
+
+def scope_rules(
+    config: Config,
+    nested: Sequence[Located],
+    select: Sequence[str] | None,
+    ignore: Sequence[str],
+    options: Options,
+) -> list[filtering.FileRules]:
+    """What each configuration says about the findings in its files (the root's first)."""
+
+    def of(located_config: Config, directory: str, base: str) -> filtering.FileRules:
+        enabled = frozenset(
+            rule.code
+            for rule in enabled_rules(located_config, select, ignore, options.extend_select)
+        )
+        return filtering.FileRules(
+            directory,
+            enabled,
+            located_config.per_file_ignores,
+            located_config.severity,
+            base,
+        )
+
+    return [
+        of(config, "", options.config_base),
+        *(of(scope.config, scope.directory, "") for scope in nested),
+    ]
+
+
+def deployable(inventory: Inventory) -> bool:
+    """Whether the root holds anything that deploys — a Dockerfile, a compose file, a
+    Kubernetes manifest or a Procfile — parsed or not (a malformed one is PF001, not absent)."""
+    from preflight.parse.manifests import looks_like_manifest
+
+    kinds = (FileKind.DOCKERFILE, FileKind.COMPOSE, FileKind.PROCFILE)
+    return any(True for _ in inventory.of_kind(*kinds)) or any(
+        looks_like_manifest(source.text)
+        for source in inventory.of_kind(FileKind.YAML, FileKind.KUSTOMIZATION)
+    )
 
 
 def run(
@@ -80,10 +234,13 @@ def run(
     ignore: Sequence[str] = (),
     workers: int = 1,
     use_cache: bool = False,
+    options: Options = Options(),
 ) -> Result:
-    built = build(root, display_root, config, workers, use_cache)
+    built = build(root, display_root, config, workers, use_cache, options)
     inventory, graph, project = built.inventory, built.graph, built.graph.files
-    rules = enabled_rules(config, select, ignore)
+    scopes = scope_rules(config, built.nested, select, ignore, options)
+    enabled_codes = set().union(*(scope.enabled for scope in scopes))
+    rules = [rule for rule in RULES if rule.code in enabled_codes]
     raw: list[Finding] = []
     notes = built.notes
     internal: list[str] = []
@@ -95,12 +252,28 @@ def run(
             internal.append(f"rule {rule.code} failed: {type(exc).__name__}: {exc}")
         for span, why in ctx.silences:
             notes.append(f"{rule.code} silent{f' at {span}' if span else ''}: {why}")
-    enabled_codes = {rule.code for rule in rules}
     suppressions = filtering.suppressions_in(
         (source.path, source.text, KINDS[source.kind].comments) for source in inventory.files
     )
-    filtered = filtering.apply(raw, suppressions, config.per_file_ignores, enabled_codes, BY_CODE)
-    findings = filtered.findings
+    # Only what the named paths hold (or point to), each finding as its file's configuration
+    # has it, then the suppression comments (and PF002 for those that suppress nothing).
+    named = filtering.in_named(raw, options.named)
+    configured = filtering.by_configuration(named, scopes)
+    filtered = filtering.apply(
+        configured.findings,
+        suppressions,
+        {},
+        enabled_codes,
+        BY_CODE,
+        lambda path: filtering.rules_for(scopes, path).enabled,
+    )
+    findings = [f for f in filtered.findings if f.code != "PF002"]
+    unused = filtering.by_configuration(
+        filtering.in_named((f for f in filtered.findings if f.code == "PF002"), options.named),
+        scopes,
+    )
+    findings.extend(unused.findings)
+    suppressed = configured.suppressed + filtered.suppressed + unused.suppressed
     findings.sort(key=Finding.sort_key)
     # The one place redaction happens: every message, fix, related note, note, internal error
     # and source line a reporter (or the baseline) may print passes through preflight.redact.
@@ -133,7 +306,8 @@ def run(
         len(inventory.files),
         internal,
         rules=RULES,
-        suppressed=filtered.suppressed,
+        suppressed=suppressed,
+        deployable=deployable(inventory),
     )
 
 

@@ -7,11 +7,11 @@ findings and the files' texts; the engine calls them in this order.
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
-from preflight.findings import Finding, RuleContext, RuleInfo, matches
+from preflight.discover import Excluder, FileKind, classify
+from preflight.findings import Finding, RuleContext, RuleInfo, Severity, matches
 from preflight.spans import Span
 from preflight.suppressions import Suppression, find_suppressions
 
@@ -53,9 +53,11 @@ def apply(
     per_file_ignores: Mapping[str, Sequence[str]],
     enabled: set[str],
     known: Mapping[str, RuleInfo],
+    enabled_in: Callable[[str], Collection[str]] | None = None,
 ) -> Filtered:
     """Findings that survive per-file ignores and suppressions, with PF002 for the comments
-    that suppressed nothing or are malformed (when PF002 is enabled)."""
+    that suppressed nothing or are malformed (when PF002 is enabled). ``enabled_in(path)``:
+    the codes enabled in that file, when configurations differ between files."""
     kept: list[Finding] = []
     hidden = 0
     for finding in dedupe(raw):
@@ -64,7 +66,7 @@ def apply(
         else:
             kept.append(finding)
     if "PF002" in enabled and "PF002" in known:
-        kept.extend(_unused(suppressions, enabled, known))
+        kept.extend(_unused(suppressions, enabled_in or (lambda _: enabled), known))
     return Filtered(kept, hidden)
 
 
@@ -78,11 +80,123 @@ def against_baseline(
 
 def _per_file_ignored(finding: Finding, per_file_ignores: Mapping[str, Sequence[str]]) -> bool:
     for pattern, codes in per_file_ignores.items():
-        if fnmatch.fnmatch(finding.span.path, pattern) and any(
+        if Excluder((pattern,))(finding.span.path) and any(
             matches(finding.code, code) for code in codes
         ):
             return True
     return False
+
+
+# --- The command line's paths, and configurations that differ between directories -------------
+
+
+# Files that describe their whole directory: what a project installs and how preflight is
+# configured there. A change to one can raise a finding anywhere below it (dropping `gunicorn`
+# from the dependencies is a finding on the Dockerfile's CMD), so naming one names its directory.
+_DESCRIBE_THEIR_DIRECTORY = frozenset(
+    {FileKind.PYPROJECT, FileKind.PREFLIGHT_CONFIG, FileKind.REQUIREMENTS, FileKind.LOCK}
+)
+
+
+def _stands_for(path: str) -> str:
+    if classify(path) not in _DESCRIBE_THEIR_DIRECTORY:
+        return path
+    directory = path.rpartition("/")[0]
+    if directory.rpartition("/")[2] == "requirements":  # requirements/base.txt: the project's
+        directory = directory.rpartition("/")[0]
+    return directory
+
+
+def in_named(findings: Iterable[Finding], named: Collection[str]) -> list[Finding]:
+    """The findings located in, or with a related location in, a path the user named (a file,
+    or a directory and everything below it); all of them when no path inside the root was
+    named (the root itself). A pyproject.toml, preflight.toml, requirements or lock file
+    stands for its directory."""
+    widened = {_stands_for(path) for path in named}
+    if not named or any(path in ("", ".") for path in widened):
+        return list(findings)
+    files = frozenset(widened)
+    directories = tuple(f"{path}/" for path in widened)
+
+    def inside(path: str) -> bool:
+        return path in files or path.startswith(directories)
+
+    return [
+        finding
+        for finding in findings
+        if inside(finding.span.path) or any(inside(r.span.path) for r in finding.related)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class FileRules:
+    """What one configuration says about the findings located in the files it governs: the
+    root's configuration (``directory`` "") or a nested one (its directory, root-relative).
+    Patterns are relative to the configuration's directory; ``base`` is the root's path
+    relative to it when the configuration sits above the root."""
+
+    directory: str
+    enabled: frozenset[str]
+    per_file_ignores: Mapping[str, Sequence[str]]
+    severity: Mapping[str, Severity]
+    base: str = ""
+    _patterns: tuple[tuple[Excluder, Sequence[str]], ...] = field(
+        init=False, default=(), compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        compiled = tuple(
+            (Excluder((pattern,), self.base), codes)
+            for pattern, codes in self.per_file_ignores.items()
+        )
+        object.__setattr__(self, "_patterns", compiled)
+
+    def ignores(self, finding: Finding) -> bool:
+        path = finding.span.path
+        if self.directory:
+            path = path[len(self.directory) + 1 :]
+        return any(
+            any(matches(finding.code, code) for code in codes) and pattern(path)
+            for pattern, codes in self._patterns
+        )
+
+    def severity_of(self, finding: Finding) -> Severity:
+        chosen = [s for s in self.severity if matches(finding.code, s)]
+        if not chosen:
+            return finding.severity
+        # the most specific selector wins: PKG001 over PKG over ALL
+        best = max(chosen, key=lambda s: -1 if s == "ALL" else len(s))
+        return self.severity[best]
+
+
+def rules_for(scopes: Sequence[FileRules], path: str) -> FileRules:
+    """The configuration that governs ``path``: the deepest one whose directory holds it
+    (``scopes[0]`` is the root's)."""
+    best = scopes[0]
+    for scope in scopes[1:]:
+        if path.startswith(scope.directory + "/") and len(scope.directory) > len(best.directory):
+            best = scope
+    return best
+
+
+def by_configuration(raw: Iterable[Finding], scopes: Sequence[FileRules]) -> Filtered:
+    """Each finding as its file's configuration has it: dropped when that configuration does
+    not select its rule, hidden by its per-file-ignores (counted as suppressed), with the
+    severity it sets."""
+    kept: list[Finding] = []
+    hidden = 0
+    for finding in raw:
+        rules = rules_for(scopes, finding.span.path)
+        if finding.code not in rules.enabled:
+            continue
+        if rules.ignores(finding):
+            hidden += 1
+            continue
+        severity = rules.severity_of(finding)
+        kept.append(
+            finding if severity is finding.severity else replace(finding, severity=severity)
+        )
+    return Filtered(kept, hidden)
 
 
 def _suppressed(finding: Finding, suppressions: dict[str, list[Suppression]]) -> bool:
@@ -96,12 +210,15 @@ def _suppressed(finding: Finding, suppressions: dict[str, list[Suppression]]) ->
 
 
 def _unused(
-    suppressions: dict[str, list[Suppression]], enabled: set[str], known: Mapping[str, RuleInfo]
+    suppressions: dict[str, list[Suppression]],
+    enabled_in: Callable[[str], Collection[str]],
+    known: Mapping[str, RuleInfo],
 ) -> list[Finding]:
     pf002 = RuleContext.of(known["PF002"])
     fix = "Remove the comment (or the code) so real findings on this line are not hidden later."
     out: list[Finding] = []
-    for items in suppressions.values():
+    for path, items in suppressions.items():
+        enabled = enabled_in(path)
         for suppression in items:
             span = suppression.span
             if suppression.malformed is not None:

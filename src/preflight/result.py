@@ -21,3 +21,5 @@ class Result:
     internal_errors: list[str] = field(default_factory=list)
     rules: tuple[RuleInfo, ...] = ()  # every rule preflight knows (SARIF lists them)
     suppressed: int = 0  # findings hidden by a suppression comment or per-file-ignores
+    # the root holds a Dockerfile, compose file, manifest or Procfile (else: nothing to check)
+    deployable: bool = True
