@@ -230,7 +230,10 @@ def test_pre_commit_hook_definition() -> None:
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
     (hook,) = hooks
     assert hook["id"] == "preflight" and hook["language"] == "python"
-    assert hook["pass_filenames"] is False
+    # the changed files are passed (each checked within its whole project), and a file the
+    # configuration excludes stays out even when passed
+    assert hook["pass_filenames"] is True
+    assert hook["entry"].split() == ["preflight", "check", "--force-exclude"]
     import re
 
     pattern = re.compile(hook["files"])

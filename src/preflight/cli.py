@@ -101,12 +101,49 @@ def _split(values: list[str] | None) -> list[str] | None:
 @app.command()
 def check(
     paths: Annotated[
-        list[str] | None, typer.Argument(help="Repository roots to check.", metavar="[PATHS]...")
+        list[str] | None,
+        typer.Argument(
+            help="Files or directories to check (default: .). Each is checked within its "
+            "project (the git repository it is in; outside one, the nearest directory with a "
+            "preflight.toml or pyproject.toml), which is read whole; only findings in or "
+            "related to the given paths are reported.",
+            metavar="[PATHS]...",
+        ),
     ] = None,
     select: Annotated[
         list[str] | None, typer.Option(help="Only these codes or prefixes (e.g. PKG).")
     ] = None,
+    extend_select: Annotated[
+        list[str] | None,
+        typer.Option(help="These codes or prefixes too, on top of the selection."),
+    ] = None,
     ignore: Annotated[list[str] | None, typer.Option(help="Skip these codes or prefixes.")] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Leave out these paths or patterns (replaces the configuration's exclude).",
+            metavar="PATTERN",
+        ),
+    ] = None,
+    extend_exclude: Annotated[
+        list[str] | None,
+        typer.Option(help="Leave out these paths or patterns too.", metavar="PATTERN"),
+    ] = None,
+    respect_gitignore: Annotated[
+        bool | None,
+        typer.Option(
+            "--respect-gitignore/--no-respect-gitignore",
+            help="Leave out files git ignores (default: yes, or the configuration's).",
+            show_default=False,
+        ),
+    ] = None,
+    force_exclude: Annotated[
+        bool,
+        typer.Option(
+            "--force-exclude",
+            help="Apply exclude and .gitignore to the paths given too (for pre-commit).",
+        ),
+    ] = False,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.text,
@@ -161,13 +198,14 @@ def check(
     Exit codes: 0 no failing findings, 1 failing findings, 2 usage, configuration, I/O or
     internal error, 130 interrupted.
     """
-    from preflight.config import ConfigError, check_selector, load_config
-    from preflight.engine import run
+    from preflight.config import ConfigError, check_selector, root_config
+    from preflight.engine import Options, run
     from preflight.findings import Severity
     from preflight.parse.run import default_workers
 
     selected, ignored = _split(select), _split(ignore) or []
-    for selector in (*(selected or ()), *ignored):
+    extended = _split(extend_select) or []
+    for selector in (*(selected or ()), *extended, *ignored):
         try:
             check_selector(selector)
         except ValueError as exc:
@@ -176,7 +214,9 @@ def check(
     config_file = _path_option(config, "--config")
     baseline_file = _path_option(baseline, "--baseline")
     baseline_out = _path_option(write_baseline, "--write-baseline")
-    roots = _roots(paths)
+    roots = _project_roots(
+        paths, config_file, exclude, extend_exclude or [], force_exclude=force_exclude
+    )
     known: dict[str, dict[str, str]] = {}
     if baseline_file is not None:
         from preflight.baseline import BaselineError, read_baseline
@@ -194,17 +234,34 @@ def check(
     every_finding = []  # before the baseline filter: what --write-baseline records
     from preflight.baseline import root_names, under_root
 
-    for (path, display_root), root_name in zip(
-        roots, root_names([p for p, _ in roots]), strict=True
+    for (path, display_root, named, inside), root_name in zip(
+        roots, root_names([p for p, _, _, _ in roots]), strict=True
     ):
         config_notes: list[str] = []
         try:
-            configuration, _ = load_config(path, config_file, config_notes)
+            located = root_config(path, config_file, config_notes)
+            configuration = located.config
+            options = Options(
+                named=named,
+                extend_select=tuple(extended),
+                exclude=None if exclude is None else tuple(exclude),
+                extend_exclude=tuple(extend_exclude or ()),
+                respect_gitignore=respect_gitignore,
+                force_exclude=force_exclude,
+                config_base=located.base,
+                nested=not located.explicit,
+            )
+            threshold = Severity(fail_on.value) if fail_on is not None else configuration.fail_on
+            result = run(
+                path, display_root, configuration, selected, ignored, workers, not no_cache, options
+            )
         except ConfigError as exc:
             raise UsageFailure(str(exc)) from None
-        threshold = Severity(fail_on.value) if fail_on is not None else configuration.fail_on
-        result = run(path, display_root, configuration, selected, ignored, workers, not no_cache)
         result.notes[:0] = config_notes
+        if inside:
+            result = _seen_from(result, inside)
+        if not result.deployable and not quiet:
+            _nothing_deployable(display_root)
         result.findings = under_root(result.findings, root_name)  # distinct across roots
         every_finding.extend(result.findings)
         if baseline_file is not None:
@@ -274,28 +331,152 @@ def _path_option(value: str | None, option: str) -> Path | None:
     return Path(value)
 
 
-def _roots(paths: list[str] | None) -> list[tuple[Path, str]]:
-    """Each root to check once (``r``, ``./r`` and a symlink to it are one directory), with the
-    name it is shown under (undecodable bytes in it written as ``\\xNN``)."""
+def _project_roots(
+    paths: list[str] | None,
+    config_file: Path | None = None,
+    exclude: list[str] | None = None,
+    extend_exclude: list[str] | tuple[str, ...] = (),
+    *,
+    force_exclude: bool = False,
+) -> list[tuple[Path, str, tuple[str, ...], str]]:
+    """The projects the given paths belong to, each once, with the name it is shown under, the
+    paths named inside it (root-relative; "" for the root itself), and — when the working
+    directory lies inside a project found above it — the working directory's path in it
+    (paths are then shown relative to the working directory, see :func:`_seen_from`).
+
+    A path's project is the git repository it is in, or outside one the nearest directory with
+    a preflight.toml or pyproject.toml (:func:`preflight.config.project_root`): ``preflight
+    check k8s/deployment.yaml`` reads the whole repository, with its configuration, and reports
+    what concerns that file. Paths in one project are checked together (pre-commit passes many);
+    paths in different projects are checked project by project.
+
+    A path that project's configuration excludes (fixtures, examples, a legacy tree) is no part
+    of its deployment: named on the command line, it is checked as a project of its own (see
+    :func:`_excluded_project`), unless ``force_exclude``.
+    """
     import os
 
-    roots: list[tuple[Path, str]] = []
-    seen: set[str] = set()
+    from preflight.config import Located, project_root
+    from preflight.discover import shown_name
+
+    located: dict[Path, Located] = {}
+
+    def configuration_of(top: Path) -> Located:
+        from preflight.config import ConfigError, root_config
+
+        if top not in located:
+            try:
+                located[top] = root_config(top, config_file)
+            except ConfigError as exc:
+                raise UsageFailure(str(exc)) from None
+        return located[top]
+
+    groups: dict[str, tuple[Path, str, list[str], str]] = {}
+    cwd = Path.cwd()
     for given in paths if paths else ["."]:
         if given == "":
-            raise UsageFailure("an empty path is not a repository (use `.` for this directory)")
+            raise UsageFailure("an empty path names no file (use `.` for this directory)")
         path = Path(given)
         if not path.exists():
             raise UsageFailure(f"path `{given}` does not exist")
-        if not path.is_dir():
-            raise UsageFailure(f"path `{given}` is not a directory (preflight checks a repository)")
-        identity = os.path.realpath(path)
-        if identity in seen:
-            continue
-        seen.add(identity)
-        shown = os.fsencode(path.as_posix()).decode("utf-8", "backslashreplace")
-        roots.append((path, shown))
-    return roots
+        is_dir = path.is_dir()
+        if not is_dir and not path.is_file():
+            raise UsageFailure(f"path `{given}` is neither a file nor a directory")
+        absolute = Path(os.path.abspath(path))
+        root = project_root(path if is_dir else path.parent)
+        if not force_exclude and absolute != root:
+            root = _excluded_project(
+                root, absolute, is_dir, configuration_of(root), exclude, tuple(extend_exclude)
+            )
+        inside = absolute.relative_to(root).as_posix()
+        named = "" if inside == "." else "/".join(map(shown_name, inside.split("/")))
+        inside = ""
+        if is_dir and not named:
+            shown_root = path.as_posix()  # as the user wrote it, as before
+        elif path.is_absolute():
+            shown_root = root.as_posix()
+        elif root in cwd.parents:  # `cd k8s && preflight check deployment.yaml`
+            shown_root, inside = ".", cwd.relative_to(root).as_posix()
+        else:
+            shown_root = Path(os.path.relpath(root)).as_posix()
+        shown = os.fsencode(shown_root).decode("utf-8", "backslashreplace")
+        _, _, names, _ = groups.setdefault(os.path.realpath(root), (root, shown, [], inside))
+        names.append(named)
+    return [
+        (root, shown, tuple(dict.fromkeys(names)), inside)
+        for root, shown, names, inside in groups.values()
+    ]
+
+
+def _excluded_project(
+    top: Path,
+    absolute: Path,
+    is_dir: bool,
+    located: Any,
+    exclude: list[str] | None,
+    extend_exclude: tuple[str, ...],
+) -> Path:
+    """``top``, unless the path is excluded there: then the project it is checked as — the
+    nearest directory at or above it (below ``top``) with a preflight.toml or pyproject.toml,
+    else the path itself (a directory) or its directory (a file)."""
+    import os
+
+    from preflight.config import PROJECT_FILES
+    from preflight.engine import Options, excluders
+
+    options = Options(
+        exclude=None if exclude is None else tuple(exclude),
+        extend_exclude=extend_exclude,
+        config_base=located.base,
+    )
+    rel = absolute.relative_to(top).as_posix()
+    if not any(rule(rel) for rule in excluders(located.config, options)):
+        return top
+    start = absolute if is_dir else absolute.parent
+    for directory in (start, *start.parents):
+        if directory == top:
+            break
+        if any(os.path.lexists(directory / name) for name in PROJECT_FILES):
+            return directory
+    return start
+
+
+def _seen_from(result: Any, inside: str) -> Any:
+    """The result with its paths relative to the working directory ``inside`` the root
+    (``deployment.yaml``, ``../Dockerfile``) instead of to the root. Fingerprints were made
+    from the root-relative paths, so they do not depend on where preflight runs."""
+    import posixpath
+    from dataclasses import replace
+
+    from preflight.discover import shown_name
+
+    prefix = "/".join(map(shown_name, inside.split("/")))
+
+    def moved(path: str) -> str:
+        return posixpath.relpath(path, prefix)
+
+    result.findings = [
+        replace(
+            finding,
+            span=replace(finding.span, path=moved(finding.span.path)),
+            related=tuple(
+                replace(r, span=replace(r.span, path=moved(r.span.path))) for r in finding.related
+            ),
+        )
+        for finding in result.findings
+    ]
+    result.sources = {moved(path): lines for path, lines in result.sources.items()}
+    return result
+
+
+def _nothing_deployable(display_root: str) -> None:
+    from preflight.redact import clean_text
+
+    typer.echo(
+        f"preflight: warning: nothing deployable found in {clean_text(display_root)} (no "
+        "Dockerfile, compose file, Kubernetes manifest or Procfile): no deployment was checked",
+        err=True,
+    )
 
 
 def _internal_errors(messages: list[str], consequence: str = "") -> None:
@@ -450,7 +631,10 @@ class GraphFormat(str, Enum):
 
 @app.command()
 def graph(
-    path: Annotated[str, typer.Argument(help="The repository root.", metavar="PATH")] = ".",
+    path: Annotated[
+        str,
+        typer.Argument(help="A path in the project (its whole project is shown).", metavar="PATH"),
+    ] = ".",
     output_format: Annotated[
         GraphFormat, typer.Option("--format", help="text, json or mermaid.")
     ] = GraphFormat.text,
@@ -466,20 +650,24 @@ def graph(
     Dockerfiles, compose files and Procfiles start; the database engines and their URLs. Values
     are never printed.
     """
+    import os
     import shutil
 
-    from preflight.config import ConfigError, load_config
-    from preflight.engine import build
+    from preflight.config import ConfigError, root_config
+    from preflight.engine import Options, build
     from preflight.graphview import describe, render
 
-    ((root, display_root),) = _roots([path])
     config_file = _path_option(config, "--config")
+    ((root, display_root, named, inside),) = _project_roots([path], config_file)
+    if inside:  # the graph names files from the project's top
+        display_root = Path(os.path.relpath(root)).as_posix()
     config_notes: list[str] = []
     try:
-        configuration, _ = load_config(root, config_file, config_notes)
+        located = root_config(root, config_file, config_notes)
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None
-    built = build(root, display_root, configuration)
+    options = Options(named=named, config_base=located.base, nested=not located.explicit)
+    built = build(root, display_root, located.config, options=options)
     data = describe(built.graph, [*config_notes, *built.notes])
     width = min(shutil.get_terminal_size((80, 24)).columns, 100)
     text = render(data, output_format.value, width)

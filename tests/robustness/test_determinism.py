@@ -148,9 +148,9 @@ def test_paths_use_forward_slashes_and_are_relative(tmp_path: Path) -> None:
     ("make", "message"),
     [
         (lambda t: t / "missing", "does not exist"),
-        (lambda t: write_files(t, {"Dockerfile": "FROM x\n"}) / "Dockerfile", "not a directory"),
+        (lambda t: write_files(t, {"Dockerfile": "FROM x\n"}) / "Dockerfile" / "x", "not exist"),
     ],
-    ids=["missing", "file"],
+    ids=["missing", "below-a-file"],
 )
 def test_bad_path_argument_is_exit_2_with_one_line(
     tmp_path: Path, make: object, message: str
