@@ -233,6 +233,21 @@ def test_paths_in_two_repositories_are_checked_each_in_its_own(
     assert found(capsys, "--baseline", baseline, *paths)[:2] == (0, [])
 
 
+def test_a_home_directory_kept_in_git_is_no_project(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    (home / ".git").mkdir(parents=True)  # dotfiles under version control
+    write_tree(home, {"notes/Dockerfile": 'FROM python:3.12-slim\nCMD ["gunicorn", "x"]\n'})
+    write_tree(home / "projects" / "api", REPOSITORY)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(home / "projects" / "api" / "backend")
+    # the project is backend/ (its pyproject.toml), not the whole home directory
+    assert found(capsys, "Dockerfile.worker")[1] == [("PKG001", "Dockerfile.worker", 5)]
+    code, _, _ = run(capsys, "check", "--verbose", "../../../notes/Dockerfile")
+    assert code == 1  # a file outside any project: checked within the home repository
+
+
 # --- Configuration by directory, as ruff has it -------------------------------------------------
 
 

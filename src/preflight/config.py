@@ -356,13 +356,29 @@ def project_root(start: Path) -> Path:
     """
     current = Path(os.path.abspath(start))
     chain = (current, *current.parents)
+    nearest = next(
+        (d for d in chain if any(os.path.lexists(d / name) for name in PROJECT_FILES)), None
+    )
     for directory in chain:
         if os.path.lexists(directory / ".git"):
+            # A home directory (or /) kept in git holds dotfiles, not a deployment: a project
+            # inside it is its own.
+            if (
+                nearest is not None
+                and directory in nearest.parents
+                and _holds_everything(directory)
+            ):
+                return nearest
             return directory
-    for directory in chain:
-        if any(os.path.lexists(directory / name) for name in PROJECT_FILES):
-            return directory
-    return current
+    return nearest or current
+
+
+def _holds_everything(directory: Path) -> bool:
+    try:
+        home = Path.home()
+    except RuntimeError:  # no home directory known
+        home = None
+    return directory == home or directory.parent == directory
 
 
 def root_config(
