@@ -56,6 +56,7 @@ REPOSITORY = {
             return {"ok": True}
     """,
     "Makefile": "build:\n\tdocker build -t api:dev backend\n",
+    "notes.txt": "deploy with make build\n",
     "k8s/deployment.yaml": """
         apiVersion: apps/v1
         kind: Deployment
@@ -131,6 +132,7 @@ def test_the_whole_repository(capsys: pytest.CaptureFixture[str], repo: Path) ->
         (["k8s/deployment.yaml"], [PRB002]),
         (["backend/app/main.py"], [PRB002]),  # the finding's related location is in it
         (["backend/Dockerfile"], []),  # read for the model; nothing in or about it
+        (["Makefile", "notes.txt"], []),  # the image's link; a file preflight does not read
         (["backend/Dockerfile.worker", "k8s/deployment.yaml"], [PKG001, PRB002]),
         (["k8s"], [PRB002]),  # a directory without a pyproject.toml: cross-file links intact
         (["backend"], [PKG001, PRB002]),  # its own pyproject.toml is no boundary in a repo

@@ -113,7 +113,10 @@ def build(
         _exclude_nested(inventory, nested, named)
     for path in options.named:
         if path not in ("", ".") and inventory.get(path) is None and not _holds(inventory, path):
-            notes.append(f"{path}: named on the command line, but not a file preflight reads")
+            notes.append(
+                f"{path}: named on the command line, but not read (not a kind of file "
+                "preflight reads, or skipped)"
+            )
     cache = None
     if use_cache:
         from preflight.cache import ParseCache
