@@ -127,3 +127,19 @@ def test_an_image_named_after_a_foreign_directory_by_its_last_word(tmp_path: Pat
         "k8s/result.yaml": pod(result_app, name="result", labels="{app: result}"),
     }
     assert prb001(tmp_path, files) == []
+
+
+def test_an_image_named_as_a_javascript_front_end_is_not_judged(tmp_path: Path) -> None:
+    """`vue-kubernetes` built from `services/client/` (a package.json): a static front end."""
+    front = (
+        "        - name: vue\n          image: acme/vue-kubernetes:latest\n          ports:\n"
+        "            - containerPort: 8080\n"
+    )
+    files = {
+        "services/client/package.json": "{}",
+        "k8s/vue.yaml": pod(front, name="vue", labels="{app: vue}"),
+    }
+    assert prb001(tmp_path, files) == []
+    # without a JavaScript project in the repository, the name alone proves nothing
+    del files["services/client/package.json"]
+    assert prb001(tmp_path / "bare", files) == [("k8s/vue.yaml", 13, Severity.ERROR)]

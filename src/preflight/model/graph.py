@@ -16,6 +16,7 @@ missing link says why, so a rule can stay silent on a weak link and ``preflight 
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -133,6 +134,10 @@ class Deployment:
         tail = name.rsplit("-", 1)[-1]
         if found is None and tail != name and len(tail) >= 4:  # `examplevotingapp_result`
             found = self.foreign_sources.get(tail)  # is built from `result/`
+        if found is None and _FRONTEND_WORDS.intersection(re.split(r"[-.]", name)):
+            # `vue-kubernetes`, `app-frontend`: named after a JavaScript front end, in a
+            # repository that has one (a package.json and no Python beside it)
+            found = self.foreign_sources.get(_JS_SOURCE)
         return found
 
     @property
@@ -209,7 +214,16 @@ def _foreign_sources(paths: frozenset[str]) -> dict[str, str]:
     for directory in sorted(foreign - python):
         if directory:
             out.setdefault(directory.rsplit("/", 1)[-1].lower().replace("_", "-"), directory)
+            if f"{directory}/package.json" in paths:
+                out.setdefault(_JS_SOURCE, directory)
     return out
+
+
+# An image named with one of these words is a JavaScript front end's.
+_FRONTEND_WORDS = frozenset(
+    {"vue", "vuejs", "react", "angular", "svelte", "nuxt", "nextjs", "frontend", "front"}
+)
+_JS_SOURCE = "<javascript>"  # the key of the first JavaScript source in ``foreign_sources``
 
 
 def _services_by_label(project: Project) -> dict[tuple[str, str], list[tuple[int, KService]]]:
