@@ -130,16 +130,38 @@ def test_an_image_named_after_a_foreign_directory_by_its_last_word(tmp_path: Pat
 
 
 def test_an_image_named_as_a_javascript_front_end_is_not_judged(tmp_path: Path) -> None:
-    """`vue-kubernetes` built from `services/client/` (a package.json): a static front end."""
-    front = (
-        "        - name: vue\n          image: acme/vue-kubernetes:latest\n          ports:\n"
-        "            - containerPort: 8080\n"
+    """`vue-kubernetes`, `react-builds`: named after a JavaScript framework, with or without
+    its source here; `shop-frontend` only where the repository has a JavaScript project."""
+
+    def front(image: str) -> str:
+        return (
+            f"        - name: ui\n          image: {image}\n          ports:\n"
+            "            - containerPort: 8080\n"
+        )
+
+    files = {
+        "k8s/vue.yaml": pod(front("acme/vue-kubernetes:latest"), name="vue", labels="{app: vue}"),
+        "k8s/react.yaml": pod(front("acme/react-builds:v1"), name="react", labels="{app: r}"),
+        "k8s/shop.yaml": pod(front("acme/shop-frontend:1"), name="shop", labels="{app: shop}"),
+    }
+    assert prb001(tmp_path / "bare", files) == [("k8s/shop.yaml", 13, Severity.ERROR)]
+    files["services/client/package.json"] = "{}"
+    assert prb001(tmp_path / "js", files) == []
+    notes = lint(tmp_path / "bare", select=["PRB001"]).notes
+    assert any("`react-builds`, named after a JavaScript framework" in note for note in notes)
+
+
+def test_a_guessed_tie_to_the_only_python_dockerfile_yields_to_a_framework_name(
+    tmp_path: Path,
+) -> None:
+    """The repository's only Dockerfile builds the Flask API; the React image is pulled from a
+    registry: "the only Dockerfile" is a guess, and the name says otherwise."""
+    react = (
+        "        - name: ui\n          image: someone/react-builds:todo_v1\n          ports:\n"
+        "            - containerPort: 5173\n"
     )
     files = {
-        "services/client/package.json": "{}",
-        "k8s/vue.yaml": pod(front, name="vue", labels="{app: vue}"),
+        "Dockerfile": 'FROM python:3.12-slim\nRUN pip install flask gunicorn\nCMD ["gunicorn", "app:app"]\n',
+        "k8s/react.yaml": pod(react, name="react", labels="{app: react}"),
     }
     assert prb001(tmp_path, files) == []
-    # without a JavaScript project in the repository, the name alone proves nothing
-    del files["services/client/package.json"]
-    assert prb001(tmp_path / "bare", files) == [("k8s/vue.yaml", 13, Severity.ERROR)]

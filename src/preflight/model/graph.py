@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from preflight.knowledge.images import javascript_framework
 from preflight.model.apps import App, AppResolver, ServerCommand, python_run, server_command
 from preflight.model.django import other_settings_modules
 from preflight.model.processes import Process, process_of
@@ -134,9 +135,14 @@ class Deployment:
         tail = name.rsplit("-", 1)[-1]
         if found is None and tail != name and len(tail) >= 4:  # `examplevotingapp_result`
             found = self.foreign_sources.get(tail)  # is built from `result/`
-        if found is None and _FRONTEND_WORDS.intersection(re.split(r"[-.]", name)):
-            # `vue-kubernetes`, `app-frontend`: named after a JavaScript front end, in a
-            # repository that has one (a package.json and no Python beside it)
+        if found is None and javascript_framework(image):
+            # `vue-kubernetes`, `react-builds`: named after a JavaScript framework
+            found = self.foreign_sources.get(
+                _JS_SOURCE, f"`{name}`, named after a JavaScript framework"
+            )
+        elif found is None and "frontend" in re.split(r"[-.]", name):
+            # `app-frontend`: a front end, in a repository that has a JavaScript one (a
+            # package.json and no Python beside it)
             found = self.foreign_sources.get(_JS_SOURCE)
         return found
 
@@ -219,10 +225,6 @@ def _foreign_sources(paths: frozenset[str]) -> dict[str, str]:
     return out
 
 
-# An image named with one of these words is a JavaScript front end's.
-_FRONTEND_WORDS = frozenset(
-    {"vue", "vuejs", "react", "angular", "svelte", "nuxt", "nextjs", "frontend", "front"}
-)
 _JS_SOURCE = "<javascript>"  # the key of the first JavaScript source in ``foreign_sources``
 
 

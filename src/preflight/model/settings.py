@@ -66,7 +66,7 @@ def describes_itself(value: str) -> bool:
         words = re.split(r"[-_.]", text)
         if any(_DESCRIBING_WORDS.fullmatch(word) for word in words):
             return True
-    plain = re.sub(r"[0-9!]{1,4}$", "", text).translate(_LEET).lower()
+    plain = re.sub(r"[-_.]?[0-9!]{1,4}$", "", text).translate(_LEET).lower()
     return bool(_GLUED.match(plain)) or bool(
         _SELF_DESCRIBING.match(plain)
         and any(_GLUED.match(word) for word in re.split(r"[-_.]", plain))
