@@ -62,6 +62,11 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 container.span, f"{serving.label}: its image ({source}) is not a Python service"
             )
             continue
+        if serving.runs_no_server is not None:
+            # what it runs serves no HTTP (a worker, a headless load generator, a compiled
+            # program): a port or a Service selecting it routes to nothing a probe could gate
+            ctx.silent(container.span, f"{serving.label}: {serving.runs_no_server}")
+            continue
         evidence = _serves(graph, serving)
         if evidence is None:
             continue
