@@ -29,11 +29,35 @@ from preflight import __version__
 app = typer.Typer(
     name="preflight",
     help="Find the deploy bugs where pyproject, Dockerfile, k8s manifests and settings meet.",
-    add_completion=False,
+    # typer's shell completion: --install-completion / --show-completion, and the
+    # _PREFLIGHT_COMPLETE protocol the installed scripts speak (see `_run`).
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+class _Command(typer.core.TyperCommand):
+    """A command whose help names no Python types: typer shows an argument as
+    ``PATHS <list[str]>``; here it is ``PATH...``, as the usage line says."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments, options = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                name = param.metavar or (param.name or "").upper()
+                arguments.append((name + ("..." if param.nargs != 1 else ""), record[1]))
+            else:
+                options.append(record)
+        for title, records in (("Arguments", arguments), ("Options", options)):
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
 
 
 class OutputFormat(str, Enum):
@@ -85,7 +109,11 @@ def _root(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+            "--version",
+            "-V",
+            callback=_version,
+            is_eager=True,
+            help="Show the version and exit.",
         ),
     ] = False,
 ) -> None:
@@ -98,15 +126,21 @@ def _split(values: list[str] | None) -> list[str] | None:
     return [part.strip().upper() for value in values for part in value.split(",") if part.strip()]
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(
     paths: Annotated[
-        list[str] | None, typer.Argument(help="Repository roots to check.", metavar="[PATHS]...")
+        list[str] | None, typer.Argument(help="Repository roots to check.", metavar="PATH")
     ] = None,
     select: Annotated[
-        list[str] | None, typer.Option(help="Only these codes or prefixes (e.g. PKG).")
+        list[str] | None,
+        typer.Option(
+            help="Only these rules: codes, prefixes or names (e.g. PKG, PF002).", metavar="CODES"
+        ),
     ] = None,
-    ignore: Annotated[list[str] | None, typer.Option(help="Skip these codes or prefixes.")] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(help="Skip these rules: codes, prefixes or names.", metavar="CODES"),
+    ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.text,
@@ -146,7 +180,9 @@ def check(
     ] = False,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", min=1, help="Parser processes (default and most: cores)."),
+        typer.Option(
+            "--jobs", "-j", min=1, help="Parser processes (default and most: cores).", metavar="N"
+        ),
     ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not use the parse cache (~/.cache/preflight/).")
@@ -404,7 +440,7 @@ def _statistics(results: list[Any], fixed: list[dict[str, str]], *, to_stderr: b
         typer.echo(line, err=to_stderr)
 
 
-@app.command()
+@app.command(cls=_Command)
 def rules(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.")
@@ -448,7 +484,7 @@ class GraphFormat(str, Enum):
     mermaid = "mermaid"
 
 
-@app.command()
+@app.command(cls=_Command)
 def graph(
     path: Annotated[str, typer.Argument(help="The repository root.", metavar="PATH")] = ".",
     output_format: Annotated[
@@ -488,8 +524,10 @@ def graph(
         _flush_stdout()
 
 
-@app.command()
-def explain(code: Annotated[str, typer.Argument(help="A rule code, e.g. PKG001.")]) -> None:
+@app.command(cls=_Command)
+def explain(
+    code: Annotated[str, typer.Argument(help="A rule code or name, e.g. PKG001.", metavar="CODE")],
+) -> None:
     """Print a rule's page: what it catches, why, how to fix, examples."""
     from preflight.checks import BY_CODE
     from preflight.pages import page_text
@@ -581,10 +619,22 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
+def _no_command() -> int:
+    """Bare ``preflight``: the help, on stderr, and exit 2 — a CI step that forgot ``check``
+    must not pass."""
+    with contextlib.redirect_stdout(sys.stderr), contextlib.suppress(typer.Exit, OSError):
+        app(args=["--help"], standalone_mode=False, prog_name="preflight")
+    _fail("no command given (to check this directory: `preflight check .`)")
+
+
 def _run(args: list[str]) -> int:
     """The exit code of one invocation; failures are reported here as one line on stderr."""
+    import os
+
+    if not args and not os.environ.get("_PREFLIGHT_COMPLETE"):
+        return _no_command()
     try:
-        code = app(args=args or ["--help"], standalone_mode=False, prog_name="preflight")
+        code = app(args=args, standalone_mode=False, prog_name="preflight")
     except UsageFailure as exc:
         _fail(str(exc))
     except typer.Exit as exc:
