@@ -123,7 +123,7 @@ def _root(
 def _split(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
-    return [part.strip().upper() for value in values for part in value.split(",") if part.strip()]
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 @app.command(cls=_Command)
@@ -203,11 +203,11 @@ def check(
     from preflight.parse.run import default_workers
 
     selected, ignored = _split(select), _split(ignore) or []
-    for selector in (*(selected or ()), *ignored):
-        try:
-            check_selector(selector)
-        except ValueError as exc:
-            raise UsageFailure(str(exc)) from None
+    try:  # codes, prefixes or rule names (`--select command-not-installed`)
+        selected = None if selected is None else [check_selector(s) for s in selected]
+        ignored = [check_selector(s) for s in ignored]
+    except ValueError as exc:
+        raise UsageFailure(str(exc)) from None
     report_file = _path_option(output_file, "--output-file")
     config_file = _path_option(config, "--config")
     baseline_file = _path_option(baseline, "--baseline")
@@ -303,10 +303,14 @@ def _writing(code: int) -> Iterator[None]:
 
 
 def _path_option(value: str | None, option: str) -> Path | None:
+    import os
+
     if value is None:
         return None
     if value == "":
         raise UsageFailure(f"{option}: an empty path names no file")
+    if value.endswith(("/", os.sep)):  # Path() drops the slash: `-o out/` would write `out`
+        raise UsageFailure(f"{option}: `{value}` names a directory; give a file name")
     return Path(value)
 
 
@@ -529,12 +533,12 @@ def explain(
     code: Annotated[str, typer.Argument(help="A rule code or name, e.g. PKG001.", metavar="CODE")],
 ) -> None:
     """Print a rule's page: what it catches, why, how to fix, examples."""
-    from preflight.checks import BY_CODE
+    from preflight.checks import rule_for, unknown_rule
     from preflight.pages import page_text
 
-    rule = BY_CODE.get(code.upper())
+    rule = rule_for(code)  # a code or a name, as `ruff rule unused-import`
     if rule is None:
-        raise UsageFailure(f"unknown rule code `{code}` (see `preflight rules`)")
+        raise UsageFailure(unknown_rule(code))
     with _writing(0):
         _write_stdout(page_text(rule.code).rstrip("\n") + "\n", machine=False)
         _flush_stdout()
@@ -619,6 +623,30 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
+def _plain_usage(message: str) -> str:
+    """The option parser's message without the validation library's words ("Value error,",
+    "Input should be a valid integer, unable to parse string as an integer"), and with a
+    did-you-mean for a value that is not one of an option's choices."""
+    import re
+
+    from preflight.suggest import did_you_mean
+
+    message = message.replace("Value error, ", "")
+    message = message.replace(
+        "Input should be a valid integer, unable to parse string as an integer",
+        "must be a whole number",
+    )
+    message = message.replace("Input should be greater than or equal to", "must be at least")
+    message = message.replace("Input should be", "must be")
+    choice = re.search(r"'([^']*)' is not one of ((?:'[^']*'(?:, )?)+)\.?$", message)
+    if choice is not None:
+        choices = re.findall(r"'([^']*)'", choice.group(2))
+        listed = ", ".join(choices)
+        hint = did_you_mean(choice.group(1), choices)
+        message = f"{message[: choice.start()]}`{choice.group(1)}` is not one of {listed}{hint}"
+    return message
+
+
 def _no_command() -> int:
     """Bare ``preflight``: the help, on stderr, and exit 2 — a CI step that forgot ``check``
     must not pass."""
@@ -659,6 +687,6 @@ def _run(args: list[str]) -> int:
         _fail("internal error: input nested too deeply (please report this)")
     except Exception as exc:  # never a traceback
         if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
-            _fail(str(exc.format_message()))  # a usage error found by the option parser
+            _fail(_plain_usage(str(exc.format_message())))  # found by the option parser
         _fail(f"internal error: {type(exc).__name__}: {exc} (please report this)")
     return code if isinstance(code, int) else 0
