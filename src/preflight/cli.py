@@ -647,7 +647,7 @@ def _plain_usage(message: str) -> str:
     return message
 
 
-def _no_command() -> int:
+def _no_command() -> NoReturn:
     """Bare ``preflight``: the help, on stderr, and exit 2 — a CI step that forgot ``check``
     must not pass."""
     with contextlib.redirect_stdout(sys.stderr), contextlib.suppress(typer.Exit, OSError):
@@ -659,8 +659,8 @@ def _run(args: list[str]) -> int:
     """The exit code of one invocation; failures are reported here as one line on stderr."""
     import os
 
-    if not args and not os.environ.get("_PREFLIGHT_COMPLETE"):
-        return _no_command()
+    if not args and not os.environ.get("_PREFLIGHT_COMPLETE"):  # completion asks without args
+        _no_command()
     try:
         code = app(args=args, standalone_mode=False, prog_name="preflight")
     except UsageFailure as exc:
