@@ -156,7 +156,7 @@ def test_a_tool_that_is_not_a_table_is_not_ours(tmp_path: Path) -> None:
         ("[tool.preflight.rules]\nPKG001 = 1\n", "`rules.PKG001`"),
         ("[tool.preflight]\nselect = 1\n", "`select`"),
         ('[tool.preflight]\nper-file-ignores = { "a" = 1 }\n', "`per-file-ignores.a`"),
-        ("[tool.preflight]\nexclude = [1]\n", "`exclude.0`"),
+        ("[tool.preflight]\nexclude = [1]\n", "`exclude` item 1"),
         # bool is an int subclass: `true` must not become a 1-byte size cap
         ("[tool.preflight]\nmax-file-size = true\n", "`max-file-size`"),
         ("[tool.preflight]\nmax-file-size = 1.0\n", "`max-file-size`"),

@@ -29,11 +29,35 @@ from preflight import __version__
 app = typer.Typer(
     name="preflight",
     help="Find the deploy bugs where pyproject, Dockerfile, k8s manifests and settings meet.",
-    add_completion=False,
+    # typer's shell completion: --install-completion / --show-completion, and the
+    # _PREFLIGHT_COMPLETE protocol the installed scripts speak (see `_run`).
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+class _Command(typer.core.TyperCommand):
+    """A command whose help names no Python types: typer shows an argument as
+    ``PATHS <list[str]>``; here it is ``PATH...``, as the usage line says."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments, options = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                name = param.metavar or (param.name or "").upper()
+                arguments.append((name + ("..." if param.nargs != 1 else ""), record[1]))
+            else:
+                options.append(record)
+        for title, records in (("Arguments", arguments), ("Options", options)):
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
 
 
 class OutputFormat(str, Enum):
@@ -85,7 +109,11 @@ def _root(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+            "--version",
+            "-V",
+            callback=_version,
+            is_eager=True,
+            help="Show the version and exit.",
         ),
     ] = False,
 ) -> None:
@@ -95,18 +123,24 @@ def _root(
 def _split(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
-    return [part.strip().upper() for value in values for part in value.split(",") if part.strip()]
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(
     paths: Annotated[
-        list[str] | None, typer.Argument(help="Repository roots to check.", metavar="[PATHS]...")
+        list[str] | None, typer.Argument(help="Repository roots to check.", metavar="PATH")
     ] = None,
     select: Annotated[
-        list[str] | None, typer.Option(help="Only these codes or prefixes (e.g. PKG).")
+        list[str] | None,
+        typer.Option(
+            help="Only these rules: codes, prefixes or names (e.g. PKG, PF002).", metavar="CODES"
+        ),
     ] = None,
-    ignore: Annotated[list[str] | None, typer.Option(help="Skip these codes or prefixes.")] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(help="Skip these rules: codes, prefixes or names.", metavar="CODES"),
+    ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.text,
@@ -146,7 +180,9 @@ def check(
     ] = False,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", min=1, help="Parser processes (default and most: cores)."),
+        typer.Option(
+            "--jobs", "-j", min=1, help="Parser processes (default and most: cores).", metavar="N"
+        ),
     ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not use the parse cache (~/.cache/preflight/).")
@@ -167,11 +203,11 @@ def check(
     from preflight.parse.run import default_workers
 
     selected, ignored = _split(select), _split(ignore) or []
-    for selector in (*(selected or ()), *ignored):
-        try:
-            check_selector(selector)
-        except ValueError as exc:
-            raise UsageFailure(str(exc)) from None
+    try:  # codes, prefixes or rule names (`--select command-not-installed`)
+        selected = None if selected is None else [check_selector(s) for s in selected]
+        ignored = [check_selector(s) for s in ignored]
+    except ValueError as exc:
+        raise UsageFailure(str(exc)) from None
     report_file = _path_option(output_file, "--output-file")
     config_file = _path_option(config, "--config")
     baseline_file = _path_option(baseline, "--baseline")
@@ -267,10 +303,14 @@ def _writing(code: int) -> Iterator[None]:
 
 
 def _path_option(value: str | None, option: str) -> Path | None:
+    import os
+
     if value is None:
         return None
     if value == "":
         raise UsageFailure(f"{option}: an empty path names no file")
+    if value.endswith(("/", os.sep)):  # Path() drops the slash: `-o out/` would write `out`
+        raise UsageFailure(f"{option}: `{value}` names a directory; give a file name")
     return Path(value)
 
 
@@ -404,7 +444,7 @@ def _statistics(results: list[Any], fixed: list[dict[str, str]], *, to_stderr: b
         typer.echo(line, err=to_stderr)
 
 
-@app.command()
+@app.command(cls=_Command)
 def rules(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.")
@@ -448,7 +488,7 @@ class GraphFormat(str, Enum):
     mermaid = "mermaid"
 
 
-@app.command()
+@app.command(cls=_Command)
 def graph(
     path: Annotated[str, typer.Argument(help="The repository root.", metavar="PATH")] = ".",
     output_format: Annotated[
@@ -488,15 +528,17 @@ def graph(
         _flush_stdout()
 
 
-@app.command()
-def explain(code: Annotated[str, typer.Argument(help="A rule code, e.g. PKG001.")]) -> None:
+@app.command(cls=_Command)
+def explain(
+    code: Annotated[str, typer.Argument(help="A rule code or name, e.g. PKG001.", metavar="CODE")],
+) -> None:
     """Print a rule's page: what it catches, why, how to fix, examples."""
-    from preflight.checks import BY_CODE
+    from preflight.checks import rule_for, unknown_rule
     from preflight.pages import page_text
 
-    rule = BY_CODE.get(code.upper())
+    rule = rule_for(code)  # a code or a name, as `ruff rule unused-import`
     if rule is None:
-        raise UsageFailure(f"unknown rule code `{code}` (see `preflight rules`)")
+        raise UsageFailure(unknown_rule(code))
     with _writing(0):
         _write_stdout(page_text(rule.code).rstrip("\n") + "\n", machine=False)
         _flush_stdout()
@@ -581,10 +623,46 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
+def _plain_usage(message: str) -> str:
+    """The option parser's message without the validation library's words ("Value error,",
+    "Input should be a valid integer, unable to parse string as an integer"), and with a
+    did-you-mean for a value that is not one of an option's choices."""
+    import re
+
+    from preflight.suggest import did_you_mean
+
+    message = message.replace("Value error, ", "")
+    message = message.replace(
+        "Input should be a valid integer, unable to parse string as an integer",
+        "must be a whole number",
+    )
+    message = message.replace("Input should be greater than or equal to", "must be at least")
+    message = message.replace("Input should be", "must be")
+    choice = re.search(r"'([^']*)' is not one of ((?:'[^']*'(?:, )?)+)\.?$", message)
+    if choice is not None:
+        choices = re.findall(r"'([^']*)'", choice.group(2))
+        listed = ", ".join(choices)
+        hint = did_you_mean(choice.group(1), choices)
+        message = f"{message[: choice.start()]}`{choice.group(1)}` is not one of {listed}{hint}"
+    return message
+
+
+def _no_command() -> NoReturn:
+    """Bare ``preflight``: the help, on stderr, and exit 2 — a CI step that forgot ``check``
+    must not pass."""
+    with contextlib.redirect_stdout(sys.stderr), contextlib.suppress(typer.Exit, OSError):
+        app(args=["--help"], standalone_mode=False, prog_name="preflight")
+    _fail("no command given (to check this directory: `preflight check .`)")
+
+
 def _run(args: list[str]) -> int:
     """The exit code of one invocation; failures are reported here as one line on stderr."""
+    import os
+
+    if not args and not os.environ.get("_PREFLIGHT_COMPLETE"):  # completion asks without args
+        _no_command()
     try:
-        code = app(args=args or ["--help"], standalone_mode=False, prog_name="preflight")
+        code = app(args=args, standalone_mode=False, prog_name="preflight")
     except UsageFailure as exc:
         _fail(str(exc))
     except typer.Exit as exc:
@@ -609,6 +687,6 @@ def _run(args: list[str]) -> int:
         _fail("internal error: input nested too deeply (please report this)")
     except Exception as exc:  # never a traceback
         if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
-            _fail(str(exc.format_message()))  # a usage error found by the option parser
+            _fail(_plain_usage(str(exc.format_message())))  # found by the option parser
         _fail(f"internal error: {type(exc).__name__}: {exc} (please report this)")
     return code if isinstance(code, int) else 0
