@@ -93,6 +93,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 tuple(Related(value.span, f"`{key}`: {why}") for key, value, why in rest),
                 fix="Rotate the values, replace them with placeholders, and deliver the real ones "
                 "with an ExternalSecret, SealedSecret, SOPS or your secret manager.",
+                headline=f"Secret `{secret.obj.name}` commits {len(committed)} secret value(s)",
             )
 
 
@@ -122,6 +123,7 @@ def _env_files(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             ),
             fix=f"Rotate the values, commit {env_file.path} with placeholders only (or stop "
             "committing it: add it to .gitignore), and provide the real values at deploy time.",
+            headline=f"{env_file.path} commits {len(committed)} secret value(s)",
         )
 
 
