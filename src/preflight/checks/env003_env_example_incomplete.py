@@ -51,7 +51,9 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 Span(example.path, max(1, len(example.entries) and example.entries[-1].span.line)),
                 (Related(setting.span, f"{setting.owner} is required here"),),
                 f"Add `{setting.display_name}=` with a placeholder value to {example.path}.",
-                headline=f"`{setting.display_name}` is missing from {example.path}",
+                # the finding is in that file: its name is enough
+                headline=f"`{setting.display_name}` is missing from "
+                f"{example.path.rsplit('/', 1)[-1]}",
             )
 
 

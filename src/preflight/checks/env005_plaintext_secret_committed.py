@@ -123,7 +123,7 @@ def _env_files(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             ),
             fix=f"Rotate the values, commit {env_file.path} with placeholders only (or stop "
             "committing it: add it to .gitignore), and provide the real values at deploy time.",
-            headline=f"{env_file.path} commits {len(committed)} secret value(s)",
+            headline=f"{env_file.path.rsplit('/', 1)[-1]} commits {len(committed)} secret value(s)",
         )
 
 
