@@ -538,3 +538,13 @@ def test_the_process_ends_once_the_report_is_flushed(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert piped.stderr == "" and piped.stdout.count("\n") == 1
+
+
+def test_readme_names_the_one_project_url() -> None:
+    """README, the Action snippet and the rule URLs name the same repository: change
+    pages.PROJECT_URL and this fails until the README follows."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"`{PROJECT_URL}/blob/main/rules/CODE.md`" in readme
+    repository = PROJECT_URL.removeprefix("https://github.com/")
+    assert f"uses: {repository}@" in readme and f"repo: {PROJECT_URL}" in readme
+    assert "--output-format full|concise|grouped|json|sarif|github|junit|gitlab" in readme
