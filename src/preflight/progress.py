@@ -61,7 +61,9 @@ class Progress:
                     return
                 seconds = int(time.monotonic() - self._started)
                 frame = spinner[tick % len(spinner)]
-                self._write(f"\r\x1b[K{frame} preflight: {self._root}: {self._what} ({seconds}s)")
+                line = f"{frame} preflight: {self._root}: {self._what} ({seconds}s)"
+                # one row only: a wrapped line could not be erased with \r
+                self._write("\r\x1b[K" + line[: _columns(self._stream) - 1])
                 self._shown = True
             tick += 1
             if self._done.wait(_INTERVAL):
@@ -83,6 +85,15 @@ def _is_terminal(stream: TextIO) -> bool:
         return stream.isatty()
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def _columns(stream: TextIO | None) -> int:
+    import os
+
+    try:
+        return os.get_terminal_size(stream.fileno()).columns if stream is not None else 80
+    except (OSError, ValueError, AttributeError):
+        return 80
 
 
 def _can_show(stream: TextIO | None, text: str) -> bool:

@@ -36,7 +36,7 @@ def _ranked(results: list[Result]) -> list[tuple[Result, Finding]]:
 
 def _place(root: str, finding: Finding) -> str:
     path = safe_path(root, finding.span.path)
-    if path.startswith((":", "#")):  # `::error::…` / `##[error]` would be a workflow command
+    if path.lstrip().startswith((":", "#")):  # `::error::…` / `##[error]`: a workflow command
         path = "./" + path
     return f"{path}:{finding.span.line}:{finding.span.col}"
 

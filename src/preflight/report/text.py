@@ -38,11 +38,15 @@ _Segment = tuple[str, str]
 _Line = list[_Segment]
 
 
+def _path(root: str, path: str) -> str:
+    shown = safe_path(root, path)
+    if shown.lstrip().startswith((":", "#")):  # `::error::…` / `##[error]` is a CI log command
+        shown = "./" + shown
+    return shown
+
+
 def _place(root: str, span: Span) -> str:
-    path = safe_path(root, span.path)
-    if path.startswith((":", "#")):  # `::error::…` / `##[error]` would be a CI log command
-        path = "./" + path
-    return f"{path}:{span.line}:{span.col}"
+    return f"{_path(root, span.path)}:{span.line}:{span.col}"
 
 
 def _snippet(lines: list[str], span: Span, width: int | None) -> list[tuple[str, str]]:
@@ -194,10 +198,7 @@ def _details(
 def _grouped(result: Result, out: _Out, width: int | None) -> None:
     for path, items in groupby(result.findings, key=lambda f: f.span.path):
         findings = list(items)
-        shown = safe_path(result.root, path)
-        if shown.startswith((":", "#")):
-            shown = "./" + shown
-        out.line([(f"{shown}:", "bold")])
+        out.line([(f"{_path(result.root, path)}:", "bold")])
         position = max(len(f"{f.span.line}:{f.span.col}") for f in findings)
         code = max(len(f.code) for f in findings)
         for finding in findings:
