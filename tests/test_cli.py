@@ -51,10 +51,17 @@ def test_finding_line_format_and_exit_1(capsys: pytest.CaptureFixture[str]) -> N
     code, out, _ = run(capsys, "check", "--no-color", str(FIXTURES / "pkg001-gunicorn-missing"))
     assert code == 1
     first = out.splitlines()[0]
-    assert first.startswith(f"{FIXTURES / 'pkg001-gunicorn-missing'}/Dockerfile:9:7: PKG001 ")
+    assert first == (
+        f"{FIXTURES / 'pkg001-gunicorn-missing'}/Dockerfile:9:7: PKG001 error: "
+        "`gunicorn` is not installed in the image"
+    )
     assert "^^^^^^^^" in out  # the marker under `gunicorn`
     assert "help: Add `gunicorn` to [project.dependencies] in pyproject.toml." in out
-    assert out.rstrip().endswith("Found 1 finding: 1 error.")
+    assert out.splitlines()[-2:] == [
+        "Found 1 finding: 1 error.",
+        "Why and how to fix: `preflight explain PKG001` or "
+        "https://github.com/preflight-dev/preflight/blob/main/rules/PKG001.md",
+    ]
 
 
 def test_relative_root_is_kept_in_paths(

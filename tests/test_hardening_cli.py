@@ -471,9 +471,9 @@ def test_jobs_are_capped_at_the_cpu_count(
     seen: list[int] = []
     real_run = preflight.engine.run
 
-    def counting_run(*args: object) -> object:
+    def counting_run(*args: object, **kwargs: object) -> object:
         seen.append(int(args[5]))  # type: ignore[call-overload]
-        return real_run(*args)  # type: ignore[arg-type]
+        return real_run(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(preflight.engine, "run", counting_run)
     seed(tmp_path / "repo")

@@ -61,7 +61,10 @@ class _Command(typer.core.TyperCommand):
 
 
 class OutputFormat(str, Enum):
-    text = "text"
+    full = "full"
+    concise = "concise"
+    grouped = "grouped"
+    text = "text"  # the name before there were three text layouts: the same as full
     json = "json"
     sarif = "sarif"
     github = "github"
@@ -142,8 +145,14 @@ def check(
         typer.Option(help="Skip these rules: codes, prefixes or names.", metavar="CODES"),
     ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format.")
-    ] = OutputFormat.text,
+        OutputFormat,
+        typer.Option(
+            "--output-format",
+            "--format",
+            help="full (default), concise or grouped (by file) for people; json, sarif, "
+            "github, junit or gitlab for programs (text: the same as full).",
+        ),
+    ] = OutputFormat.full,
     output_file: Annotated[
         str | None,
         typer.Option("--output-file", "-o", help="Write the report to this file.", metavar="FILE"),
@@ -169,8 +178,19 @@ def check(
         ),
     ] = None,
     statistics: Annotated[
-        bool, typer.Option("--statistics", help="Counts per rule (and fixed since the baseline).")
+        bool,
+        typer.Option(
+            "--statistics", help="Counts per rule, most first (and fixed since the baseline)."
+        ),
     ] = False,
+    extra_output: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--extra-output",
+            help="Also write the report in FORMAT to FILE (repeatable), e.g. sarif=out.sarif.",
+            metavar="FORMAT=FILE",
+        ),
+    ] = None,
     show_source: Annotated[
         bool, typer.Option("--show-source/--no-show-source", help="Show the offending line.")
     ] = True,
@@ -209,6 +229,7 @@ def check(
     except ValueError as exc:
         raise UsageFailure(str(exc)) from None
     report_file = _path_option(output_file, "--output-file")
+    extra_files = _extra_outputs(extra_output)
     config_file = _path_option(config, "--config")
     baseline_file = _path_option(baseline, "--baseline")
     baseline_out = _path_option(write_baseline, "--write-baseline")
@@ -239,7 +260,18 @@ def check(
         except ConfigError as exc:
             raise UsageFailure(str(exc)) from None
         threshold = Severity(fail_on.value) if fail_on is not None else configuration.fail_on
-        result = run(path, display_root, configuration, selected, ignored, workers, not no_cache)
+        with _progress(display_root) as progress:
+            result = run(
+                path,
+                display_root,
+                configuration,
+                selected,
+                ignored,
+                workers,
+                not no_cache,
+                progress=progress,
+            )
+        result.fail_on = threshold  # the gate: JUnit fails a test case only at or above it
         result.notes[:0] = config_notes
         result.findings = under_root(result.findings, root_name)  # distinct across roots
         every_finding.extend(result.findings)
@@ -269,6 +301,12 @@ def check(
         )
         raise typer.Exit(0)
     code = 2 if internal else 1 if failing and not exit_zero else 0
+    for extra_format, extra_file in extra_files:
+        extra = _render(results, extra_format, quiet, verbose, show_source, color, True, extra_file)
+        _write_file(extra_file, (extra or "") + "\n")
+    if output_format is OutputFormat.github:
+        _step_summary(results)
+    text_report = output_format in _TEXT
     with _writing(code):
         report = _render(
             results, output_format, quiet, verbose, show_source, color, no_color, report_file
@@ -277,16 +315,69 @@ def check(
             if report_file is not None:
                 _write_file(report_file, report + "\n")
             else:
-                _write_stdout(report + "\n", machine=output_format is not OutputFormat.text)
+                _write_stdout(report + "\n", machine=not text_report)
         if statistics:
-            _statistics(
-                results,
-                fixed,
-                to_stderr=output_format is not OutputFormat.text and report_file is None,
-            )
+            _statistics(results, fixed, to_stderr=not text_report and report_file is None)
         _internal_errors(internal)
         _flush_stdout()
     raise typer.Exit(code)
+
+
+_TEXT = (OutputFormat.full, OutputFormat.concise, OutputFormat.grouped, OutputFormat.text)
+
+
+def _extra_outputs(values: list[str] | None) -> list[tuple[OutputFormat, Path]]:
+    """``--extra-output FORMAT=FILE`` values, checked before anything runs."""
+    out: list[tuple[OutputFormat, Path]] = []
+    for value in values or ():
+        name, equals, file = value.partition("=")
+        try:
+            chosen = OutputFormat(name.strip().lower())
+        except ValueError:
+            names = ", ".join(f.value for f in OutputFormat)
+            raise UsageFailure(
+                f"--extra-output `{value}`: `{name}` is not a format (one of {names})"
+            ) from None
+        if not equals or not file:
+            raise UsageFailure(f"--extra-output `{value}`: give FORMAT=FILE, e.g. sarif=out.sarif")
+        path = _path_option(file, "--extra-output")
+        assert path is not None
+        out.append((chosen, path))
+    return out
+
+
+def _step_summary(results: list[Any]) -> None:
+    """On GitHub Actions, the findings as a Markdown table on the run's summary page too:
+    GitHub shows only the first 10 annotations of each level per step."""
+    import os
+
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    from preflight.report.github import step_summary
+
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(step_summary(results))
+    except OSError as exc:
+        typer.echo(
+            f"preflight: warning: cannot write the step summary {_one_line(target)}: "
+            f"{exc.strerror or exc}",
+            err=True,
+        )
+
+
+@contextlib.contextmanager
+def _progress(root: str) -> Iterator[Any]:
+    """Say what the run is doing, on standard error, once it has taken more than a second and
+    only when standard error is a terminal (never in a pipe, a file or CI)."""
+    from preflight.progress import Progress
+
+    progress = Progress(sys.stderr, root)
+    try:
+        yield progress.stage
+    finally:
+        progress.stop()
 
 
 @contextlib.contextmanager
@@ -396,7 +487,7 @@ def _render(
     output_file: Path | None,
 ) -> str | None:
     """The report as text, or None when it was printed to the terminal directly."""
-    if output_format is OutputFormat.text:
+    if output_format in _TEXT:
         import io
         import os
 
@@ -418,7 +509,18 @@ def _render(
             soft_wrap=True,
             emoji=False,
         )
-        text.render(results, console, quiet=quiet, verbose=verbose, show_source=show_source)
+        # Wrapped to the terminal's width (or the COLUMNS asked for); a file or a pipe gets
+        # whole lines, as grep wants them.
+        wrap = buffer is None and (console.is_terminal or bool(os.environ.get("COLUMNS")))
+        text.render(
+            results,
+            console,
+            quiet=quiet,
+            verbose=verbose,
+            show_source=show_source,
+            layout="full" if output_format is OutputFormat.text else output_format.value,
+            width=console.width if wrap else None,
+        )
         return buffer.getvalue().rstrip("\n") if buffer is not None else None
     from importlib import import_module
 
@@ -433,9 +535,8 @@ def _statistics(results: list[Any], fixed: list[dict[str, str]], *, to_stderr: b
     from preflight.checks import BY_CODE
 
     counts: Counter[str] = Counter(f.code for r in results for f in r.findings)
-    lines = [
-        f"{count:>5}  {code:<8} {BY_CODE[code].name}" for code, count in sorted(counts.items())
-    ]
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))  # most first
+    lines = [f"{count:>5}  {code:<8} {BY_CODE[code].name}" for code, count in ranked]
     if fixed:
         lines.append(
             f"{len(fixed):>5}  fixed since the baseline (remove them with --write-baseline)"
@@ -447,11 +548,12 @@ def _statistics(results: list[Any], fixed: list[dict[str, str]], *, to_stderr: b
 @app.command(cls=_Command)
 def rules(
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format.")
+        OutputFormat, typer.Option("--output-format", "--format", help="text or json.")
     ] = OutputFormat.text,
 ) -> None:
     """List every rule: code, name, severity (every one it reports at), summary."""
     from preflight.checks import RULES
+    from preflight.pages import rule_url
 
     if output_format is OutputFormat.json:
         import json
@@ -463,6 +565,7 @@ def rules(
                 "severity": r.severity.value,
                 "severities": [s.value for s in r.severities],
                 "summary": r.summary,
+                "url": rule_url(r.code),
             }
             for r in RULES
         ]
@@ -595,7 +698,36 @@ def _prepare_streams() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI and turn every failure into an exit code and one line."""
+    """Entry point: run the CLI and turn every failure into an exit code and one line.
+
+    As the ``preflight`` script (no ``argv``), the process ends as soon as its output is
+    flushed: tearing down the interpreter frees every object of the model one by one (a second
+    on a large repository) and prints nothing anyone needs."""
+    if argv is not None:
+        _main(argv)
+        return
+    try:
+        _main(None)
+    except SystemExit as exc:
+        _leave(exc.code)
+
+
+def _leave(code: object) -> NoReturn:
+    """Flush standard output and error, and end the process now with ``code``."""
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    if code is None:
+        os._exit(0)
+    if isinstance(code, int):
+        os._exit(code & 0xFF if code >= 0 else 1)
+    os._exit(1)  # pragma: no cover - only ints reach here
+
+
+def _main(argv: list[str] | None) -> None:
     import os
     import signal
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,15 +46,27 @@ class Built:
     notes: list[str]  # --verbose: skipped files, weak links, the cache
 
 
+def _quiet(stage: str) -> None:
+    """No progress to report to."""
+
+
 def build(
-    root: Path, display_root: str, config: Config, workers: int = 1, use_cache: bool = False
+    root: Path,
+    display_root: str,
+    config: Config,
+    workers: int = 1,
+    use_cache: bool = False,
+    progress: Callable[[str], None] = _quiet,
 ) -> Built:
-    """discover → parse → link → graph, once (``run`` then applies the rules)."""
+    """discover → parse → link → graph, once (``run`` then applies the rules). ``progress`` is
+    told each stage as it starts (the command line shows it on a terminal)."""
     from preflight.discover import discover
     from preflight.model.graph import ProjectConfig, build_graph
     from preflight.model.link import build_project
 
+    progress("reading files")
     inventory = discover(root, exclude=config.exclude, max_file_size=config.max_file_size)
+    progress(f"parsing and linking {len(inventory.files):,} files")
     cache = None
     if use_cache:
         from preflight.cache import ParseCache
@@ -63,6 +75,7 @@ def build(
     project = build_project(inventory, display_root, workers, cache)
     if cache is not None:
         cache.save()
+    progress("building the deployment graph")
     graph = build_graph(
         project, ProjectConfig(config.database_platform, tuple(config.external_secrets))
     )
@@ -80,10 +93,13 @@ def run(
     ignore: Sequence[str] = (),
     workers: int = 1,
     use_cache: bool = False,
+    *,
+    progress: Callable[[str], None] = _quiet,
 ) -> Result:
-    built = build(root, display_root, config, workers, use_cache)
+    built = build(root, display_root, config, workers, use_cache, progress)
     inventory, graph, project = built.inventory, built.graph, built.graph.files
     rules = enabled_rules(config, select, ignore)
+    progress(f"running {len(rules)} rules")
     raw: list[Finding] = []
     notes = built.notes
     internal: list[str] = []
@@ -96,6 +112,7 @@ def run(
         for span, why in ctx.silences:
             notes.append(f"{rule.code} silent{f' at {span}' if span else ''}: {why}")
     enabled_codes = {rule.code for rule in rules}
+    progress("applying suppressions")
     suppressions = filtering.suppressions_in(
         (source.path, source.text, KINDS[source.kind].comments) for source in inventory.files
     )

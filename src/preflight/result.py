@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from preflight.findings import Finding, RuleInfo
+from preflight.findings import Finding, RuleInfo, Severity
 
 
 @dataclass(slots=True)
@@ -21,3 +21,4 @@ class Result:
     internal_errors: list[str] = field(default_factory=list)
     rules: tuple[RuleInfo, ...] = ()  # every rule preflight knows (SARIF lists them)
     suppressed: int = 0  # findings hidden by a suppression comment or per-file-ignores
+    fail_on: Severity = Severity.ERROR  # the lowest severity that fails the run (--fail-on)

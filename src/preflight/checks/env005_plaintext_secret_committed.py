@@ -98,6 +98,8 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                     related,
                     fix,
                     severity=Severity.WARNING,
+                    headline=f"Secret `{secret.obj.name}` commits {len(committed)} demo secret "
+                    "value(s)",
                 )
                 continue
             yield ctx.report(
@@ -106,6 +108,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 first.span,
                 related,
                 fix,
+                headline=f"Secret `{secret.obj.name}` commits {len(committed)} secret value(s)",
             )
 
 
@@ -135,6 +138,7 @@ def _env_files(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             ),
             fix=f"Rotate the values, commit {env_file.path} with placeholders only (or stop "
             "committing it: add it to .gitignore), and provide the real values at deploy time.",
+            headline=f"{env_file.path.rsplit('/', 1)[-1]} commits {len(committed)} secret value(s)",
         )
 
 

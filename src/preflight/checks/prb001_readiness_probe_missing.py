@@ -85,6 +85,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             container.span,
             fix=f"Add a readinessProbe, e.g. `httpGet: {{path: {ready}, port: <server port>}}`, "
             "on an endpoint that checks what the app needs to serve.",
+            headline=f"Container `{container.name}` has no readinessProbe",
         )
 
 
@@ -109,6 +110,7 @@ def _dropped(ctx: RuleContext, serving: ContainerNode, copy: ContainerNode, what
         (Related(copy.run.container.span, "the same container, with its probe"),),
         "Give this copy the readinessProbe the other manifest has.",
         severity=Severity.INFO,
+        headline=f"Container `{serving.run.container.name}` lacks the readinessProbe of its copy",
     )
 
 

@@ -1,7 +1,11 @@
 """Machine output. The schema is versioned: fields are only added within a version.
 
 ``{"version": 1, "tool": {...}, "findings": [...], "summary": {...}}``; each finding carries
-``code, name, severity, message, path, line, column, end_line, end_column, related, fix``.
+``code, name, severity, message, path, line, column, end_line, end_column, related, fix``, then
+(added within version 1) ``headline`` (what is wrong in a few words; ``message`` says it in
+full), ``url`` (the rule's page) and ``fingerprint`` (the identity baselines use, stable across
+unrelated edits). ``summary`` counts findings by severity, files checked and (added within
+version 1) findings suppressed by comments or per-file-ignores.
 Paths are as the user gave the root, joined with the path inside it (POSIX separators).
 """
 
@@ -11,6 +15,7 @@ import json
 from typing import Any
 
 from preflight import __version__
+from preflight.pages import rule_url
 from preflight.redact import escape_control
 from preflight.report import safe_path
 from preflight.result import Result
@@ -51,12 +56,19 @@ def render(results: list[Result]) -> str:
                         for r in finding.related
                     ],
                     "fix": escape_control(finding.fix) if finding.fix is not None else None,
+                    "headline": escape_control(finding.title),
+                    "url": rule_url(finding.code),
+                    "fingerprint": finding.fingerprint,
                 }
             )
     document = {
         "version": SCHEMA_VERSION,
         "tool": {"name": "preflight", "version": __version__},
         "findings": findings,
-        "summary": {**counts, "files_checked": sum(r.files_checked for r in results)},
+        "summary": {
+            **counts,
+            "files_checked": sum(r.files_checked for r in results),
+            "suppressed": sum(r.suppressed for r in results),
+        },
     }
     return json.dumps(document, indent=2, ensure_ascii=False)

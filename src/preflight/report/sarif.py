@@ -1,4 +1,8 @@
-"""SARIF 2.1.0 for GitHub code scanning and other SARIF consumers."""
+"""SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
+
+Each rule carries its page (``helpUri``); the run's ``invocations`` say whether preflight ran
+to the end (``executionSuccessful``: false when a rule crashed, with the error as a
+notification), so a consumer can tell "no findings" from "a check did not run"."""
 
 from __future__ import annotations
 
@@ -8,13 +12,14 @@ from urllib.parse import quote
 
 from preflight import __version__
 from preflight.findings import Finding, Severity
+from preflight.pages import PROJECT_URL, rule_url
 from preflight.redact import escape_control
 from preflight.report import shown_path
 from preflight.result import Result
 from preflight.spans import Span
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
-INFORMATION_URI = "https://github.com/preflight-dev/preflight"
+INFORMATION_URI = PROJECT_URL
 
 
 def _uri(root: str, span: Span) -> str:
@@ -66,6 +71,16 @@ def _result(root: str, finding: Finding, rule_index: int) -> dict[str, Any]:
     return result
 
 
+def _invocation(results: list[Result]) -> dict[str, Any]:
+    errors = [message for result in results for message in result.internal_errors]
+    invocation: dict[str, Any] = {"executionSuccessful": not errors}
+    if errors:
+        invocation["toolExecutionNotifications"] = [
+            {"level": "error", "message": {"text": escape_control(message)}} for message in errors
+        ]
+    return invocation
+
+
 def render(results: list[Result]) -> str:
     from preflight.pages import page_text
 
@@ -83,6 +98,7 @@ def render(results: list[Result]) -> str:
                 "shortDescription": {"text": rule.summary},
                 "fullDescription": {"text": rule.summary},
                 "help": {"text": rule.summary, "markdown": page_text(rule.code)},
+                "helpUri": rule_url(rule.code),
                 "defaultConfiguration": {"level": _LEVEL[rule.severity]},
                 "properties": {"tags": [rule.code.rstrip("0123456789")]},
             }
@@ -96,6 +112,7 @@ def render(results: list[Result]) -> str:
             {
                 "tool": {"driver": driver},
                 "columnKind": "unicodeCodePoints",
+                "invocations": [_invocation(results)],
                 "results": [
                     _result(result.root, finding, index[finding.code])
                     for result in results
