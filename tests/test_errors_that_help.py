@@ -206,7 +206,11 @@ def test_commands_say_which_was_meant(
     [
         (
             ("check", "--format", "jsn"),
-            ["--format", "`jsn` is not one of text, json, sarif", "did you mean `json`?"],
+            [
+                "--format",
+                "`jsn` is not one of full, concise, grouped, text, json",
+                "did you mean `json`?",
+            ],
         ),
         (
             ("check", "--fail-on", "warn"),
