@@ -264,7 +264,7 @@ def test_two_roots_never_share_fingerprints_nor_miscount_fixed(tmp_path: Path) -
         ),
         (
             "# preflight: ignore PKG001",
-            "not a bracketed list of codes",
+            "no brackets around the codes",
             "`# preflight: ignore[PKG001]`",
         ),
         (
@@ -279,7 +279,7 @@ def test_two_roots_never_share_fingerprints_nor_miscount_fixed(tmp_path: Path) -
         ),
         (
             "# preflight: ignore # PKG001",
-            "not a bracketed list of codes",
+            "no brackets around the codes",
             "`# preflight: ignore[PKG001]`",
         ),
         ("# preflight: ignore[]", "no codes in the brackets", "`# preflight: ignore[CODE, ...]`"),

@@ -117,3 +117,17 @@ def test_verify_restores_a_file_whose_marker_did_not_work(tmp_path: Path) -> Non
     restored = verify(tmp_path, outcome, before, before)
     assert restored == ["x.yaml"] and (tmp_path / "x.yaml").read_bytes() == original
     assert outcome.findings == 0 and "by hand" in outcome.skipped[0][1]
+
+
+def test_a_utf16_manifest_is_written_back_as_utf16(tmp_path: Path) -> None:
+    # kubectl reads a UTF-16 manifest with a byte-order mark (Windows editors write them)
+    (tmp_path / "k8s").mkdir()
+    path = tmp_path / "k8s/deployment.yaml"
+    path.write_bytes(b"\xff\xfe" + "a: 1\r\nb: 2\r\n".encode("utf-16-le"))
+    outcome = add_markers(tmp_path, [finding("k8s/deployment.yaml", 2)])
+    assert outcome.skipped == [] and outcome.findings == 1
+    data = path.read_bytes()
+    assert data[:2] == b"\xff\xfe"
+    assert (
+        data[2:].decode("utf-16-le") == "a: 1\r\nb: 2  # preflight: ignore[PRB001] -- <reason>\r\n"
+    )

@@ -118,6 +118,28 @@ def test_a_yaml_marker_elsewhere_does_not_suppress(
     assert "PRB001" in codes
 
 
+def test_a_marker_on_a_list_item_covers_that_item_only(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    sidecar = (
+        "        - name: sidecar\n"
+        "          image: ghcr.io/acme/orders-api:1.4.2\n"
+        "          ports:\n"
+        "            - containerPort: 9000\n"
+    )
+    text = DEPLOYMENT.replace("      containers:\n", "      containers:\n" + sidecar, 1)
+
+    def prb001(root: Path) -> list[int]:
+        return [line for code, _, line in found(check_json(capsys, root)) if code == "PRB001"]
+
+    assert prb001(with_deployment(tmp_path, text)) == [18, 22]
+    # the first item's block ends where the next `- name:` starts: that line is not covered
+    marked = text.replace(
+        "        - name: sidecar\n", "        - name: sidecar  # preflight: ignore[PRB001]\n"
+    )
+    assert prb001(with_deployment(tmp_path / "marked", marked)) == [22]
+
+
 def test_a_marker_inside_a_block_scalar_is_text(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -153,8 +153,18 @@ def _what(suppression: Suppression) -> str:
     if suppression.scope == "annotation":
         return "this `preflight.dev/ignore` annotation"
     if suppression.scope == "file":
-        return "this `# preflight: ignore-file`"
-    return "this `# preflight: ignore`"
+        return "this `ignore-file` suppression"
+    return "this suppression"
+
+
+def _remove(suppression: Suppression) -> str:
+    if suppression.scope == "annotation":
+        return "Remove the annotation (or the code) so real findings in this object stay seen."
+    if suppression.scope == "file":
+        return (
+            "Remove the comment (or the code) so real findings in this file are not hidden later."
+        )
+    return "Remove the comment (or the code) so real findings on this line are not hidden later."
 
 
 def _unused(
@@ -162,7 +172,6 @@ def _unused(
 ) -> list[Finding]:
     pf002 = RuleContext.of(known["PF002"]) if "PF002" in enabled and "PF002" in known else None
     pf003 = RuleContext.of(known["PF003"]) if "PF003" in enabled and "PF003" in known else None
-    fix = "Remove it (or the code) so real findings here are not hidden later."
     out: list[Finding] = []
     for items in suppressions.values():
         for suppression in items:
@@ -174,9 +183,10 @@ def _unused(
                 continue
             if pf002 is None:
                 continue
+            fix = _remove(suppression)
             if suppression.codes is None:
                 if not suppression.used:
-                    message = f"{_what(suppression)} suppresses nothing."
+                    message = "this `# preflight: ignore` suppresses nothing."
                     out.append(pf002.report(message, span, fix=fix))
                 continue
             for code in suppression.codes:

@@ -15,14 +15,16 @@ change what the file means:
   above (a tool may read an end-of-line ``#`` as part of the value or command).
 
 A marker already there for another code is extended (``ignore[A]`` → ``ignore[A, B]``), so a
-second run adds nothing. Files that are not UTF-8, kinds without comments (JSON, lock files)
-and lines no marker can reach are left alone and reported. The caller re-checks the
-repository afterwards (``verify``): a file whose markers did not suppress what they were
-written for, or that now has a finding it did not have, is restored byte for byte.
+second run adds nothing. A file is written back in the encoding and line endings it was read
+in. Files that are neither UTF-8 nor UTF-16/32 with a byte-order mark, kinds without comments
+(JSON, lock files) and lines no marker can reach are left alone and reported. The caller
+re-checks the repository afterwards (``verify``): a file whose markers did not suppress what
+they were written for, or that now has a finding it did not have, is restored byte for byte.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import io
 import os
@@ -44,6 +46,15 @@ PLACEHOLDER = "<reason>"
 _NOT_MARKED = frozenset({"PF002", "PF003"})  # about markers themselves: fix them instead
 _MARKER = re.compile(r"#\s*preflight\s*:\s*ignore(?!-file)", re.IGNORECASE)
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+# Byte-order marks, longest first (UTF-32 LE starts with UTF-16 LE's): a file is written back
+# in the encoding it was read in (kubectl and pip read UTF-16 manifests and requirements).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+)
 _HEREDOC = re.compile(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
 _ESCAPE_DIRECTIVE = re.compile(r"^\s*#\s*escape\s*=\s*(\\|`)\s*$", re.I)
 _ABOVE_KINDS = frozenset(
@@ -83,6 +94,7 @@ class Outcome:
     files: dict[str, bytes] = field(default_factory=dict)  # changed file → its original bytes
     skipped: list[tuple[Finding, str]] = field(default_factory=list)  # and why
     placed: dict[str, list[Finding]] = field(default_factory=dict)  # file → findings marked
+    written: dict[str, int] = field(default_factory=dict)  # file → markers written in it
 
 
 def add_markers(root: Path, findings: Sequence[Finding]) -> Outcome:
@@ -114,6 +126,7 @@ def verify(
         _write(root / real_name(rel), outcome.files.pop(rel))
         marked = outcome.placed.pop(rel, [])
         outcome.findings -= len(marked)
+        outcome.markers -= outcome.written.pop(rel, 0)
         outcome.skipped.extend(
             (finding, "a marker here would not suppress it; add one by hand") for finding in marked
         )
@@ -142,11 +155,13 @@ def _mark_file(root: Path, rel: str, findings: list[Finding], outcome: Outcome) 
     except (OSError, ValueError) as exc:
         skip(f"cannot read it: {getattr(exc, 'strerror', None) or exc}")
         return
-    bom = data.startswith(b"\xef\xbb\xbf")
+    bom, encoding = next(
+        ((mark, name) for mark, name in _BOMS if data.startswith(mark)), (b"", "utf-8")
+    )
     try:
-        text = data.decode("utf-8-sig")
+        text = data[len(bom) :].decode(encoding)
     except UnicodeDecodeError:
-        skip("the file is not UTF-8")
+        skip(f"the file is not {encoding.upper()}")
         return
     parts = _NEWLINE.split(text)
     breaks = _NEWLINE.findall(text)
@@ -180,7 +195,7 @@ def _mark_file(root: Path, rel: str, findings: list[Finding], outcome: Outcome) 
     new_text = "".join(
         line + (breaks[index] if index < len(breaks) else "") for index, line in enumerate(lines)
     )
-    new_data = (b"\xef\xbb\xbf" if bom else b"") + new_text.encode("utf-8")
+    new_data = bom + new_text.encode(encoding)
     if new_data == data:
         return
     try:
@@ -190,6 +205,7 @@ def _mark_file(root: Path, rel: str, findings: list[Finding], outcome: Outcome) 
         return
     outcome.files[rel] = data
     outcome.placed[rel] = marked
+    outcome.written[rel] = len(targets)
     outcome.markers += len(targets)
     outcome.findings += len(marked)
 

@@ -47,7 +47,7 @@ _BARE_REASON = re.compile(r"\s*(?:--(?P<reason>.*))?")
 _CODE_LIKE = re.compile(r"\b[A-Za-z]{2,4}[0-9]{3}\b")
 # An exec-form (JSON) instruction before a Dockerfile's end-of-line marker: the parser reports
 # it as PF001 (the comment makes the line shell form), so no second finding is made here.
-_JSON_FORM = re.compile(r"^\s*[A-Za-z]+\s+(?:--\S+\s+)*\[.*\]\s*$")
+_JSON_FORM = re.compile(r"^\s*[A-Za-z]+\s+(?:--\S+\s+)*(?P<array>\[.*\])\s*$")
 _HOW = "`# preflight: ignore[CODE, ...]`"
 EVERY_LINE = range(1, 1 << 31)
 
@@ -116,6 +116,8 @@ def parse_marker(directive: str, rest: str) -> Parsed:
             return _malformed(directive, "no closing `]`", rest)
         if rest.lstrip().startswith("["):
             return _malformed(directive, f"nothing may come between `{directive}` and `[`", rest)
+        if _codes_in(rest):
+            return _malformed(directive, "no brackets around the codes", rest)
         return _malformed(
             directive, f"text after `{directive}` that is not a bracketed list of codes", rest
         )
@@ -150,6 +152,20 @@ def parse_annotation(text: str) -> Parsed:
         )
         return Parsed((), None, 0, "the annotation's value is not a list of rule codes", fix)
     return Parsed(codes, reason.strip() or None, len(text))
+
+
+def _is_exec_form(instruction: str) -> bool:
+    """``CMD ["gunicorn", "app:app"]``: a JSON array of strings after the keyword (and flags)."""
+    import json
+
+    found = _JSON_FORM.match(instruction)
+    if found is None:
+        return False
+    try:
+        value = json.loads(instruction[found.start("array") :])
+    except ValueError:
+        return False
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def _near_directive(word: str) -> str | None:
@@ -227,7 +243,7 @@ def find_suppressions(path: str, text: str, syntax: str) -> list[Suppression]:
         end = match.end() + parsed.length if parsed.malformed is None else len(line.rstrip())
         span = Span(path, number, match.start() + 1, number, end + 1)
         if syntax == "dockerfile" and not own_line:
-            if _JSON_FORM.match(line[: match.start()]):
+            if _is_exec_form(line[: match.start()]):
                 continue  # PF001: the comment breaks the exec form (see parse.dockerfile)
             marker = line[match.start() :].strip()
             out.append(

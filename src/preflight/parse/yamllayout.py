@@ -68,6 +68,24 @@ def yaml_layout(path: str, text: str) -> YamlLayout | None:
     return layout
 
 
+def _last_line(node: YNode, lines: list[str]) -> int:
+    """The last line that holds some of ``node``. A block collection's end is where the next
+    token starts (``- name: next`` on the following item's line), so lines that hold nothing
+    of it before that column — and blank or comment lines above them — are not its own."""
+    span = node.span
+    last = span.end_line
+    if last > span.line and last - 1 < len(lines):
+        before = lines[last - 1][: span.end_col - 1].strip()
+        if before in ("", "-"):
+            last -= 1
+            while last > span.line:
+                text = lines[last - 1].strip()
+                if text and not text.startswith("#"):
+                    break
+                last -= 1
+    return last
+
+
 def _note_extent(layout: YamlLayout, line: int, last: int) -> None:
     if last > layout.extent.get(line, line):
         layout.extent[line] = last
@@ -85,18 +103,18 @@ def _walk(
     if node.is_seq:
         for item in node.seq():
             if item.span.line >= node.span.line:
-                _note_extent(layout, item.span.line, item.span.end_line)
+                _note_extent(layout, item.span.line, _last_line(item, lines))
             _walk(item, layout, lines, seen, holder=item.span.line)
         return
     for key, value in node.items():
         if value.span.line >= key.span.line:  # not a merged or aliased value written elsewhere
-            _note_extent(layout, key.span.line, max(value.span.end_line, key.span.end_line))
+            _note_extent(layout, key.span.line, max(_last_line(value, lines), key.span.line))
         _walk(key, layout, lines, seen, holder=key.span.line)
         _walk(value, layout, lines, seen, holder=key.span.line)
     annotation = _ignore_annotation(node)
     if annotation is not None:
         layout.annotations.append(
-            IgnoreAnnotation(annotation, range(node.span.line, node.span.end_line + 1))
+            IgnoreAnnotation(annotation, range(node.span.line, _last_line(node, lines) + 1))
         )
 
 
