@@ -62,7 +62,6 @@ class Suppression:
     fix: str | None = None  # how to write it (PF003)
     reason: str | None = None  # what follows the codes: `-- probed by the mesh`
     scope: Scope = "line"
-    own_line: bool = False  # alone on its line (it applies to what follows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +268,6 @@ def find_suppressions(path: str, text: str, syntax: str) -> list[Suppression]:
                     EVERY_LINE,
                     reason=parsed.reason,
                     scope="file",
-                    own_line=own_line,
                 )
             )
             continue
@@ -285,7 +283,5 @@ def find_suppressions(path: str, text: str, syntax: str) -> list[Suppression]:
         else:
             start = python[1].get(number, number) if python is not None else number
             covered = range(start, number + 1)
-        out.append(
-            Suppression(span, parsed.codes, covered, reason=parsed.reason, own_line=own_line)
-        )
+        out.append(Suppression(span, parsed.codes, covered, reason=parsed.reason))
     return out
