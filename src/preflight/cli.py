@@ -211,6 +211,22 @@ def check(
         ColorMode, typer.Option(help="Colour: auto (a terminal, unless NO_COLOR), always, never.")
     ] = ColorMode.auto,
     no_color: Annotated[bool, typer.Option("--no-color", help="Same as --color never.")] = False,
+    add_ignore: Annotated[
+        bool,
+        typer.Option(
+            "--add-ignore",
+            help="Write a `# preflight: ignore[CODE] -- <reason>` marker for every current "
+            "finding (and report nothing).",
+        ),
+    ] = False,
+    show_suppressed: Annotated[
+        bool,
+        typer.Option(
+            "--show-suppressed",
+            help="Also list suppressed findings in SARIF, marked as suppressed (GitHub code "
+            "scanning ignores the mark and opens alerts for them).",
+        ),
+    ] = False,
 ) -> None:
     """Check one or more repositories (default: the current directory).
 
@@ -234,6 +250,8 @@ def check(
     baseline_file = _path_option(baseline, "--baseline")
     baseline_out = _path_option(write_baseline, "--write-baseline")
     roots = _roots(paths)
+    if add_ignore and baseline_out is not None:
+        raise UsageFailure("--add-ignore and --write-baseline are two ways to adopt; choose one")
     known: dict[str, dict[str, str]] = {}
     if baseline_file is not None:
         from preflight.baseline import BaselineError, read_baseline
@@ -249,6 +267,7 @@ def check(
     internal: list[str] = []
     current: set[str] = set()
     every_finding = []  # before the baseline filter: what --write-baseline records
+    checked: list[tuple[Path, Any, Any, list[Any]]] = []  # --add-ignore: root, config, result
     from preflight.baseline import root_names, under_root
 
     for (path, display_root), root_name in zip(
@@ -274,7 +293,9 @@ def check(
         result.fail_on = threshold  # the gate: JUnit fails a test case only at or above it
         result.notes[:0] = config_notes
         result.findings = under_root(result.findings, root_name)  # distinct across roots
+        result.suppressions = _suppressions_under_root(result.suppressions, root_name)
         every_finding.extend(result.findings)
+        checked.append((path, configuration, result, list(result.findings)))
         if baseline_file is not None:
             from preflight.filter import against_baseline
 
@@ -285,6 +306,12 @@ def check(
         failing = failing or any(f.severity.rank >= threshold.rank for f in result.findings)
     # Over all roots at once: one root's findings are not "fixed" because another lacks them.
     fixed = [entry for fp, entry in known.items() if fp not in current]
+    if add_ignore:
+        if internal:  # a crashed rule found nothing: its findings would get no marker
+            _internal_errors(internal, "no marker was written")
+            raise typer.Exit(2)
+        recheck = (selected, ignored, workers, not no_cache)
+        raise typer.Exit(_add_ignore(checked, recheck))
     if baseline_out is not None:
         if internal:  # a crashed rule found nothing: recording that would forget real findings
             _internal_errors(internal, "the baseline was not written")
@@ -309,7 +336,15 @@ def check(
     text_report = output_format in _TEXT
     with _writing(code):
         report = _render(
-            results, output_format, quiet, verbose, show_source, color, no_color, report_file
+            results,
+            output_format,
+            quiet,
+            verbose,
+            show_source,
+            color,
+            no_color,
+            report_file,
+            show_suppressed,
         )
         if report is not None:
             if report_file is not None:
@@ -378,6 +413,49 @@ def _progress(root: str) -> Iterator[Any]:
         yield progress.stage
     finally:
         progress.stop()
+
+
+def _suppressions_under_root(suppressions: list[Any], root_name: str) -> list[Any]:
+    """Suppressed findings with fingerprints that also name their root, as findings have."""
+    from dataclasses import replace
+
+    from preflight.baseline import under_root
+
+    findings = under_root([item.finding for item in suppressions], root_name)
+    return [replace(item, finding=f) for item, f in zip(suppressions, findings, strict=True)]
+
+
+def _add_ignore(
+    checked: list[tuple[Path, Any, Any, list[Any]]],
+    recheck: tuple[list[str] | None, list[str], int, bool],
+) -> int:
+    """``check --add-ignore``: a marker for every finding of each root, each root checked
+    again so a marker that did not work is taken back (see ``preflight.markers``); 0 when
+    every finding has its marker, 1 when some must be suppressed (or fixed) by hand."""
+    from preflight.engine import run
+    from preflight.markers import add_markers, verify
+    from preflight.report import safe_path
+
+    selected, ignored, workers, use_cache = recheck
+    markers = findings = files = 0
+    skipped: list[str] = []
+    for path, configuration, result, before in checked:
+        outcome = add_markers(path, result.findings)
+        if outcome.files:
+            again = run(path, result.root, configuration, selected, ignored, workers, use_cache)
+            verify(path, outcome, before, again.findings)
+        markers, findings = markers + outcome.markers, findings + outcome.findings
+        files += len(outcome.files)
+        for finding, why in outcome.skipped:
+            where = f"{safe_path(result.root, finding.span.path)}:{finding.span.line}"
+            skipped.append(f"preflight: no marker for {finding.code} at {where}: {why}")
+    for line in skipped:
+        typer.echo(_one_line(line), err=True)
+    typer.echo(
+        f"preflight: added {markers} marker(s) for {findings} finding(s) in {files} file(s)",
+        err=True,
+    )
+    return 1 if skipped else 0
 
 
 @contextlib.contextmanager
@@ -485,6 +563,7 @@ def _render(
     color: ColorMode,
     no_color: bool,
     output_file: Path | None,
+    show_suppressed: bool = False,
 ) -> str | None:
     """The report as text, or None when it was printed to the terminal directly."""
     if output_format in _TEXT:
@@ -525,6 +604,9 @@ def _render(
     from importlib import import_module
 
     module = import_module(f"preflight.report.{output_format.value}")
+    if output_format is OutputFormat.sarif:
+        sarif: str = module.render(results, show_suppressed=show_suppressed)
+        return sarif
     rendered: str = module.render(results)
     return rendered
 

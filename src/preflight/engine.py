@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -119,15 +119,25 @@ def run(
     filtered = filtering.apply(raw, suppressions, config.per_file_ignores, enabled_codes, BY_CODE)
     findings = filtered.findings
     findings.sort(key=Finding.sort_key)
-    # The one place redaction happens: every message, fix, related note, note, internal error
-    # and source line a reporter (or the baseline) may print passes through preflight.redact.
+    # The one place redaction happens: every message, fix, related note, note, internal error,
+    # suppression reason and source line a reporter (or the baseline) may print passes
+    # through preflight.redact.
     findings = [clean_finding(finding) for finding in findings]
+    hidden = sorted(filtered.suppressed, key=lambda s: s.finding.sort_key())
+    hidden = [
+        replace(
+            item,
+            finding=clean_finding(item.finding),
+            reason=clean_text(item.reason) if item.reason is not None else None,
+        )
+        for item in hidden
+    ]
     notes = [clean_text(note) for note in notes]
     internal = [clean_text(message) for message in internal]
     texts = {source.path: source.text for source in inventory.files}
     secret_lines = _secret_lines(project)
     wanted: dict[str, set[int]] = {}
-    for finding in findings:
+    for finding in (*findings, *(item.finding for item in hidden)):
         wanted.setdefault(finding.span.path, set()).add(finding.span.line)
         for related in finding.related:
             wanted.setdefault(related.span.path, set()).add(related.span.line)
@@ -142,6 +152,8 @@ def run(
     from preflight.baseline import fingerprint_all
 
     findings = fingerprint_all(findings, hashed)
+    printed = fingerprint_all([item.finding for item in hidden], hashed)
+    hidden = [replace(item, finding=finding) for item, finding in zip(hidden, printed, strict=True)]
     return Result(
         display_root,
         findings,
@@ -150,7 +162,8 @@ def run(
         len(inventory.files),
         internal,
         rules=RULES,
-        suppressed=filtered.suppressed,
+        suppressed=len(hidden),
+        suppressions=hidden,
     )
 
 

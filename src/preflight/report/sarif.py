@@ -2,7 +2,16 @@
 
 Each rule carries its page (``helpUri``); the run's ``invocations`` say whether preflight ran
 to the end (``executionSuccessful``: false when a rule crashed, with the error as a
-notification), so a consumer can tell "no findings" from "a check did not run"."""
+notification), so a consumer can tell "no findings" from "a check did not run".
+
+Suppressed findings are left out of ``results`` unless asked for (``show_suppressed``, the
+``--show-suppressed`` option): SARIF marks them with a ``suppressions`` array, which most
+consumers honour, but GitHub code scanning does not — it would open an alert for every
+finding the repository has deliberately suppressed. When included, each carries one
+``suppression``: ``inSource`` (a marker or annotation, at ``location``, with the marker's reason
+as ``justification``) or ``external`` (``per-file-ignores`` in the configuration), status
+``accepted``. The run's ``properties.suppressed`` always counts them.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +24,7 @@ from preflight.findings import Finding, Severity
 from preflight.pages import PROJECT_URL, rule_url
 from preflight.redact import escape_control
 from preflight.report import shown_path
-from preflight.result import Result
+from preflight.result import Result, Suppressed
 from preflight.spans import Span
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -81,7 +90,21 @@ def _invocation(results: list[Result]) -> dict[str, Any]:
     return invocation
 
 
-def render(results: list[Result]) -> str:
+def _suppressed(root: str, item: Suppressed, rule_index: int) -> dict[str, Any]:
+    result = _result(root, item.finding, rule_index)
+    suppression: dict[str, Any] = {
+        "kind": "external" if item.kind == "config" else "inSource",
+        "status": "accepted",
+    }
+    if item.reason is not None:
+        suppression["justification"] = escape_control(item.reason)
+    if item.span is not None:
+        suppression["location"] = _location(root, item.span)
+    result["suppressions"] = [suppression]
+    return result
+
+
+def render(results: list[Result], show_suppressed: bool = False) -> str:
     from preflight.pages import page_text
 
     rules = results[0].rules if results else ()
@@ -117,7 +140,13 @@ def render(results: list[Result]) -> str:
                     _result(result.root, finding, index[finding.code])
                     for result in results
                     for finding in result.findings
+                ]
+                + [
+                    _suppressed(result.root, item, index[item.finding.code])
+                    for result in results
+                    for item in (result.suppressions if show_suppressed else ())
                 ],
+                "properties": {"suppressed": sum(result.suppressed for result in results)},
             }
         ],
     }
