@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -74,11 +75,12 @@ def test_sarif_fingerprints_are_stable_across_runs(capsys: pytest.CaptureFixture
 def test_github_annotations_escape_as_github_requires(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", "--format", "github", str(MULTI))
     assert code == 1
-    lines = out.splitlines()
-    assert len(lines) == 3
-    first = lines[0]
+    annotations = [line for line in out.splitlines() if line.startswith("::")]
+    assert len(annotations) == 3
+    first = annotations[0]
     assert first.startswith(f"::error file={MULTI.as_posix()}/k8s/deployment.yaml,line=32,col=21,")
-    assert ",title=PRB006::" in first
+    # title: the code and the headline (":" and "," escaped as properties need)
+    assert ",title=PRB006 livenessProbe port `web` is not a container port::" in first
     assert "%0A" in first and "\n" not in first  # the fix hint is on a second (escaped) line
 
 
@@ -202,9 +204,17 @@ def test_bad_baseline_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert code == 2 and err.startswith("preflight: error: baseline") and err.count("\n") == 1
 
 
-def test_action_yml_references_only_its_inputs_and_runs_valid_commands(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def _action_step_script(text: str, inputs: dict[str, str]) -> str:
+    import re
+
+    return re.sub(r"\$\{\{\s*inputs\.(\w+)\s*\}\}", lambda m: inputs[m.group(1)], text)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="the Action's steps are bash")
+def test_action_runs_preflight_once_for_annotations_summary_and_sarif(tmp_path: Path) -> None:
+    """The Check step, run as GitHub runs it (bash, $GITHUB_OUTPUT, $GITHUB_STEP_SUMMARY):
+    one preflight run gives the annotations, the log list, the job summary and the SARIF file,
+    and the step fails with preflight's exit code while the upload step still runs."""
     import re
 
     text = (REPO / "action.yml").read_text()
@@ -212,18 +222,67 @@ def test_action_yml_references_only_its_inputs_and_runs_valid_commands(
     inputs = action["inputs"]
     assert {"path", "args", "sarif", "version"} <= inputs.keys()
     assert set(re.findall(r"\$\{\{\s*inputs\.(\w+)", text)) <= inputs.keys()
-    commands = [
-        s["run"] for s in action["runs"]["steps"] if s.get("run", "").startswith("preflight ")
-    ]
-    assert len(commands) == 2
-    for command in commands:
-        filled = re.sub(
-            r"\$\{\{\s*inputs\.(\w+)\s*\}\}", lambda m: str(inputs[m.group(1)]["default"]), command
-        )
-        argv = filled.replace("preflight.sarif", str(tmp_path / "out.sarif")).split()[1:]
-        argv = [str(MULTI) if word == "." else word for word in argv]
-        code, _, err = run(capsys, *argv)
-        assert code in (0, 1), err
+    steps = action["runs"]["steps"]
+    runs_preflight = [s for s in steps if "preflight check" in s.get("run", "")]
+    assert len(runs_preflight) == 1 and runs_preflight[0]["run"].count("preflight check") == 1
+    (check,) = runs_preflight
+    upload = next(s for s in steps if "upload-sarif" in s.get("uses", ""))
+    assert "always()" in upload["if"] and f"steps.{check['id']}.outputs.exit-code" in upload["if"]
+    assert upload["with"]["sarif_file"] == "preflight.sarif"
+
+    values = {name: str(spec["default"]) for name, spec in inputs.items()}
+    values["path"] = str(MULTI)
+    script = _action_step_script(check["run"], values)
+    output, summary = tmp_path / "output", tmp_path / "summary.md"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PREFLIGHT_SARIF": "true",
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    env.pop("COLUMNS", None)
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert output.read_text() == "exit-code=1\n"
+    lines = done.stdout.splitlines()
+    assert sum(line.startswith("::error ") for line in lines) == 3
+    assert "preflight: 3 findings (3 errors), errors first:" in lines
+    assert sum(": PRB006 error: " in line and not line.startswith("::") for line in lines) == 3
+    sarif = json.loads((tmp_path / "preflight.sarif").read_text())
+    assert len(sarif["runs"][0]["results"]) == 3
+    assert summary.read_text().startswith("### preflight: 3 findings (3 errors)\n")
+
+    # Without SARIF, no file; with no findings the step passes.
+    (tmp_path / "preflight.sarif").unlink()
+    env["PREFLIGHT_SARIF"] = "false"
+    values["path"] = str(FIXTURES / "reference-service")
+    done = subprocess.run(
+        [
+            "bash",
+            "--noprofile",
+            "--norc",
+            "-eo",
+            "pipefail",
+            "-c",
+            _action_step_script(check["run"], values),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "preflight.sarif").exists()
+    assert output.read_text().endswith("exit-code=0\n")
 
 
 def test_pre_commit_hook_definition() -> None:

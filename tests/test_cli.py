@@ -51,10 +51,17 @@ def test_finding_line_format_and_exit_1(capsys: pytest.CaptureFixture[str]) -> N
     code, out, _ = run(capsys, "check", "--no-color", str(FIXTURES / "pkg001-gunicorn-missing"))
     assert code == 1
     first = out.splitlines()[0]
-    assert first.startswith(f"{FIXTURES / 'pkg001-gunicorn-missing'}/Dockerfile:9:7: PKG001 ")
+    assert first == (
+        f"{FIXTURES / 'pkg001-gunicorn-missing'}/Dockerfile:9:7: PKG001 error: "
+        "`gunicorn` is not installed in the image"
+    )
     assert "^^^^^^^^" in out  # the marker under `gunicorn`
     assert "help: Add `gunicorn` to [project.dependencies] in pyproject.toml." in out
-    assert out.rstrip().endswith("Found 1 finding: 1 error.")
+    assert out.splitlines()[-2:] == [
+        "Found 1 finding: 1 error.",
+        "Why and how to fix: `preflight explain PKG001` or "
+        "https://github.com/preflight-dev/preflight/blob/main/rules/PKG001.md",
+    ]
 
 
 def test_relative_root_is_kept_in_paths(
@@ -130,29 +137,50 @@ def test_select_ignore_and_fail_on(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_selector_is_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "check", "--select", "PKG999", str(FIXTURES / "reference-service"))
     assert code == 2 and out == ""
-    assert err == "preflight: error: unknown rule code `PKG999`\n"
+    assert err == "preflight: error: unknown rule code `PKG999`; the PKG rules are PKG001\n"
 
 
 @pytest.mark.parametrize(
-    ("table", "message"),
+    ("table", "message", "at"),
     [
-        ('selct = ["PKG"]', "unknown key `selct`"),
-        ('select = ["XYZ001"]', "unknown rule code `XYZ001`"),
-        ('fail-on = "fatal"', "`fail-on`"),
-        ("[tool.preflight.rules.PKG001]\nprovided = []", "unknown key `provided`"),
-        ("[tool.preflight.rules.NOPE1]\nx = 1", "unknown rule code `NOPE1`"),
-        ('[tool.preflight.per-file-ignores]\n"k8s/*" = ["PRX"]', "unknown rule code `PRX`"),
+        (
+            'selct = ["PKG"]',
+            "unknown key `selct` in [tool.preflight]; did you mean `select`?",
+            "selct",
+        ),
+        ('select = ["XYZ001"]', "`select`: unknown rule code `XYZ001`", "select"),
+        (
+            'fail-on = "fatal"',
+            '`fail-on` must be one of "error", "warning", "info", not "fatal"',
+            "fail-on",
+        ),
+        (
+            "[tool.preflight.rules.PKG001]\nprovided = []",
+            "unknown key `provided` in [tool.preflight.rules.PKG001]",
+            "provided",
+        ),
+        ("[tool.preflight.rules.NOPE1]\nx = 1", "unknown rule code `NOPE1`", "NOPE1"),
+        (
+            '[tool.preflight.per-file-ignores]\n"k8s/*" = ["PRX"]',
+            '`per-file-ignores."k8s/*"`: unknown rule code `PRX`',
+            "k8s",
+        ),
     ],
 )
 def test_bad_config_is_exit_2(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, table: str, message: str
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, table: str, message: str, at: str
 ) -> None:
     pyproject = SEED["pyproject.toml"] + "\n[tool.preflight]\n" + table + "\n"
     write_tree(tmp_path, {**SEED, "pyproject.toml": pyproject})
     code, out, err = run(capsys, "check", str(tmp_path))
     assert code == 2 and out == ""
-    assert err.count("\n") == 1 and err.startswith("preflight: error: invalid configuration")
+    # file:line of the key at fault, then what is wrong in plain words
+    written = (tmp_path / "pyproject.toml").read_text().splitlines()
+    line = next(number for number, text in enumerate(written, 1) if at in text)
+    assert err.count("\n") == 1
+    assert err.startswith(f"preflight: error: {tmp_path / 'pyproject.toml'}:{line}: ")
     assert message in err
+    assert "Input should" not in err and "tuple" not in err
 
 
 def test_config_in_pyproject_and_preflight_toml(

@@ -109,3 +109,49 @@ def test_a_well_known_default_credential_holds_no_secret(value: str) -> None:
     assert holds_no_secret(value)
     assert holds_no_secret(f"postgresql://postgres:{value}@db:5432/app")
     assert not holds_no_secret(value + "-9f3Kq2")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "postgrespwd",  # a describing word glued to the service's name
+        "mysecretpassword",
+        "s3cr3tP@ss",  # leetspeak for the same words
+        "P@ssw0rd123!",
+        "asdfqwer",  # keyboard walks: the first thing a password guesser tries
+        "qwerty123",
+        "postgres",  # the image's published default
+    ],
+)
+def test_throwaway_values_hold_no_secret_in_env004_and_env005(tmp_path: Path, value: str) -> None:
+    assert env005(tmp_path, secret(f"stringData:\n  POSTGRES_PASSWORD: '{value}'\n")) == []
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: db\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - name: db\n          image: acme/db:1\n"
+        f"          env:\n            - name: POSTGRES_PASSWORD\n              value: '{value}'\n"
+    )
+    result = lint(write_tree(tmp_path / "dep", {"k8s/db.yaml": deployment}), select=["ENV004"])
+    assert result.findings == []
+
+
+@pytest.mark.parametrize("value", ["Kz8vQ2mW9xTr", "secret-9f3Kq2", "correcthorsebattery7Q"])
+def test_a_realistic_value_is_still_a_secret(tmp_path: Path, value: str) -> None:
+    assert env005(tmp_path, secret(f"stringData:\n  POSTGRES_PASSWORD: '{value}'\n")) == [
+        (6, "ENV005", ())
+    ]
+
+
+def test_a_secret_its_comment_calls_a_demo_is_kept_at_warning(tmp_path: Path) -> None:
+    text = (
+        "# In practice this should never be checked into version control: it is provided\n"
+        "# here to simplify the demo.\n"
+        + secret("stringData:\n  SECRET_KEY: Kz8vQ2mW9xTr4Lp0\n")
+        + "---\n"
+        + secret("stringData:\n  API_TOKEN: Tq3Nw8Zr5Yx2Kb7M\n", name="other")
+    )
+    result = lint(write_tree(tmp_path, {"k8s/secret.yaml": text}), select=["ENV005"])
+    found = [(f.span.line, f.severity.value) for f in result.findings]
+    # the demo comment belongs to the first document only: the second Secret stays an error
+    assert found == [(8, "warning"), (15, "error")]
+    assert "(line 1) says they are for a demo" in result.findings[0].message
+    assert "Kz8v" not in result.findings[0].message

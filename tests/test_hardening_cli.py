@@ -156,7 +156,7 @@ def test_a_tool_that_is_not_a_table_is_not_ours(tmp_path: Path) -> None:
         ("[tool.preflight.rules]\nPKG001 = 1\n", "`rules.PKG001`"),
         ("[tool.preflight]\nselect = 1\n", "`select`"),
         ('[tool.preflight]\nper-file-ignores = { "a" = 1 }\n', "`per-file-ignores.a`"),
-        ("[tool.preflight]\nexclude = [1]\n", "`exclude.0`"),
+        ("[tool.preflight]\nexclude = [1]\n", "`exclude` item 1"),
         # bool is an int subclass: `true` must not become a 1-byte size cap
         ("[tool.preflight]\nmax-file-size = true\n", "`max-file-size`"),
         ("[tool.preflight]\nmax-file-size = 1.0\n", "`max-file-size`"),
@@ -254,29 +254,65 @@ def test_two_roots_never_share_fingerprints_nor_miscount_fixed(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(
-    ("comment", "why"),
+    ("comment", "why", "how"),
     [
-        ("# preflight: ignore[PKG001", "no closing `]`"),
-        ("# preflight: ignore [PKG001]", "nothing may come between `ignore` and `[`"),
-        ("# preflight: ignore PKG001", "not a bracketed list of codes"),
-        ("# preflight: ignore[PKG001] because", "text after the closing `]`"),
-        ("# preflight: ignored", "not a bracketed list of codes"),
-        ("# preflight: ignore # PKG001", "not a bracketed list of codes"),
-        ("# preflight: ignore[]", "no codes in the brackets"),
+        ("# preflight: ignore[PKG001", "no closing `]`", "`# preflight: ignore[PKG001]`"),
+        (
+            "# preflight: ignore [PKG001]",
+            "nothing may come between `ignore` and `[`",
+            "`# preflight: ignore[PKG001]`",
+        ),
+        (
+            "# preflight: ignore PKG001",
+            "no brackets around the codes",
+            "`# preflight: ignore[PKG001]`",
+        ),
+        (
+            "# preflight: ignore[PKG001] because",
+            "text after the closing `]`",
+            "`# preflight: ignore[PKG001] -- because`",
+        ),
+        (
+            "# preflight: ignored",
+            "not a bracketed list of codes",
+            "`# preflight: ignore[CODE, ...]`",
+        ),
+        (
+            "# preflight: ignore # PKG001",
+            "no brackets around the codes",
+            "`# preflight: ignore[PKG001]`",
+        ),
+        ("# preflight: ignore[]", "no codes in the brackets", "`# preflight: ignore[CODE, ...]`"),
+        (
+            "# preflight: ignroe[PKG001]",
+            "`ignroe` is not a preflight directive",
+            "`# preflight: ignore[PKG001]`",
+        ),
+        (
+            "# preflight: noqa: PKG001",
+            "`noqa` is not a preflight directive",
+            "`# preflight: ignore[PKG001]`",
+        ),
+        (
+            "# preflight: ignore-file",
+            "`ignore-file` needs the codes",
+            "`# preflight: ignore-file[CODE, ...]`",
+        ),
     ],
 )
-def test_a_malformed_suppression_hides_nothing_and_is_reported(
-    tmp_path: Path, comment: str, why: str
+def test_a_malformed_suppression_hides_nothing_and_is_pf003_with_a_fix(
+    tmp_path: Path, comment: str, why: str, how: str
 ) -> None:
     lines = DOCKERFILE.splitlines()
     lines.insert(3, comment)
     root = seed(tmp_path / "repo", Dockerfile="\n".join(lines) + "\n")
     result = cli(tmp_path, "check", "--format", "json", str(root))
     findings = json.loads(result.stdout)["findings"]
-    assert sorted(f["code"] for f in findings) == ["PF002", "PKG001"], findings
-    pf002 = next(f for f in findings if f["code"] == "PF002")
-    assert pf002["line"] == 4 and why in pf002["message"]
-    assert "`# preflight: ignore[CODE, ...]`" in pf002["message"]  # how to write it
+    assert sorted(f["code"] for f in findings) == ["PF003", "PKG001"], findings
+    pf003 = next(f for f in findings if f["code"] == "PF003")
+    assert pf003["line"] == 4 and why in pf003["message"]
+    assert pf003["severity"] == "warning"
+    assert how in pf003["fix"]  # the marker as it should be written
 
 
 @pytest.mark.parametrize(
@@ -286,6 +322,8 @@ def test_a_malformed_suppression_hides_nothing_and_is_reported(
         "# preflight: ignore   ",
         "# preflight: ignore[PKG001]",
         "# preflight: ignore[pkg001, PF001]  # gunicorn comes from the base image",
+        "# preflight: ignore[PKG001] -- gunicorn comes from the base image",
+        "# preflight: ignore -- generated file",
     ],
 )
 def test_well_formed_suppressions_still_work(tmp_path: Path, comment: str) -> None:
@@ -472,9 +510,9 @@ def test_jobs_are_capped_at_the_cpu_count(
     seen: list[int] = []
     real_run = preflight.engine.run
 
-    def counting_run(*args: object) -> object:
+    def counting_run(*args: object, **kwargs: object) -> object:
         seen.append(int(args[5]))  # type: ignore[call-overload]
-        return real_run(*args)  # type: ignore[arg-type]
+        return real_run(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(preflight.engine, "run", counting_run)
     seed(tmp_path / "repo")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
@@ -238,3 +239,35 @@ def test_bundling() -> None:
     for pattern, dists in kn.BASE_IMAGES_BUNDLING.items():
         assert pattern == pattern.lower()
         assert all(_is_normalised(dist) for dist in dists), pattern
+
+
+def test_a_vendors_versioned_build_of_a_stock_image_is_stock() -> None:
+    from preflight.knowledge.images import javascript_framework, stock_infrastructure
+
+    assert stock_infrastructure("registry.redhat.io/rhel9/postgresql-16:latest") == "postgresql"
+    assert stock_infrastructure("quay.io/sclorg/redis-7-c9s") is None  # not a version suffix
+    assert stock_infrastructure("bitnami/redis-7.2") == "redis"
+    assert stock_infrastructure("gcr.io/cloudsql-docker/gce-proxy:1.33") == "gce-proxy"
+    assert stock_infrastructure("acme/api-2") is None
+    assert javascript_framework("someone/react-builds:todo_v1")
+    assert not javascript_framework("acme/reactor:1")
+
+
+def test_a_vendor_database_image_is_never_tied_to_the_only_dockerfile(tmp_path: Path) -> None:
+    """The Django app's Dockerfile is the only one; the database container runs Red Hat's
+    PostgreSQL: guessing the tie made ENV001 read the app's settings into the database."""
+    files = {
+        "Dockerfile": 'FROM python:3.12-slim\nCOPY . .\nCMD ["gunicorn", "app.wsgi"]\n',
+        "k8s/db.yaml": (
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: db\nspec:\n"
+            "  template:\n    spec:\n      containers:\n        - name: db\n"
+            "          image: registry.redhat.io/rhel9/postgresql-16\n"
+        ),
+    }
+    from conftest import write_tree
+    from preflight.config import Config
+    from preflight.engine import build
+
+    graph = build(write_tree(tmp_path, files), ".", Config()).graph
+    (node,) = graph.containers
+    assert node.run.dockerfile is None

@@ -300,6 +300,10 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
         [("Dockerfile", "\nCMD [", "\n# preflight: ignore[PKG001]\nCMD [")],
         ["PF002"],
     ),
+    "a suppression without brackets": (
+        [("Dockerfile", "\nCMD [", "\n# preflight: ignore PKG001\nCMD [")],
+        ["PF003"],
+    ),
 }
 
 

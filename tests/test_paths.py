@@ -285,23 +285,24 @@ def test_a_nested_configuration_says_which_keys_it_cannot_set(
 
 
 @pytest.mark.parametrize(
-    ("text", "why"),
+    ("text", "line", "why"),
     [
-        ("ignore = [\n", "k8s/preflight.toml is not valid TOML"),
-        ('ignore = ["PRB002"]\nignroe = []\n', "unknown key `ignroe`"),
+        ("ignore = [\n", 1, "configuration not applied: not valid TOML: Invalid value"),
+        (
+            'ignore = ["PRB002"]\nignroe = []\n',
+            2,
+            "configuration not applied: unknown key `ignroe`; did you mean `ignore`?",
+        ),
     ],
 )
 def test_a_broken_nested_configuration_is_pf001_and_not_applied(
-    capsys: pytest.CaptureFixture[str], repo: Path, text: str, why: str
+    capsys: pytest.CaptureFixture[str], repo: Path, text: str, line: int, why: str
 ) -> None:
     write_tree(repo, {"k8s/preflight.toml": text})
-    code, out, _ = run(capsys, "check", "--no-color", "-q")
-    assert code == 1
-    lines = out.splitlines()
-    assert lines[0].startswith("backend/Dockerfile.worker:5:7: PKG001 ")  # the rest is checked
-    assert lines[1].startswith("k8s/deployment.yaml:21:21: PRB002 ")  # not ignored
-    assert lines[2].startswith("k8s/preflight.toml:1:1: PF001 ") and why in lines[2]
-    assert lines[2].endswith("; it is not applied")
+    code, findings, report = found(capsys)
+    # the rest is checked, and the broken configuration's ignore is not applied
+    assert (code, findings) == (1, [PKG001, PRB002, ("PF001", "k8s/preflight.toml", line)])
+    assert report["findings"][2]["message"].startswith(why)  # type: ignore[index]
 
 
 def test_config_file_without_a_tool_table_means_the_defaults(

@@ -127,3 +127,84 @@ def test_an_image_named_after_a_foreign_directory_by_its_last_word(tmp_path: Pat
         "k8s/result.yaml": pod(result_app, name="result", labels="{app: result}"),
     }
     assert prb001(tmp_path, files) == []
+
+
+def test_an_image_named_as_a_javascript_front_end_is_not_judged(tmp_path: Path) -> None:
+    """`vue-kubernetes`, `react-builds`: named after a JavaScript framework, with or without
+    its source here; `shop-frontend` only where the repository has a JavaScript project."""
+
+    def front(image: str) -> str:
+        return (
+            f"        - name: ui\n          image: {image}\n          ports:\n"
+            "            - containerPort: 8080\n"
+        )
+
+    files = {
+        "k8s/vue.yaml": pod(front("acme/vue-kubernetes:latest"), name="vue", labels="{app: vue}"),
+        "k8s/react.yaml": pod(front("acme/react-builds:v1"), name="react", labels="{app: r}"),
+        "k8s/shop.yaml": pod(front("acme/shop-frontend:1"), name="shop", labels="{app: shop}"),
+    }
+    assert prb001(tmp_path / "bare", files) == [("k8s/shop.yaml", 13, Severity.ERROR)]
+    files["services/client/package.json"] = "{}"
+    assert prb001(tmp_path / "js", files) == []
+    notes = lint(tmp_path / "bare", select=["PRB001"]).notes
+    assert any("`react-builds`, named after a JavaScript framework" in note for note in notes)
+
+
+def test_a_guessed_tie_to_the_only_python_dockerfile_yields_to_a_framework_name(
+    tmp_path: Path,
+) -> None:
+    """The repository's only Dockerfile builds the Flask API; the React image is pulled from a
+    registry: "the only Dockerfile" is a guess, and the name says otherwise."""
+    react = (
+        "        - name: ui\n          image: someone/react-builds:todo_v1\n          ports:\n"
+        "            - containerPort: 5173\n"
+    )
+    files = {
+        "Dockerfile": 'FROM python:3.12-slim\nRUN pip install flask gunicorn\nCMD ["gunicorn", "app:app"]\n',
+        "k8s/react.yaml": pod(react, name="react", labels="{app: react}"),
+    }
+    assert prb001(tmp_path, files) == []
+
+
+def _built(command: str, image: str = "acme/jobs:1", port: bool = True) -> str:
+    ports = "          ports:\n            - containerPort: 8089\n" if port else ""
+    return f"        - name: jobs\n          image: {image}\n          command: {command}\n{ports}"
+
+
+def test_a_container_whose_program_serves_nothing_is_not_judged(tmp_path: Path) -> None:
+    """A worker, a headless load generator, or a program the image build compiles: a Service
+    or port on it routes to nothing a readiness probe could gate. `--verbose` says which."""
+    dockerfile = (
+        "FROM python:3.12-slim\nRUN pip install celery locust\n"
+        "COPY build/collector /collector\nCOPY . /app\n"
+    )
+    service = "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: jobs\nspec:\n  selector: {app: jobs}\n  ports:\n    - port: 8089\n"
+    cases = {
+        "celery": '["celery", "-A", "app", "worker"]',
+        "locust": '["/bin/sh", "-c", "locust --host=http://web --headless --users=10"]',
+        "compiled": '["/collector", "--config=/config.yaml"]',
+    }
+    for label, command in cases.items():
+        files = {
+            "Dockerfile": dockerfile,
+            "skaffold.yaml": "apiVersion: skaffold/v4beta6\nkind: Config\nbuild:\n  artifacts:\n    - image: acme/jobs\n",
+            "k8s/jobs.yaml": pod(_built(command), name="jobs", labels="{app: jobs}") + service,
+        }
+        assert prb001(tmp_path / label, files) == [], label
+    notes = lint(tmp_path / "compiled", select=["PRB001"]).notes
+    assert any("a program its image build produces" in note for note in notes)
+
+
+def test_locust_with_its_web_ui_and_celery_flower_still_serve(tmp_path: Path) -> None:
+    dockerfile = "FROM python:3.12-slim\nRUN pip install celery flower locust\nCOPY . /app\n"
+    for label, command in {
+        "locust": '["locust", "--host=http://web"]',
+        "flower": '["celery", "-A", "app", "flower"]',
+    }.items():
+        files = {
+            "Dockerfile": dockerfile,
+            "skaffold.yaml": "apiVersion: skaffold/v4beta6\nkind: Config\nbuild:\n  artifacts:\n    - image: acme/jobs\n",
+            "k8s/jobs.yaml": pod(_built(command), name="jobs", labels="{app: jobs}"),
+        }
+        assert prb001(tmp_path / label, files) == [("k8s/jobs.yaml", 13, Severity.ERROR)], label

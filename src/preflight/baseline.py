@@ -77,6 +77,10 @@ class BaselineError(Exception):
 def read_baseline(path: Path) -> dict[str, dict[str, str]]:
     """Fingerprint -> {code, path, message} of the findings recorded in a baseline."""
     try:
+        if not path.exists():
+            raise BaselineError(
+                f"baseline {path} does not exist (record one with --write-baseline {path})"
+            )
         if not path.is_file():
             raise BaselineError(f"baseline {path} is not a regular file")
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -108,6 +112,10 @@ def write_baseline(path: Path, findings: Sequence[Finding]) -> None:
         "utf-8", "backslashreplace"
     )
     try:
+        if path.exists() and not path.is_file():
+            # Renaming over a FIFO or a device (`--write-baseline /dev/null`, run as root)
+            # would replace it with a file: a mistake, not a wish.
+            raise BaselineError(f"cannot write baseline {path}: not a regular file")
         _replace_atomically(path, data)
     except OSError as exc:
         raise BaselineError(f"cannot write baseline {path}: {exc.strerror or exc}") from None

@@ -29,15 +29,42 @@ from preflight import __version__
 app = typer.Typer(
     name="preflight",
     help="Find the deploy bugs where pyproject, Dockerfile, k8s manifests and settings meet.",
-    add_completion=False,
+    # typer's shell completion: --install-completion / --show-completion, and the
+    # _PREFLIGHT_COMPLETE protocol the installed scripts speak (see `_run`).
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+class _Command(typer.core.TyperCommand):
+    """A command whose help names no Python types: typer shows an argument as
+    ``PATHS <list[str]>``; here it is ``PATH...``, as the usage line says."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments, options = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                name = param.metavar or (param.name or "").upper()
+                arguments.append((name + ("..." if param.nargs != 1 else ""), record[1]))
+            else:
+                options.append(record)
+        for title, records in (("Arguments", arguments), ("Options", options)):
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
+
+
 class OutputFormat(str, Enum):
-    text = "text"
+    full = "full"
+    concise = "concise"
+    grouped = "grouped"
+    text = "text"  # the name before there were three text layouts: the same as full
     json = "json"
     sarif = "sarif"
     github = "github"
@@ -85,7 +112,11 @@ def _root(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+            "--version",
+            "-V",
+            callback=_version,
+            is_eager=True,
+            help="Show the version and exit.",
         ),
     ] = False,
 ) -> None:
@@ -95,10 +126,10 @@ def _root(
 def _split(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
-    return [part.strip().upper() for value in values for part in value.split(",") if part.strip()]
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(
     paths: Annotated[
         list[str] | None,
@@ -107,17 +138,23 @@ def check(
             "project (the git repository it is in; outside one, the nearest directory with a "
             "preflight.toml or pyproject.toml), which is read whole; only findings in or "
             "related to the given paths are reported.",
-            metavar="[PATHS]...",
+            metavar="PATH",
         ),
     ] = None,
     select: Annotated[
-        list[str] | None, typer.Option(help="Only these codes or prefixes (e.g. PKG).")
+        list[str] | None,
+        typer.Option(
+            help="Only these rules: codes, prefixes or names (e.g. PKG, PF002).", metavar="CODES"
+        ),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(help="Skip these rules: codes, prefixes or names.", metavar="CODES"),
     ] = None,
     extend_select: Annotated[
         list[str] | None,
-        typer.Option(help="These codes or prefixes too, on top of the selection."),
+        typer.Option(help="These rules too, on top of the selection.", metavar="CODES"),
     ] = None,
-    ignore: Annotated[list[str] | None, typer.Option(help="Skip these codes or prefixes.")] = None,
     exclude: Annotated[
         list[str] | None,
         typer.Option(
@@ -145,8 +182,14 @@ def check(
         ),
     ] = False,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format.")
-    ] = OutputFormat.text,
+        OutputFormat,
+        typer.Option(
+            "--output-format",
+            "--format",
+            help="full (default), concise or grouped (by file) for people; json, sarif, "
+            "github, junit or gitlab for programs (text: the same as full).",
+        ),
+    ] = OutputFormat.full,
     output_file: Annotated[
         str | None,
         typer.Option("--output-file", "-o", help="Write the report to this file.", metavar="FILE"),
@@ -172,8 +215,19 @@ def check(
         ),
     ] = None,
     statistics: Annotated[
-        bool, typer.Option("--statistics", help="Counts per rule (and fixed since the baseline).")
+        bool,
+        typer.Option(
+            "--statistics", help="Counts per rule, most first (and fixed since the baseline)."
+        ),
     ] = False,
+    extra_output: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--extra-output",
+            help="Also write the report in FORMAT to FILE (repeatable), e.g. sarif=out.sarif.",
+            metavar="FORMAT=FILE",
+        ),
+    ] = None,
     show_source: Annotated[
         bool, typer.Option("--show-source/--no-show-source", help="Show the offending line.")
     ] = True,
@@ -183,7 +237,9 @@ def check(
     ] = False,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", min=1, help="Parser processes (default and most: cores)."),
+        typer.Option(
+            "--jobs", "-j", min=1, help="Parser processes (default and most: cores).", metavar="N"
+        ),
     ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not use the parse cache (~/.cache/preflight/).")
@@ -192,6 +248,22 @@ def check(
         ColorMode, typer.Option(help="Colour: auto (a terminal, unless NO_COLOR), always, never.")
     ] = ColorMode.auto,
     no_color: Annotated[bool, typer.Option("--no-color", help="Same as --color never.")] = False,
+    add_ignore: Annotated[
+        bool,
+        typer.Option(
+            "--add-ignore",
+            help="Write a `# preflight: ignore[CODE] -- <reason>` marker for every current "
+            "finding (and report nothing).",
+        ),
+    ] = False,
+    show_suppressed: Annotated[
+        bool,
+        typer.Option(
+            "--show-suppressed",
+            help="Also list suppressed findings in SARIF, marked as suppressed (GitHub code "
+            "scanning ignores the mark and opens alerts for them).",
+        ),
+    ] = False,
 ) -> None:
     """Check one or more repositories (default: the current directory).
 
@@ -205,18 +277,22 @@ def check(
 
     selected, ignored = _split(select), _split(ignore) or []
     extended = _split(extend_select) or []
-    for selector in (*(selected or ()), *extended, *ignored):
-        try:
-            check_selector(selector)
-        except ValueError as exc:
-            raise UsageFailure(str(exc)) from None
+    try:  # codes, prefixes or rule names (`--select command-not-installed`)
+        selected = None if selected is None else [check_selector(s) for s in selected]
+        ignored = [check_selector(s) for s in ignored]
+        extended = [check_selector(s) for s in extended]
+    except ValueError as exc:
+        raise UsageFailure(str(exc)) from None
     report_file = _path_option(output_file, "--output-file")
+    extra_files = _extra_outputs(extra_output)
     config_file = _path_option(config, "--config")
     baseline_file = _path_option(baseline, "--baseline")
     baseline_out = _path_option(write_baseline, "--write-baseline")
     roots = _project_roots(
         paths, config_file, exclude, extend_exclude or [], force_exclude=force_exclude
     )
+    if add_ignore and baseline_out is not None:
+        raise UsageFailure("--add-ignore and --write-baseline are two ways to adopt; choose one")
     known: dict[str, dict[str, str]] = {}
     if baseline_file is not None:
         from preflight.baseline import BaselineError, read_baseline
@@ -232,6 +308,8 @@ def check(
     internal: list[str] = []
     current: set[str] = set()
     every_finding = []  # before the baseline filter: what --write-baseline records
+    checked: list[tuple[Path, Any, Any, list[Any]]] = []  # --add-ignore: root, config, result
+    insides: list[str] = []  # per root: the working directory inside it, if it is
     from preflight.baseline import root_names, under_root
 
     for (path, display_root, named, inside), root_name in zip(
@@ -252,18 +330,29 @@ def check(
                 nested=not located.explicit,
             )
             threshold = Severity(fail_on.value) if fail_on is not None else configuration.fail_on
-            result = run(
-                path, display_root, configuration, selected, ignored, workers, not no_cache, options
-            )
+            with _progress(display_root) as progress:
+                result = run(
+                    path,
+                    display_root,
+                    configuration,
+                    selected,
+                    ignored,
+                    workers,
+                    not no_cache,
+                    options,
+                    progress=progress,
+                )
         except ConfigError as exc:
             raise UsageFailure(str(exc)) from None
+        result.fail_on = threshold  # the gate: JUnit fails a test case only at or above it
         result.notes[:0] = config_notes
-        if inside:
-            result = _seen_from(result, inside)
+        insides.append(inside)
         if not result.deployable and not quiet:
             _nothing_deployable(display_root)
         result.findings = under_root(result.findings, root_name)  # distinct across roots
+        result.suppressions = _suppressions_under_root(result.suppressions, root_name)
         every_finding.extend(result.findings)
+        checked.append((path, (configuration, options), result, list(result.findings)))
         if baseline_file is not None:
             from preflight.filter import against_baseline
 
@@ -274,6 +363,12 @@ def check(
         failing = failing or any(f.severity.rank >= threshold.rank for f in result.findings)
     # Over all roots at once: one root's findings are not "fixed" because another lacks them.
     fixed = [entry for fp, entry in known.items() if fp not in current]
+    if add_ignore:
+        if internal:  # a crashed rule found nothing: its findings would get no marker
+            _internal_errors(internal, "no marker was written")
+            raise typer.Exit(2)
+        recheck = (selected, ignored, workers, not no_cache)
+        raise typer.Exit(_add_ignore(checked, recheck))
     if baseline_out is not None:
         if internal:  # a crashed rule found nothing: recording that would forget real findings
             _internal_errors(internal, "the baseline was not written")
@@ -290,24 +385,139 @@ def check(
         )
         raise typer.Exit(0)
     code = 2 if internal else 1 if failing and not exit_zero else 0
+    results = [
+        _seen_from(r, inside) if inside else r for r, inside in zip(results, insides, strict=True)
+    ]
+    for extra_format, extra_file in extra_files:
+        extra = _render(results, extra_format, quiet, verbose, show_source, color, True, extra_file)
+        _write_file(extra_file, (extra or "") + "\n")
+    if output_format is OutputFormat.github:
+        _step_summary(results)
+    text_report = output_format in _TEXT
     with _writing(code):
         report = _render(
-            results, output_format, quiet, verbose, show_source, color, no_color, report_file
+            results,
+            output_format,
+            quiet,
+            verbose,
+            show_source,
+            color,
+            no_color,
+            report_file,
+            show_suppressed,
         )
         if report is not None:
             if report_file is not None:
                 _write_file(report_file, report + "\n")
             else:
-                _write_stdout(report + "\n", machine=output_format is not OutputFormat.text)
+                _write_stdout(report + "\n", machine=not text_report)
         if statistics:
-            _statistics(
-                results,
-                fixed,
-                to_stderr=output_format is not OutputFormat.text and report_file is None,
-            )
+            _statistics(results, fixed, to_stderr=not text_report and report_file is None)
         _internal_errors(internal)
         _flush_stdout()
     raise typer.Exit(code)
+
+
+_TEXT = (OutputFormat.full, OutputFormat.concise, OutputFormat.grouped, OutputFormat.text)
+
+
+def _extra_outputs(values: list[str] | None) -> list[tuple[OutputFormat, Path]]:
+    """``--extra-output FORMAT=FILE`` values, checked before anything runs."""
+    out: list[tuple[OutputFormat, Path]] = []
+    for value in values or ():
+        name, equals, file = value.partition("=")
+        try:
+            chosen = OutputFormat(name.strip().lower())
+        except ValueError:
+            names = ", ".join(f.value for f in OutputFormat)
+            raise UsageFailure(
+                f"--extra-output `{value}`: `{name}` is not a format (one of {names})"
+            ) from None
+        if not equals or not file:
+            raise UsageFailure(f"--extra-output `{value}`: give FORMAT=FILE, e.g. sarif=out.sarif")
+        path = _path_option(file, "--extra-output")
+        assert path is not None
+        out.append((chosen, path))
+    return out
+
+
+def _step_summary(results: list[Any]) -> None:
+    """On GitHub Actions, the findings as a Markdown table on the run's summary page too:
+    GitHub shows only the first 10 annotations of each level per step."""
+    import os
+
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    from preflight.report.github import step_summary
+
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(step_summary(results))
+    except OSError as exc:
+        typer.echo(
+            f"preflight: warning: cannot write the step summary {_one_line(target)}: "
+            f"{exc.strerror or exc}",
+            err=True,
+        )
+
+
+@contextlib.contextmanager
+def _progress(root: str) -> Iterator[Any]:
+    """Say what the run is doing, on standard error, once it has taken more than a second and
+    only when standard error is a terminal (never in a pipe, a file or CI)."""
+    from preflight.progress import Progress
+
+    progress = Progress(sys.stderr, root)
+    try:
+        yield progress.stage
+    finally:
+        progress.stop()
+
+
+def _suppressions_under_root(suppressions: list[Any], root_name: str) -> list[Any]:
+    """Suppressed findings with fingerprints that also name their root, as findings have."""
+    from dataclasses import replace
+
+    from preflight.baseline import under_root
+
+    findings = under_root([item.finding for item in suppressions], root_name)
+    return [replace(item, finding=f) for item, f in zip(suppressions, findings, strict=True)]
+
+
+def _add_ignore(
+    checked: list[tuple[Path, Any, Any, list[Any]]],
+    recheck: tuple[list[str] | None, list[str], int, bool],
+) -> int:
+    """``check --add-ignore``: a marker for every finding of each root, each root checked
+    again so a marker that did not work is taken back (see ``preflight.markers``); 0 when
+    every finding has its marker, 1 when some must be suppressed (or fixed) by hand."""
+    from preflight.engine import run
+    from preflight.markers import add_markers, verify
+    from preflight.report import safe_path
+
+    selected, ignored, workers, use_cache = recheck
+    markers = findings = files = 0
+    skipped: list[str] = []
+    for path, (configuration, options), result, before in checked:
+        outcome = add_markers(path, result.findings)
+        if outcome.files:
+            again = run(
+                path, result.root, configuration, selected, ignored, workers, use_cache, options
+            )
+            verify(path, outcome, before, again.findings)
+        markers, findings = markers + outcome.markers, findings + outcome.findings
+        files += len(outcome.files)
+        for finding, why in outcome.skipped:
+            where = f"{safe_path(result.root, finding.span.path)}:{finding.span.line}"
+            skipped.append(f"preflight: no marker for {finding.code} at {where}: {why}")
+    for line in skipped:
+        typer.echo(_one_line(line), err=True)
+    typer.echo(
+        f"preflight: added {markers} marker(s) for {findings} finding(s) in {files} file(s)",
+        err=True,
+    )
+    return 1 if skipped else 0
 
 
 @contextlib.contextmanager
@@ -324,10 +534,14 @@ def _writing(code: int) -> Iterator[None]:
 
 
 def _path_option(value: str | None, option: str) -> Path | None:
+    import os
+
     if value is None:
         return None
     if value == "":
         raise UsageFailure(f"{option}: an empty path names no file")
+    if value.endswith(("/", os.sep)):  # Path() drops the slash: `-o out/` would write `out`
+        raise UsageFailure(f"{option}: `{value}` names a directory; give a file name")
     return Path(value)
 
 
@@ -455,15 +669,17 @@ def _seen_from(result: Any, inside: str) -> Any:
     def moved(path: str) -> str:
         return posixpath.relpath(path, prefix)
 
-    result.findings = [
-        replace(
-            finding,
-            span=replace(finding.span, path=moved(finding.span.path)),
-            related=tuple(
-                replace(r, span=replace(r.span, path=moved(r.span.path))) for r in finding.related
-            ),
-        )
-        for finding in result.findings
+    def span(at: Any) -> Any:
+        return None if at is None else replace(at, path=moved(at.path))
+
+    def finding(found: Any) -> Any:
+        related = tuple(replace(r, span=span(r.span)) for r in found.related)
+        return replace(found, span=span(found.span), related=related)
+
+    result.findings = [finding(found) for found in result.findings]
+    result.suppressions = [
+        replace(item, finding=finding(item.finding), span=span(item.span))
+        for item in result.suppressions
     ]
     result.sources = {moved(path): lines for path, lines in result.sources.items()}
     return result
@@ -535,9 +751,10 @@ def _render(
     color: ColorMode,
     no_color: bool,
     output_file: Path | None,
+    show_suppressed: bool = False,
 ) -> str | None:
     """The report as text, or None when it was printed to the terminal directly."""
-    if output_format is OutputFormat.text:
+    if output_format in _TEXT:
         import io
         import os
 
@@ -559,11 +776,25 @@ def _render(
             soft_wrap=True,
             emoji=False,
         )
-        text.render(results, console, quiet=quiet, verbose=verbose, show_source=show_source)
+        # Wrapped to the terminal's width (or the COLUMNS asked for); a file or a pipe gets
+        # whole lines, as grep wants them.
+        wrap = buffer is None and (console.is_terminal or bool(os.environ.get("COLUMNS")))
+        text.render(
+            results,
+            console,
+            quiet=quiet,
+            verbose=verbose,
+            show_source=show_source,
+            layout="full" if output_format is OutputFormat.text else output_format.value,
+            width=console.width if wrap else None,
+        )
         return buffer.getvalue().rstrip("\n") if buffer is not None else None
     from importlib import import_module
 
     module = import_module(f"preflight.report.{output_format.value}")
+    if output_format is OutputFormat.sarif:
+        sarif: str = module.render(results, show_suppressed=show_suppressed)
+        return sarif
     rendered: str = module.render(results)
     return rendered
 
@@ -574,9 +805,8 @@ def _statistics(results: list[Any], fixed: list[dict[str, str]], *, to_stderr: b
     from preflight.checks import BY_CODE
 
     counts: Counter[str] = Counter(f.code for r in results for f in r.findings)
-    lines = [
-        f"{count:>5}  {code:<8} {BY_CODE[code].name}" for code, count in sorted(counts.items())
-    ]
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))  # most first
+    lines = [f"{count:>5}  {code:<8} {BY_CODE[code].name}" for code, count in ranked]
     if fixed:
         lines.append(
             f"{len(fixed):>5}  fixed since the baseline (remove them with --write-baseline)"
@@ -585,14 +815,15 @@ def _statistics(results: list[Any], fixed: list[dict[str, str]], *, to_stderr: b
         typer.echo(line, err=to_stderr)
 
 
-@app.command()
+@app.command(cls=_Command)
 def rules(
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format.")
+        OutputFormat, typer.Option("--output-format", "--format", help="text or json.")
     ] = OutputFormat.text,
 ) -> None:
     """List every rule: code, name, severity (every one it reports at), summary."""
     from preflight.checks import RULES
+    from preflight.pages import rule_url
 
     if output_format is OutputFormat.json:
         import json
@@ -604,6 +835,7 @@ def rules(
                 "severity": r.severity.value,
                 "severities": [s.value for s in r.severities],
                 "summary": r.summary,
+                "url": rule_url(r.code),
             }
             for r in RULES
         ]
@@ -629,7 +861,7 @@ class GraphFormat(str, Enum):
     mermaid = "mermaid"
 
 
-@app.command()
+@app.command(cls=_Command)
 def graph(
     path: Annotated[
         str,
@@ -676,15 +908,17 @@ def graph(
         _flush_stdout()
 
 
-@app.command()
-def explain(code: Annotated[str, typer.Argument(help="A rule code, e.g. PKG001.")]) -> None:
+@app.command(cls=_Command)
+def explain(
+    code: Annotated[str, typer.Argument(help="A rule code or name, e.g. PKG001.", metavar="CODE")],
+) -> None:
     """Print a rule's page: what it catches, why, how to fix, examples."""
-    from preflight.checks import BY_CODE
+    from preflight.checks import rule_for, unknown_rule
     from preflight.pages import page_text
 
-    rule = BY_CODE.get(code.upper())
+    rule = rule_for(code)  # a code or a name, as `ruff rule unused-import`
     if rule is None:
-        raise UsageFailure(f"unknown rule code `{code}` (see `preflight rules`)")
+        raise UsageFailure(unknown_rule(code))
     with _writing(0):
         _write_stdout(page_text(rule.code).rstrip("\n") + "\n", machine=False)
         _flush_stdout()
@@ -741,7 +975,36 @@ def _prepare_streams() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI and turn every failure into an exit code and one line."""
+    """Entry point: run the CLI and turn every failure into an exit code and one line.
+
+    As the ``preflight`` script (no ``argv``), the process ends as soon as its output is
+    flushed: tearing down the interpreter frees every object of the model one by one (a second
+    on a large repository) and prints nothing anyone needs."""
+    if argv is not None:
+        _main(argv)
+        return
+    try:
+        _main(None)
+    except SystemExit as exc:
+        _leave(exc.code)
+
+
+def _leave(code: object) -> NoReturn:
+    """Flush standard output and error, and end the process now with ``code``."""
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    if code is None:
+        os._exit(0)
+    if isinstance(code, int):
+        os._exit(code & 0xFF if code >= 0 else 1)
+    os._exit(1)  # pragma: no cover - only ints reach here
+
+
+def _main(argv: list[str] | None) -> None:
     import os
     import signal
 
@@ -769,10 +1032,46 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
+def _plain_usage(message: str) -> str:
+    """The option parser's message without the validation library's words ("Value error,",
+    "Input should be a valid integer, unable to parse string as an integer"), and with a
+    did-you-mean for a value that is not one of an option's choices."""
+    import re
+
+    from preflight.suggest import did_you_mean
+
+    message = message.replace("Value error, ", "")
+    message = message.replace(
+        "Input should be a valid integer, unable to parse string as an integer",
+        "must be a whole number",
+    )
+    message = message.replace("Input should be greater than or equal to", "must be at least")
+    message = message.replace("Input should be", "must be")
+    choice = re.search(r"'([^']*)' is not one of ((?:'[^']*'(?:, )?)+)\.?$", message)
+    if choice is not None:
+        choices = re.findall(r"'([^']*)'", choice.group(2))
+        listed = ", ".join(choices)
+        hint = did_you_mean(choice.group(1), choices)
+        message = f"{message[: choice.start()]}`{choice.group(1)}` is not one of {listed}{hint}"
+    return message
+
+
+def _no_command() -> NoReturn:
+    """Bare ``preflight``: the help, on stderr, and exit 2 — a CI step that forgot ``check``
+    must not pass."""
+    with contextlib.redirect_stdout(sys.stderr), contextlib.suppress(typer.Exit, OSError):
+        app(args=["--help"], standalone_mode=False, prog_name="preflight")
+    _fail("no command given (to check this directory: `preflight check .`)")
+
+
 def _run(args: list[str]) -> int:
     """The exit code of one invocation; failures are reported here as one line on stderr."""
+    import os
+
+    if not args and not os.environ.get("_PREFLIGHT_COMPLETE"):  # completion asks without args
+        _no_command()
     try:
-        code = app(args=args or ["--help"], standalone_mode=False, prog_name="preflight")
+        code = app(args=args, standalone_mode=False, prog_name="preflight")
     except UsageFailure as exc:
         _fail(str(exc))
     except typer.Exit as exc:
@@ -797,6 +1096,6 @@ def _run(args: list[str]) -> int:
         _fail("internal error: input nested too deeply (please report this)")
     except Exception as exc:  # never a traceback
         if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
-            _fail(str(exc.format_message()))  # a usage error found by the option parser
+            _fail(_plain_usage(str(exc.format_message())))  # found by the option parser
         _fail(f"internal error: {type(exc).__name__}: {exc} (please report this)")
     return code if isinstance(code, int) else 0

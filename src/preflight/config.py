@@ -10,18 +10,17 @@ configuration runs on the plain defaults below.
 from __future__ import annotations
 
 import errno
+import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from preflight.findings import Severity
-
-if TYPE_CHECKING:
-    from pydantic import ValidationError
 
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 _ALIASES = {
@@ -126,64 +125,164 @@ def _schema() -> type[Any]:
         @field_validator("select", "ignore", "extend_select", mode="after")
         @classmethod
         def _known_selectors(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-            for selector in value or ():
-                check_selector(selector)
-            return value
+            return None if value is None else tuple(check_selector(s) for s in value)
 
         @field_validator("per_file_ignores", mode="after")
         @classmethod
         def _known_ignores(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-            for codes in value.values():
-                for selector in codes:
-                    check_selector(selector)
-            return value
+            resolved = {}
+            for pattern, codes in value.items():
+                try:
+                    resolved[pattern] = tuple(check_selector(s) for s in codes)
+                except ValueError as exc:
+                    where = _key_words(("per-file-ignores", pattern))
+                    raise _Problem((pattern,), f"{where}: {exc}") from None
+            return resolved
 
         @field_validator("severity", mode="after")
         @classmethod
         def _known_severities(cls, value: dict[str, Severity]) -> dict[str, Severity]:
-            for selector in value:
-                check_selector(selector)
-            return value
+            resolved = {}
+            for selector, severity in value.items():
+                try:
+                    resolved[check_selector(selector)] = severity
+                except ValueError as exc:
+                    where = _key_words(("severity", selector))
+                    raise _Problem((selector,), f"{where}: {exc}") from None
+            return resolved
 
         @field_validator("rules", mode="after")
         @classmethod
         def _known_rules(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-            from preflight.checks import BY_CODE
+            from preflight.checks import rule_for, unknown_rule
 
+            by_code: dict[str, dict[str, Any]] = {}
             for code, options in value.items():
-                rule = BY_CODE.get(code.upper())
+                rule = rule_for(code)
                 if rule is None:
-                    raise ValueError(f"unknown rule code `{code}`")
+                    raise _Problem((code,), unknown_rule(code))
+                if rule.code in by_code:
+                    raise _Problem((code,), f"a second table for {rule.code} ({rule.name})")
+                by_code[rule.code] = options  # a rule's name is its code
                 if rule.options is None:
                     if options:
-                        raise ValueError(f"rule {rule.code} takes no options")
+                        raise _Problem((code,), f"rule {rule.code} takes no options")
                     continue
+                schema = rule.options()
                 try:
-                    rule.options().model_validate(options)
+                    schema.model_validate(options)
                 except ValidationError as exc:
-                    raise ValueError(f"rules.{code}: {_first_error(exc)}") from None
-            return value
+                    raise _Problem((code,), "", (exc.errors()[0], _keys_of(schema))) from None
+            return by_code
 
     return Schema
 
 
-def check_selector(selector: str) -> None:
-    from preflight.checks import is_known_selector
+def check_selector(selector: str) -> str:
+    """The code or prefix ``selector`` selects — a rule's name (`command-not-installed`) is its
+    code — or a ValueError that says which rule was probably meant."""
+    from preflight.checks import resolve_selector
 
-    if not is_known_selector(selector):
-        raise ValueError(f"unknown rule code `{selector}`")
+    return resolve_selector(selector)
 
 
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    location = ".".join(str(part) for part in error["loc"])
-    if error["type"] == "extra_forbidden":
-        return f"unknown key `{location}`"
+class _Problem(ValueError):
+    """What a validator found wrong at ``keys`` below its field (pydantic locates a field
+    validator's error at the field itself: a rule's table or a pattern is deeper): a message,
+    or the first error of a nested model with the keys that model accepts."""
+
+    def __init__(
+        self,
+        keys: tuple[str | int, ...],
+        message: str,
+        nested: tuple[Any, list[str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.keys = keys
+        self.message = message
+        self.nested = nested
+
+
+# What a TOML user calls the value pydantic expected, by pydantic's error type.
+_EXPECTED = {
+    "string_type": "a string",
+    "tuple_type": "an array",
+    "list_type": "an array",
+    "set_type": "an array",
+    "dict_type": "a table",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "float_type": "a number",
+    "float_parsing": "a number",
+}
+
+
+def _plain(
+    error: Any, known_keys: list[str], prefix: tuple[str, ...], above: tuple[str | int, ...] = ()
+) -> tuple[tuple[str | int, ...], str]:
+    """Where a pydantic error is (keys below the configuration table, which sits at ``prefix``
+    in its file) and what is wrong, in the words of the TOML the user wrote — never pydantic's
+    ("Input should be a valid tuple"). ``known_keys``: the keys of the table validated, for a
+    did-you-mean; ``above``: the keys of that table when it is nested (``rules.PKG001``)."""
+    from preflight.suggest import did_you_mean
+
+    keys: tuple[str | int, ...] = (*above, *error["loc"])
+    kind = error["type"]
+    context = error.get("ctx") or {}
+    value = error.get("input")
+    problem = context.get("error")
+    if isinstance(problem, _Problem):
+        keys = (*keys, *problem.keys)
+        if problem.nested is not None:
+            return _plain(*problem.nested, prefix, keys)
+        return keys, problem.message
+    if kind == "extra_forbidden":
+        key = str(keys[-1])
+        parent = (*prefix, *(k for k in keys[:-1] if isinstance(k, str)))
+        where = f" in [{_dotted(parent)}]" if parent else ""
+        choices = known_keys if len(keys) == len(above) + 1 else []
+        if keys == ("tool",) and not prefix:  # [tool.preflight] copied into a preflight.toml
+            return keys, "unknown key `tool` (here the keys of [tool.preflight] are top-level)"
+        return keys, f"unknown key `{key}`{where}{did_you_mean(key, choices)}"
+    shown = _key_words(keys)
+    if kind in ("enum", "literal_error"):
+        choices = re.findall(r"'([^']*)'", str(context.get("expected", "")))
+        listed = ", ".join(f'"{choice}"' for choice in choices)
+        given = f'"{value}"' if isinstance(value, str) else _toml_type(value)
+        hint = did_you_mean(value, choices) if isinstance(value, str) else ""
+        return keys, f"{shown} must be one of {listed}, not {given}{hint}"
+    if kind in ("greater_than", "greater_than_equal"):
+        bound = context.get("gt", context.get("ge"))
+        relation = "greater than" if kind == "greater_than" else "at least"
+        return keys, f"{shown} must be {relation} {bound}, not {value}"
+    if kind in _EXPECTED:
+        return keys, f"{shown} must be {_EXPECTED[kind]}, not {_toml_type(value)}"
     message = str(error["msg"]).removeprefix("Value error, ")
-    # pydantic names Python types; the user wrote TOML.
-    message = message.replace("valid tuple", "valid array").replace("valid list", "valid array")
-    message = message.replace("valid dictionary", "valid table")
-    return f"`{location}`: {message}" if location else message
+    return keys, f"{shown}: {message}"
+
+
+def _dotted(names: Iterable[str]) -> str:
+    """Keys as TOML writes a dotted key: bare where it can, quoted where it must."""
+    return ".".join(name if _is_bare(name) else json.dumps(name) for name in names)
+
+
+def _key_words(keys: tuple[str | int, ...]) -> str:
+    """``select``, ``per-file-ignores."k8s/*"``, ``exclude`` item 2: a key as TOML writes it."""
+    dotted = _dotted(key for key in keys if isinstance(key, str))
+    items = [key for key in keys if isinstance(key, int)]
+    return f"`{dotted}`" + (f" item {items[-1] + 1}" if items else "")
+
+
+def _is_bare(key: str) -> bool:
+    return bool(key) and all(char.isascii() and (char.isalnum() or char in "-_") for char in key)
+
+
+def _keys_of(schema: Any) -> list[str]:
+    """The keys a pydantic model accepts, as TOML spells them (its aliases)."""
+    return [field.alias or name for name, field in schema.model_fields.items()]
 
 
 def _read_regular_file(path: Path, follow: bool) -> bytes | None:
@@ -215,6 +314,11 @@ def _read_regular_file(path: Path, follow: bool) -> bytes | None:
 
 
 def _load_toml(path: Path, follow: bool = True) -> dict[str, Any]:
+    return _read_toml(path, follow)[0]
+
+
+def _read_toml(path: Path, follow: bool = True) -> tuple[dict[str, Any], str]:
+    """The document and its text (which says on which line a key is)."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
@@ -226,10 +330,19 @@ def _load_toml(path: Path, follow: bool = True) -> dict[str, Any]:
     if data is None:
         raise ConfigError(f"{path} is not a regular file")
     try:
-        document: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    return document
+        text = data.decode("utf-8")
+        document: dict[str, Any] = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: not UTF-8 (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        # "Expected '=' after a key (at line 3, column 7)" -> path:3:7: ...
+        message = str(exc)
+        at = re.search(r" \(at line (\d+), column (\d+)\)$", message)
+        if at is not None:
+            where = f"{path}:{at.group(1)}:{at.group(2)}"
+            raise ConfigError(f"{where}: not valid TOML: {message[: at.start()]}") from None
+        raise ConfigError(f"{path} is not valid TOML: {message}") from None
+    return document, text
 
 
 def _root_config_file(root: Path, name: str) -> tuple[Path | None, str | None]:
@@ -277,48 +390,63 @@ def load_config(
     file was chosen by whoever runs preflight, not by the repository, so links are followed.
     """
     if explicit is not None:
-        data = _load_toml(explicit)
+        data, text = _read_toml(explicit)
         if explicit.name == "pyproject.toml":
             table = _tool_table(data)
             if table is None:  # chosen on purpose: its (absent) table means the defaults
                 return Config(), str(explicit)
-            return _validate(table, f"{explicit} [tool.preflight]"), str(explicit)
-        return _validate(data, str(explicit)), str(explicit)
+            return _validate(table, str(explicit), text, _IN_PYPROJECT), str(explicit)
+        return _validate(data, str(explicit), text), str(explicit)
     for name in ("preflight.toml", "pyproject.toml"):
         path, why_not = _root_config_file(root, name)
         if why_not is not None and notes is not None:
             notes.append(f"{name}: not read as configuration: {why_not}")
         if path is None:
             continue
+        shown = str(root / name)  # as the user named the root: `svc/pyproject.toml`
         if name == "preflight.toml":
-            data = _load_toml(path, follow=False)
-            return _validate(data, name), name
+            data, text = _read_toml(path, follow=False)
+            return _validate(data, shown, text), name
         try:
-            data = _load_toml(path, follow=False)
+            data, text = _read_toml(path, follow=False)
         except ConfigError:
             return Config(), None  # reported as PF001 (or a size-cap note) by discovery
         table = _tool_table(data)
         if table is not None:
-            return _validate(table, "pyproject.toml [tool.preflight]"), name
+            return _validate(table, shown, text, _IN_PYPROJECT), name
     return Config(), None
 
 
-def _validate(table: object, where: str) -> Config:
+_IN_PYPROJECT = ("tool", "preflight")
+
+
+def _validate(table: object, shown: str, text: str, prefix: tuple[str, ...] = ()) -> Config:
+    """The configuration ``table`` (at key ``prefix`` of the file ``shown``, whose text is
+    ``text``); a :class:`ConfigError` ``file:line: what is wrong`` when it is not valid."""
     from pydantic import ValidationError
 
+    from preflight.tomlkeys import line_of
+
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: expected a table, not {_toml_type(table)}")
+        line = line_of(text, prefix)
+        where = f"{shown}:{line}" if line is not None else shown
+        raise ConfigError(f"{where}: [{_dotted(prefix)}] must be a table, not {_toml_type(table)}")
     try:
         return Config.model_validate(table)
     except ValidationError as exc:
-        raise ConfigError(f"invalid configuration in {where}: {_first_error(exc)}") from None
+        keys, message = _plain(exc.errors()[0], _keys_of(_schema()), prefix)
+        line = line_of(text, (*prefix, *(key for key in keys if isinstance(key, str))))
+        where = f"{shown}:{line}" if line is not None else shown
+        raise ConfigError(f"{where}: {message}") from None
 
 
 def _toml_type(value: object) -> str:
     """How TOML calls the type of ``value`` (for messages; never the value itself)."""
     names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string"}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "an array"
+    if isinstance(value, dict):
+        return "a table"
     return names.get(type(value), "a date or time")
 
 
@@ -416,20 +544,22 @@ def _load_from(directory: Path, notes: list[str] | None) -> tuple[Config, str] |
             notes.append(f"{name}: not read as configuration: {why_not}")
         if path is None:
             continue
+        shown = str(directory / name)
         if name == "preflight.toml":
-            return _validate(_load_toml(path, follow=False), str(directory / name)), name
+            data, text = _read_toml(path, follow=False)
+            return _validate(data, shown, text), name
         try:
-            data = _load_toml(path, follow=False)
+            data, text = _read_toml(path, follow=False)
         except ConfigError:
             continue
         table = _tool_table(data)
         if table is not None:
-            return _validate(table, f"{directory / name} [tool.preflight]"), name
+            return _validate(table, shown, text, _IN_PYPROJECT), name
     return None
 
 
 def nested_configs(
-    files: Iterable[tuple[str, str]], notes: list[str], invalid: list[tuple[str, str]]
+    files: Iterable[tuple[str, str]], notes: list[str], invalid: list[tuple[str, int, str]]
 ) -> list[Located]:
     """The configurations below the root, from the (path, text) of the preflight.toml and
     pyproject.toml files discovery read: one per directory, preflight.toml winning over
@@ -437,7 +567,7 @@ def nested_configs(
     governs the findings in the files below its directory (see :data:`NESTED_KEYS`); the keys
     that describe the whole deployment are the root's, and a note says so.
 
-    A nested configuration that is not valid is not applied, and (path, why) goes to
+    A nested configuration that is not valid is not applied, and (path, line, why) goes to
     ``invalid`` (the engine reports it as PF001): a broken configuration in one subproject does
     not stop the check of a whole repository, and is not silently ignored either."""
     by_directory: dict[str, tuple[str, str]] = {}
@@ -458,11 +588,16 @@ def nested_configs(
                 if table is None:
                     continue
                 where = f"{path} [tool.preflight]"
+                config = _validate(table, path, text, _IN_PYPROJECT)
             else:
                 table, where = data, path
-            config = _validate(table, where)
+                config = _validate(table, path, text)
         except ConfigError as exc:
-            invalid.append((path, str(exc)))
+            # `path:3:7: what` or `path is not valid TOML: what`: the place goes in the span
+            text = str(exc)
+            at = re.match(rf"{re.escape(path)}(?::(\d+)(?::\d+)?: | is )", text)
+            line = int(at.group(1)) if at is not None and at.group(1) else 1
+            invalid.append((path, line, text[at.end() :] if at is not None else text))
             continue
         assert isinstance(table, dict)  # _validate raised otherwise
         root_only = sorted(key for key in table if key not in NESTED_KEYS)
@@ -484,7 +619,12 @@ def _parse_toml_text(text: str, path: str, *, strict: bool) -> dict[str, Any] | 
     try:
         document: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        if strict:
-            raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-        return None  # a pyproject.toml: reported as PF001 by its parser
+        if not strict:
+            return None  # a pyproject.toml: reported as PF001 by its parser
+        message = str(exc)  # as _read_toml says it: path:line:column
+        at = re.search(r" \(at line (\d+), column (\d+)\)$", message)
+        if at is not None:
+            where = f"{path}:{at.group(1)}:{at.group(2)}"
+            raise ConfigError(f"{where}: not valid TOML: {message[: at.start()]}") from None
+        raise ConfigError(f"{path} is not valid TOML: {message}") from None
     return document

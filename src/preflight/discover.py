@@ -77,7 +77,9 @@ class KindInfo:
     """How preflight reads a kind of file: its parser, and how a comment is written in it."""
 
     parser: tuple[str, str] | None  # (module, function): path and text in, facts out
-    comments: str | None  # "hash", "dockerfile" (own line only) or "python" (tokens), or None
+    # How a comment is written: "hash", "yaml" (hash, in a YAML structure), "dockerfile" (own
+    # line only) or "python" (tokens); None: the kind has no comments.
+    comments: str | None
 
 
 # The one dispatch table: the parse step, the cache and the filter stage all read it.
@@ -85,8 +87,8 @@ KINDS: dict[FileKind, KindInfo] = {
     FileKind.PYPROJECT: KindInfo(("preflight.parse.pyproject", "parse_pyproject"), "hash"),
     FileKind.REQUIREMENTS: KindInfo(("preflight.parse.requirements", "parse_requirements"), "hash"),
     FileKind.DOCKERFILE: KindInfo(("preflight.parse.dockerfile", "parse_dockerfile"), "dockerfile"),
-    FileKind.COMPOSE: KindInfo(("preflight.parse.compose", "parse_compose"), "hash"),
-    FileKind.YAML: KindInfo(("preflight.parse.manifests", "parse_manifests"), "hash"),
+    FileKind.COMPOSE: KindInfo(("preflight.parse.compose", "parse_compose"), "yaml"),
+    FileKind.YAML: KindInfo(("preflight.parse.manifests", "parse_manifests"), "yaml"),
     FileKind.ENV_EXAMPLE: KindInfo(("preflight.parse.envfile", "parse_env_file"), "hash"),
     FileKind.ENV_FILE: KindInfo(("preflight.parse.envfile", "parse_env_file"), "hash"),
     FileKind.PYTHON: KindInfo(("preflight.parse.python", "parse_python"), "python"),
@@ -97,17 +99,17 @@ KINDS: dict[FileKind, KindInfo] = {
     FileKind.SHELL: KindInfo(("preflight.parse.buildcmds", "parse_build_script"), "hash"),
     FileKind.LOCK: KindInfo(("preflight.parse.lockfile", "parse_lock"), None),
     FileKind.MAKEFILE: KindInfo(("preflight.parse.buildcmds", "parse_build_script"), "hash"),
-    FileKind.WORKFLOW: KindInfo(("preflight.parse.buildcmds", "parse_workflow"), "hash"),
-    FileKind.GITLAB_CI: KindInfo(("preflight.parse.buildcmds", "parse_gitlab_ci"), "hash"),
-    FileKind.SKAFFOLD: KindInfo(("preflight.parse.skaffold", "parse_skaffold"), "hash"),
+    FileKind.WORKFLOW: KindInfo(("preflight.parse.buildcmds", "parse_workflow"), "yaml"),
+    FileKind.GITLAB_CI: KindInfo(("preflight.parse.buildcmds", "parse_gitlab_ci"), "yaml"),
+    FileKind.SKAFFOLD: KindInfo(("preflight.parse.skaffold", "parse_skaffold"), "yaml"),
     FileKind.KUSTOMIZATION: KindInfo(
-        ("preflight.parse.kustomization", "parse_kustomization"), "hash"
+        ("preflight.parse.kustomization", "parse_kustomization"), "yaml"
     ),
     FileKind.README: KindInfo(("preflight.parse.buildcmds", "parse_docs"), None),
-    FileKind.CLOUDBUILD: KindInfo(("preflight.parse.buildcmds", "parse_cloudbuild"), "hash"),
+    FileKind.CLOUDBUILD: KindInfo(("preflight.parse.buildcmds", "parse_cloudbuild"), "yaml"),
     FileKind.TILTFILE: KindInfo(("preflight.parse.buildcmds", "parse_tiltfile"), "hash"),
     FileKind.BAKE: KindInfo(("preflight.parse.buildcmds", "parse_bake"), "hash"),
-    FileKind.HELM_VALUES: KindInfo(("preflight.parse.helm", "parse_helm_values"), "hash"),
+    FileKind.HELM_VALUES: KindInfo(("preflight.parse.helm", "parse_helm_values"), "yaml"),
 }
 
 

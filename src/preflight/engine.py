@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,6 +78,10 @@ class Built:
     nested: list[Located] = field(default_factory=list)  # configurations below the root
 
 
+def _quiet(stage: str) -> None:
+    """No progress to report to."""
+
+
 def build(
     root: Path,
     display_root: str,
@@ -85,8 +89,10 @@ def build(
     workers: int = 1,
     use_cache: bool = False,
     options: Options = Options(),
+    progress: Callable[[str], None] = _quiet,
 ) -> Built:
-    """discover → parse → link → graph, once (``run`` then applies the rules)."""
+    """discover → parse → link → graph, once (``run`` then applies the rules). ``progress`` is
+    told each stage as it starts (the command line shows it on a terminal)."""
     from preflight.discover import discover
     from preflight.model.graph import ProjectConfig, build_graph
     from preflight.model.link import build_project
@@ -97,6 +103,7 @@ def build(
         config.respect_gitignore if options.respect_gitignore is None else options.respect_gitignore
     )
     named = () if options.force_exclude else options.named
+    progress("reading files")
     inventory = discover(
         root,
         max_file_size=config.max_file_size,
@@ -106,7 +113,7 @@ def build(
     )
     notes: list[str] = []
     nested: list[Located] = []
-    invalid: list[tuple[str, str]] = []
+    invalid: list[tuple[str, int, str]] = []
     if options.nested:
         configs = inventory.of_kind(FileKind.PYPROJECT, FileKind.PREFLIGHT_CONFIG)
         nested = nested_configs(((f.path, f.text) for f in configs), notes, invalid)
@@ -117,6 +124,7 @@ def build(
                 f"{path}: named on the command line, but not read (not a kind of file "
                 "preflight reads, or skipped)"
             )
+    progress(f"parsing and linking {len(inventory.files):,} files")
     cache = None
     if use_cache:
         from preflight.cache import ParseCache
@@ -125,8 +133,11 @@ def build(
     project = build_project(inventory, display_root, workers, cache)
     if cache is not None:
         cache.save()
-    for path, why in invalid:  # PF001: the file is there, and says nothing preflight can use
-        project.problems.append(ParseProblem(Span(path, 1), f"{why}; it is not applied"))
+    for path, line, why in invalid:  # PF001: there, but saying nothing preflight can use
+        message = f"configuration not applied: {why}"
+        fix = "Fix it; until then the files below it follow the configuration above it."
+        project.problems.append(ParseProblem(Span(path, line), message, fix))
+    progress("building the deployment graph")
     graph = build_graph(
         project, ProjectConfig(config.database_platform, tuple(config.external_secrets))
     )
@@ -229,6 +240,9 @@ def deployable(inventory: Inventory) -> bool:
     )
 
 
+_MARKER_CODES = frozenset({"PF002", "PF003"})
+
+
 def run(
     root: Path,
     display_root: str,
@@ -238,12 +252,15 @@ def run(
     workers: int = 1,
     use_cache: bool = False,
     options: Options = Options(),
+    *,
+    progress: Callable[[str], None] = _quiet,
 ) -> Result:
-    built = build(root, display_root, config, workers, use_cache, options)
+    built = build(root, display_root, config, workers, use_cache, options, progress)
     inventory, graph, project = built.inventory, built.graph, built.graph.files
     scopes = scope_rules(config, built.nested, select, ignore, options)
     enabled_codes = set().union(*(scope.enabled for scope in scopes))
     rules = [rule for rule in RULES if rule.code in enabled_codes]
+    progress(f"running {len(rules)} rules")
     raw: list[Finding] = []
     notes = built.notes
     internal: list[str] = []
@@ -255,6 +272,7 @@ def run(
             internal.append(f"rule {rule.code} failed: {type(exc).__name__}: {exc}")
         for span, why in ctx.silences:
             notes.append(f"{rule.code} silent{f' at {span}' if span else ''}: {why}")
+    progress("applying suppressions")
     suppressions = filtering.suppressions_in(
         (source.path, source.text, KINDS[source.kind].comments) for source in inventory.files
     )
@@ -270,23 +288,39 @@ def run(
         BY_CODE,
         lambda path: filtering.rules_for(scopes, path).enabled,
     )
-    findings = [f for f in filtered.findings if f.code != "PF002"]
+    # PF002/PF003 (markers that suppress nothing, or are malformed) are made here: they too are
+    # reported for the named paths only, as their file's configuration has them.
+    findings = [f for f in filtered.findings if f.code not in _MARKER_CODES]
     unused = filtering.by_configuration(
-        filtering.in_named((f for f in filtered.findings if f.code == "PF002"), options.named),
+        filtering.in_named(
+            (f for f in filtered.findings if f.code in _MARKER_CODES), options.named
+        ),
         scopes,
     )
     findings.extend(unused.findings)
-    suppressed = configured.suppressed + filtered.suppressed + unused.suppressed
     findings.sort(key=Finding.sort_key)
-    # The one place redaction happens: every message, fix, related note, note, internal error
-    # and source line a reporter (or the baseline) may print passes through preflight.redact.
+    # The one place redaction happens: every message, fix, related note, note, internal error,
+    # suppression reason and source line a reporter (or the baseline) may print passes
+    # through preflight.redact.
     findings = [clean_finding(finding) for finding in findings]
+    hidden = sorted(
+        [*configured.suppressed, *filtered.suppressed, *unused.suppressed],
+        key=lambda s: s.finding.sort_key(),
+    )
+    hidden = [
+        replace(
+            item,
+            finding=clean_finding(item.finding),
+            reason=clean_text(item.reason) if item.reason is not None else None,
+        )
+        for item in hidden
+    ]
     notes = [clean_text(note) for note in notes]
     internal = [clean_text(message) for message in internal]
     texts = {source.path: source.text for source in inventory.files}
     secret_lines = _secret_lines(project)
     wanted: dict[str, set[int]] = {}
-    for finding in findings:
+    for finding in (*findings, *(item.finding for item in hidden)):
         wanted.setdefault(finding.span.path, set()).add(finding.span.line)
         for related in finding.related:
             wanted.setdefault(related.span.path, set()).add(related.span.line)
@@ -301,6 +335,8 @@ def run(
     from preflight.baseline import fingerprint_all
 
     findings = fingerprint_all(findings, hashed)
+    printed = fingerprint_all([item.finding for item in hidden], hashed)
+    hidden = [replace(item, finding=finding) for item, finding in zip(hidden, printed, strict=True)]
     return Result(
         display_root,
         findings,
@@ -309,7 +345,8 @@ def run(
         len(inventory.files),
         internal,
         rules=RULES,
-        suppressed=suppressed,
+        suppressed=len(hidden),
+        suppressions=hidden,
         deployable=deployable(inventory),
     )
 

@@ -1,8 +1,13 @@
 """The filter stage: what the rules found, less what the user said to ignore.
 
-Per-file ignores from the configuration, ``# preflight: ignore`` comments (and PF002 for those
-that are malformed or suppress nothing), duplicates, and the baseline. Pure functions of the
+Per-file ignores from the configuration, suppression markers (PF002 for those that suppress
+nothing, PF003 for malformed ones), duplicates, and the baseline. Pure functions of the
 findings and the files' texts; the engine calls them in this order.
+
+A finding is suppressed by a marker that covers its own line or any of its related locations
+(a cross-file finding can be silenced where either half of the mistake is written). In YAML a
+marker on a key's line covers the key's value, one on a list item's line the item, and a
+Kubernetes object's ``preflight.dev/ignore`` annotation the object (``parse.yamllayout``).
 """
 
 from __future__ import annotations
@@ -12,14 +17,16 @@ from dataclasses import dataclass, field, replace
 
 from preflight.discover import Excluder, FileKind, classify
 from preflight.findings import Finding, RuleContext, RuleInfo, Severity, matches
+from preflight.parse.yamllayout import IgnoreAnnotation, YamlLayout, yaml_layout
+from preflight.result import Suppressed
 from preflight.spans import Span
-from preflight.suppressions import Suppression, find_suppressions
+from preflight.suppressions import Suppression, find_suppressions, parse_annotation
 
 
 @dataclass(frozen=True, slots=True)
 class Filtered:
     findings: list[Finding]
-    suppressed: int  # how many findings a comment or per-file-ignores hid
+    suppressed: list[Suppressed]  # what a marker, an annotation or per-file-ignores hid
 
 
 def dedupe(findings: Iterable[Finding]) -> list[Finding]:
@@ -36,15 +43,54 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
 def suppressions_in(
     files: Iterable[tuple[str, str, str | None]],
 ) -> dict[str, list[Suppression]]:
-    """The suppression comments of each (path, text, comment syntax) that may hold them."""
+    """The suppression markers of each (path, text, comment syntax) that may hold them."""
     out: dict[str, list[Suppression]] = {}
     for path, text, syntax in files:
-        if syntax is None:
-            continue
-        found = find_suppressions(path, text, syntax == "dockerfile", syntax == "python")
+        if syntax is None or path.endswith(".json") or "preflight" not in text:
+            continue  # a JSON file (docker-bake.json) has no comments
+        found = find_suppressions(path, text, syntax)
+        if syntax == "yaml":
+            layout = yaml_layout(path, text)
+            if layout is not None:
+                found = _in_yaml(found, layout, path)
         if found:
             out[path] = found
     return out
+
+
+def _in_yaml(found: list[Suppression], layout: YamlLayout, path: str) -> list[Suppression]:
+    """The markers of a YAML file that are comments (not text in a scalar), each covering
+    what starts on the line it targets; and its objects' ignore annotations."""
+    out: list[Suppression] = []
+    for suppression in found:
+        if not layout.is_comment(suppression.span.line, suppression.span.col):
+            continue
+        if suppression.scope == "line" and suppression.malformed is None:
+            target = suppression.lines.start
+            covered = layout.covered_from(target)
+            suppression.lines = range(
+                min(covered.start, target), max(covered.stop, suppression.lines.stop)
+            )
+        out.append(suppression)
+    out.extend(_annotation(annotation, path) for annotation in layout.annotations)
+    return out
+
+
+def _annotation(annotation: IgnoreAnnotation, path: str) -> Suppression:
+    value = annotation.value
+    parsed = parse_annotation(value.as_str() or "") if value.is_scalar else None
+    if parsed is None or parsed.malformed is not None:
+        return Suppression(
+            value.span,
+            (),
+            range(0),
+            malformed=parsed.malformed if parsed else "the annotation's value is not a string",
+            fix=parsed.fix if parsed else 'Write `preflight.dev/ignore: "PRB001,ENV004"`.',
+            scope="annotation",
+        )
+    return Suppression(
+        value.span, parsed.codes, annotation.covers, reason=parsed.reason, scope="annotation"
+    )
 
 
 def apply(
@@ -55,18 +101,23 @@ def apply(
     known: Mapping[str, RuleInfo],
     enabled_in: Callable[[str], Collection[str]] | None = None,
 ) -> Filtered:
-    """Findings that survive per-file ignores and suppressions, with PF002 for the comments
-    that suppressed nothing or are malformed (when PF002 is enabled). ``enabled_in(path)``:
-    the codes enabled in that file, when configurations differ between files."""
+    """Findings that survive per-file ignores and suppressions, with PF002 for the markers
+    that suppressed nothing and PF003 for malformed ones (when those rules are enabled).
+    ``enabled_in(path)``: the codes enabled in that file, when configurations differ between
+    files."""
     kept: list[Finding] = []
-    hidden = 0
+    hidden: list[Suppressed] = []
     for finding in dedupe(raw):
-        if _per_file_ignored(finding, per_file_ignores) or _suppressed(finding, suppressions):
-            hidden += 1
+        if _per_file_ignored(finding, per_file_ignores):
+            hidden.append(Suppressed(finding, "config", None, None))
+            continue
+        by = _suppressed_by(finding, suppressions)
+        if by is not None:
+            kind = "comment" if by.scope != "annotation" else "annotation"
+            hidden.append(Suppressed(finding, kind, by.span, by.reason))
         else:
             kept.append(finding)
-    if "PF002" in enabled and "PF002" in known:
-        kept.extend(_unused(suppressions, enabled_in or (lambda _: enabled), known))
+    kept.extend(_unused(suppressions, enabled_in or (lambda _: enabled), known))
     return Filtered(kept, hidden)
 
 
@@ -184,13 +235,13 @@ def by_configuration(raw: Iterable[Finding], scopes: Sequence[FileRules]) -> Fil
     not select its rule, hidden by its per-file-ignores (counted as suppressed), with the
     severity it sets."""
     kept: list[Finding] = []
-    hidden = 0
+    hidden: list[Suppressed] = []
     for finding in raw:
         rules = rules_for(scopes, finding.span.path)
         if finding.code not in rules.enabled:
             continue
         if rules.ignores(finding):
-            hidden += 1
+            hidden.append(Suppressed(finding, "config", None, None))
             continue
         severity = rules.severity_of(finding)
         kept.append(
@@ -199,14 +250,36 @@ def by_configuration(raw: Iterable[Finding], scopes: Sequence[FileRules]) -> Fil
     return Filtered(kept, hidden)
 
 
-def _suppressed(finding: Finding, suppressions: dict[str, list[Suppression]]) -> bool:
-    for suppression in suppressions.get(finding.span.path, ()):
-        if finding.span.line not in suppression.lines:
-            continue
-        if suppression.codes is None or finding.code in suppression.codes:
-            suppression.used.add(finding.code)
-            return True
-    return False
+def _suppressed_by(
+    finding: Finding, suppressions: dict[str, list[Suppression]]
+) -> Suppression | None:
+    """The marker that hides ``finding``: one covering its line, or a related location."""
+    for span in (finding.span, *(related.span for related in finding.related)):
+        for suppression in suppressions.get(span.path, ()):
+            if span.line not in suppression.lines:
+                continue
+            if suppression.codes is None or finding.code in suppression.codes:
+                suppression.used.add(finding.code)
+                return suppression
+    return None
+
+
+def _what(suppression: Suppression) -> str:
+    if suppression.scope == "annotation":
+        return "this `preflight.dev/ignore` annotation"
+    if suppression.scope == "file":
+        return "this `ignore-file` suppression"
+    return "this suppression"
+
+
+def _remove(suppression: Suppression) -> str:
+    if suppression.scope == "annotation":
+        return "Remove the annotation (or the code) so real findings in this object stay seen."
+    if suppression.scope == "file":
+        return (
+            "Remove the comment (or the code) so real findings in this file are not hidden later."
+        )
+    return "Remove the comment (or the code) so real findings on this line are not hidden later."
 
 
 def _unused(
@@ -214,16 +287,21 @@ def _unused(
     enabled_in: Callable[[str], Collection[str]],
     known: Mapping[str, RuleInfo],
 ) -> list[Finding]:
-    pf002 = RuleContext.of(known["PF002"])
-    fix = "Remove the comment (or the code) so real findings on this line are not hidden later."
     out: list[Finding] = []
     for path, items in suppressions.items():
         enabled = enabled_in(path)
+        pf002 = RuleContext.of(known["PF002"]) if "PF002" in enabled and "PF002" in known else None
+        pf003 = RuleContext.of(known["PF003"]) if "PF003" in enabled and "PF003" in known else None
         for suppression in items:
             span = suppression.span
             if suppression.malformed is not None:
-                out.append(pf002.report(suppression.malformed + ".", span, fix=fix))
+                if pf003 is not None:
+                    message = f"malformed suppression ({suppression.malformed}): it hides nothing."
+                    out.append(pf003.report(message, span, fix=suppression.fix))
                 continue
+            if pf002 is None:
+                continue
+            fix = _remove(suppression)
             if suppression.codes is None:
                 if not suppression.used:
                     message = "this `# preflight: ignore` suppresses nothing."
@@ -234,6 +312,6 @@ def _unused(
                     message = f"`{code}` is not a preflight rule code."
                     out.append(pf002.report(message, span, fix=fix))
                 elif code in enabled and code not in suppression.used:
-                    message = f"this suppression of {code} suppresses nothing."
+                    message = f"{_what(suppression)} of {code} suppresses nothing."
                     out.append(pf002.report(message, span, fix=fix))
     return out

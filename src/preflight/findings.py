@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 
 from preflight.spans import Related, Span
 
+# A message this short is a headline as it stands (ruff's median message is about 51 characters).
+HEADLINE_LENGTH = 72
+
 
 class Severity(str, enum.Enum):
     """How bad a finding is: ``error`` (the deploy fails or is insecure), ``warning``, ``info``."""
@@ -30,6 +33,37 @@ class Finding:
     fix: str | None = None
     fingerprint: str = ""  # stable identity across edits (set by the engine; see baseline.py)
     name: str = ""  # the rule's name, stamped with the code by RuleContext.report
+    # What is wrong in a few words (`gunicorn` is not installed in the image), for the first
+    # line of the text report; ``message`` is the whole story (what, where, what fails).
+    headline: str = ""
+
+    @property
+    def title(self) -> str:
+        """The headline; when the rule gave none, the message if it is short enough to be one,
+        else its first clause (capitalised, without a full stop either way)."""
+        if self.headline:
+            return self.headline
+        title = self._lead()
+        return title[:1].upper() + title[1:]
+
+    @property
+    def detail(self) -> str:
+        """What the message says beyond the title: the rest of it when the title is its whole
+        first clause, else all of it ("" when nothing more)."""
+        lead = self.headline or self._lead()
+        if not self.message.startswith(lead):
+            return self.message
+        rest = self.message[len(lead) :]
+        if rest.strip() in ("", "."):
+            return ""
+        if rest[:1] not in ":;.":  # the title stops mid-clause: the message says it whole
+            return self.message
+        rest = rest[1:].strip()
+        return rest[:1].upper() + rest[1:]
+
+    def _lead(self) -> str:
+        whole = self.message.rstrip().removesuffix(".")
+        return whole if len(whole) <= HEADLINE_LENGTH else first_clause(self.message)
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.span.path, self.span.line, self.span.col, self.code, self.message)
@@ -83,15 +117,19 @@ class RuleContext:
         fix: str | None = None,
         *,
         severity: Severity | None = None,
+        headline: str = "",
     ) -> Finding:
         """A finding of this rule: code and severity come from its registration (``severity``
-        picks one of the others it declares)."""
+        picks one of the others it declares). ``headline`` says what is wrong in a few words
+        (no full stop); without one, the message's first clause is the headline."""
         chosen = self.severities[0] if severity is None else severity
         if chosen not in self.severities:
             raise UndeclaredSeverity(
                 f"{self.code} reported at {chosen.value}, which its registration does not declare"
             )
-        return Finding(self.code, chosen, message, span, related, fix, name=self.name)
+        return Finding(
+            self.code, chosen, message, span, related, fix, name=self.name, headline=headline
+        )
 
     def silent(self, span: Span | None, why: str) -> None:
         """Record that the rule could not be sure here (printed under ``--verbose``)."""
@@ -101,3 +139,23 @@ class RuleContext:
 def matches(code: str, selector: str) -> bool:
     """``PKG`` and ``PKG0`` select ``PKG001``; ``ALL`` selects everything."""
     return selector == "ALL" or code.startswith(selector.upper())
+
+
+def first_clause(message: str) -> str:
+    """``message`` up to its first ``:``, ``;`` or ``.`` followed by a space (outside backticks
+    and brackets), without a closing full stop: ``unknown instruction `CMDD`; Docker stops the
+    build here`` → ``unknown instruction `CMDD```."""
+    depth = 0
+    quoted = False
+    for index, char in enumerate(message):
+        if char == "`":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+        elif depth == 0 and char in ":;." and message[index + 1 : index + 2] in (" ", ""):
+            return message[:index]
+    return message

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# Where the project lives online: rule URLs (text, JSON, SARIF) and SARIF's informationUri are
+# made from this one constant. The README's and the Action's snippets name the same repository.
+PROJECT_URL = "https://github.com/preflight-dev/preflight"
+
+
+def rule_url(code: str) -> str:
+    """The online page of a rule: its ``rules/<CODE>.md`` as the repository shows it."""
+    return f"{PROJECT_URL}/blob/main/rules/{code}.md"
+
 
 def pages_dir() -> Path:
     """``preflight/rules`` in a wheel install; ``<repo>/rules`` in a source checkout."""

@@ -617,9 +617,10 @@ def clean_text(text: str) -> str:
 
 
 def clean_finding(finding: Finding) -> Finding:
-    """The finding with its message, fix and related notes redacted and escaped."""
+    """The finding with its headline, message, fix and related notes redacted and escaped."""
     return replace(
         finding,
+        headline=clean_text(finding.headline),
         message=clean_text(finding.message),
         fix=clean_text(finding.fix) if finding.fix is not None else None,
         related=tuple(Related(r.span, clean_text(r.note)) for r in finding.related),

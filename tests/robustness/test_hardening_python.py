@@ -85,7 +85,9 @@ def test_the_reported_segfault_is_pf001(tmp_path: Path) -> None:
     )
     assert result.code >= 0, f"killed by signal {-result.code}\n{result}"
     assert_clean_exit(result)
-    assert "app/main.py:4:1: PF001 Python nested too deeply to parse" in result.stdout, result
+    assert "app/main.py:4:1: PF001 error: Python nested too deeply to parse" in result.stdout, (
+        result
+    )
 
 
 _CHILD = """

@@ -417,10 +417,16 @@ def test_control_characters_are_escaped_in_every_format(
     lines = out.rstrip("\n").split("\n")
     assert not any(line.startswith(("All checks passed", "::warning::forged")) for line in lines)
     if fmt == "text":
-        assert lines[-1].startswith("Found "), lines[-3:]
-    elif fmt == "github":  # one workflow command per finding, nothing else
-        assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)
-        assert len(lines) == 5
+        assert lines[-2].startswith("Found "), lines[-3:]
+        assert lines[-1].startswith("Why and how to fix: "), lines[-3:]
+    elif fmt == "github":  # one workflow command per finding, then the readable list
+        commands = [line for line in lines if line.startswith("::")]
+        assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in commands)
+        assert len(commands) == 5
+        readable = lines[len(commands) :]  # none of which a runner would take for a command
+        assert len(readable) == 5 + 2 and not any(
+            line.lstrip().startswith(("::", "##[")) for line in readable
+        )
     elif fmt == "junit":
         root = ET.fromstring(out)  # XML 1.0 cannot hold ESC or BEL, even as a reference
         assert len(root.findall(".//testcase")) == 5
@@ -458,9 +464,7 @@ def test_the_text_caret_stays_under_the_span_when_a_line_is_escaped() -> None:
 
     line = 'x = "\x1b[31m" + "target"'
     start = line.index('"target"') + 1
-    shown, marker = _snippet([line], Span("a.py", 1, start, 1, start + 8))
-    text = shown.split(" | ", 1)[1]
-    caret = marker.split(" | ", 1)[1]
+    (_, text), (_, caret) = _snippet([line], Span("a.py", 1, start, 1, start + 8), None)
     assert "\x1b" not in text and "\\x1b[31m" in text
     assert text[caret.index("^") : caret.index("^") + 8] == '"target"'
 

@@ -278,7 +278,7 @@ def test_symlink_loops(tmp_path: Path) -> None:
     assert_clean_exit(result)
     assert_within_bounds(result)
     assert_pkg001(result)
-    assert result.stdout.count("PKG001") == 1, str(result)
+    assert result.stdout.count(": PKG001 ") == 1, str(result)
 
 
 def test_symlink_loop_gets_a_note(tmp_path: Path) -> None:

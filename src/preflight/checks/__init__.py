@@ -23,6 +23,7 @@ from preflight.checks import (
     env007_pydantic_v1_settings_api,
     pf001_parse_error,
     pf002_unused_suppression,
+    pf003_malformed_suppression,
     pkg001_command_not_installed,
     prb001_readiness_probe_missing,
     prb002_probe_path_not_served,
@@ -34,6 +35,7 @@ from preflight.checks import (
 )
 from preflight.checks.rule import Rule
 from preflight.findings import matches
+from preflight.suggest import closest
 
 RULES: tuple[Rule, ...] = tuple(
     sorted(
@@ -55,6 +57,7 @@ RULES: tuple[Rule, ...] = tuple(
             env007_pydantic_v1_settings_api.RULE,
             pf001_parse_error.RULE,
             pf002_unused_suppression.RULE,
+            pf003_malformed_suppression.RULE,
             pkg001_command_not_installed.RULE,
             prb001_readiness_probe_missing.RULE,
             prb002_probe_path_not_served.RULE,
@@ -72,3 +75,57 @@ BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 
 def is_known_selector(selector: str) -> bool:
     return any(matches(rule.code, selector) for rule in RULES)
+
+
+BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
+FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(rule.code.rstrip("0123456789") for rule in RULES))
+
+
+class UnknownRule(ValueError):
+    """A code, prefix or name that selects no rule; the message says what was probably meant."""
+
+
+def rule_for(text: str) -> Rule | None:
+    """The rule ``text`` names: its code or its name (as `ruff rule unused-import`), any case."""
+    text = text.strip()
+    return BY_CODE.get(text.upper()) or BY_NAME.get(text.lower().replace("_", "-"))
+
+
+def resolve_selector(selector: str) -> str:
+    """What ``selector`` selects, as a code or prefix: ``ALL``, a prefix (``PKG``), a code or
+    a rule's name (its code). Raises :class:`UnknownRule` when it selects nothing."""
+    rule = BY_NAME.get(selector.strip().lower().replace("_", "-"))
+    if rule is not None:
+        return rule.code
+    code = selector.strip().upper()
+    if code and is_known_selector(code):
+        return code
+    raise UnknownRule(unknown_rule(selector))
+
+
+def unknown_rule(text: str) -> str:
+    """The one-line message for a code or name no rule has: the rule meant, if one is close;
+    else the family's codes (`PKG999`: the PKG rules are PKG001); else where to look."""
+    text = text.strip()
+    looks_like_code = text[:1].isalpha() and text.replace("_", "").isalnum() and "_" not in text
+    kind = "rule code" if looks_like_code else "rule name"
+    head = f"unknown {kind} `{text}`"
+    if looks_like_code:
+        code = closest(text, BY_CODE)
+        if code is not None:
+            return f"{head}; did you mean `{code}` ({BY_CODE[code].name})?"
+    name = closest(text.lower().replace("_", "-"), BY_NAME)
+    if name is not None:
+        return f"{head}; did you mean `{name}` ({BY_NAME[name].code})?"
+    if looks_like_code:
+        family = text.upper().rstrip("0123456789")
+        guessed = family not in FAMILIES
+        if guessed:
+            family = closest(family, FAMILIES) or ""
+        codes = [rule.code for rule in RULES if rule.code.rstrip("0123456789") == family]
+        if codes:
+            listed = ", ".join(codes) if len(codes) <= 3 else f"{codes[0]} to {codes[-1]}"
+            if guessed:
+                return f"{head}; did you mean `{family}` ({listed})?"
+            return f"{head}; the {family} rules are {listed}"
+    return f"{head} (`preflight rules` lists every rule)"

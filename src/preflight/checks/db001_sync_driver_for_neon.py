@@ -30,6 +30,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             _db.related(use, url, "the synchronous engine is created here"),
             "Use `postgresql+asyncpg://…` with `create_async_engine`, and add `asyncpg` to the "
             "runtime dependencies.",
+            headline=f"Sync driver {driver} for Neon in an async service",
         )
 
 

@@ -30,6 +30,8 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             "Write `ssl=require` instead of `sslmode=require` and drop `channel_binding`, in the "
             "URL or in the code that rewrites it (`connect_args={'ssl': 'require'}` helps only "
             "once `sslmode` is gone from the URL).",
+            headline=f"asyncpg rejects the libpq parameter{'s' if len(set(bad)) > 1 else ''} "
+            f"{names}",
         )
 
 

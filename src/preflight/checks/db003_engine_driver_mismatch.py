@@ -39,6 +39,8 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 _related_source(url),
             ),
             fix,
+            headline=f"`{factory}` gets the {'async' if factory == 'create_engine' else 'sync'} "
+            f"driver {driver}",
         )
 
 

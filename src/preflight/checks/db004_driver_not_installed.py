@@ -58,6 +58,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             (*_db.related(use, url), Related(deps.span, "the runtime dependencies")),
             f"Add `{dist}` to {deps.declared_in}, or name the driver you install in the URL "
             "(e.g. `postgresql+psycopg2://`).",
+            headline=f"Database driver {driver} is not installed",
         )
 
 

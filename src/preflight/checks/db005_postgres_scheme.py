@@ -23,6 +23,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             _db.related(use, url),
             "Write `postgresql://` (with the driver, e.g. `postgresql+asyncpg://`), or rewrite "
             "the scheme in the settings validator before the engine is created.",
+            headline="SQLAlchemy rejects the `postgres://` scheme",
         )
 
 

@@ -36,6 +36,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             use.engine.span,
             (Related(url.source.span, "the Neon URL comes from here"),),
             "Pass `pool_pre_ping=True` (and e.g. `pool_recycle=300`), or `poolclass=NullPool`.",
+            headline="Neon connection pool without pre-ping or recycle",
         )
 
 

@@ -84,6 +84,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 call.span,
                 fix="Use `create_async_engine` with `AsyncSession` and `await` the calls, or make "
                 f"`{call.function}` a plain `def` so FastAPI runs it in a thread.",
+                headline=f"Blocking database call in `async def {call.function}`",
             )
 
 

@@ -70,6 +70,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             span,
             (Related(deps.span, "the runtime dependencies"),),
             f"Declare `sqlalchemy[asyncio]` in {deps.declared_in}.",
+            headline="`greenlet` (`sqlalchemy[asyncio]`) is not installed",
         )
 
 

@@ -48,6 +48,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 (Related(setting.span, f"{setting.owner} is required here"),),
                 f"Add `- name: {setting.display_name}` to the container's env (from a Secret with "
                 f"`valueFrom.secretKeyRef` if it is sensitive), or {_optional(setting)}.",
+                headline=f"Required setting {names} is not provided",
             )
 
 

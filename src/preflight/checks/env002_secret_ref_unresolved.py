@@ -70,6 +70,7 @@ def _missing(
         tuple(Related(other, f"also references {kind} `{name}`") for other, _ in rest),
         fix=f"Create the {kind}, fix the name, or list it in `[tool.preflight] external-secrets`.",
         severity=Severity.WARNING if optional else Severity.ERROR,
+        headline=f"{kind} `{name}` is not defined",
     )
 
 
@@ -97,6 +98,7 @@ def _check_key(
         fix=f"Use the key the {kind} defines{f' (`{suggestion}`)' if suggestion else ''}, or add "
         f"`{key}` to it.",
         severity=severity,
+        headline=f"{kind} `{name}` has no key `{key}`",
     )
 
 

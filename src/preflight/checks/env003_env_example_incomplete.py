@@ -34,6 +34,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 first.cls.span if first.cls is not None else first.span,
                 fix="Add a .env.example with every required variable and a placeholder value.",
                 severity=Severity.INFO,
+                headline="No .env.example lists the required settings",
             )
             continue
         # the nearest directory's files, judged together; the finding points at the first
@@ -50,6 +51,9 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 Span(example.path, max(1, len(example.entries) and example.entries[-1].span.line)),
                 (Related(setting.span, f"{setting.owner} is required here"),),
                 f"Add `{setting.display_name}=` with a placeholder value to {example.path}.",
+                # the finding is in that file: its name is enough
+                headline=f"`{setting.display_name}` is missing from "
+                f"{example.path.rsplit('/', 1)[-1]}",
             )
 
 

@@ -106,6 +106,7 @@ def _finding(ctx: RuleContext, name: str, how: str, span: object) -> Finding:
         "the image can read it, and it ends up in version control.",
         span,
         fix=f"Provide `{name}` from a Secret (`valueFrom.secretKeyRef`), at run time.",
+        headline=f"Sensitive `{name}` is not provided from a Secret",
     )
 
 

@@ -18,7 +18,7 @@ from preflight.knowledge.sensitive import is_published_credential, is_sensitive_
 from preflight.model.envfiles import loaded_env_files
 from preflight.model.graph import Deployment
 from preflight.model.project import Project
-from preflight.model.settings import describes_itself, is_placeholder
+from preflight.model.settings import holds_no_secret
 from preflight.redact import url_password
 from preflight.spans import Related
 
@@ -47,17 +47,12 @@ def why_sensitive(key: str, value: str) -> str | None:
 
 def committed_value(key: str, text: str | None) -> str | None:
     """Why a committed value is a secret (see :func:`why_sensitive`), or None: configuration,
-    a placeholder, or a URL whose password is one."""
-    if text is None or is_placeholder(text):
+    or a value that holds no secret (a placeholder, a self-describing or well-known default, a
+    keyboard walk, or a URL whose password is one — judged as ENV004 judges them)."""
+    if text is None or holds_no_secret(text):
         return None
     why = why_sensitive(key, text)
     if why is None or is_published_credential(key):
-        return None
-    if "://" in text:
-        password = url_password(text) or ""
-        if is_placeholder(password) or describes_itself(password):
-            return None
-    elif describes_itself(text):
         return None
     return why
 
@@ -86,13 +81,34 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 f"`{key}` ({len(value.value or '')} characters)" for key, value, _ in committed
             )
             encoded = " (base64 in `data`)" if any(v.from_data for _, v, _ in committed) else ""
+            related = tuple(Related(value.span, f"`{key}`: {why}") for key, value, why in rest)
+            fix = (
+                "Rotate the values, replace them with placeholders, and deliver the real ones "
+                "with an ExternalSecret, SealedSecret, SOPS or your secret manager."
+            )
+            if secret.demo_comment is not None:
+                # documented as a demo: still committed (whoever applies the file as is runs
+                # with a published credential), but a choice the authors made knowingly
+                yield ctx.report(
+                    f"Secret `{secret.obj.name}` commits {len(committed)} secret value(s)"
+                    f"{encoded}: {names}. Its comment (line {secret.demo_comment}) says they are "
+                    "for a demo, but whoever applies this file as is deploys a published "
+                    "credential.",
+                    first.span,
+                    related,
+                    fix,
+                    severity=Severity.WARNING,
+                    headline=f"Secret `{secret.obj.name}` commits {len(committed)} demo secret "
+                    "value(s)",
+                )
+                continue
             yield ctx.report(
                 f"Secret `{secret.obj.name}` commits {len(committed)} secret value(s){encoded}: "
                 f"{names}. Base64 is not encryption: the values are now in version control.",
                 first.span,
-                tuple(Related(value.span, f"`{key}`: {why}") for key, value, why in rest),
-                fix="Rotate the values, replace them with placeholders, and deliver the real ones "
-                "with an ExternalSecret, SealedSecret, SOPS or your secret manager.",
+                related,
+                fix,
+                headline=f"Secret `{secret.obj.name}` commits {len(committed)} secret value(s)",
             )
 
 
@@ -122,6 +138,7 @@ def _env_files(project: Project, ctx: RuleContext) -> Iterator[Finding]:
             ),
             fix=f"Rotate the values, commit {env_file.path} with placeholders only (or stop "
             "committing it: add it to .gitignore), and provide the real values at deploy time.",
+            headline=f"{env_file.path.rsplit('/', 1)[-1]} commits {len(committed)} secret value(s)",
         )
 
 
@@ -131,4 +148,5 @@ RULE = Rule(
     severity=Severity.ERROR,
     summary="A Secret manifest commits real secret values (not placeholders).",
     check=check,
+    other_severities=(Severity.WARNING,),  # a Secret its own comment calls a demo
 )

@@ -65,6 +65,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                     provider.span,
                     (Related(setting.span, f"{setting.owner} is declared here"),),
                     "Provide a value that satisfies the field's constraint.",
+                    headline=f"`{provider.name}` fails validation",
                 )
 
 

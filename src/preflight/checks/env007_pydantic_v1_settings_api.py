@@ -78,6 +78,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                     "Import it from pydantic-settings: "
                     "`from pydantic_settings import BaseSettings` (and declare `pydantic-settings`"
                     "), or hold pydantic below 2 (`pydantic<2`).",
+                    headline="`BaseSettings` imported from `pydantic` under pydantic 2",
                 )
             if not required:
                 continue  # v1 validators work under both; deprecated only where 2 is required
@@ -91,6 +92,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                     fix='Use `@field_validator(..., mode="before")` and '
                     "`model_config = SettingsConfigDict(...)`.",
                     severity=Severity.WARNING,
+                    headline=f"`{cls.name}` uses the pydantic v1 API under pydantic 2",
                 )
 
 

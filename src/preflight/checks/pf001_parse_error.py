@@ -15,7 +15,8 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
         yield ctx.report(
             problem.message,
             problem.span,
-            fix="Fix the syntax; until then preflight cannot check what this file says.",
+            fix=problem.fix
+            or "Fix the syntax; until then preflight cannot check what this file says.",
         )
 
 

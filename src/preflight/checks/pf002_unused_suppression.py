@@ -21,6 +21,6 @@ RULE = Rule(
     code="PF002",
     name="unused-suppression",
     severity=Severity.WARNING,
-    summary="A `# preflight: ignore` comment suppresses nothing.",
+    summary="A `# preflight: ignore` marker or annotation suppresses nothing.",
     check=check,
 )

@@ -91,6 +91,7 @@ def _finding(
         missing.at or _narrow(launch, missing.program),
         tuple(related),
         fix[0].upper() + fix[1:] + ".",
+        headline=f"{missing.program} is not installed in the image",
     )
 
 

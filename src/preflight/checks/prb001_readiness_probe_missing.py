@@ -62,6 +62,11 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 container.span, f"{serving.label}: its image ({source}) is not a Python service"
             )
             continue
+        if serving.runs_no_server is not None:
+            # what it runs serves no HTTP (a worker, a headless load generator, a compiled
+            # program): a port or a Service selecting it routes to nothing a probe could gate
+            ctx.silent(container.span, f"{serving.label}: {serving.runs_no_server}")
+            continue
         evidence = _serves(graph, serving)
         if evidence is None:
             continue
@@ -80,6 +85,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             container.span,
             fix=f"Add a readinessProbe, e.g. `httpGet: {{path: {ready}, port: <server port>}}`, "
             "on an endpoint that checks what the app needs to serve.",
+            headline=f"Container `{container.name}` has no readinessProbe",
         )
 
 
@@ -104,6 +110,7 @@ def _dropped(ctx: RuleContext, serving: ContainerNode, copy: ContainerNode, what
         (Related(copy.run.container.span, "the same container, with its probe"),),
         "Give this copy the readinessProbe the other manifest has.",
         severity=Severity.INFO,
+        headline=f"Container `{serving.run.container.name}` lacks the readinessProbe of its copy",
     )
 
 

@@ -36,6 +36,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 (Related(app.span, f"the app `{app.name}`"),),
                 f"Point the probe at {f'`{hints[0]}`' if hints else 'a GET route the app serves'}, "
                 "or add the route.",
+                headline=f"{probe.kind} path `{probe.path}` is not a route of the app",
             )
 
 

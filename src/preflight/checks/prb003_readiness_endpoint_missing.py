@@ -39,6 +39,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             _probes.database_evidence(graph, app),
             fix="Add `GET /ready` that runs `SELECT 1` and answers 503 when it fails, and point "
             "the readinessProbe at it.",
+            headline=f"App `{app.name}` uses a database but has no readiness endpoint",
         )
 
 

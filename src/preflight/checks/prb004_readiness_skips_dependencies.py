@@ -36,6 +36,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             ),
             "Run `SELECT 1` (or the pool's ping) in the readiness handler and answer 503 when it "
             "fails.",
+            headline=f"readinessProbe `{probe.path}` never checks the database",
         )
 
 

@@ -36,6 +36,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             (Related(route.handler.span, f"`{route.handler.name}` touches the database"),),
             "Point the livenessProbe at an endpoint that checks only the process (e.g. `/health` "
             "returning 200), and keep the database check in the readinessProbe.",
+            headline=f"livenessProbe `{probe.path}` checks the database",
         )
 
 

@@ -42,6 +42,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                         span,
                         container.span,
                         "Name the containerPort, or use the port number.",
+                        f"{probe.kind} port `{probe.port}` is not a container port",
                     )
                     continue
                 number = named[probe.port]
@@ -58,6 +59,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                     span,
                     container.span,
                     f"Probe port {bind} (or bind the server to {number}).",
+                    f"{probe.kind} targets port {number}; the server binds {bind}",
                 )
             elif bind is None and declared and number is not None and number not in declared:
                 # containerPort lists are informational: a server may listen on a port it does
@@ -99,11 +101,14 @@ def _services(
                     port.span,
                     serving.run.container.span,
                     f"Set `targetPort: {bind}`.",
+                    f"Service `{service.obj.name}` targets port {target}; the server binds {bind}",
                 )
 
 
-def _finding(ctx: RuleContext, message: str, span: Span, container: Span, fix: str) -> Finding:
-    return ctx.report(message, span, (Related(container, "the container"),), fix)
+def _finding(
+    ctx: RuleContext, message: str, span: Span, container: Span, fix: str, headline: str
+) -> Finding:
+    return ctx.report(message, span, (Related(container, "the container"),), fix, headline=headline)
 
 
 RULE = Rule(

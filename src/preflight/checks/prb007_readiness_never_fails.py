@@ -30,6 +30,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             (Related(probe.path_span or probe.span, "the readinessProbe"),),
             "In the except branch, raise `HTTPException(status_code=503)` or return a response "
             "with `status_code=503`.",
+            headline=f"Readiness endpoint `{probe.path}` never fails",
         )
 
 

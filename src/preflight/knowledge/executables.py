@@ -1064,3 +1064,18 @@ def executable_providers(executable: str) -> frozenset[str]:
     if known is not None:
         return known
     return frozenset({normalise(name)})
+
+
+# Python programs that run without serving HTTP (the readiness of an app server is not theirs):
+# task-queue workers and schedulers, and Locust when run `--headless` (no web UI).
+NON_SERVERS = {
+    "celery": "a task-queue worker",
+    "rq": "a task-queue worker",
+    "rqworker": "a task-queue worker",
+    "rqscheduler": "a task scheduler",
+    "dramatiq": "a task-queue worker",
+    "huey_consumer": "a task-queue worker",
+    "huey_consumer.py": "a task-queue worker",
+    "arq": "a task-queue worker",
+    "locust": "a load generator run without its web UI",
+}

@@ -63,6 +63,7 @@ STOCK_INFRASTRUCTURE = frozenset(
         "squid",
         "cloud-sql-proxy",
         "cloudsql-proxy",
+        "gce-proxy",  # the Cloud SQL Auth proxy v1 (gcr.io/cloudsql-docker/gce-proxy)
         "pgbouncer",
         "busybox",
         "alpine",
@@ -288,7 +289,14 @@ def stock_infrastructure(image: str | None) -> str | None:
     last = last.split(":", 1)[0].lower()
     if last in STOCK_INFRASTRUCTURE or _EXPORTER.search(last):
         return last
+    # a vendor's build names its version (`registry.redhat.io/rhel9/postgresql-16`, `redis-7`)
+    unversioned = _VERSION_SUFFIX.sub("", last)
+    if unversioned != last and unversioned in STOCK_INFRASTRUCTURE:
+        return unversioned
     return None
+
+
+_VERSION_SUFFIX = re.compile(r"-\d+(?:[.-]\d+)*$")
 
 
 # The readiness check each kind of stock image answers (its own tool, not an HTTP route).
@@ -315,3 +323,15 @@ def readiness_check_for(stock: str) -> str:
         if stock in names:
             return check
     return "`tcpSocket: {port: <its port>}` (or the health endpoint its documentation gives)"
+
+
+# An image named with one of these words is a JavaScript front end's (`vue-shop`, `react-builds`).
+_JS_FRAMEWORKS = frozenset({"vue", "vuejs", "react", "angular", "svelte", "nuxt", "nextjs"})
+
+
+def javascript_framework(image: str | None) -> bool:
+    """The image reference's name carries a JavaScript framework's name as a word."""
+    if not image:
+        return False
+    name = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0].lower()
+    return bool(_JS_FRAMEWORKS.intersection(re.split(r"[-_.]", name)))

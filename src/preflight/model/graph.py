@@ -16,13 +16,16 @@ missing link says why, so a rule can stay silent on a weak link and ``preflight 
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from preflight.knowledge.executables import NON_SERVERS
+from preflight.knowledge.images import javascript_framework
 from preflight.model.apps import App, AppResolver, ServerCommand, python_run, server_command
 from preflight.model.django import other_settings_modules
-from preflight.model.processes import Process, process_of
-from preflight.model.project import ContainerRun, Evidence, Launch, Project
+from preflight.model.processes import Process, Step, process_of
+from preflight.model.project import ContainerRun, Environment, Evidence, Launch, Project
 from preflight.model.settings import (
     ContainerEnv,
     Defined,
@@ -70,6 +73,9 @@ class ContainerNode:
     settings: list[Setting]  # what that code reads from the environment
     env: ContainerEnv  # what the container's environment provides
     server_at: Span | None = None  # the script line that starts the server, when not argv
+    # why what its command finally runs is known to serve nothing (a worker, a headless load
+    # generator, a program its build compiles): None when it may serve
+    runs_no_server: str | None = None
 
     @property
     def label(self) -> str:
@@ -133,6 +139,15 @@ class Deployment:
         tail = name.rsplit("-", 1)[-1]
         if found is None and tail != name and len(tail) >= 4:  # `examplevotingapp_result`
             found = self.foreign_sources.get(tail)  # is built from `result/`
+        if found is None and javascript_framework(image):
+            # `vue-kubernetes`, `react-builds`: named after a JavaScript framework
+            found = self.foreign_sources.get(
+                _JS_SOURCE, f"`{name}`, named after a JavaScript framework"
+            )
+        elif found is None and "frontend" in re.split(r"[-.]", name):
+            # `app-frontend`: a front end, in a repository that has a JavaScript one (a
+            # package.json and no Python beside it)
+            found = self.foreign_sources.get(_JS_SOURCE)
         return found
 
     @property
@@ -209,7 +224,12 @@ def _foreign_sources(paths: frozenset[str]) -> dict[str, str]:
     for directory in sorted(foreign - python):
         if directory:
             out.setdefault(directory.rsplit("/", 1)[-1].lower().replace("_", "-"), directory)
+            if f"{directory}/package.json" in paths:
+                out.setdefault(_JS_SOURCE, directory)
     return out
+
+
+_JS_SOURCE = "<javascript>"  # the key of the first JavaScript source in ``foreign_sources``
 
 
 def _services_by_label(project: Project) -> dict[tuple[str, str], list[tuple[int, KService]]]:
@@ -267,8 +287,9 @@ def _container(
             run.env,
             (built.environment.workdir, built.environment.copied_paths) if built else None,
         )
+        runs_no_server: str | None = None
         if command is None:
-            command, server_at = _served_by_script(run, project, followed)
+            command, server_at, runs_no_server = _served_by_script(run, project, followed)
         if command is None:
             why = "it does not start a server preflight knows"
         else:
@@ -294,18 +315,30 @@ def _container(
                 *settings,
                 *(s for s in index.settings_in(path) if (s.module, s.span) not in known),
             ]
-    return ContainerNode(run, evidence, command, app, why, root, settings, env, server_at)
+    return ContainerNode(
+        run,
+        evidence,
+        command,
+        app,
+        why,
+        root,
+        settings,
+        env,
+        server_at,
+        runs_no_server if run.argv is not None and command is None else None,
+    )
 
 
 def _served_by_script(
     run: ContainerRun, project: Project, followed: _Followed
-) -> tuple[ServerCommand | None, Span | None]:
+) -> tuple[ServerCommand | None, Span | None, str | None]:
     """The server a container starts through a script its image copies (an entrypoint that
     ``exec``s ``gunicorn …`` or the ``"$@"`` it was given), followed as PKG001 follows it,
-    and the script line that starts it."""
+    and the script line that starts it; or, when it starts none, why what it finally runs is
+    known to serve nothing (None: it may)."""
     image = project.images.get(run.dockerfile.path) if run.dockerfile is not None else None
     if image is None or run.argv is None:
-        return None, None
+        return None, None, None
     process = followed.get((run.argv, id(image.environment)))
     if process is None:  # `command:`/`args:` of its own: followed here
         launch = Launch("container", run.argv, run.container.span, image.environment)
@@ -316,8 +349,29 @@ def _served_by_script(
         command = server_command((step.invocation.executable, *step.invocation.args), run.env)
         if command is not None:
             chain = step.chain[-1].span if step.chain else None
-            return command, step.at or chain
-    return None, None
+            return command, step.at or chain, None
+    last = process.steps[-1] if process.steps else None
+    return None, None, _serves_nothing(last, image.environment, project)
+
+
+def _serves_nothing(step: Step | None, environment: Environment, project: Project) -> str | None:
+    """Why the program a process ends in serves nothing, when that is known."""
+    if step is None or step.invocation is None:
+        return None
+    invocation = step.invocation
+    name = posixpath.basename(invocation.executable)
+    args = invocation.args
+    if step.runs == "python" and len(args) > 1 and args[0] == "-m":
+        name, args = args[1], args[2:]
+    known = step.runs in ("program", "python") and name in NON_SERVERS
+    if known and (name != "locust" or "--headless" in args) and "flower" not in args:
+        return f"it runs `{name}`, {NON_SERVERS[name]}"
+    if step.runs == "script" and step.script is None:
+        copied = environment.copied_paths.get(invocation.executable)
+        if copied is not None and copied not in project.all_paths and "." not in name:
+            # the image copies it from a path the repository does not hold: a build output
+            return f"it runs `{invocation.executable}`, a program its image build produces"
+    return None
 
 
 def _launched(

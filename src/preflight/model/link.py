@@ -13,7 +13,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from preflight.discover import FileKind, Inventory
-from preflight.knowledge.images import OFFICIAL_IMAGES, PUBLIC_IMAGES
+from preflight.knowledge.images import (
+    OFFICIAL_IMAGES,
+    PUBLIC_IMAGES,
+    javascript_framework,
+    stock_infrastructure,
+)
 from preflight.model.envfiles import loaded_env_files
 from preflight.model.installs import RepoView, analyse_image
 from preflight.model.project import (
@@ -616,6 +621,8 @@ def _environment_for_image(
         and only.dockerfile.path not in index.named
         and basename not in PUBLIC_IMAGES
         and _repository(ref).rsplit("/", 1)[-1] not in PUBLIC_IMAGES
+        and stock_infrastructure(ref) is None  # a vendor's database image is never built here
+        and not javascript_framework(ref)  # nor is `react-builds` the Python app's Dockerfile
     ):
         evidence = Evidence(
             f"{only.dockerfile.path} is the only Dockerfile in the repository", strong=False

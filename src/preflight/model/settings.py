@@ -48,13 +48,57 @@ _DESCRIBING_WORDS = re.compile(
 )
 
 
+# A describing word glued to another word: `postgrespwd`, `mysecretpassword`, `supersecret`.
+_GLUED = re.compile(
+    r"^[a-z]*(?:pass(?:word|wd)?|pwd|secret|token)$|^(?:pass(?:word)?|secret)[a-z]*$"
+)
+# Leetspeak spellings of the same words (`s3cr3tP@ss`, `P@ssw0rd`): what a person types when a
+# form insists on digits and symbols, not a generated credential.
+_LEET = str.maketrans({"3": "e", "0": "o", "1": "i", "@": "a", "$": "s", "4": "a", "5": "s"})
+
+
 def describes_itself(value: str) -> bool:
-    """`db-password`, `your-secret-key`, `tu_valor_secreto`: a placeholder written as words."""
+    """`db-password`, `your-secret-key`, `tu_valor_secreto`, `postgrespwd`, `s3cr3tP@ss`: a
+    placeholder written as words (glued, or spelled in leetspeak, with at most a trailing
+    number or `!`)."""
     text = value.strip()
-    if not _SELF_DESCRIBING.match(text):
+    if _SELF_DESCRIBING.match(text):
+        words = re.split(r"[-_.]", text)
+        if any(_DESCRIBING_WORDS.fullmatch(word) for word in words):
+            return True
+    plain = re.sub(r"[-_.]?[0-9!]{1,4}$", "", text).translate(_LEET).lower()
+    return bool(_GLUED.match(plain)) or bool(
+        _SELF_DESCRIBING.match(plain)
+        and any(_GLUED.match(word) for word in re.split(r"[-_.]", plain))
+    )
+
+
+# Keyboard rows: a value typed as runs along them (`asdfqwer`, `qwerty123`, `zxcvbn`) is what a
+# person types to get past a form, the first thing a password guesser tries.
+_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def is_keyboard_walk(value: str) -> bool:
+    """Made only of runs of 3+ neighbouring keys on one keyboard row, forwards or backwards."""
+    text = value.strip().lower()
+    if len(text) < 4:
         return False
-    words = re.split(r"[-_.]", text)
-    return any(_DESCRIBING_WORDS.fullmatch(word) for word in words)
+    i = 0
+    while i < len(text):
+        best = 0
+        for row in _ROWS:
+            for line in (row, row[::-1]):
+                start = line.find(text[i])
+                if start < 0:
+                    continue
+                n = 0
+                while i + n < len(text) and text[i + n] == line[start + n : start + n + 1]:
+                    n += 1
+                best = max(best, n)
+        if best < 3:
+            return False
+        i += best
+    return True
 
 
 # The stock credentials images and tutorials ship with (`postgres`/`postgres`, RabbitMQ's
@@ -66,16 +110,21 @@ def holds_no_secret(value: str) -> bool:
     """A placeholder, a self-describing value, a well-known default, or a URL whose password
     is one: nothing that can leak (ENV004 and ENV005 judge values alike)."""
     text = value.strip().strip("'\"")
-    if is_placeholder(text) or describes_itself(text) or text.lower() in _WELL_KNOWN:
+    if _throwaway(text):
         return True
     if "://" in text:
         password = url_password(text) or ""
-        return (
-            is_placeholder(password)
-            or describes_itself(password)
-            or password.lower() in _WELL_KNOWN
-        )
+        return _throwaway(password)
     return False
+
+
+def _throwaway(text: str) -> bool:
+    return (
+        is_placeholder(text)
+        or describes_itself(text)
+        or text.lower() in _WELL_KNOWN
+        or is_keyboard_walk(text)
+    )
 
 
 @dataclass(frozen=True, slots=True)

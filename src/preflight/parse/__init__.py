@@ -13,3 +13,4 @@ class ParseProblem:
 
     span: Span
     message: str
+    fix: str | None = None  # how to fix it, when the parser knows better than "fix the syntax"

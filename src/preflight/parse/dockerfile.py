@@ -216,10 +216,69 @@ def _command(value: str, shell: tuple[str, ...], span: Span) -> DockerCommand:
         try:
             parsed = json.loads(stripped)
         except ValueError:
-            parsed = None
+            commented = _json_before_comment(stripped)
+            parsed = list(commented[0]) if commented is not None else None
         if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
             return DockerCommand(tuple(parsed), False, span)
     return DockerCommand((*shell, stripped), True, span)
+
+
+def _json_before_comment(value: str) -> tuple[tuple[str, ...], int] | None:
+    """``["gunicorn", "app:app"]  # a comment``: the exec-form array a ``#`` comment follows,
+    and where the comment starts; None for anything else (a valid array, shell form).
+
+    Dockerfiles have no end-of-line comments. Since Dockerfile frontend 1.9 (2024) the whole
+    line must be JSON for the exec form, so Docker runs this one through ``/bin/sh -c``,
+    brackets and comment included, and the container fails to start. It is read as the array
+    the author meant (so the rules judge the command intended) and reported as PF001."""
+    stripped = value.strip()
+    if not stripped.startswith("[") or "#" not in stripped:
+        return None
+    try:
+        json.loads(stripped)
+        return None  # a `#` inside one of the strings
+    except ValueError:
+        pass
+    position = stripped.find("#")
+    while position >= 0:
+        head = stripped[:position].rstrip()
+        if head.endswith("]") and position > len(head):
+            try:
+                parsed = json.loads(head)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
+                return tuple(parsed), value.index(stripped) + position
+        position = stripped.find("#", position + 1)
+    return None
+
+
+_EXEC_FORMS = frozenset({"CMD", "ENTRYPOINT", "RUN", "SHELL", "COPY", "ADD", "VOLUME"})
+
+
+def _commented_exec_form(
+    path: str, instruction: str, value: str, lines: list[str], start: int, end: int
+) -> ParseProblem | None:
+    """PF001 for an exec-form instruction followed by a ``#`` comment (see
+    ``_json_before_comment``), at the comment."""
+    _, rest = _flags(value) if instruction in ("RUN", "COPY", "ADD") else ({}, value)
+    found = _json_before_comment(rest)
+    if found is None:
+        return None
+    comment = rest[found[1] :].strip()
+    span = Span(path, start + 1, 1, end + 1, len(lines[end]) + 1 if end < len(lines) else 1)
+    for number in range(end, start - 1, -1):
+        column = lines[number].find(comment) if number < len(lines) else -1
+        if column >= 0:
+            span = Span(path, number + 1, column + 1, number + 1, column + len(comment) + 1)
+            break
+    return ParseProblem(
+        span,
+        f"a comment after the JSON array makes this {instruction} shell form: Docker runs "
+        "the line, brackets and all, with /bin/sh -c",
+        fix="A Dockerfile has no end-of-line comments: move the comment alone onto the line "
+        "above the instruction (a `# preflight: ignore[...]` marker works there).",
+    )
 
 
 def _flag_words(value: str) -> tuple[list[str], str]:
@@ -273,7 +332,9 @@ def _words(value: str) -> list[str]:
             if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
                 return list(parsed)
         except ValueError:
-            pass
+            commented = _json_before_comment(stripped)
+            if commented is not None:
+                return list(commented[0])
     return stripped.split()
 
 
@@ -366,6 +427,10 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
             value = value[: heredoc.start()] + value[heredoc.end() :] + "\n" + body
             skip_until = body_end
             span = Span(path, start + 1, 1, body_end + 1, len(lines[body_end]) + 1)
+        if instruction in _EXEC_FORMS:
+            commented = _commented_exec_form(path, instruction, value, lines, start, end)
+            if commented is not None:
+                problems.append(commented)
         if instruction not in KNOWN_INSTRUCTIONS:
             problems.append(
                 ParseProblem(

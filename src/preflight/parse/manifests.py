@@ -31,7 +31,7 @@ import base64
 import binascii
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from preflight.parse import ParseProblem
 from preflight.parse.yamlnodes import STR_TAG, TypedReader, YNode, items_of, load_documents
@@ -225,6 +225,9 @@ class SecretData:
     # SOPS-encrypted (a `sops:` block, values `ENC[AES256_GCM,…]`): the values are ciphertext,
     # read as unknown (None); the key names still count
     encrypted: bool = False
+    # the line of a comment in the Secret's YAML document saying its values are for a demo or
+    # must be replaced (`# In practice, this should never be checked into version control`)
+    demo_comment: int | None = None
 
 
 @dataclass(frozen=True)
@@ -366,18 +369,52 @@ def parse_manifests(path: str, text: str) -> ManifestFile:
     is_manifest = bool(objects) or (error is not None and looks_like_manifest(text))
     if not is_manifest and error is None:
         problems = []
+    secrets = _with_demo_comments(out.secrets, text) if "#" in text else out.secrets
     return ManifestFile(
         path,
         tuple(objects),
         tuple(out.workloads),
         tuple(out.services),
-        tuple(out.secrets),
+        tuple(secrets),
         tuple(out.config_maps),
         tuple(out.external_secrets),
         tuple(problems),
         is_manifest,
         templated=False,
     )
+
+
+# What a comment says when the values below it are not meant for real use.
+_DEMO_COMMENT = re.compile(
+    r"\b(?:demo|sample|example|testing|tutorial|local (?:development|dev)|dev only)\b|"
+    r"\bnever (?:be )?(?:checked|committed|stored|used)\b|"
+    r"\b(?:do not|don'?t|never) (?:commit|check|use (?:this|these|it) in)\b|"
+    r"\bnot (?:for|in) production\b|\bgenerate your own\b|"
+    r"\b(?:replace|change) (?:this|these|it|them|the values?|with|before)\b",
+    re.I,
+)
+
+
+def _demo_comment(line: str) -> bool:
+    comment = re.search(r"(?:^|\s)#", line)
+    return comment is not None and _DEMO_COMMENT.search(line, comment.end()) is not None
+
+
+def _with_demo_comments(secrets: list[SecretData], text: str) -> list[SecretData]:
+    """Each Secret with the first comment of its YAML document that calls its values a demo."""
+    lines = text.split("\n")
+    separators = [n for n, line in enumerate(lines, start=1) if line.startswith("---")]
+    out = []
+    for secret in secrets:
+        at = secret.obj.span.line
+        start = max((n for n in separators if n < at), default=0)
+        end = min((n for n in separators if n > at), default=len(lines) + 1)
+        found = next(
+            (n for n in range(start + 1, end) if _demo_comment(lines[n - 1])),
+            None,
+        )
+        out.append(replace(secret, demo_comment=found) if found is not None else secret)
+    return out
 
 
 @dataclass(slots=True)

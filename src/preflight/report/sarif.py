@@ -1,4 +1,17 @@
-"""SARIF 2.1.0 for GitHub code scanning and other SARIF consumers."""
+"""SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
+
+Each rule carries its page (``helpUri``); the run's ``invocations`` say whether preflight ran
+to the end (``executionSuccessful``: false when a rule crashed, with the error as a
+notification), so a consumer can tell "no findings" from "a check did not run".
+
+Suppressed findings are left out of ``results`` unless asked for (``show_suppressed``, the
+``--show-suppressed`` option): SARIF marks them with a ``suppressions`` array, which most
+consumers honour, but GitHub code scanning does not — it would open an alert for every
+finding the repository has deliberately suppressed. When included, each carries one
+``suppression``: ``inSource`` (a marker or annotation, at ``location``, with the marker's reason
+as ``justification``) or ``external`` (``per-file-ignores`` in the configuration), status
+``accepted``. The run's ``properties.suppressed`` always counts them.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +21,14 @@ from urllib.parse import quote
 
 from preflight import __version__
 from preflight.findings import Finding, Severity
+from preflight.pages import PROJECT_URL, rule_url
 from preflight.redact import escape_control
 from preflight.report import shown_path
-from preflight.result import Result
+from preflight.result import Result, Suppressed
 from preflight.spans import Span
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
-INFORMATION_URI = "https://github.com/preflight-dev/preflight"
+INFORMATION_URI = PROJECT_URL
 
 
 def _uri(root: str, span: Span) -> str:
@@ -66,7 +80,31 @@ def _result(root: str, finding: Finding, rule_index: int) -> dict[str, Any]:
     return result
 
 
-def render(results: list[Result]) -> str:
+def _invocation(results: list[Result]) -> dict[str, Any]:
+    errors = [message for result in results for message in result.internal_errors]
+    invocation: dict[str, Any] = {"executionSuccessful": not errors}
+    if errors:
+        invocation["toolExecutionNotifications"] = [
+            {"level": "error", "message": {"text": escape_control(message)}} for message in errors
+        ]
+    return invocation
+
+
+def _suppressed(root: str, item: Suppressed, rule_index: int) -> dict[str, Any]:
+    result = _result(root, item.finding, rule_index)
+    suppression: dict[str, Any] = {
+        "kind": "external" if item.kind == "config" else "inSource",
+        "status": "accepted",
+    }
+    if item.reason is not None:
+        suppression["justification"] = escape_control(item.reason)
+    if item.span is not None:
+        suppression["location"] = _location(root, item.span)
+    result["suppressions"] = [suppression]
+    return result
+
+
+def render(results: list[Result], show_suppressed: bool = False) -> str:
     from preflight.pages import page_text
 
     rules = results[0].rules if results else ()
@@ -83,6 +121,7 @@ def render(results: list[Result]) -> str:
                 "shortDescription": {"text": rule.summary},
                 "fullDescription": {"text": rule.summary},
                 "help": {"text": rule.summary, "markdown": page_text(rule.code)},
+                "helpUri": rule_url(rule.code),
                 "defaultConfiguration": {"level": _LEVEL[rule.severity]},
                 "properties": {"tags": [rule.code.rstrip("0123456789")]},
             }
@@ -96,11 +135,18 @@ def render(results: list[Result]) -> str:
             {
                 "tool": {"driver": driver},
                 "columnKind": "unicodeCodePoints",
+                "invocations": [_invocation(results)],
                 "results": [
                     _result(result.root, finding, index[finding.code])
                     for result in results
                     for finding in result.findings
+                ]
+                + [
+                    _suppressed(result.root, item, index[item.finding.code])
+                    for result in results
+                    for item in (result.suppressions if show_suppressed else ())
                 ],
+                "properties": {"suppressed": sum(result.suppressed for result in results)},
             }
         ],
     }
