@@ -77,7 +77,7 @@ def project(root: Path, config: str = "", name: str = "pyproject.toml") -> Path:
         ("PKG01", "unknown rule code `PKG01`; did you mean `PKG001` (command-not-installed)?"),
         ("PGK001", "unknown rule code `PGK001`; did you mean `PKG001` (command-not-installed)?"),
         ("PRB08", "unknown rule code `PRB08`; the PRB rules are PRB001 to PRB007"),
-        ("PF3", "unknown rule code `PF3`; the PF rules are PF001, PF002"),
+        ("PF9", "unknown rule code `PF9`; the PF rules are PF001, PF002, PF003"),
         ("PRX", "unknown rule code `PRX`; did you mean `PRB` (PRB001 to PRB007)?"),
         (
             "command-not-instaled",
