@@ -614,7 +614,12 @@ def _project_roots(
         else:
             shown_root = Path(os.path.relpath(root)).as_posix()
         shown = os.fsencode(shown_root).decode("utf-8", "backslashreplace")
-        _, _, names, _ = groups.setdefault(os.path.realpath(root), (root, shown, [], inside))
+        # the root as the user would write it (configuration errors name files under it)
+        spelled = path if is_dir and not named else root
+        if not path.is_absolute() and spelled is root:
+            spelled = Path(os.path.relpath(root))
+        entry = groups.setdefault(os.path.realpath(root), (spelled, shown, [], inside))
+        names = entry[2]
         names.append(named)
     return [
         (root, shown, tuple(dict.fromkeys(names)), inside)
