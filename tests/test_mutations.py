@@ -216,6 +216,10 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
         ],
         ["PRB007"],
     ),
+    "the CMD's bind port from an ENV that no shell expands": (
+        [("Dockerfile", '"0.0.0.0:8000"', '"0.0.0.0:${PORT}"')],
+        ["RUN002"],
+    ),
     "SECRET_KEY missing from the Deployment": (
         [
             (

@@ -31,6 +31,7 @@ from preflight.checks import (
     prb005_liveness_checks_dependencies,
     prb006_probe_port_mismatch,
     prb007_readiness_never_fails,
+    run002_env_var_not_expanded,
 )
 from preflight.checks.rule import Rule
 from preflight.findings import matches
@@ -64,6 +65,7 @@ RULES: tuple[Rule, ...] = tuple(
             prb005_liveness_checks_dependencies.RULE,
             prb006_probe_port_mismatch.RULE,
             prb007_readiness_never_fails.RULE,
+            run002_env_var_not_expanded.RULE,
         ),
         key=lambda rule: rule.code,
     )
