@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from preflight.digits import is_ascii_digits
 from preflight.knowledge.executables import SHELL_BUILTINS, WRAPPERS
@@ -175,7 +175,7 @@ class Invocation:
     wrappers: tuple[tuple[str, ...], ...] = ()  # e.g. (("uv", "run", "--no-dev"),)
     # its words were read from shell text (`sh -c "…"`, a script line), so a shell expanded
     # the `$VAR`s in them; False: an argv no shell saw (exec-form CMD, Kubernetes args)
-    shell: bool = False
+    shell: bool = field(default=False, compare=False)
 
 
 def split_shell(text: str) -> list[list[str]] | None:
