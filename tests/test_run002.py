@@ -219,3 +219,32 @@ def test_compose_interpolates_for_itself(project: Project) -> None:
         '    command: ["gunicorn", "app.main:app", "-b", "0.0.0.0:${PORT}"]\n'
     )
     assert project(files).findings == []
+
+
+def test_through_uv_run(project: Project) -> None:
+    cmd = 'CMD ["uv", "run", "--no-sync", "uvicorn", "app.main:app", "--port", "$PORT"]'
+    (finding,) = project(image(cmd)).findings
+    assert "`uvicorn`" in finding.message
+
+
+def test_verbose_says_why_an_unknown_program_is_not_judged(project: Project) -> None:
+    result = project(image('CMD ["java", "-jar", "app.jar", "--server.port=${PORT}"]'))
+    assert result.findings == []
+    assert any(
+        "RUN002 silent" in note and "whether `java` expands variables" in note
+        for note in result.notes
+    )
+
+
+def test_an_unknown_base_image_may_have_an_entrypoint_that_expands(project: Project) -> None:
+    files = image('CMD ["uvicorn", "app.main:app", "--port", "${PORT}"]')
+    files["Dockerfile"] = files["Dockerfile"].replace(
+        "FROM python:3.12-slim", "FROM registry.example.com/platform/python-web:3"
+    )
+    result = project(files)
+    assert result.findings == []
+    assert any("its ENTRYPOINT may run the command" in note for note in result.notes)
+    files["Dockerfile"] = files["Dockerfile"].replace(
+        "COPY . .\n", 'COPY . .\nENTRYPOINT ["tini", "--"]\n'
+    )
+    assert len(project(files).findings) == 1

@@ -77,6 +77,10 @@ def _dockerfile(
     if script is not None:
         yield from _pid_escapes(launch, script, ctx)
         return
+    unknown = _unknown_base_entrypoint(graph, launch.span.path)
+    if unknown is not None and any("$" in word for word in launch.argv):
+        ctx.silent(launch.span, unknown)
+        return
     for step, word, reference in _literal_references(launch, process, ctx):
         program = _program(step)
         span = _locate(launch, word, reference)
@@ -110,6 +114,11 @@ def _kubernetes(
     if script is not None:
         yield from _undefined_in_shell(launch, script, names, unknown, graph, ctx)
         return
+    if container.command is None and any("$" in word for word in launch.argv):
+        unknown = _unknown_base_entrypoint(graph, _image_dockerfile(launch, graph))
+        if unknown is not None:  # args go to the image's ENTRYPOINT, which is not known
+            ctx.silent(launch.span, unknown)
+            return
     for step, word, reference in _literal_references(launch, process, ctx):
         if _written_in_dockerfile(launch, word, graph):
             continue  # the image's own ENTRYPOINT: reported at the Dockerfile
@@ -272,6 +281,31 @@ def _undefined_in_shell(
             f"Write `${{{reference.name}}}` for the shell to expand, or define "
             f"`{reference.name}` in the container's env.",
         )
+
+
+def _unknown_base_entrypoint(graph: Deployment, path: str | None) -> str | None:
+    """Why the program that receives the command may be another (a base image's ENTRYPOINT
+    that could expand it), or None: the Dockerfile sets its ENTRYPOINT, or builds on an
+    image preflight knows (official Python and OS images set none; the bundling ones `exec`
+    what they are given)."""
+    import fnmatch
+
+    from preflight.knowledge import executables as kn
+
+    dockerfile = graph.files.dockerfiles.get(path or "")
+    if dockerfile is None or dockerfile.final is None:
+        return None
+    lineage = dockerfile.lineage(dockerfile.final)
+    if any(stage.entrypoint is not None for stage in lineage):
+        return None
+    name = kn.image_name(lineage[-1].base)
+    patterns = (*kn.BASE_IMAGES_BARE_PYTHON, *kn.BASE_IMAGES_OS, *kn.BASE_IMAGES_BUNDLING)
+    if any(fnmatch.fnmatch(name, pattern) for pattern in patterns):
+        return None
+    return (
+        f"{dockerfile.path} sets no ENTRYPOINT and its base image `{lineage[-1].base}` is not "
+        "one preflight knows: its ENTRYPOINT may run the command through a shell"
+    )
 
 
 def _container_env(launch: Launch, graph: Deployment) -> tuple[set[str], str | None]:
