@@ -263,3 +263,10 @@ def test_a_procfile_is_not_judged(tmp_path: Path) -> None:
         },
     )
     assert lint(tmp_path, select=["RUN006"]).findings == []
+
+
+def test_verbose_says_where_the_image_makes_it_executable(tmp_path: Path) -> None:
+    files = image("COPY . .", "RUN chmod 0755 entrypoint.sh", 'ENTRYPOINT ["./entrypoint.sh"]')
+    result = run(tmp_path, files)
+    assert result.findings == []
+    assert any("Dockerfile:6 runs `chmod 0755 entrypoint.sh`" in note for note in result.notes)
