@@ -212,13 +212,46 @@ def test_kubernetes_shell_script_with_an_undefined_dollar_paren(project: Project
     assert (finding.span.line, finding.span.col) == (15, 65)
 
 
-def test_compose_interpolates_for_itself(project: Project) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        '["gunicorn", "app.main:app", "-b", "0.0.0.0:${PORT}"]',  # compose fills it in
+        'sh -c "exec gunicorn app.main:app -b 0.0.0.0:$$PORT"',  # `$PORT` for the shell
+    ],
+)
+def test_compose_interpolates_for_itself(project: Project, command: str) -> None:
     files = image('CMD ["gunicorn", "app.main:app"]')
-    files["compose.yaml"] = (
-        "services:\n  web:\n    build: .\n"
-        '    command: ["gunicorn", "app.main:app", "-b", "0.0.0.0:${PORT}"]\n'
-    )
+    files["compose.yaml"] = f"services:\n  web:\n    build: .\n    command: {command}\n"
     assert project(files).findings == []
+
+
+@pytest.mark.parametrize(
+    ("command", "col"),
+    [
+        ('["gunicorn", "app.main:app", "-b", "0.0.0.0:$$PORT"]', 58),
+        ("gunicorn app.main:app -b 0.0.0.0:$${PORT}", 47),  # split by compose, no shell
+    ],
+)
+def test_compose_escape_reaches_the_program_as_text(
+    project: Project, command: str, col: int
+) -> None:
+    files = image('CMD ["gunicorn", "app.main:app"]')
+    files["compose.yaml"] = f"services:\n  web:\n    build: .\n    command: {command}\n"
+    (finding,) = project(files).findings
+    assert (finding.span.path, finding.span.line, finding.span.col) == ("compose.yaml", 4, col)
+    assert "runs the command without a shell" in finding.message
+
+
+def test_pid_escape_in_a_procfile(project: Project) -> None:
+    files = {
+        "Procfile": "web: gunicorn app.main:app --bind 0.0.0.0:$$PORT\n",
+        "requirements.txt": REQUIREMENTS,
+        "app/__init__.py": "",
+        "app/main.py": APP,
+    }
+    (finding,) = project(files).findings
+    assert (finding.span.path, finding.span.line, finding.span.col) == ("Procfile", 1, 43)
+    assert "a Procfile line goes to the shell untouched" in finding.message
 
 
 def test_through_uv_run(project: Project) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from preflight.checks.rule import Rule
@@ -59,9 +59,12 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             found = _kubernetes(launch, process, graph, ctx)
         elif launch.origin.startswith("the Dockerfile's"):
             found = _dockerfile(launch, process, graph, ctx)
+        elif launch.origin.startswith("compose service"):
+            found = _compose(launch, process, ctx)
+        elif launch.origin.startswith("Procfile"):
+            script = _shell_text(launch.argv)  # a Procfile line is run by a shell
+            found = _pid_escapes(launch, script, ctx) if script is not None else iter(())
         else:
-            # compose interpolates `${VAR}` from the shell and .env when it reads the file;
-            # a Procfile line is run by a shell
             continue
         for finding in found:
             key = (finding.span, finding.message)
@@ -158,8 +161,37 @@ def _kubernetes(
         )
 
 
+def _compose(launch: Launch, process: Process, ctx: RuleContext) -> Iterator[Finding]:
+    """Compose fills in `${VAR}` itself when it reads the file (from the shell and .env), and
+    turns `$$` into `$`; a command it runs without a shell then passes `$VAR` as text."""
+    if _shell_text(launch.argv) is not None:
+        return
+    for step, word, reference in _literal_references(launch, process, ctx, _escaped):
+        program = _program(step)
+        literal = reference.text[1:]
+        yield ctx.report(
+            f"{_origin(launch)} passes `{reference.text}` to {program}: compose turns `$$` "
+            f"into `$` and runs the command without a shell, so {program} gets the literal "
+            f"text `{literal}`.",
+            _locate(launch, word, reference),
+            step.chain,
+            f'Run it through a shell — `command: sh -c "exec {_shell_command(step)}"` — or '
+            f"write `${{{reference.name}}}` for compose to fill in when it starts.",
+        )
+
+
+def _escaped(word: str) -> Iterator[_Reference]:
+    """`$$NAME` / `$${NAME}`: compose's escape, a `$NAME` for the program."""
+    for match in _PID_ESCAPE.finditer(word):
+        name = match.group("braced") or match.group("bare")
+        yield _Reference(match.group(0), name, False, match.start())
+
+
 def _literal_references(
-    launch: Launch, process: Process, ctx: RuleContext
+    launch: Launch,
+    process: Process,
+    ctx: RuleContext,
+    finder: Callable[[str], Iterator[_Reference]] | None = None,
 ) -> Iterator[tuple[Step, str, _Reference]]:
     """Each `$` reference in the words of an argv no shell saw, with the program that gets it
     (followed through wrappers and an entrypoint script's `"$@"`)."""
@@ -192,7 +224,7 @@ def _literal_references(
             )
             continue
         for word in words:
-            for reference in _references(word):
+            for reference in (finder or _references)(word):
                 yield step, word, reference
 
 
@@ -241,11 +273,16 @@ def _pid_escapes(launch: Launch, script: str, ctx: RuleContext) -> Iterator[Find
         name = match.group("braced") or match.group("bare")
         written = match.group(0)
         span = _locate(launch, script, _Reference(written, name, False, match.start()))
+        handed = (
+            "a Procfile line goes to the shell untouched"
+            if launch.origin.startswith("Procfile")
+            else "Docker hands CMD/ENTRYPOINT to the shell untouched"
+        )
         yield ctx.report(
             f"{_origin(launch)} runs its command through a shell, where `$$` is the shell's "
             f"process ID: `{written}` becomes a number followed by the rest of the text, not "
             f"the value of `{name}`. `$$` escapes `$` in compose files and Kubernetes, but "
-            "Docker hands CMD/ENTRYPOINT to the shell untouched.",
+            f"{handed}.",
             span,
             (),
             f"Write `${name}` (or `${{{name}}}`).",
@@ -385,7 +422,7 @@ def _locate(launch: Launch, word: str, reference: _Reference) -> Span:
         None,
     )
     if span is None:
-        return launch.span
+        return _in_source(launch, reference.text, launch.span) or launch.span
     if span.line == span.end_line:
         width = span.end_col - span.col
         start = {len(word): span.col, len(word) + 2: span.col + 1}.get(width)
