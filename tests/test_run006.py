@@ -270,3 +270,12 @@ def test_verbose_says_where_the_image_makes_it_executable(tmp_path: Path) -> Non
     result = run(tmp_path, files)
     assert result.findings == []
     assert any("Dockerfile:6 runs `chmod 0755 entrypoint.sh`" in note for note in result.notes)
+
+
+def test_crlf_after_an_lf_shebang_breaks_the_lines_not_the_start(tmp_path: Path) -> None:
+    files = image("COPY --chmod=755 . .", 'ENTRYPOINT ["./entrypoint.sh"]')
+    write_tree(tmp_path, files)
+    (tmp_path / "entrypoint.sh").write_bytes(b'#!/bin/sh\nset -e\r\nexec "$@"\r\n')
+    (finding,) = lint(tmp_path, select=["RUN006"]).findings
+    assert (finding.span.path, finding.span.line) == ("entrypoint.sh", 2)
+    assert "stray carriage return" in finding.message

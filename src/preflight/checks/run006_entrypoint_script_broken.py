@@ -84,7 +84,7 @@ def _script_file(
             failure = (
                 "the shell reads a stray carriage return at the end of every line "
                 "(`$'\\r': command not found`, `set: Illegal option -`)"
-                if step.interpreted
+                if step.interpreted or facts.crlf_line > 1  # its #! line itself is LF
                 else "the kernel looks for the interpreter its `#!` line names plus a carriage "
                 f"return, and the container dies with `exec {named}: no such file or directory`"
             )
