@@ -281,3 +281,17 @@ def test_an_unknown_base_image_may_have_an_entrypoint_that_expands(project: Proj
         "COPY . .\n", 'COPY . .\nENTRYPOINT ["tini", "--"]\n'
     )
     assert len(project(files).findings) == 1
+
+
+def test_kubernetes_args_with_envfrom_keys_not_in_the_repository(project: Project) -> None:
+    files = k8s(
+        '          args: ["app.main:app", "-b", ":$(PORT)"]',
+        "",
+        "          envFrom:\n            - configMapRef:\n                name: elsewhere\n",
+    )
+    files["Dockerfile"] = files["Dockerfile"].replace(
+        'CMD ["gunicorn", "app.main:app"]', 'ENTRYPOINT ["gunicorn"]'
+    )
+    result = project(files)
+    assert result.findings == []
+    assert any("`elsewhere` has keys preflight cannot see" in note for note in result.notes)

@@ -118,9 +118,9 @@ def _kubernetes(
         yield from _undefined_in_shell(launch, script, names, unknown, graph, ctx)
         return
     if container.command is None and any("$" in word for word in launch.argv):
-        unknown = _unknown_base_entrypoint(graph, _image_dockerfile(launch, graph))
-        if unknown is not None:  # args go to the image's ENTRYPOINT, which is not known
-            ctx.silent(launch.span, unknown)
+        entrypoint = _unknown_base_entrypoint(graph, _image_dockerfile(launch, graph))
+        if entrypoint is not None:  # args go to the image's ENTRYPOINT, which is not known
+            ctx.silent(launch.span, entrypoint)
             return
     for step, word, reference in _literal_references(launch, process, ctx):
         if _written_in_dockerfile(launch, word, graph):
