@@ -216,6 +216,22 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
         ],
         ["PRB007"],
     ),
+    "the CMD's bind port from an ENV that no shell expands": (
+        [("Dockerfile", '"0.0.0.0:8000"', '"0.0.0.0:${PORT}"')],
+        ["RUN002"],
+    ),
+    "an entrypoint script committed without its executable bit": (
+        [
+            ("docker-entrypoint.sh", "", '#!/bin/sh\nset -e\nexec "$@"\n'),
+            (
+                "Dockerfile",
+                "WORKDIR /app\n",
+                "WORKDIR /app\nCOPY docker-entrypoint.sh /usr/local/bin/\n"
+                'ENTRYPOINT ["docker-entrypoint.sh"]\n',
+            ),
+        ],
+        ["RUN006"],
+    ),
     "SECRET_KEY missing from the Deployment": (
         [
             (

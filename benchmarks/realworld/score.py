@@ -35,6 +35,9 @@ else:  # pragma: no cover
 
 HERE = Path(__file__).resolve().parent
 VERDICTS = ("true", "false", "debatable")
+# Bumped when an export made by an older score.py lacks something the rules read; an older
+# export is then written again. 2: executable bits kept (RUN006 reads them).
+EXPORT_FORMAT = "2"
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,8 @@ def load_verdicts(repo: Repo) -> dict[tuple[str, str, int], dict[str, str]]:
 def checkout(repo: Repo, mirror: Path, work: Path) -> Path | None:
     """The repository's files at its pinned commit (exported once, then reused)."""
     target = work / f"{repo.slug}@{repo.commit[:12]}"
-    if (target / ".exported").exists():
+    marker = target / ".exported"
+    if marker.exists() and marker.read_text().split() == [repo.commit, EXPORT_FORMAT]:
         return target
     git_dir = mirror / repo.slug / "repo"
     if not git_dir.exists():
@@ -91,7 +95,7 @@ def checkout(repo: Repo, mirror: Path, work: Path) -> Path | None:
                 tar.extractall(target, filter="data")
         else:  # the snapshot lacks some blobs (files of 4 MiB and more): export the rest
             export_present_blobs(git_dir, repo.commit, target)
-    (target / ".exported").write_text(repo.commit)
+    marker.write_text(f"{repo.commit} {EXPORT_FORMAT}")
     return target
 
 
@@ -101,22 +105,23 @@ def export_present_blobs(git_dir: Path, commit: str, target: Path) -> None:
     listing = subprocess.run(
         [*git, "ls-tree", "-r", "-z", commit], capture_output=True, check=True
     ).stdout
-    entries: list[tuple[str, str]] = []  # (sha, path)
+    entries: list[tuple[str, str, bool]] = []  # (sha, path, executable)
     for record in listing.split(b"\0"):
         if not record:
             continue
         meta, _, raw_path = record.partition(b"\t")
         mode, kind, sha = meta.split()
         if kind == b"blob" and mode in (b"100644", b"100755"):
-            entries.append((sha.decode(), raw_path.decode("utf-8", "surrogateescape")))
+            path = raw_path.decode("utf-8", "surrogateescape")
+            entries.append((sha.decode(), path, mode == b"100755"))
     batch = subprocess.run(
         [*git, "cat-file", "--batch"],
-        input="".join(f"{sha}\n" for sha, _ in entries).encode(),
+        input="".join(f"{sha}\n" for sha, _, _ in entries).encode(),
         capture_output=True,
         check=True,
     ).stdout
     pos = 0
-    for _sha, path in entries:
+    for _sha, path, executable in entries:
         end = batch.index(b"\n", pos)
         header = batch[pos:end].split()
         pos = end + 1
@@ -130,6 +135,8 @@ def export_present_blobs(git_dir: Path, commit: str, target: Path) -> None:
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(data)
+        if executable:  # as a checkout would: RUN006 reads the executable bit
+            dest.chmod(0o755)
 
 
 def run_preflight(root: Path, preflight: list[str]) -> list[dict[str, object]]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from preflight.gitignore import GitIgnore
+from preflight.gitindex import TrackedModes, tracked_modes
 from preflight.knowledge.envfiles import ENV_EXAMPLE_NAMES
 
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
@@ -120,6 +121,15 @@ class SourceFile:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class ScriptFacts:
+    """What a shell script's text does not show: its line endings and its executable bit."""
+
+    crlf_line: int | None  # the first line that ends in CR LF (1-based); None: none does
+    executable: bool | None  # None: the mode cannot be read here (Windows)
+    mode_from: str  # "the git index" or "the file system"
+
+
 @dataclass(slots=True)
 class Inventory:
     root: Path
@@ -128,6 +138,7 @@ class Inventory:
     all_paths: set[str] = field(default_factory=set)  # every file walked, read or not
     gitignore: GitIgnore = field(default_factory=GitIgnore)  # the .gitignore files walked
     ignored: set[str] = field(default_factory=set)  # manifests read although git ignores them
+    scripts: dict[str, ScriptFacts] = field(default_factory=dict)  # shell scripts, by path
 
     def of_kind(self, *kinds: FileKind) -> Iterator[SourceFile]:
         return (f for f in self.files if f.kind in kinds)
@@ -365,20 +376,23 @@ def _bom_encoding(data: bytes) -> str | None:
 _BOM_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.YAML, FileKind.KUSTOMIZATION})
 
 
-def _read_text(full: Path, size: int, bom: bool = False) -> tuple[str | None, str]:
-    """The file's text, or None and why not (unreadable, binary, not UTF-8)."""
+def _read_text(full: Path, size: int, bom: bool = False) -> tuple[str | None, str, int | None]:
+    """The file's text, or None and why not (unreadable, binary, not UTF-8); and the first
+    line that ends in CR LF (the text has LF only: a script's CR LF is a fact of its own)."""
     try:
         data = full.read_bytes()
     except OSError as exc:
-        return None, f"cannot be read: {exc.strerror}"
+        return None, f"cannot be read: {exc.strerror}", None
     encoding = _bom_encoding(data) if bom else None
     if encoding is None and b"\0" in data[:8192]:
-        return None, "binary or not UTF-8"
+        return None, "binary or not UTF-8", None
     try:
         text = data.decode(encoding or "utf-8-sig")
     except UnicodeDecodeError:
-        return None, f"binary or not {encoding.upper() if encoding else 'UTF-8'}"
-    return text.replace("\r\n", "\n").replace("\r", "\n"), ""
+        return None, f"binary or not {encoding.upper() if encoding else 'UTF-8'}", None
+    crlf = data.find(b"\r\n")
+    crlf_line = data.count(b"\n", 0, crlf) + 1 if crlf >= 0 else None
+    return text.replace("\r\n", "\n").replace("\r", "\n"), "", crlf_line
 
 
 def _read_ignore_file(gitignore: GitIgnore, path: str, source: str, base: str, above: str) -> None:
@@ -475,6 +489,8 @@ def discover(
     named_set = {path for path in named if path not in ("", ".")}
     opened = _opened(named_set)
     real_root = os.path.realpath(root)
+    modes: TrackedModes | None = None  # the git index, read at the first script
+    modes_read = False
     # (path shown, path on disk, parts a pattern does not test, only the way to named paths)
     stack: list[tuple[str, str, int, bool]] = [("", str(root), 0, False)]
     while stack:
@@ -520,6 +536,8 @@ def discover(
                 continue
             inventory.all_paths.add(rel)
             kind = classify(rel)
+            if kind is None and _may_be_script(entry, is_link):
+                kind = FileKind.SHELL
             if kind is None:
                 continue
             if respect_gitignore and not is_named:
@@ -556,15 +574,54 @@ def discover(
                     (rel, f"larger than the size cap ({size} > {max_file_size} bytes)")
                 )
                 continue
-            text, why_not = _read_text(Path(entry.path), size, kind in _BOM_KINDS)
+            text, why_not, crlf_line = _read_text(Path(entry.path), size, kind in _BOM_KINDS)
             if text is None:
                 inventory.skipped.append((rel, why_not))
                 continue
             inventory.files.append(SourceFile(rel, kind, text))
+            if kind is FileKind.SHELL:
+                if not modes_read:
+                    modes, modes_read = tracked_modes(root), True
+                inventory.scripts[rel] = _script_facts(rel, entry, crlf_line, modes)
         stack.extend(reversed(subdirs))
     inventory.files.sort(key=lambda f: f.path)
     _mark_helm_values(inventory)
     return inventory
+
+
+# `#!/bin/sh`, `#!/usr/bin/env bash`, `#!/bin/bash -e`: a POSIX shell reads the file
+_SHELL_SHEBANG = re.compile(rb"#![ \t]*/\S*?/(?:env[ \t]+(?:-\S+[ \t]+)*)?(?:ba|da|a|k|z)?sh\b")
+
+
+def _may_be_script(entry: os.DirEntry[str], is_link: bool) -> bool:
+    """An extensionless file that starts with a shell's `#!` line (cookiecutter-django's
+    `compose/production/django/entrypoint` and `start`): a script an image may run."""
+    if "." in entry.name or is_link:
+        return False
+    try:
+        if not entry.is_file(follow_symlinks=False) or entry.stat().st_size > 1024 * 1024:
+            return False
+        with open(entry.path, "rb") as handle:
+            head = handle.read(128)
+    except OSError:
+        return False
+    return _SHELL_SHEBANG.match(head) is not None
+
+
+def _script_facts(
+    rel: str, entry: os.DirEntry[str], crlf_line: int | None, modes: TrackedModes | None
+) -> ScriptFacts:
+    """The mode git records for a script where a repository tracks it, else the file's own
+    (git's is what a CI checkout gives `docker build`; the disk's may differ)."""
+    if modes is not None and rel in modes.executable:
+        return ScriptFacts(crlf_line, modes.executable[rel], "the git index")
+    if os.name == "nt":
+        return ScriptFacts(crlf_line, None, "the file system")
+    try:
+        mode = entry.stat().st_mode
+    except OSError:
+        return ScriptFacts(crlf_line, None, "the file system")
+    return ScriptFacts(crlf_line, bool(mode & 0o111), "the file system")
 
 
 _HELM_VALUES = re.compile(r"values(?:[-._][^/]*)?\.ya?ml")

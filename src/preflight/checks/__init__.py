@@ -32,6 +32,8 @@ from preflight.checks import (
     prb005_liveness_checks_dependencies,
     prb006_probe_port_mismatch,
     prb007_readiness_never_fails,
+    run002_env_var_not_expanded,
+    run006_entrypoint_script_broken,
 )
 from preflight.checks.rule import Rule
 from preflight.findings import matches
@@ -66,6 +68,8 @@ RULES: tuple[Rule, ...] = tuple(
             prb005_liveness_checks_dependencies.RULE,
             prb006_probe_port_mismatch.RULE,
             prb007_readiness_never_fails.RULE,
+            run002_env_var_not_expanded.RULE,
+            run006_entrypoint_script_broken.RULE,
         ),
         key=lambda rule: rule.code,
     )

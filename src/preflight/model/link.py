@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from preflight.cache import ParseCache
     from preflight.model.databases import Dependencies, EnvSource
     from preflight.parse.kustomization import ImageRewrite, Kustomization
-    from preflight.parse.manifests import Container, Workload
+    from preflight.parse.manifests import ArgvField, Container, Workload
 
 
 def build_project(
@@ -79,6 +79,7 @@ def build_project(
         _add(project, FileKind(kind_value), path, text, parsed)
     project.python_paths = frozenset(python_paths)
     project.all_paths = frozenset(inventory.all_paths)
+    project.script_facts = dict(inventory.scripts)
     project.uncommitted = frozenset(inventory.ignored)
     for path, why in inventory.skipped:
         project.notes.append(f"{path}: skipped ({why})")
@@ -436,6 +437,7 @@ def _link_images(project: Project, repo: RepoView, texts: dict[str, str], root_n
                     start,
                     environment,
                     source=_lines(texts, start.path, start.line, span.end_line),
+                    word_spans=_image_word_spans(dockerfile),
                 )
             )
         for name, why_name in _image_names(path, context, project, root_name).items():
@@ -784,6 +786,31 @@ def _entrypoint_argv(dockerfile: Dockerfile | None) -> tuple[str, ...]:
     return ()
 
 
+def _image_word_spans(
+    dockerfile: Dockerfile | None, entrypoint_only: bool = False
+) -> tuple[Span | None, ...]:
+    """Where each word of the image's ENTRYPOINT + CMD (or its ENTRYPOINT alone) is written."""
+    if dockerfile is None or dockerfile.final is None:
+        return ()
+    entrypoint, cmd = dockerfile.effective_parts()
+    if entrypoint_only:
+        cmd = None
+        entrypoint = next(
+            (s.entrypoint for s in dockerfile.lineage(dockerfile.final) if s.entrypoint), None
+        )
+    out: list[Span | None] = []
+    for part in (entrypoint, cmd):
+        if part is None:
+            continue
+        if part.shell_form and len(part.word_spans) == 1:  # (*SHELL, text): where text starts
+            out.extend([*([None] * (len(part.argv) - 1)), part.word_spans[0]])
+        elif part.shell_form or len(part.word_spans) != len(part.argv):
+            out.extend([None] * len(part.argv))
+        else:
+            out.extend(part.word_spans)
+    return tuple(out)
+
+
 def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex) -> None:
     rewrites = _kustomize_rewrites(project)
     patches, patch_files = _kustomize_patches(project)
@@ -805,16 +832,25 @@ def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex)
                     project.containers.append(replace(run, image_evidence=evidence))
                 if container.command is None and container.args is None:
                     continue  # runs the image's own command, checked at the Dockerfile
+                words: tuple[Span | None, ...]
                 if container.command is not None:
                     argv = container.command.values + (
                         container.args.values if container.args is not None else ()
                     )
                     field = container.command
+                    words = _item_spans(container.command) + (
+                        _item_spans(container.args) if container.args is not None else ()
+                    )
                 else:
                     assert container.args is not None
                     # args replace CMD and are passed to the image's ENTRYPOINT, if any
-                    argv = _entrypoint_argv(dockerfile) + container.args.values
+                    entrypoint = _entrypoint_argv(dockerfile)
+                    argv = entrypoint + container.args.values
                     field = container.args
+                    words = _image_word_spans(dockerfile, entrypoint_only=True)
+                    if len(words) != len(entrypoint):
+                        words = (None,) * len(entrypoint)
+                    words += _item_spans(container.args)
                 span = field.item_spans[0] if field.item_spans else field.span
                 origin = (
                     f"Kubernetes {workload.kind} `{workload.name}` container `{container.name}`"
@@ -827,8 +863,16 @@ def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex)
                         environment,
                         why,
                         source=_lines(texts, span.path, span.line, field.span.end_line),
+                        word_spans=words if len(words) == len(argv) else (),
+                        container=container,
                     )
                 )
+
+
+def _item_spans(field: ArgvField) -> tuple[Span | None, ...]:
+    if len(field.item_spans) == len(field.values):
+        return tuple(field.item_spans)
+    return (None,) * len(field.values)
 
 
 _PatchKey = tuple[str, str, str]  # (manifest path, kind, name)

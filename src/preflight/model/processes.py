@@ -45,6 +45,10 @@ class Step:
     chain: tuple[Related, ...] = ()  # script lines that handed it its arguments
     why: str | None = None  # why following stopped here (for --verbose)
     script: str | None = None  # the repository path of the script it runs, when followed
+    # a script the image copied from the repository: (its path in the image, in the
+    # repository), whether or not its text was followed
+    copied: tuple[str, str] | None = None
+    interpreted: bool = False  # the script is read by a shell named in the command (`sh x.sh`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,7 @@ class _Follower:
         self.launch = launch
         self.environment = launch.environment or Environment("no image linked")
         self.shell_scripts = shell_scripts
+        self.argument_budget = 16  # `"$@"` lines followed, per launch
 
     def argv(self, argv: tuple[str, ...], depth: int) -> list[Step]:
         found = invocations(argv)
@@ -101,46 +106,90 @@ class _Follower:
             return [Step(invocation, "unknown", None, why=why)]
         name = posixpath.basename(exe)
         if "/" in exe and not any(marker in exe for marker in _VENV_BIN_MARKERS):
-            in_image = posixpath.normpath(posixpath.join(environment.workdir, exe))
-            repo_path = environment.copied_paths.get(exe) or environment.copied_paths.get(in_image)
-            if repo_path is None and not exe.startswith("/"):
+            found = self.copied(exe)
+            if found is None and not exe.startswith("/"):
                 why = (
                     f"`{exe}` (from the working directory {environment.workdir}) is not a file "
                     "the image copies from the repository; not followed"
                 )
                 return [Step(invocation, "script", None, why=why)]
-            if repo_path is None:
+            if found is None:
                 why = f"`{exe}` is not a file the image copies from the repository"
                 return [Step(invocation, "script", None, why=why)]
-            return self.script(repo_path, invocation, depth)
+            return self.script(found, invocation, depth)
         if name in PYTHON_EXECUTABLES or name.startswith("python"):
             return [Step(invocation, "python", None)]
+        if name in _SHELLS:
+            script = _shell_script_argument(invocation.args)
+            found = self.copied(invocation.args[script]) if script is not None else None
+            if script is not None and found is not None:
+                # `sh ./start.sh args`: the shell reads the script (its mode does not matter)
+                inner = Invocation(
+                    invocation.args[script],
+                    invocation.args[script + 1 :],
+                    invocation.wrappers,
+                    invocation.shell,
+                )
+                return self.script(found, inner, depth, interpreted=True)
         if "/" in exe:
-            repo_path = environment.copied_paths.get(exe)
-            if repo_path is not None:
-                return self.script(repo_path, invocation, depth)
+            found = self.copied(exe)
+            if found is not None:
+                return self.script(found, invocation, depth)
         if name in environment.files:
-            script = next(
-                (
-                    repo
-                    for image, repo in sorted(environment.copied_paths.items())
-                    if posixpath.basename(image) == name
-                ),
-                None,
+            named = [
+                (image, repo)
+                for image, repo in sorted(environment.copied_paths.items())
+                if posixpath.basename(image) == name
+            ]
+            path = environment.variables.get("PATH", _DEFAULT_PATH).split(":")
+            if any("$" in directory for directory in path):  # ENV PATH=/opt/venv/bin:$PATH
+                path += _DEFAULT_PATH.split(":")
+            # the copy in a PATH directory is the one that runs (`COPY . .` may put another
+            # copy in the working directory)
+            on_path = next(
+                (found for found in named if posixpath.dirname(found[0]) in path),
+                named[0] if named else None,
             )
-            if script is not None:
-                return self.script(script, invocation, depth)
+            if on_path is not None:
+                return self.script(on_path, invocation, depth)
             return [Step(invocation, "script", None)]
         return [Step(invocation, "program", None)]
 
-    def script(self, repo_path: str, invocation: Invocation, depth: int) -> list[Step]:
+    def copied(self, path: str) -> tuple[str, str] | None:
+        """(path in the image, path in the repository) of a file the image copied, named as a
+        command names it (absolute, or relative to the working directory)."""
+        environment = self.environment
+        in_image = posixpath.normpath(posixpath.join(environment.workdir, path))
+        for candidate in (path, in_image):
+            repo_path = environment.copied_paths.get(candidate)
+            if repo_path is not None:
+                return candidate, repo_path
+        return None
+
+    def script(
+        self,
+        copied: tuple[str, str],
+        invocation: Invocation,
+        depth: int,
+        interpreted: bool = False,
+    ) -> list[Step]:
         """The step that runs a repository script, then every program the script runs: what
         it ``exec``s (the server, or the arguments it was given) and what it runs before
         (``alembic upgrade head``, ``python manage.py migrate``), each at its own line."""
+        repo_path = copied[1]
         text = self.shell_scripts.get(repo_path)
         if text is None or depth >= _SCRIPT_DEPTH:
-            return [Step(invocation, "script", None)]
-        steps = [Step(invocation, "script", None, script=repo_path)]
+            return [Step(invocation, "script", None, copied=copied, interpreted=interpreted)]
+        steps = [
+            Step(
+                invocation,
+                "script",
+                None,
+                script=repo_path,
+                copied=copied,
+                interpreted=interpreted,
+            )
+        ]
         installs = _INSTALLS_AT_START.search(_strip_comments(text)) is not None
         guarded = set(_GUARDED.findall(text))
         for number, line in logical_lines(text, skip_heredocs=True):
@@ -156,8 +205,14 @@ class _Follower:
             for inner in found:
                 if inner.executable in _ALL_ARGUMENTS:
                     if invocation.args:
+                        # the arguments are the launch's own command (an image's CMD given to
+                        # its ENTRYPOINT script): followed as the launch is, a script it names
+                        # included. Each time fewer words: this ends.
                         link = Related(span, "the script runs its arguments here")
-                        for step in self.argv(invocation.args, depth + 1):
+                        self.argument_budget -= 1
+                        if self.argument_budget < 0:
+                            continue  # a script handing itself to itself, over and over
+                        for step in self.argv(invocation.args, depth):
                             steps.append(_replace(step, chain=(*step.chain, link)))
                     continue
                 if not execs and (posixpath.basename(inner.executable) in guarded or installs):
@@ -182,6 +237,31 @@ _INSTALLS_AT_START = re.compile(
 _GUARDED = re.compile(r"\b(?:command\s+-v|which|type|hash)\s+([A-Za-z0-9_.-]+)")
 
 
+_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh"})
+_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # Docker's
+_SHELL_VALUE_OPTIONS = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
+
+
+def _shell_script_argument(args: tuple[str, ...]) -> int | None:
+    """The index of the script file in a shell's arguments (`bash -e ./start.sh`), or None
+    when the shell reads commands from somewhere else (`-c`, `-s`, stdin)."""
+    index = 0
+    while index < len(args):
+        word = args[index]
+        if word == "--":
+            return index + 1 if index + 1 < len(args) else None
+        if word in _SHELL_VALUE_OPTIONS:
+            index += 2
+            continue
+        if word.startswith(("-", "+")) and len(word) > 1:
+            if "c" in word[1:] or "s" in word[1:] or word.startswith("--"):
+                return None  # `-c` text, `-s` stdin; a long option preflight does not know
+            index += 1
+            continue
+        return index
+    return None
+
+
 def _strip_comments(text: str) -> str:
     return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
 
@@ -196,4 +276,6 @@ def _replace(
         chain if chain is not None else step.chain,
         step.why,
         step.script,
+        step.copied,
+        step.interpreted,
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from preflight.discover import ScriptFacts
     from preflight.model.databases import DatabaseModel, Dependencies
     from preflight.parse import ParseProblem
     from preflight.parse.buildcmds import (
@@ -92,6 +93,10 @@ class Launch:
     why_unknown: str | None = None  # when environment is None
     related: tuple[tuple[Span, str], ...] = ()
     source: str = ""  # the text of the instruction's lines, from span.line on (to point at words)
+    # where each word of ``argv`` is written, aligned with it (None: not known, or not written
+    # as a word of its own, such as the text of a shell-form CMD); () when none is known
+    word_spans: tuple[Span | None, ...] = ()
+    container: Container | None = None  # the Kubernetes container whose command/args it is
 
 
 @dataclass(slots=True)
@@ -153,6 +158,8 @@ class Project:
     procfiles: dict[str, tuple[ProcessType, ...]] = field(default_factory=dict)
     python: dict[str, PythonModule] = field(default_factory=dict)
     shell_scripts: dict[str, str] = field(default_factory=dict)  # path -> text
+    # what a script's text does not show: CR LF line endings, the executable bit (git's)
+    script_facts: dict[str, ScriptFacts] = field(default_factory=dict)  # path -> facts
     python_paths: frozenset[str] = frozenset()  # every .py file, parsed or not
     all_paths: frozenset[str] = frozenset()  # every file walked (read or not)
     uncommitted: frozenset[str] = frozenset()  # manifests git ignores: read, never "committed"

@@ -69,6 +69,9 @@ class DockerCommand:
     argv: tuple[str, ...]
     shell_form: bool
     span: Span
+    # where each word is written: exec form, one span per JSON string (quotes included);
+    # shell form, one span for the command text; () when they could not be placed
+    word_spans: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class CopyStep:
     from_ref: str | None  # --from=stage|image
     span: Span
     is_add: bool = False
+    chmod: str | None = None  # COPY --chmod=755
 
 
 @dataclass(slots=True)
@@ -139,9 +143,22 @@ class Dockerfile:
 
     def effective_command(self, stage: Stage | None = None) -> tuple[tuple[str, ...], Span] | None:
         """ENTRYPOINT + CMD as Docker combines them (inherited through FROM <stage>)."""
+        entrypoint, cmd = self.effective_parts(stage)
+        if entrypoint is not None:
+            if cmd is None:
+                return entrypoint.argv, entrypoint.span
+            return entrypoint.argv + cmd.argv, entrypoint.span
+        if cmd is not None:
+            return cmd.argv, cmd.span
+        return None
+
+    def effective_parts(
+        self, stage: Stage | None = None
+    ) -> tuple[DockerCommand | None, DockerCommand | None]:
+        """The ENTRYPOINT and the CMD the image runs (a shell-form ENTRYPOINT ignores CMD)."""
         stage = stage or self.final
         if stage is None:
-            return None
+            return None, None
         entrypoint: DockerCommand | None = None
         cmd: DockerCommand | None = None
         cmd_cleared = False
@@ -152,13 +169,9 @@ class Dockerfile:
                 cmd = ancestor.cmd
             if ancestor.cmd_reset and cmd is None:
                 cmd_cleared = True
-        if entrypoint is not None:
-            if entrypoint.shell_form or cmd is None:
-                return entrypoint.argv, entrypoint.span
-            return entrypoint.argv + cmd.argv, entrypoint.span
-        if cmd is not None:
-            return cmd.argv, cmd.span
-        return None
+        if entrypoint is not None and entrypoint.shell_form:
+            return entrypoint, None
+        return entrypoint, cmd
 
 
 class Expansion:
@@ -210,7 +223,9 @@ class Expansion:
         return value if expanded is None else expanded
 
 
-def _command(value: str, shell: tuple[str, ...], span: Span) -> DockerCommand:
+def _command(
+    value: str, shell: tuple[str, ...], span: Span, lines: list[str] | None = None
+) -> DockerCommand:
     stripped = value.strip()
     if stripped.startswith("["):
         try:
@@ -219,8 +234,41 @@ def _command(value: str, shell: tuple[str, ...], span: Span) -> DockerCommand:
             commented = _json_before_comment(stripped)
             parsed = list(commented[0]) if commented is not None else None
         if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
-            return DockerCommand(tuple(parsed), False, span)
-    return DockerCommand((*shell, stripped), True, span)
+            words = tuple(parsed)
+            return DockerCommand(words, False, span, _word_spans(span, lines or [], len(words)))
+    return DockerCommand((*shell, stripped), True, span, _text_span(span, lines or []))
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _word_spans(span: Span, lines: list[str], count: int) -> tuple[Span, ...]:
+    """Where each string of an exec-form instruction is written (its lines read again, comment
+    lines skipped); () unless exactly ``count`` strings are found."""
+    found: list[Span] = []
+    for number in range(span.line - 1, min(span.end_line, len(lines))):
+        line = lines[number]
+        if number > span.line - 1 and _COMMENT.match(line):
+            continue
+        start = 0
+        if number == span.line - 1:
+            keyword = _INSTRUCTION.match(line)
+            start = keyword.start(2) if keyword is not None else 0
+        for match in _JSON_STRING.finditer(line, start):
+            found.append(
+                Span(span.path, number + 1, match.start() + 1, number + 1, match.end() + 1)
+            )
+    return tuple(found) if len(found) == count else ()
+
+
+def _text_span(span: Span, lines: list[str]) -> tuple[Span, ...]:
+    """Where a shell-form instruction's command text starts (through the instruction's end)."""
+    if span.line - 1 >= len(lines):
+        return ()
+    keyword = _INSTRUCTION.match(lines[span.line - 1])
+    if keyword is None:
+        return ()
+    return (Span(span.path, span.line, keyword.start(2) + 1, span.end_line, span.end_col),)
 
 
 def _json_before_comment(value: str) -> tuple[tuple[str, ...], int] | None:
@@ -532,13 +580,14 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                         flags.get("from") or None,
                         span,
                         is_add=instruction == "ADD",
+                        chmod=flags.get("chmod") or None,
                     )
                 )
         elif instruction == "ENTRYPOINT":
-            stage.entrypoint = _command(value, stage.shell, span)
+            stage.entrypoint = _command(value, stage.shell, span, lines)
             stage.cmd_reset = stage.cmd is None
         elif instruction == "CMD":
-            stage.cmd = _command(value, stage.shell, span)
+            stage.cmd = _command(value, stage.shell, span, lines)
     if not stages and text.strip() and not problems:
         first = next(
             (

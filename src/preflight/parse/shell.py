@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from preflight.digits import is_ascii_digits
 from preflight.knowledge.executables import SHELL_BUILTINS, WRAPPERS
@@ -173,6 +173,9 @@ class Invocation:
     executable: str
     args: tuple[str, ...]
     wrappers: tuple[tuple[str, ...], ...] = ()  # e.g. (("uv", "run", "--no-dev"),)
+    # its words were read from shell text (`sh -c "…"`, a script line), so a shell expanded
+    # the `$VAR`s in them; False: an argv no shell saw (exec-form CMD, Kubernetes args)
+    shell: bool = field(default=False, compare=False)
 
 
 def split_shell(text: str) -> list[list[str]] | None:
@@ -274,7 +277,7 @@ def shell_invocations(text: str, depth: int = 0) -> list[Invocation] | None:
         found = invocations(command, depth)
         if found is None:
             return None
-        out.extend(found)
+        out.extend(i if i.shell else replace(i, shell=True) for i in found)
     return out
 
 
@@ -283,7 +286,7 @@ def _with_wrappers(
 ) -> list[Invocation] | None:
     if found is None or not wrappers:
         return found
-    return [Invocation(i.executable, i.args, (*wrappers, *i.wrappers)) for i in found]
+    return [Invocation(i.executable, i.args, (*wrappers, *i.wrappers), i.shell) for i in found]
 
 
 def _is_dash_c(words: list[str]) -> bool:
