@@ -31,6 +31,8 @@ from preflight.checks import (
     prb005_liveness_checks_dependencies,
     prb006_probe_port_mismatch,
     prb007_readiness_never_fails,
+    run001_server_bound_to_loopback,
+    run004_dev_server_in_production,
 )
 from preflight.checks.rule import Rule
 from preflight.findings import matches
@@ -63,6 +65,8 @@ RULES: tuple[Rule, ...] = tuple(
             prb005_liveness_checks_dependencies.RULE,
             prb006_probe_port_mismatch.RULE,
             prb007_readiness_never_fails.RULE,
+            run001_server_bound_to_loopback.RULE,
+            run004_dev_server_in_production.RULE,
         ),
         key=lambda rule: rule.code,
     )

@@ -62,8 +62,8 @@ def build_project(
             python_paths.add(source.path)
             if is_test_module(source.path):
                 continue  # tests build their own engines and apps; the deploy never runs them
-            if not worth_parsing(source.text):
-                continue  # nothing in it can hold a fact a rule reads
+            if kind is FileKind.PYTHON and not worth_parsing(source.text):
+                continue  # nothing in it can hold a fact a rule reads (a gunicorn config can)
         elif kind is FileKind.SHELL:
             project.shell_scripts[source.path] = source.text
             text = source.text
