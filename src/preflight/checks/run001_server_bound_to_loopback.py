@@ -169,7 +169,7 @@ def _program_word(unit: Served) -> str:
 def _finding(ctx: RuleContext, unit: Served, span: Span, graph: Deployment) -> Finding:
     listen = unit.listen
     server = unit.command.server
-    shown = "the server" if server == "python" else f"`{server}`"
+    shown = "The server" if server == "python" else f"`{server}`"
     reached = _reached_by(unit, graph)
     where = unit.label if unit.kind != "image" else f"the CMD of {unit.label}"
     message = (

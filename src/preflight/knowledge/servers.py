@@ -17,6 +17,7 @@ class HostDefault:
     options: tuple[str, ...]  # the command-line options that name the address
     env: str | None  # the environment variable the option falls back to, if any
     source: str  # where this is documented (shown on the rule page, not in messages)
+    env_since: str | None = None  # the first version that reads ``env`` (older ignore it)
 
 
 # The address each server binds with no option, no config file and no environment variable.
@@ -25,7 +26,10 @@ HOST_DEFAULTS: dict[str, HostDefault] = {
     # `@click.command(context_settings={"auto_envvar_prefix": "UVICORN"})`: UVICORN_HOST. The
     # same default for `uvicorn.run(app)` (`def run(app, *, host="127.0.0.1", …)`), which
     # reads no environment variable.
-    "uvicorn": HostDefault("127.0.0.1", ("--host",), "UVICORN_HOST", "uvicorn/main.py"),
+    # UVICORN_* since 0.16.0 (encode/uvicorn#1279, 2021-12).
+    "uvicorn": HostDefault(
+        "127.0.0.1", ("--host",), "UVICORN_HOST", "uvicorn/main.py", env_since="0.16.0"
+    ),
     # gunicorn/config.py (23, 26): `class Bind` defaults to ['127.0.0.1:8000'], or to
     # ['0.0.0.0:$PORT'] when PORT is in the environment; `-b/--bind`, `bind` in the config
     # file, GUNICORN_CMD_ARGS (in that order of precedence: command line, environment, file).
@@ -37,7 +41,10 @@ HOST_DEFAULTS: dict[str, HostDefault] = {
     "hypercorn": HostDefault("127.0.0.1", ("-b", "--bind"), None, "hypercorn/config.py"),
     # granian/cli.py (1.x, 2.8): `--host` default '127.0.0.1'; `cli(auto_envvar_prefix=
     # 'GRANIAN')`: GRANIAN_HOST.
-    "granian": HostDefault("127.0.0.1", ("--host",), "GRANIAN_HOST", "granian/cli.py"),
+    # GRANIAN_* since 0.7.0 (emmett-framework/granian#140, 2023-10).
+    "granian": HostDefault(
+        "127.0.0.1", ("--host",), "GRANIAN_HOST", "granian/cli.py", env_since="0.7.0"
+    ),
     # daphne/cli.py (4.x): DEFAULT_HOST = "127.0.0.1", used whenever `-b/--bind` is not given
     # (also with `-p` alone); `-u`, `--fd` and `-e` endpoints bind elsewhere.
     "daphne": HostDefault("127.0.0.1", ("-b", "--bind"), None, "daphne/cli.py"),

@@ -102,6 +102,9 @@ class Served:
     # own, and the Helm charts that run it (their templates are not read), as (kind, label)
     overridden_by: list[tuple[str, str]] = field(default_factory=list)
     weak: bool = False  # its image is tied to a Dockerfile only by a guess (a name, the only one)
+    # the versions its service pins (a lock file, or `==` in its requirements): name -> (version,
+    # where that is said)
+    versions: dict[str, tuple[str, str]] = field(default_factory=dict)
     alternatives: int = 1  # how many different servers its script may start (`if`/`else`)
     listen: Listen = field(default_factory=lambda: Listen(None, unknown="not computed"))
     dev: DevMode | None = None
@@ -138,6 +141,7 @@ def served(
     out.extend(images)
     out.extend(builder.procfiles())
     for unit in out:
+        unit.versions = _pinned_versions(project, unit.near)
         unit.listen = _listen(unit, project)
         unit.dev = _dev_mode(unit, project)
     return out
@@ -268,7 +272,7 @@ class _Builder:
             if not launch.origin.startswith("Procfile process"):
                 continue
             # the platform that reads a Procfile (Heroku, Dokku, Scalingo) sets PORT for it
-            env = ServedEnv({}, frozenset({"PORT"}), "the platform that runs a Procfile sets it")
+            env = ServedEnv({}, frozenset({"PORT"}))
             near = posixpath.dirname(launch.span.path)
             unit = self._unit(launch.origin, "procfile", index, env, near, None, None, False, None)
             if unit is not None:
@@ -364,6 +368,24 @@ class _Builder:
             lines = self.project.shell_scripts.get(at.path, "").split("\n")
             found.append((command, at, "\n".join(lines[at.line - 1 : at.end_line])))
         return found
+
+
+def _pinned_versions(project: Project, near: str) -> dict[str, tuple[str, str]]:
+    """The versions the service in ``near`` pins: its lock file's, else `==` requirements."""
+    prefix = f"{near}/" if near else ""
+    for path in sorted(project.dependencies, key=lambda p: (p.count("/"), p)):
+        if not path.startswith(prefix):
+            continue
+        deps = project.dependencies[path]
+        out: dict[str, tuple[str, str]] = {
+            name: (version, "the lock file") for name, version in deps.locked.items()
+        }
+        for requirement in deps.requirements:
+            spec = requirement.specifier.strip()
+            if spec.startswith("==") and "*" not in spec and "," not in spec:
+                out.setdefault(requirement.name, (spec[2:].strip(), deps.declared_in))
+        return out
+    return {}
 
 
 def _proxy_in(process: Process | None) -> str | None:
@@ -556,7 +578,8 @@ def _host_option(
         if host is None:
             return Listen(None, unknown=f"`{option} {value}` depends on the environment")
         return Listen(is_loopback(host), host, f"`{option} {value}`", word=value)
-    if default.env is not None:
+    older = _older_than(unit, server, default.env_since) if default.env_since else None
+    if default.env is not None and older is None:
         is_set, env_value = unit.env.get(default.env)
         if is_set:
             if env_value is None:
@@ -568,18 +591,40 @@ def _host_option(
             )
         if unit.env.open is not None and unit.kind != "image":
             return Listen(None, unknown=f"{default.env} may be set: {unit.env.open}")
+    if older is not None and default.env is not None and unit.env.get(default.env)[0]:
+        return Listen(
+            is_loopback(default.host),
+            default.host,
+            f"{server}'s default: {older} ignores {default.env}",
+        )
     what = {
         "fastapi run": "`fastapi run`'s default",
         "fastapi dev": "`fastapi dev`'s default",
-        "flask": "`flask run`'s default (no `--host`)",
-    }.get(server, f"{server}'s default (no `{default.options[0]}`)" if default.options else "")
+        "flask": "`flask run`'s default: no `--host`",
+    }.get(server, f"{server}'s default: no `{default.options[0]}`" if default.options else "")
     return Listen(is_loopback(default.host), default.host, what)
+
+
+def _older_than(unit: Served, dist: str, since: str) -> str | None:
+    """ "uvicorn 0.15.0 (the lock file)" when what the service installs is pinned (a lock file,
+    or `==` in its requirements) to a version before ``since``; None otherwise."""
+    from packaging.version import InvalidVersion, Version
+
+    pinned = unit.versions.get(dist)
+    if pinned is None:
+        return None
+    version, where = pinned
+    try:
+        older = Version(version) < Version(since)
+    except InvalidVersion:
+        return None
+    return f"{dist} {version} ({where})" if older else None
 
 
 def _binds(unit: Served, server: str, binds: list[tuple[str, str]]) -> Listen:
     """Servers that take `HOST:PORT` binds (one or more): loopback only if every one is."""
     if not binds:
-        return Listen(True, "127.0.0.1:8000", f"{server}'s default (no `--bind`)")
+        return Listen(True, "127.0.0.1:8000", f"{server}'s default: no `--bind`")
     hosts: list[tuple[str, str, str]] = []
     for option, value in binds:
         written, _ = _split_bind(value.strip().strip("'\""))
@@ -610,7 +655,7 @@ def _runserver(unit: Served, args: tuple[str, ...]) -> Listen:
         break
     default = "::1" if ipv6 else "127.0.0.1"
     if addrport is None:
-        return Listen(True, f"{default}:8000", "runserver's default (no address)")
+        return Listen(True, f"{default}:8000", "runserver's default: no address")
     resolved = _resolve(addrport, unit)
     if resolved is None:
         return Listen(None, unknown=f"`runserver {addrport}` depends on the environment")
@@ -672,13 +717,13 @@ def _gunicorn(unit: Served, project: Project) -> Listen:
     is_set, _ = unit.env.get("PORT")
     if is_set:
         return Listen(False, "0.0.0.0:$PORT", "gunicorn's default when PORT is set")
-    if unit.kind == "image" or unit.weak:
+    if unit.kind == "image" or (unit.weak and unit.image_command):
         return Listen(
             None,
             unknown="gunicorn binds 0.0.0.0:$PORT where the platform sets PORT (Cloud Run, "
             "Heroku, Render), and nothing here says for sure where this image runs",
         )
-    return Listen(True, "127.0.0.1:8000", "gunicorn's default (no `--bind`, no PORT)")
+    return Listen(True, "127.0.0.1:8000", "gunicorn's default: no `--bind`, no PORT")
 
 
 def _config_bind(unit: Served, project: Project, explicit: str | None) -> Listen | None:
@@ -768,9 +813,17 @@ def _dev_mode(unit: Served, project: Project) -> DevMode | None:
         if _has(args, "--reload"):
             ignored = _workers(args) if server in ("uvicorn", "fastapi") else None
             return DevMode(f"`{server} --reload`", "--reload", workers_ignored=ignored)
-        if server == "uvicorn" and _truthy(unit, "UVICORN_RELOAD"):
+        if (
+            server == "uvicorn"
+            and _truthy(unit, "UVICORN_RELOAD")
+            and _older_than(unit, "uvicorn", "0.16.0") is None
+        ):
             return DevMode("uvicorn with UVICORN_RELOAD set", "", workers_ignored=_workers(args))
-        if server == "granian" and _truthy(unit, "GRANIAN_RELOAD"):
+        if (
+            server == "granian"
+            and _truthy(unit, "GRANIAN_RELOAD")
+            and _older_than(unit, "granian", "0.7.0") is None
+        ):
             return DevMode("granian with GRANIAN_RELOAD set", "")
         if server == "gunicorn":
             return _gunicorn_reload(unit, project)
