@@ -173,9 +173,8 @@ def _finding(ctx: RuleContext, unit: Served, span: Span, graph: Deployment) -> F
     reached = _reached_by(unit, graph)
     where = unit.label if unit.kind != "image" else f"the CMD of {unit.label}"
     message = (
-        f"{shown} in {where} listens only on {listen.address} ({listen.how}): inside a "
-        f"container that is the container's own loopback, so {reached[0]} cannot reach it "
-        "(connection refused)."
+        f"{shown} in {where} listens only on {listen.address} ({listen.how}), the container's "
+        f"own loopback: {reached[0]} cannot connect to it (connection refused)."
     )
     related: list[Related] = list(reached[1])
     if span != unit.span and listen.at is not None:
