@@ -101,7 +101,6 @@ class Served:
     # "image": the containers and compose services that run the image with a command of their
     # own, and the Helm charts that run it (their templates are not read), as (kind, label)
     overridden_by: list[tuple[str, str]] = field(default_factory=list)
-    weak: bool = False  # its image is tied to a Dockerfile only by a guess (a name, the only one)
     # the versions its service pins (a lock file, or `==` in its requirements): name -> (version,
     # where that is said)
     versions: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -205,7 +204,7 @@ class _Builder:
         open_ = node.env.unknown[0] if node.env.unknown else None
         env = ServedEnv(values, frozenset(node.env.providers), open_)
         cwd = container.working_dir or (image.environment.workdir if image else None)
-        unit = self._unit(
+        return self._unit(
             node.label,
             "kubernetes",
             index,
@@ -217,9 +216,6 @@ class _Builder:
             run.dockerfile.path if run.dockerfile else None,
             node=node,
         )
-        if unit is not None:
-            unit.weak = node.image_evidence is not None and not node.image_evidence.strong
-        return unit
 
     def compose_service(self, compose: ComposeFile, service: ComposeService) -> Served | None:
         image = self.project.images.get(service.dockerfile) if service.dockerfile else None
@@ -717,11 +713,11 @@ def _gunicorn(unit: Served, project: Project) -> Listen:
     is_set, _ = unit.env.get("PORT")
     if is_set:
         return Listen(False, "0.0.0.0:$PORT", "gunicorn's default when PORT is set")
-    if unit.kind == "image" or (unit.weak and unit.image_command):
+    if unit.kind == "image":
         return Listen(
             None,
             unknown="gunicorn binds 0.0.0.0:$PORT where the platform sets PORT (Cloud Run, "
-            "Heroku, Render), and nothing here says for sure where this image runs",
+            "Heroku, Render), and nothing here says where this image runs",
         )
     return Listen(True, "127.0.0.1:8000", "gunicorn's default: no `--bind`, no PORT")
 
