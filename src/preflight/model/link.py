@@ -826,7 +826,13 @@ def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex)
                         span,
                         environment,
                         why,
-                        source=_lines(texts, span.path, span.line, field.span.end_line),
+                        # through `args` too: the words of the command may be there
+                        source=_lines(
+                            texts,
+                            span.path,
+                            span.line,
+                            max(f.span.end_line for f in (container.command, container.args) if f),
+                        ),
                     )
                 )
 
