@@ -149,7 +149,8 @@ def _consequence(unit: Served, dev: DevMode) -> str:
     if server.endswith("runserver"):
         return "Django documents it as not security-audited or performance-tested for production"
     if "fastapi dev" in dev.what:
-        return "it watches the code, restarts on every change and listens on 127.0.0.1 only"
+        where = " and listens on 127.0.0.1 only" if unit.listen.loopback else ""
+        return f"it watches the code and restarts on every change{where}"
     return (
         "a development aid that watches the code and restarts the server whenever a file "
         "changes, at a cost in CPU and memory on every replica"

@@ -602,8 +602,9 @@ def _host_option(
 
 
 def _older_than(unit: Served, dist: str, since: str) -> str | None:
-    """ "uvicorn 0.15.0 (the lock file)" when what the service installs is pinned (a lock file,
-    or `==` in its requirements) to a version before ``since``; None otherwise."""
+    """Why an environment variable is ignored, when the service pins its server (in a lock
+    file, or with `==` in its requirements) to a version before ``since``: "the uvicorn 0.15.0
+    pinned in the lock file". None otherwise."""
     from packaging.version import InvalidVersion, Version
 
     pinned = unit.versions.get(dist)
@@ -614,7 +615,7 @@ def _older_than(unit: Served, dist: str, since: str) -> str | None:
         older = Version(version) < Version(since)
     except InvalidVersion:
         return None
-    return f"{dist} {version} ({where})" if older else None
+    return f"the {dist} {version} pinned in {where}" if older else None
 
 
 def _binds(unit: Served, server: str, binds: list[tuple[str, str]]) -> Listen:
