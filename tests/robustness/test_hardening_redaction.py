@@ -420,10 +420,10 @@ def test_control_characters_are_escaped_in_every_format(
         assert lines[-1].startswith("Found "), lines[-3:]
     elif fmt == "github":  # one workflow command per finding, nothing else
         assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)
-        assert len(lines) == 5
+        assert len(lines) == 6  # PRB001, RUN001, ENV002, ENV005 and PKG001 twice
     elif fmt == "junit":
         root = ET.fromstring(out)  # XML 1.0 cannot hold ESC or BEL, even as a reference
-        assert len(root.findall(".//testcase")) == 5
+        assert len(root.findall(".//testcase")) == 6
     else:
         document = json.loads(out)
         shown = document["runs"][0]["results"] if fmt == "sarif" else document

@@ -200,7 +200,9 @@ def _reached_by(unit: Served, graph: Deployment) -> tuple[str, tuple[Related, ..
             what.append(f"the {probes[0].kind}")
             related.append(Related(probes[0].port_span or probes[0].span, "probes the pod"))
         related.append(Related(node.run.container.span, "the container"))
-        return (" or ".join(what) if what else "nothing outside the pod"), tuple(related)
+        if not what:
+            what = ["a Service, a probe or a port-forward"]
+        return " or ".join(what), tuple(related)
     if unit.kind == "compose":
         assert unit.compose is not None
         compose = unit.compose[1]
