@@ -238,7 +238,10 @@ def test_two_roots_never_share_fingerprints_nor_miscount_fixed(tmp_path: Path) -
     baseline = tmp_path / "baseline.json"
     assert cli(tmp_path, "check", "--write-baseline", str(baseline), "a", "b").returncode == 0
     assert len(json.loads(baseline.read_text())["findings"]) == 2
-    (a / "Dockerfile").write_text(DOCKERFILE.replace("gunicorn", "uvicorn"))  # fixed in a only
+    # fixed in a only (uvicorn is installed, and told to listen beyond the container's loopback)
+    (a / "Dockerfile").write_text(
+        DOCKERFILE.replace('"gunicorn", "app:app"', '"uvicorn", "app:app", "--host", "0.0.0.0"')
+    )
     after = cli(tmp_path, "check", "--baseline", str(baseline), "--statistics", "a", "b")
     assert after.returncode == 0, after.stdout + after.stderr  # b's finding is still baselined
     assert b"    1  fixed since the baseline" in after.stdout

@@ -312,6 +312,14 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
         [("Dockerfile", "EXPOSE 8000", "EXPOSE 8000\nHEALTHCHEK CMD true")],
         ["PF001"],
     ),
+    "gunicorn left on its default bind": (
+        [("Dockerfile", '"--bind", "0.0.0.0:8000", ', "")],
+        ["RUN001"],
+    ),
+    "the image reloads on code changes": (
+        [("Dockerfile", '"--workers", "2"]', '"--workers", "2", "--reload"]')],
+        ["RUN004"],
+    ),
     "a stale suppression": (
         [("Dockerfile", "\nCMD [", "\n# preflight: ignore[PKG001]\nCMD [")],
         ["PF002"],

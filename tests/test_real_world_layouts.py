@@ -213,7 +213,7 @@ def test_poetry_export_in_another_stage_missing_server(project: Project) -> None
             WORKDIR /code
             COPY --from=requirements-stage /tmp/requirements.txt /code/requirements.txt
             RUN pip install --no-cache-dir -r /code/requirements.txt
-            CMD ["uvicorn", "app.main:app"]
+            CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]
         """,
     }
     assert codes(project(files)) == ["PKG001"]

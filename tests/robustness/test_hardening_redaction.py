@@ -422,14 +422,14 @@ def test_control_characters_are_escaped_in_every_format(
     elif fmt == "github":  # one workflow command per finding, then the readable list
         commands = [line for line in lines if line.startswith("::")]
         assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in commands)
-        assert len(commands) == 5
+        assert len(commands) == 6  # PRB001, RUN001, ENV002, ENV005 and PKG001 twice
         readable = lines[len(commands) :]  # none of which a runner would take for a command
-        assert len(readable) == 5 + 2 and not any(
+        assert len(readable) == 6 + 2 and not any(
             line.lstrip().startswith(("::", "##[")) for line in readable
         )
     elif fmt == "junit":
         root = ET.fromstring(out)  # XML 1.0 cannot hold ESC or BEL, even as a reference
-        assert len(root.findall(".//testcase")) == 5
+        assert len(root.findall(".//testcase")) == 6
     else:
         document = json.loads(out)
         shown = document["runs"][0]["results"] if fmt == "sarif" else document

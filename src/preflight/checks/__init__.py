@@ -32,7 +32,9 @@ from preflight.checks import (
     prb005_liveness_checks_dependencies,
     prb006_probe_port_mismatch,
     prb007_readiness_never_fails,
+    run001_server_bound_to_loopback,
     run002_env_var_not_expanded,
+    run004_dev_server_in_production,
     run006_entrypoint_script_broken,
 )
 from preflight.checks.rule import Rule
@@ -68,7 +70,9 @@ RULES: tuple[Rule, ...] = tuple(
             prb005_liveness_checks_dependencies.RULE,
             prb006_probe_port_mismatch.RULE,
             prb007_readiness_never_fails.RULE,
+            run001_server_bound_to_loopback.RULE,
             run002_env_var_not_expanded.RULE,
+            run004_dev_server_in_production.RULE,
             run006_entrypoint_script_broken.RULE,
         ),
         key=lambda rule: rule.code,

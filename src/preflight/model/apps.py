@@ -29,6 +29,7 @@ from preflight.model.django import (  # Django projects (it imports App and Rout
     with_settings,
 )
 from preflight.parse.python import (
+    AppRun,
     HandlerInfo,
     ImportBinding,
     IncludeDecl,
@@ -152,6 +153,13 @@ class ServerCommand:
     port_from: str  # "--port 8000", "default", "$PORT"
     chdir: str | None
     settings: str | None = None  # DJANGO_SETTINGS_MODULE from the environment or `--settings`
+    # the server's own arguments as written (after `python -m X`; `run`/`dev` for fastapi and
+    # flask, `runserver` for Django, included)
+    # (neither takes part in equality: two commands that serve the same app the same way are
+    # the same command)
+    args: tuple[str, ...] = field(default=(), compare=False)
+    run: AppRun | None = field(default=None, compare=False)  # `python app.py`: its app.run /
+    # uvicorn.run call
 
 
 def server_command(argv: Sequence[str], env: dict[str, str] | None = None) -> ServerCommand | None:
@@ -276,7 +284,7 @@ def _server_command(server: str, args: list[str], env: dict[str, str]) -> Server
         port = _DEFAULT_PORTS[server]  # only when no port option was given at all
     if target is not None and target.strip("'\"").endswith(")"):
         factory = True  # `app:create_app()`, `app:create_app('production')`
-    return ServerCommand(server, target, factory, port, port_from, chdir)
+    return ServerCommand(server, target, factory, port, port_from, chdir, args=tuple(args))
 
 
 # Flask and WSGI servers ---------------------------------------------------------------------
@@ -324,7 +332,7 @@ def _flask_command(args: list[str], env: dict[str, str]) -> ServerCommand | None
     elif port_from == "default":
         port = _DEFAULT_PORTS["flask"]
     factory = target is not None and target.rstrip().endswith(")")
-    return ServerCommand("flask", target, factory, port, port_from, None)
+    return ServerCommand("flask", target, factory, port, port_from, None, args=tuple(args))
 
 
 def _waitress_command(args: list[str], env: dict[str, str]) -> ServerCommand:
@@ -351,7 +359,7 @@ def _waitress_command(args: list[str], env: dict[str, str]) -> ServerCommand:
     if port_from == "default":
         port = _DEFAULT_PORTS["waitress-serve"]
     factory = "--call" in args or (target is not None and target.rstrip().endswith(")"))
-    return ServerCommand("waitress-serve", target, factory, port, port_from, None)
+    return ServerCommand("waitress-serve", target, factory, port, port_from, None, args=tuple(args))
 
 
 def python_run(
@@ -361,8 +369,10 @@ def python_run(
     env: dict[str, str],
     image: tuple[str, Mapping[str, str]] | None = None,
 ) -> ServerCommand | None:
-    """``python app.py`` where app.py starts Flask's server (``app.run(port=…)`` at module level
-    or under ``if __name__ == "__main__":``): the development server, on ``port`` or 5000.
+    """``python app.py`` (or ``python -m pkg``) where the module starts a server when run:
+    Flask's development server (``app.run(port=…)``) or uvicorn (``uvicorn.run(app, …)``), at
+    module level, under ``if __name__ == "__main__":`` or in a function called there; on
+    ``port`` or the server's default (5000 for Flask, 8000 for uvicorn).
 
     ``image`` (its WORKDIR and the image path → repository path of every file it copies) finds
     the script where the image put it (`COPY src/ .` then `python app.py`)."""
@@ -370,24 +380,55 @@ def python_run(
         if not posixpath.basename(invocation.executable).startswith("python"):
             continue
         words = [w for w in invocation.args if w not in ("-u", "-B", "-O", "-OO")]
-        if not words or not words[0].endswith(".py"):
+        if words[:1] == ["-m"] and len(words) > 1:
+            module = _module_run(words[1], python, near, image)
+        elif words and words[0].endswith(".py"):
+            module = _script_run(words[0], python, near, image)
+        else:
             continue
-        script = words[0]
-        path = posixpath.normpath(posixpath.join(near, script)) if near else script
-        if image is not None and path not in python:
-            workdir, copied = image
-            path = copied.get(posixpath.normpath(posixpath.join(workdir, script)), path)
-        if path not in python and "/" not in script.lstrip("./"):
-            path = script  # run from the repository root
-        module = python.get(path)
         run = next((r for r in module.runs if r.as_script), None) if module else None
-        if run is None:
+        if module is None or run is None:
             continue
-        port: int | None = _DEFAULT_PORTS["flask"]
+        server = "uvicorn" if run.server == "uvicorn" else "flask"
+        port: int | None = _DEFAULT_PORTS[server]
         port_from = "default"
         if run.port is not None:
-            port, port_from = _port(run.port, env, "app.run port")
-        return ServerCommand("python", f"{path}:{run.owner}", False, port, port_from, None)
+            port, port_from = _port(
+                run.port, env, f"{'app' if server == 'flask' else server}.run port"
+            )
+        target = run.owner if ":" in run.owner else f"{module.path}:{run.owner}"
+        return ServerCommand("python", target, False, port, port_from, None, run=run)
+    return None
+
+
+def _script_run(
+    script: str,
+    python: dict[str, PythonModule],
+    near: str,
+    image: tuple[str, Mapping[str, str]] | None,
+) -> PythonModule | None:
+    path = posixpath.normpath(posixpath.join(near, script)) if near else script
+    if image is not None and path not in python:
+        workdir, copied = image
+        path = copied.get(posixpath.normpath(posixpath.join(workdir, script)), path)
+    if path not in python and "/" not in script.lstrip("./"):
+        path = script  # run from the repository root
+    return python.get(path)
+
+
+def _module_run(
+    name: str,
+    python: dict[str, PythonModule],
+    near: str,
+    image: tuple[str, Mapping[str, str]] | None,
+) -> PythonModule | None:
+    """The file ``python -m name`` runs: ``name.py``, or ``name/__main__.py`` for a package,
+    found from the image's WORKDIR, the build context, or the repository root."""
+    relative = name.replace(".", "/")
+    for candidate in (f"{relative}.py", f"{relative}/__main__.py"):
+        found = _script_run(candidate, python, near, image)
+        if found is not None:
+            return found
     return None
 
 
@@ -450,7 +491,16 @@ class AppResolver:
             return django
         target = served.target
         if served.server in ("flask", "python"):
-            return self._resolve_flask(served, near)
+            app, why = self._resolve_flask(served, near)
+            run = served.run
+            if app is not None and run is not None and run.function is not None:
+                # started from `start()`, which may register blueprints, extensions and routes
+                # before it runs the server: code preflight does not follow
+                app.partial.append(
+                    f"the server is started inside `{run.function}()` ({run.span.path}:"
+                    f"{run.span.line}), which may add routes first"
+                )
+            return app, why
         if target is None:
             if served.server == "fastapi":
                 for candidate in ("main.py", "app.py", "api.py", "app/main.py", "app/app.py"):

@@ -113,7 +113,7 @@ def _runserver(
     if script is not None and posixpath.dirname(script) and not script.startswith("/"):
         chdir = chdir or posixpath.dirname(script)
     server = f"{name} runserver"
-    return ServerCommand(server, script, False, port, port_from, chdir, settings)
+    return ServerCommand(server, script, False, port, port_from, chdir, settings, tuple(words))
 
 
 def _uwsgi(words: list[str], env: dict[str, str]) -> ServerCommand | None:
@@ -143,7 +143,14 @@ def _uwsgi(words: list[str], env: dict[str, str]) -> ServerCommand | None:
         if given and given.startswith("DJANGO_SETTINGS_MODULE="):
             settings = given.partition("=")[2]
     return ServerCommand(
-        "uwsgi", target, False, port, f"--{bind_option} {bind}", options.get("chdir"), settings
+        "uwsgi",
+        target,
+        False,
+        port,
+        f"--{bind_option} {bind}",
+        options.get("chdir"),
+        settings,
+        tuple(words),
     )
 
 

@@ -26,6 +26,7 @@ from preflight.model.apps import App, AppResolver, ServerCommand, python_run, se
 from preflight.model.django import other_settings_modules
 from preflight.model.processes import Process, Step, process_of
 from preflight.model.project import ContainerRun, Environment, Evidence, Launch, Project
+from preflight.model.serving import Served, served
 from preflight.model.settings import (
     ContainerEnv,
     Defined,
@@ -116,6 +117,9 @@ class Deployment:
     # directories holding another language's build (pom.xml, package.json, go.mod, …) and no
     # Python project, by normalised basename: an image named like one is built from it
     foreign_sources: dict[str, str] = field(default_factory=dict)
+    # every web server a deploy starts (Kubernetes containers, compose services, images on
+    # their own, Procfile processes), where it listens and whether in a development mode
+    served: list[Served] = field(default_factory=list)
 
     def other_language_source(self, node: ContainerNode) -> str | None:
         """Where a container's image is built from when that is another language's service:
@@ -201,6 +205,7 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     graph.services_by_label = _services_by_label(project)
     graph.declarations = _declarations(project)
     graph.foreign_sources = _foreign_sources(project.all_paths)
+    graph.served = served(project, graph.containers, graph.processes)
     return graph
 
 

@@ -62,8 +62,8 @@ def build_project(
             python_paths.add(source.path)
             if is_test_module(source.path):
                 continue  # tests build their own engines and apps; the deploy never runs them
-            if not worth_parsing(source.text):
-                continue  # nothing in it can hold a fact a rule reads
+            if kind is FileKind.PYTHON and not worth_parsing(source.text):
+                continue  # nothing in it can hold a fact a rule reads (a gunicorn config can)
         elif kind is FileKind.SHELL:
             project.shell_scripts[source.path] = source.text
             text = source.text
@@ -862,7 +862,13 @@ def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex)
                         span,
                         environment,
                         why,
-                        source=_lines(texts, span.path, span.line, field.span.end_line),
+                        # through `args` too: the words of the command may be there
+                        source=_lines(
+                            texts,
+                            span.path,
+                            span.line,
+                            max(f.span.end_line for f in (container.command, container.args) if f),
+                        ),
                         word_spans=words if len(words) == len(argv) else (),
                         container=container,
                     )

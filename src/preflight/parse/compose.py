@@ -58,6 +58,8 @@ class ComposeService:
     healthcheck_span: Span | None
     depends_on: tuple[str, ...]
     image_span: Span | None = None  # where ``image`` is written
+    # `host`, `service:proxy`, `container:x`: the service shares another network namespace
+    network_mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,7 @@ def _service(reader: _Reader, key: YNode, name: str, node: YNode) -> ComposeServ
         healthcheck_span=test_node.span if healthcheck_test is not None and test_node else None,
         depends_on=reader.depends_on(service.get("depends_on"), f"{where}.depends_on"),
         image_span=image_node.span if (image_node := service.get("image")) is not None else None,
+        network_mode=reader.as_str(service.get("network_mode"), f"{where}.network_mode"),
     )
 
 

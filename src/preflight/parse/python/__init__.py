@@ -32,6 +32,7 @@ from preflight.parse.python.nodes import dotted
 from preflight.parse.python.results import (
     AppRun,
     BlockingCall,
+    ConfigValue,
     EngineCall,
     EnvFileLoad,
     EnvInstance,
@@ -60,6 +61,7 @@ __all__ = [
     "TRIGGERS",
     "AppRun",
     "BlockingCall",
+    "ConfigValue",
     "EngineCall",
     "EnvFileLoad",
     "EnvInstance",
@@ -91,7 +93,7 @@ TRIGGERS = (
     "pydantic", "bind", "wsgi_app", "Depends", "postgres", "drivername", "decouple", "dotenv",
     "env(", "env.str", "env.bool", "env.int", "env.db", "env.url", "env.list",
     "flask", "Flask", "quart", "Quart", "Blueprint", "register_blueprint", "add_url_rule",
-    ".route(", "create_app", "make_app", "import app",
+    ".route(", "create_app", "make_app", "import app", "uvicorn.run",
     # Django (parse/python/django.py): URLconfs, settings, wsgi/asgi modules, views
     "urlpatterns", "ROOT_URLCONF", "DJANGO_SETTINGS_MODULE", "django", "rest_framework",
     "import *",

@@ -15,6 +15,7 @@ from preflight.parse.python.envreads import ENV_HINTS, env_facts
 from preflight.parse.python.nodes import _keyword, _span, _statements, _string, _strings, dotted
 from preflight.parse.python.results import (
     BlockingCall,
+    ConfigValue,
     EngineCall,
     FunctionUrl,
     ImportBinding,
@@ -38,9 +39,40 @@ _LIBPQ_MARKERS = ("sslmode", "channel_binding", "difference_update_query", "upda
 
 _ROUTING = re.compile(
     r"include_router|\.mount\(|add_api_route|add_route|add_url_rule|register_blueprint|lask|uart"
+    r"|uvicorn\.run"
 )
+# gunicorn settings the rules read from a config file (gunicorn.conf.py, `-c file.py`)
+_CONFIG_SETTINGS = frozenset({"bind", "reload", "worker_class", "wsgi_app", "workers", "chdir"})
+_CONFIG_HINT = re.compile(r"^(?:bind|reload|worker_class|wsgi_app)\s*[:=]", re.M)
 # `Settings(secret_key=...)`, `Settings(**kwargs)`: a class-like call given keywords
 _INIT_CALL = re.compile(r"\b[A-Z]\w*\((?:[^)]*=|\s*\*\*)")
+
+
+def _top_level(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements that run at import, in order: module level and the bodies of top-level
+    ``if``/``try``/``with`` blocks (not functions or classes)."""
+    out: list[ast.stmt] = []
+    for node in body:
+        if isinstance(node, (ast.If, ast.Try, ast.With)):
+            out.append(node)
+            for field_name in ("body", "orelse", "finalbody"):
+                out.extend(_top_level(getattr(node, field_name, [])))
+            for handler in getattr(node, "handlers", []):
+                out.extend(_top_level(handler.body))
+        else:
+            out.append(node)
+    return out
+
+
+def _literal(node: ast.expr | None) -> tuple[str, ...] | None:
+    """A literal setting as strings: a string, a list/tuple of strings, a bool or number."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bool, int, float)):
+        return (str(node.value),)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_literal(item) for item in node.elts]
+        if all(item is not None and len(item) == 1 for item in items):
+            return tuple(item[0] for item in items if item is not None)
+    return None
 
 
 def _type_constraints(annotation: ast.expr) -> list[tuple[str, object]]:
@@ -113,6 +145,7 @@ class _Extractor:
             handlers=tuple(web.handlers),
             views=tuple(web.views),
             runs=tuple(web.runs),
+            config_values=tuple(self.config_values()) if _CONFIG_HINT.search(text) else (),
             required_env=tuple(env.reads) if env else (),
             env_instances=tuple(env.instances.values()) if env else (),
             env_file_loads=tuple(env.loads) if env else (),
@@ -639,6 +672,33 @@ class _Extractor:
             )
             return BlockingCall(self.span(call), async_def.name, callee, "", None, engine)
         return None
+
+    def config_values(self) -> list[ConfigValue]:
+        """Module-level assignments of the gunicorn settings rules read, as literals (a
+        settings file is data here: it is never imported, so a computed value stays None)."""
+        out: list[ConfigValue] = []
+        for node in _top_level(self.tree.body):
+            if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+                out.append(ConfigValue("*", None, self.span(node)))
+                continue
+            if isinstance(node, (ast.Expr, ast.Assign, ast.AugAssign)):
+                # `locals()[key] = v`, `globals().update(...)`: any setting may be set
+                text = ast.dump(node)
+                if "id='locals'" in text or "id='globals'" in text or "id='exec'" in text:
+                    out.append(ConfigValue("*", None, self.span(node)))
+                    continue
+            if isinstance(node, ast.Assign):
+                targets, value = node.targets, node.value
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                targets, value = [node.target], node.value
+            elif isinstance(node, ast.AugAssign):
+                targets, value = [node.target], None  # `bind += [...]`: computed
+            else:
+                continue
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id in _CONFIG_SETTINGS:
+                    out.append(ConfigValue(target.id, _literal(value), self.span(node)))
+        return out
 
     def bindings(self) -> list[ModuleBinding]:
         out: list[ModuleBinding] = []

@@ -218,13 +218,32 @@ class ViewClass:
 
 @dataclass(frozen=True)
 class AppRun:
-    """``app.run(host=…, port=…)``, the development server a module starts when run."""
+    """``app.run(host=…, port=…)`` (Flask's development server) or ``uvicorn.run(app, …)``,
+    the server a module starts when run."""
 
-    owner: str
+    owner: str  # the app's name, or the "module:attr" string given to uvicorn.run
     # as a command line would say it: "8080", "${PORT:-5000}" (os.environ.get("PORT", 5000)),
     # "" when it is not understood, None when no port is given (Flask's default, 5000)
     port: str | None
-    as_script: bool  # runs when the file is run: module level, or `if __name__ == "__main__":`
+    as_script: bool  # runs when the file is run: module level, `if __name__ == "__main__":`,
+    # or a function called there
+    span: Span
+    host: str | None = None  # like ``port``: "0.0.0.0", "${HOST:-127.0.0.1}", "", None
+    server: str = "flask"  # "flask" (app.run) or "uvicorn" (uvicorn.run)
+    enabled: tuple[str, ...] = ()  # keywords given a literal True: `debug`, `reload`, …
+    keywords: tuple[str, ...] = ()  # every keyword given (`workers`; "**" for `**options`)
+    function: str | None = None  # the module-level function that makes the call, if any
+
+
+@dataclass(frozen=True)
+class ConfigValue:
+    """A module-level ``name = value`` of a settings file read as data (gunicorn.conf.py's
+    ``bind``, ``reload``, ``worker_class``): never imported, so only literals are known."""
+
+    name: str  # "bind"; "*" when the module can set any name (`from x import *`, `locals()`)
+    # the literal as strings: ("0.0.0.0:8000",) for a string, one per item for a list,
+    # ("True",) for a boolean or number; None when it is computed
+    value: tuple[str, ...] | None
     span: Span
 
 
@@ -261,6 +280,8 @@ class PythonModule:
     handlers: tuple[HandlerInfo, ...] = ()
     views: tuple[ViewClass, ...] = ()
     runs: tuple[AppRun, ...] = ()
+    # module-level settings a server reads from this file when it is its config (gunicorn)
+    config_values: tuple[ConfigValue, ...] = ()
     required_env: tuple[EnvRead, ...] = ()  # os.environ["X"], env("X"), REQUIRED_ENV_VARS = [...]
     env_instances: tuple[EnvInstance, ...] = ()  # django-environ `env = environ.Env(...)`
     env_file_loads: tuple[EnvFileLoad, ...] = ()

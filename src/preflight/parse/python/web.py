@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from preflight.parse.python.nodes import _keyword, _string, dotted
@@ -108,6 +109,7 @@ class _WebExtractor:
         self.handlers: list[HandlerInfo] = []
         self.views: list[ViewClass] = []
         self.runs: list[AppRun] = []
+        self._run_scopes: list[tuple[int, str | None]] = []  # each run and its function
         text = extractor.text
         # Flask facts (blueprints, handoffs, `app.run`) are looked for where Flask may be used
         self.flaskish = not text or any(w in text for w in ("lask", "uart", "Blueprint"))
@@ -118,6 +120,16 @@ class _WebExtractor:
 
     def run(self) -> None:
         self._body(self.x.tree.body, None, False, None)
+        if any(scope is not None for _, scope in self._run_scopes):
+            # a server started in `def main()` runs when the file is run if the module calls
+            # `main()` at its top level (under `if __name__ == "__main__":` or not)
+            called = _called_at_top_level(self.x.tree.body)
+            for index, scope in self._run_scopes:
+                if scope is not None:
+                    as_script = scope in called
+                    self.runs[index] = replace(
+                        self.runs[index], as_script=as_script, function=scope
+                    )
 
     def _body(
         self, body: list[ast.stmt], scope: str | None, in_loop: bool, cls: str | None
@@ -191,6 +203,9 @@ class _WebExtractor:
             return
         owner = dotted(func.value)
         if owner is None:
+            return
+        if owner == "uvicorn" and func.attr == "run":
+            self._uvicorn_run(call, scope)
             return
         if self.flaskish and func.attr in ("register_blueprint", "add_url_rule", "run"):
             self._flask_call(call, func.attr, owner, scope, in_loop)
@@ -296,7 +311,45 @@ class _WebExtractor:
             or (scope is None and "app" in owner.lower() and "." not in owner)
         ):
             port_node = call.args[1] if len(call.args) > 1 else _keyword(call, "port")
-            self.runs.append(AppRun(owner, _port_text(port_node), scope is None, span))
+            host_node = call.args[0] if call.args else _keyword(call, "host")
+            debug_node = call.args[2] if len(call.args) > 2 else _keyword(call, "debug")
+            enabled = [k for k, v in _true_keywords(call) if k != "debug"]
+            if isinstance(debug_node, ast.Constant) and debug_node.value is True:
+                enabled.insert(0, "debug")
+            self.runs.append(
+                AppRun(
+                    owner,
+                    _port_text(port_node),
+                    scope is None,
+                    span,
+                    host=_port_text(host_node),
+                    enabled=tuple(enabled),
+                    keywords=_keyword_names(call),
+                )
+            )
+            self._run_scopes.append((len(self.runs) - 1, scope))
+
+    def _uvicorn_run(self, call: ast.Call, scope: str | None) -> None:
+        """``uvicorn.run(app, host=…, port=…, reload=…)``: the server a module starts."""
+        target = call.args[0] if call.args else _keyword(call, "app")
+        if target is None:
+            return
+        owner = _string(target) if _string(target) is not None else dotted(target)
+        if owner is None:
+            return
+        self.runs.append(
+            AppRun(
+                owner,
+                _port_text(_keyword(call, "port")),
+                scope is None,
+                self.x.span(call),
+                host=_port_text(_keyword(call, "host")),
+                server="uvicorn",
+                enabled=tuple(k for k, _ in _true_keywords(call)),
+                keywords=_keyword_names(call),
+            )
+        )
+        self._run_scopes.append((len(self.runs) - 1, scope))
 
     def _is_router(self, name: str, scope: str | None) -> bool:
         return any(r.name == name and r.scope in (scope, None) for r in self.routers)
@@ -479,6 +532,45 @@ def _flask_router(
         text = _string(folder)
         static = "/" + text.rstrip("/").rsplit("/", 1)[-1] if text else None
     return RouterObj(name, "app", "", scope, x.span(node), False, "flask", static)
+
+
+def _true_keywords(call: ast.Call) -> list[tuple[str, ast.expr]]:
+    """The keywords a call gives a literal ``True`` (``reload=True``, ``use_reloader=True``)."""
+    return [
+        (k.arg, k.value)
+        for k in call.keywords
+        if k.arg is not None and isinstance(k.value, ast.Constant) and k.value.value is True
+    ]
+
+
+def _keyword_names(call: ast.Call) -> tuple[str, ...]:
+    return tuple(k.arg if k.arg is not None else "**" for k in call.keywords)
+
+
+def _called_at_top_level(body: list[ast.stmt]) -> set[str]:
+    """Names of functions the module calls outside any function or class (`main()`,
+    `asyncio.run(main())`, `cli()` under ``if __name__ == "__main__":``)."""
+    called: set[str] = set()
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(node, (ast.If, ast.With, ast.Try, ast.For, ast.While)):
+            for field_name in ("body", "orelse", "finalbody"):
+                stack.extend(getattr(node, field_name, []))
+            for handler in getattr(node, "handlers", []):
+                stack.extend(handler.body)
+            continue
+        for child in ast.walk(node):
+            if isinstance(child, ast.Call):
+                for candidate in (child.func, *child.args):
+                    name = candidate.id if isinstance(candidate, ast.Name) else None
+                    if isinstance(candidate, ast.Call) and isinstance(candidate.func, ast.Name):
+                        name = candidate.func.id
+                    if name is not None:
+                        called.add(name)
+    return called
 
 
 def _port_text(node: ast.expr | None) -> str | None:
