@@ -334,15 +334,11 @@ def test_sarif_invocations_say_whether_every_rule_ran(
     def crash(*args: object) -> object:
         raise RuntimeError("boom")
 
-    real = preflight.engine.enabled_rules
-
-    def with_a_crashing_rule(*args: object) -> object:
-        return [
-            dataclasses.replace(rule, check=crash) if rule.code == "PRB006" else rule
-            for rule in real(*args)  # type: ignore[arg-type]
-        ]
-
-    monkeypatch.setattr(preflight.engine, "enabled_rules", with_a_crashing_rule)
+    with_a_crashing_rule = tuple(
+        dataclasses.replace(rule, check=crash) if rule.code == "PRB006" else rule
+        for rule in preflight.engine.RULES
+    )
+    monkeypatch.setattr(preflight.engine, "RULES", with_a_crashing_rule)
     code, out, err = run(capsys, "check", "--no-cache", "--output-format", "sarif", root)
     assert code == 2 and "internal error" in err
     document = json.loads(out)

@@ -323,7 +323,7 @@ def test_entrypoint_script_that_starts_nginx_first(project: Project) -> None:
             "k8s/deployment.yaml": deployment(),
         }
     )
-    assert codes(result) == []
+    assert [c for c in codes(result) if c != "RUN006"] == []  # (the script's mode is RUN006's)
 
 
 def test_script_that_picks_a_server_is_not_judged(project: Project) -> None:
@@ -340,7 +340,7 @@ def test_script_that_picks_a_server_is_not_judged(project: Project) -> None:
             "k8s/deployment.yaml": deployment(),
         }
     )
-    assert codes(result) == []
+    assert [c for c in codes(result) if c != "RUN006"] == []  # (the script's mode is RUN006's)
 
 
 def test_compose_network_mode_host_reaches_loopback(project: Project) -> None:

@@ -181,7 +181,13 @@ def _finding(ctx: RuleContext, unit: Served, span: Span, graph: Deployment) -> F
         related.insert(0, Related(unit.span, f"the command that starts it ({unit.label})"))
     for other in unit.deployed_by[1:] if unit.kind == "image" else ():
         related.append(Related(other.span, f"also run by {other.label}"))
-    return ctx.report(message, span, tuple(related), _fix(unit))
+    return ctx.report(
+        message,
+        span,
+        tuple(related),
+        _fix(unit),
+        headline=f"{shown} listens only on {listen.address}, the container's own loopback",
+    )
 
 
 def _reached_by(unit: Served, graph: Deployment) -> tuple[str, tuple[Related, ...]]:

@@ -130,7 +130,13 @@ def _finding(ctx: RuleContext, unit: Served, dev: DevMode, span: Span) -> Findin
             related.append(Related(other.node.run.container.span if other.node else other.span,
                                    f"{other.label} runs it"))  # fmt: skip
             break
-    return ctx.report(message + ".", span, tuple(related), _fix(unit, dev))
+    return ctx.report(
+        message + ".",
+        span,
+        tuple(related),
+        _fix(unit, dev),
+        headline=f"A deployed command runs the server in development mode ({unit.command.server})",
+    )
 
 
 def _consequence(unit: Served, dev: DevMode) -> str:

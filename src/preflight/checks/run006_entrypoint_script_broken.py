@@ -95,6 +95,7 @@ def _script_file(
                 (runner,),
                 f"Convert {repo_path} to LF line endings and add `*.sh text eol=lf` to "
                 ".gitattributes, so a Windows checkout keeps them LF.",
+                headline=f"`{named}` has Windows (CR LF) line endings",
             )
     if step.interpreted or facts.executable is not False:
         if facts.executable is None and not step.interpreted:
@@ -117,6 +118,7 @@ def _script_file(
         (Related(Span(repo_path, 1), f"mode without `x` in {facts.mode_from}"),),
         f"Commit it executable (`git update-index --chmod=+x {repo_path}`), or copy it with "
         f"`COPY --chmod=755`, or run it through the shell (`sh {named}`).",
+        headline=f"`{named}` is run directly but is not executable",
     )
 
 
