@@ -104,6 +104,6 @@ def test_help_names_no_python_types(
 def test_check_help_says_what_its_values_are(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "check", "--help")
     assert "Usage: preflight check [OPTIONS] [PATH]..." in out
-    assert re.search(r"^  PATH\.\.\. +Repository roots to check\.", out, re.M)
+    assert re.search(r"^  PATH\.\.\. +Files or directories to check \(default: \.\)\.", out, re.M)
     assert re.search(r"^  --select CODES ", out, re.M)
     assert re.search(r"^  -j, --jobs N ", out, re.M)
