@@ -118,6 +118,8 @@ def test_a_well_known_default_credential_holds_no_secret(value: str) -> None:
         "mysecretpassword",
         "s3cr3tP@ss",  # leetspeak for the same words
         "P@ssw0rd123!",
+        "seekrit",  # spelled by sound: the same consonants, as many syllables
+        "Passwurd1",
         "asdfqwer",  # keyboard walks: the first thing a password guesser tries
         "qwerty123",
         "postgres",  # the image's published default
@@ -134,7 +136,11 @@ def test_throwaway_values_hold_no_secret_in_env004_and_env005(tmp_path: Path, va
     assert result.findings == []
 
 
-@pytest.mark.parametrize("value", ["Kz8vQ2mW9xTr", "secret-9f3Kq2", "correcthorsebattery7Q"])
+@pytest.mark.parametrize(
+    "value",
+    # `skirt` and `spirit` share consonants with `secret`/`password` but not their syllables
+    ["Kz8vQ2mW9xTr", "secret-9f3Kq2", "correcthorsebattery7Q", "skirt", "spirit"],
+)
 def test_a_realistic_value_is_still_a_secret(tmp_path: Path, value: str) -> None:
     assert env005(tmp_path, secret(f"stringData:\n  POSTGRES_PASSWORD: '{value}'\n")) == [
         (6, "ENV005", ())
@@ -154,4 +160,37 @@ def test_a_secret_its_comment_calls_a_demo_is_kept_at_warning(tmp_path: Path) ->
     # the demo comment belongs to the first document only: the second Secret stays an error
     assert found == [(8, "warning"), (15, "error")]
     assert "(line 1) says they are for a demo" in result.findings[0].message
+    assert "Kz8v" not in result.findings[0].message
+
+
+LOCAL_APP = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n"
+    "    spec:\n      containers:\n        - name: {name}\n          image: {image}\n"
+    "          envFrom:\n            - secretRef:\n                name: app\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("images", "severity"),
+    [
+        # a locally built image (`skaffold dev`, `kind load`) beside the stock database image:
+        # the Secret only reaches a developer's cluster
+        (("webapp:latest", "postgres:16"), "warning"),
+        # one consumer runs a pushed image: the manifests deploy anywhere
+        (("webapp:latest", "ghcr.io/acme/webapp:1.2"), "error"),
+        (("ghcr.io/acme/webapp:1.2",), "error"),
+        # only the stock database reads it: nothing says the cluster is local
+        (("postgres:16",), "error"),
+    ],
+)
+def test_a_secret_only_a_local_cluster_reads_is_kept_at_warning(
+    tmp_path: Path, images: tuple[str, ...], severity: str
+) -> None:
+    files = {"k8s/secret.yaml": secret("stringData:\n  SECRET_KEY: Kz8vQ2mW9xTr4Lp0\n")}
+    for n, image in enumerate(images):
+        files[f"k8s/app{n}.yaml"] = LOCAL_APP.format(name=f"app{n}", image=image)
+    result = lint(write_tree(tmp_path, files), select=["ENV005"])
+    assert [(f.span.line, f.severity.value) for f in result.findings] == [(6, severity)]
+    if severity == "warning":
+        assert "`webapp:latest`, an image no registry holds" in result.findings[0].message
     assert "Kz8v" not in result.findings[0].message

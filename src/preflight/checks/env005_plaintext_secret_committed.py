@@ -14,10 +14,12 @@ from collections.abc import Iterator
 
 from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
+from preflight.knowledge.images import stock_infrastructure
 from preflight.knowledge.sensitive import is_published_credential, is_sensitive_name
 from preflight.model.envfiles import loaded_env_files
 from preflight.model.graph import Deployment
-from preflight.model.project import Project
+from preflight.model.project import ContainerRun, Project
+from preflight.model.serving import local_image
 from preflight.model.settings import holds_no_secret
 from preflight.redact import url_password
 from preflight.spans import Related
@@ -86,6 +88,25 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 "Rotate the values, replace them with placeholders, and deliver the real ones "
                 "with an ExternalSecret, SealedSecret, SOPS or your secret manager."
             )
+            local = _local_cluster_only(project, secret.obj.name or "")
+            if local is not None:
+                # only a developer's cluster runs the workloads that read it: still committed,
+                # and whoever reuses the value elsewhere publishes it, but nothing leaks today
+                yield ctx.report(
+                    f"Secret `{secret.obj.name}` commits {len(committed)} secret value(s)"
+                    f"{encoded}: {names}. Only workloads running {local}, an image no registry "
+                    "holds, read it: a local cluster (minikube, kind, `skaffold dev`), but the "
+                    "values are in version control for anyone who deploys these files elsewhere.",
+                    first.span,
+                    related,
+                    "Replace the values with placeholders and create the Secret locally "
+                    "(`kubectl create secret generic`, a `.env` your dev loop reads); rotate them "
+                    "if they are used anywhere else.",
+                    severity=Severity.WARNING,
+                    headline=f"Secret `{secret.obj.name}` commits {len(committed)} local-cluster "
+                    "secret value(s)",
+                )
+                continue
             if secret.demo_comment is not None:
                 # documented as a demo: still committed (whoever applies the file as is runs
                 # with a published credential), but a choice the authors made knowingly
@@ -110,6 +131,35 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 fix,
                 headline=f"Secret `{secret.obj.name}` commits {len(committed)} secret value(s)",
             )
+
+
+def _local_cluster_only(project: Project, name: str) -> str | None:
+    """The image (`api:latest`) when every container of the workloads that use Secret ``name``
+    runs either an image only a local build provides (no registry host, no account, not an
+    official image) or a stock database image: such manifests are for a developer's cluster,
+    as RUN004 reads them. None when one runs a pushed or unknown image, or nothing uses it."""
+    users = {id(run.workload): run.workload for run in project.containers if _uses(run, name)}
+    local: str | None = None
+    for run in project.containers:
+        if id(run.workload) not in users or run.container.is_init:
+            continue
+        image = run.container.image
+        if local_image(image):
+            local = local or image
+        elif image is None or stock_infrastructure(image) is None:
+            return None  # a pushed image (or an unknown one) runs anywhere
+    return f"`{local}`" if local else None
+
+
+def _uses(run: ContainerRun, name: str) -> bool:
+    """Whether the container reads Secret ``name`` (`env`, `envFrom`, a volume of its pod)."""
+    if name in run.workload.secret_volumes.values():
+        return True
+    for var in run.container.env:
+        ref = var.value_from
+        if ref is not None and ref.kind == "secretKeyRef" and ref.name == name:
+            return True
+    return any(ref.kind == "secretRef" and ref.name == name for ref in run.container.env_from)
 
 
 def _env_files(project: Project, ctx: RuleContext) -> Iterator[Finding]:

@@ -57,16 +57,34 @@ _GLUED = re.compile(
 _LEET = str.maketrans({"3": "e", "0": "o", "1": "i", "@": "a", "$": "s", "4": "a", "5": "s"})
 
 
+# Phonetic spellings of the same words (`seekrit`, `sekret`, `passwurd`): compared by their
+# consonants (k/q/ck as c, z as s, doubled letters as one) and their number of syllables
+# (vowel groups), so `skirt` and `security` are not `secret`. A skeleton is short, so only
+# values made of letters alone are compared, and only with these words.
+_SKELETONS = frozenset({("scrt", 2), ("pswrd", 2), ("pswd", 1)})
+
+
+def _skeleton(word: str) -> tuple[str, int]:
+    text = word.replace("ck", "c").replace("ph", "f").translate(_SOUNDS)
+    syllables = len(re.findall(r"[aeiouy]+", text))
+    return re.sub(r"(.)\1+", r"\1", re.sub(r"[aeiouy]", "", text)), syllables
+
+
+_SOUNDS = str.maketrans({"k": "c", "q": "c", "z": "s"})
+
+
 def describes_itself(value: str) -> bool:
-    """`db-password`, `your-secret-key`, `tu_valor_secreto`, `postgrespwd`, `s3cr3tP@ss`: a
-    placeholder written as words (glued, or spelled in leetspeak, with at most a trailing
-    number or `!`)."""
+    """`db-password`, `your-secret-key`, `tu_valor_secreto`, `postgrespwd`, `s3cr3tP@ss`,
+    `seekrit`: a placeholder written as words (glued, spelled in leetspeak or by sound, with
+    at most a trailing number or `!`)."""
     text = value.strip()
     if _SELF_DESCRIBING.match(text):
         words = re.split(r"[-_.]", text)
         if any(_DESCRIBING_WORDS.fullmatch(word) for word in words):
             return True
     plain = re.sub(r"[-_.]?[0-9!]{1,4}$", "", text).translate(_LEET).lower()
+    if plain.isalpha() and len(plain) <= 12 and _skeleton(plain) in _SKELETONS:
+        return True
     return bool(_GLUED.match(plain)) or bool(
         _SELF_DESCRIBING.match(plain)
         and any(_GLUED.match(word) for word in re.split(r"[-_.]", plain))
