@@ -194,3 +194,33 @@ def test_a_secret_only_a_local_cluster_reads_is_kept_at_warning(
     if severity == "warning":
         assert "`webapp:latest`, an image no registry holds" in result.findings[0].message
     assert "Kz8v" not in result.findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("readme", "severity"),
+    [
+        ("Replace the passwords in `k8s/secret.yaml` before you deploy.\n", "warning"),
+        # the instruction may name the Secret, over several lines of one paragraph
+        ("## Set-up\n\nThe Secret `backend-secrets` holds demo credentials:\nchange them.\n",
+         "warning"),
+        # a README that names the file without telling anyone to replace it
+        ("Apply `k8s/secret.yaml`, then the Deployment.\n", "error"),
+        # an instruction in another paragraph, about another file
+        ("Apply `k8s/secret.yaml`.\n\nReplace the token in `config/other.yaml`.\n", "error"),
+    ],
+)
+def test_a_secret_a_readme_says_to_replace_is_kept_at_warning(
+    tmp_path: Path, readme: str, severity: str
+) -> None:
+    files = {
+        "README.md": readme,
+        "k8s/secret.yaml": secret(
+            "stringData:\n  SECRET_KEY: Kz8vQ2mW9xTr4Lp0\n", name="backend-secrets"
+        ),
+    }
+    result = lint(write_tree(tmp_path, files), select=["ENV005"])
+    assert [(f.span.line, f.severity.value) for f in result.findings] == [(6, severity)]
+    if severity == "warning":
+        (note,) = [r for r in result.findings[0].related if r.span.path == "README.md"]
+        assert "tells the reader to replace them" in result.findings[0].message
+        assert note.span.line in (1, 4)

@@ -22,7 +22,7 @@ from preflight.model.project import ContainerRun, Project
 from preflight.model.serving import local_image
 from preflight.model.settings import holds_no_secret
 from preflight.redact import url_password
-from preflight.spans import Related
+from preflight.spans import Related, Span
 
 _PUBLIC_KEY = re.compile(
     r"-----BEGIN (?:[A-Z]+ )?PUBLIC KEY-----|-----BEGIN CERTIFICATE-----|"
@@ -107,6 +107,21 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                     "secret value(s)",
                 )
                 continue
+            note = _readme_note(project, manifest.path, secret.obj.name or "")
+            if note is not None:
+                yield ctx.report(
+                    f"Secret `{secret.obj.name}` commits {len(committed)} secret value(s)"
+                    f"{encoded}: {names}. {note.path} (line {note.line}) tells the "
+                    "reader to replace them, but whoever applies this file as is deploys a "
+                    "published credential.",
+                    first.span,
+                    (*related, Related(note, "the instruction to replace the values")),
+                    fix,
+                    severity=Severity.WARNING,
+                    headline=f"Secret `{secret.obj.name}` commits {len(committed)} secret "
+                    "value(s) a README says to replace",
+                )
+                continue
             if secret.demo_comment is not None:
                 # documented as a demo: still committed (whoever applies the file as is runs
                 # with a published credential), but a choice the authors made knowingly
@@ -131,6 +146,15 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 fix,
                 headline=f"Secret `{secret.obj.name}` commits {len(committed)} secret value(s)",
             )
+
+
+def _readme_note(project: Project, path: str, name: str) -> Span | None:
+    """A README paragraph that tells the reader to replace the values of this Secret: it names
+    the manifest's file (`secret.yaml`) or the Secret (`app-secret`, when the name is not a
+    common word: six characters or more)."""
+    base = path.rsplit("/", 1)[-1].lower()
+    wanted = {base, path.lower()} | ({name.lower()} if len(name) >= 6 else set())
+    return next((n.span for n in project.replace_notes if n.words & wanted), None)
 
 
 def _local_cluster_only(project: Project, name: str) -> str | None:

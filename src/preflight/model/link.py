@@ -329,6 +329,7 @@ def _add(project: Project, kind: FileKind, path: str, text: str, parsed: Any) ->
     elif kind in _BUILD_KINDS:
         project.image_builds.extend(parsed.builds)
         project.created_objects.extend(getattr(parsed, "created", ()))
+        project.replace_notes.extend(getattr(parsed, "replace_notes", ()))
         if kind is FileKind.SKAFFOLD:
             project.problems.extend(_unless_template(parsed.problems, text, project))
         else:  # `${{ }}` is workflow syntax, not a template

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from preflight.parse.buildcmds import (
         CreatedObject,  # annotations only: importing a parser is the parse step's business
         ImageBuild,
+        ReplaceNote,
     )
     from preflight.parse.compose import ComposeFile
     from preflight.parse.dockerfile import Dockerfile
@@ -172,6 +173,8 @@ class Project:
     kustomizations: dict[str, Kustomization] = field(default_factory=dict)  # by path
     # Secrets/ConfigMaps created outside manifests (kubectl in scripts/CI/README, generators)
     created_objects: list[CreatedObject] = field(default_factory=list)
+    # README paragraphs telling the reader to replace committed secret values
+    replace_notes: list[ReplaceNote] = field(default_factory=list)
     # Helm charts' values files and the images they name, each tied to a Dockerfile if one
     # builds it (templates are not rendered: a chart's containers are not checked)
     helm_values: dict[str, HelmValues] = field(default_factory=dict)

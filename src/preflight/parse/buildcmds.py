@@ -55,6 +55,16 @@ class CreatedObject:
 
 
 @dataclass(frozen=True)
+class ReplaceNote:
+    """A README paragraph telling the reader to replace committed values ("Replace the
+    passwords in `k8s/secret.yaml` before deploying"): the words it names (file names, object
+    names, lower-cased) and where the instruction is."""
+
+    words: frozenset[str]
+    span: Span
+
+
+@dataclass(frozen=True)
 class BuildFile:
     """The builds one file runs, and the Secrets/ConfigMaps it creates."""
 
@@ -62,6 +72,7 @@ class BuildFile:
     builds: tuple[ImageBuild, ...]
     problems: tuple[ParseProblem, ...]
     created: tuple[CreatedObject, ...] = ()
+    replace_notes: tuple[ReplaceNote, ...] = ()
 
 
 _NS = r"(?:\s+(?:-n|--namespace)(?:=|\s+)\S+)?"  # a namespace flag, wherever it stands
@@ -108,12 +119,40 @@ def created_objects(path: str, text: str) -> tuple[CreatedObject, ...]:
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 
+_REPLACE = re.compile(
+    r"\b(?:replace|change|update|edit|rotate|substitute|fill in|generate your own)\b", re.I
+)
+_SECRET_WORDS = re.compile(r"secret|password|credential|token|\bkeys?\b|values?\b", re.I)
+_WORD = re.compile(r"[\w./-]+")
+
+
+def replace_notes(path: str, text: str) -> tuple[ReplaceNote, ...]:
+    """The paragraphs of a README that tell the reader to replace secret values."""
+    if not _REPLACE.search(text):
+        return ()
+    notes: list[ReplaceNote] = []
+    paragraph: list[tuple[int, str]] = []
+    for number, line in enumerate([*text.split("\n"), ""], start=1):
+        if line.strip():
+            paragraph.append((number, line))
+            continue
+        joined = " ".join(line for _, line in paragraph)
+        verb = next((n for n, line in paragraph if _REPLACE.search(line)), None)
+        if verb is not None and _SECRET_WORDS.search(joined):
+            words = frozenset(w.strip("./-").lower() for w in _WORD.findall(joined))
+            notes.append(ReplaceNote(words, Span(path, verb, 1)))
+        paragraph = []
+    return tuple(notes)
+
+
 def parse_docs(path: str, text: str) -> BuildFile:
-    """A README: the Secrets and ConfigMaps its instructions create, and the images its code
-    blocks build (`docker build -t api:v1 .`, run from the README's directory)."""
+    """A README: the Secrets and ConfigMaps its instructions create, the images its code
+    blocks build (`docker build -t api:v1 .`, run from the README's directory), and the
+    paragraphs that tell the reader to replace committed secret values."""
     created = created_objects(path, text)
+    notes = replace_notes(path, text)
     if "build" not in text:
-        return BuildFile(path, (), (), created)
+        return BuildFile(path, (), (), created, notes)
     collector = _Collector(path, text)
     directory = posixpath.dirname(path)
     block: list[str] = []
@@ -131,7 +170,7 @@ def parse_docs(path: str, text: str) -> BuildFile:
             continue
         if start:
             block.append(line)
-    return BuildFile(path, tuple(collector.builds), (), created)
+    return BuildFile(path, tuple(collector.builds), (), created, notes)
 
 
 # --- variables --------------------------------------------------------------------------------
