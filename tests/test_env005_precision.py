@@ -201,8 +201,10 @@ def test_a_secret_only_a_local_cluster_reads_is_kept_at_warning(
     [
         ("Replace the passwords in `k8s/secret.yaml` before you deploy.\n", "warning"),
         # the instruction may name the Secret, over several lines of one paragraph
-        ("## Set-up\n\nThe Secret `backend-secrets` holds demo credentials:\nchange them.\n",
-         "warning"),
+        (
+            "## Set-up\n\nThe Secret `backend-secrets` holds demo credentials:\nchange them.\n",
+            "warning",
+        ),
         # a README that names the file without telling anyone to replace it
         ("Apply `k8s/secret.yaml`, then the Deployment.\n", "error"),
         # an instruction in another paragraph, about another file
