@@ -970,6 +970,12 @@ def image_name(ref: str) -> str:
     return name
 
 
+def image_basename(ref: str) -> str:
+    """The last component of :func:`image_name`: ``ghcr.io/acme/api-frontend:1`` ->
+    ``api-frontend``, what a build or a vendor names the image after."""
+    return image_name(ref).rsplit("/", 1)[-1]
+
+
 #: fnmatch patterns (against ``image_name``) of images that ship Python and pip (or, for the
 #: distroless/chainguard runtime images, Python only) and OS tools, but no third-party
 #: distributions.

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from preflight.knowledge.executables import image_basename
+
 STOCK_INFRASTRUCTURE = frozenset(
     {
         # databases
@@ -284,9 +286,7 @@ def stock_infrastructure(image: str | None) -> str | None:
     """The infrastructure an image reference names (``postgres:16`` → ``postgres``), or None."""
     if not image:
         return None
-    name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    last = last.split(":", 1)[0].lower()
+    last = image_basename(image)
     if last in STOCK_INFRASTRUCTURE or _EXPORTER.search(last):
         return last
     # a vendor's build names its version (`registry.redhat.io/rhel9/postgresql-16`, `redis-7`)
@@ -333,5 +333,5 @@ def javascript_framework(image: str | None) -> bool:
     """The image reference's name carries a JavaScript framework's name as a word."""
     if not image:
         return False
-    name = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0].lower()
+    name = image_basename(image)
     return bool(_JS_FRAMEWORKS.intersection(re.split(r"[-_.]", name)))

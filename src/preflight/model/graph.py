@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from preflight.knowledge.executables import NON_SERVERS
+from preflight.knowledge.executables import NON_SERVERS, image_basename
 from preflight.knowledge.images import javascript_framework
 from preflight.model.apps import App, AppResolver, ServerCommand, python_run, server_command
 from preflight.model.django import other_settings_modules
@@ -137,8 +137,7 @@ class Deployment:
         """The non-Python source directory an image reference is named after, if any."""
         if not image:
             return None
-        name = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0].lower()
-        name = name.replace("_", "-")
+        name = image_basename(image).replace("_", "-")
         found = self.foreign_sources.get(name)
         tail = name.rsplit("-", 1)[-1]
         if found is None and tail != name and len(tail) >= 4:  # `examplevotingapp_result`
