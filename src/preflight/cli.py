@@ -264,6 +264,26 @@ def check(
             "scanning ignores the mark and opens alerts for them).",
         ),
     ] = False,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Apply the safe fixes, then report what remains (and exit as that check would).",
+        ),
+    ] = False,
+    unsafe_fixes: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe-fixes", help="With --fix or --diff: the fixes a person should review too."
+        ),
+    ] = False,
+    diff: Annotated[
+        bool,
+        typer.Option(
+            "--diff",
+            help="Print what --fix would change as unified diffs, write nothing (exit 1 if any).",
+        ),
+    ] = False,
 ) -> None:
     """Check one or more repositories (default: the current directory).
 
@@ -293,6 +313,12 @@ def check(
     )
     if add_ignore and baseline_out is not None:
         raise UsageFailure("--add-ignore and --write-baseline are two ways to adopt; choose one")
+    if (fix or diff) and (add_ignore or baseline_out is not None):
+        raise UsageFailure("--fix/--diff change files or show changes; check, then adopt")
+    if unsafe_fixes and not (fix or diff):
+        raise UsageFailure("--unsafe-fixes needs --fix or --diff")
+    diffs: list[str] = []
+    would_fix = 0
     known: dict[str, dict[str, str]] = {}
     if baseline_file is not None:
         from preflight.baseline import BaselineError, read_baseline
@@ -330,6 +356,13 @@ def check(
                 nested=not located.explicit,
             )
             threshold = Severity(fail_on.value) if fail_on is not None else configuration.fail_on
+            if fix or diff:
+                again = (configuration, selected, ignored, workers, not no_cache, options)
+                count, text = _fix_root(path, display_root, again, unsafe_fixes, write=fix)
+                would_fix += count
+                diffs.append(text)
+                if diff:
+                    continue
             with _progress(display_root) as progress:
                 result = run(
                     path,
@@ -361,6 +394,14 @@ def check(
         results.append(result)
         internal.extend(result.internal_errors)
         failing = failing or any(f.severity.rank >= threshold.rank for f in result.findings)
+    if diff:
+        with _writing(1 if would_fix else 0):
+            _write_stdout("".join(diffs), machine=True)
+            _flush_stdout()
+        typer.echo(f"preflight: would fix {would_fix} finding(s)", err=True)
+        raise typer.Exit(1 if would_fix else 0)
+    if fix:
+        typer.echo(f"preflight: fixed {would_fix} finding(s)", err=True)
     # Over all roots at once: one root's findings are not "fixed" because another lacks them.
     fixed = [entry for fp, entry in known.items() if fp not in current]
     if add_ignore:
@@ -483,6 +524,33 @@ def _suppressions_under_root(suppressions: list[Any], root_name: str) -> list[An
 
     findings = under_root([item.finding for item in suppressions], root_name)
     return [replace(item, finding=f) for item, f in zip(suppressions, findings, strict=True)]
+
+
+def _fix_root(
+    path: Path, display_root: str, again: tuple[Any, ...], unsafe: bool, *, write: bool
+) -> tuple[int, str]:
+    """``--fix``/``--diff`` on one root: check, apply the fixes, and again while a pass fixes
+    something (an edit that overlapped another waits for the next pass), at most ten passes.
+    Returns how many findings were fixed and the unified diff of every change."""
+    from preflight.engine import run
+    from preflight.fix import Applied, apply_fixes, diff_text
+
+    configuration, selected, ignored, workers, _, options = again
+    total = Applied()
+    fixed = 0
+    for _ in range(10 if write else 1):  # --diff: what one pass changes, nothing written
+        result = run(path, display_root, configuration, selected, ignored, workers, False, options)
+        applied = apply_fixes(path, result.findings, unsafe)
+        changed = {p: t for p, t in applied.after.items() if t != applied.before[p]}
+        if not changed:
+            break
+        fixed += len(applied.fixed)
+        for name, text in changed.items():
+            total.before.setdefault(name, applied.before[name])
+            total.after[name] = text
+        if write:
+            applied.write(path)
+    return fixed, diff_text(display_root, total)
 
 
 def _add_ignore(

@@ -318,6 +318,10 @@ def run(
     notes = [clean_text(note) for note in notes]
     internal = [clean_text(message) for message in internal]
     texts = {source.path: source.text for source in inventory.files}
+    if any(finding.autofix is not None for finding in findings):
+        from preflight.fix import resolve
+
+        findings = [resolve(finding, texts) for finding in findings]
     secret_lines = _secret_lines(project)
     wanted: dict[str, set[int]] = {}
     for finding in (*findings, *(item.finding for item in hidden)):

@@ -23,6 +23,44 @@ class Severity(str, enum.Enum):
         return {"error": 3, "warning": 2, "info": 1}[self.value]
 
 
+class Applicability(str, enum.Enum):
+    """Whether ``--fix`` applies a fix: ``safe`` ones are fully determined by the repository
+    and cannot break anything else; ``unsafe`` ones need a choice a person should review
+    (``--unsafe-fixes``)."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace the text from (``line``, ``col``) to (``end_line``, ``end_col``) of ``path``
+    with ``content`` (1-based; the end column exclusive; equal ends insert). ``line`` 0 means
+    the end of the file: the engine resolves it against the file's text (adding the newline
+    the last line lacks), so reporters always show a real position."""
+
+    path: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    content: str
+
+    @classmethod
+    def append(cls, path: str, content: str) -> Edit:
+        """Lines added at the end of ``path`` (``content`` ends with a newline)."""
+        return cls(path, 0, 0, 0, 0, content)
+
+
+@dataclass(frozen=True, slots=True)
+class Autofix:
+    """The change that repairs a finding: what it does in a few words, and its edits."""
+
+    applicability: Applicability
+    message: str  # "Add `SECRET_KEY=` to .env.example"
+    edits: tuple[Edit, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     code: str  # stamped by RuleContext.report from the rule's registration, never by the rule
@@ -36,6 +74,7 @@ class Finding:
     # What is wrong in a few words (`gunicorn` is not installed in the image), for the first
     # line of the text report; ``message`` is the whole story (what, where, what fails).
     headline: str = ""
+    autofix: Autofix | None = None  # what `--fix` writes, when the rule knows it
 
     @property
     def title(self) -> str:
@@ -118,6 +157,7 @@ class RuleContext:
         *,
         severity: Severity | None = None,
         headline: str = "",
+        autofix: Autofix | None = None,
     ) -> Finding:
         """A finding of this rule: code and severity come from its registration (``severity``
         picks one of the others it declares). ``headline`` says what is wrong in a few words
@@ -128,7 +168,15 @@ class RuleContext:
                 f"{self.code} reported at {chosen.value}, which its registration does not declare"
             )
         return Finding(
-            self.code, chosen, message, span, related, fix, name=self.name, headline=headline
+            self.code,
+            chosen,
+            message,
+            span,
+            related,
+            fix,
+            name=self.name,
+            headline=headline,
+            autofix=autofix,
         )
 
     def silent(self, span: Span | None, why: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.checks.rule import Rule
-from preflight.findings import Finding, RuleContext, Severity
+from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
 from preflight.model.envfiles import examples_for
 from preflight.model.graph import Deployment
 from preflight.spans import Related, Span
@@ -54,6 +54,12 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 # the finding is in that file: its name is enough
                 headline=f"`{setting.display_name}` is missing from "
                 f"{example.path.rsplit('/', 1)[-1]}",
+                # safe: a line of documentation, its value left empty for whoever fills it in
+                autofix=Autofix(
+                    Applicability.SAFE,
+                    f"Add `{setting.display_name}=` to {example.path}",
+                    (Edit.append(example.path, f"{setting.display_name}=\n"),),
+                ),
             )
 
 

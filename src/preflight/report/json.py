@@ -3,12 +3,15 @@
 ``{"version": 1, "tool": {...}, "findings": [...], "suppressions": [...], "summary": {...}}``;
 each finding carries ``code, name, severity, message, path, line, column, end_line, end_column,
 related, fix``, then (added within version 1) ``headline`` (what is wrong in a few words;
-``message`` says it in full), ``url`` (the rule's page) and ``fingerprint`` (the identity
-baselines use, stable across unrelated edits). ``suppressions`` lists the findings a marker,
-an annotation or ``per-file-ignores`` hid, each with ``suppression``: its ``kind``
-("comment", "annotation", "config"), where it is written (``path``, ``line``, ``column``; not
-for "config") and its ``reason`` (the text after ``--``, or null). ``summary`` counts findings
-by severity, files checked and (added within version 1) findings suppressed.
+``message`` says it in full), ``url`` (the rule's page), ``fingerprint`` (the identity baselines
+use, stable across unrelated edits) and ``autofix`` (null, or the change `--fix` makes:
+``applicability`` "safe"/"unsafe", ``message``, ``edits`` with ``path``, ``line``, ``column``,
+``end_line``, ``end_column`` and the ``content`` that replaces that range). ``suppressions``
+lists the findings a marker, an annotation or ``per-file-ignores`` hid, each with
+``suppression``: its ``kind`` ("comment", "annotation", "config"), where it is written
+(``path``, ``line``, ``column``; not for "config") and its ``reason`` (the text after ``--``, or
+null). ``summary`` counts findings by severity, files checked and (added within version 1)
+findings suppressed.
 Paths are as the user gave the root, joined with the path inside it (POSIX separators).
 """
 
@@ -18,7 +21,7 @@ import json
 from typing import Any
 
 from preflight import __version__
-from preflight.findings import Finding
+from preflight.findings import Autofix, Finding
 from preflight.pages import rule_url
 from preflight.redact import escape_control
 from preflight.report import safe_path
@@ -56,6 +59,28 @@ def _finding(root: str, finding: Finding) -> dict[str, Any]:
         "headline": escape_control(finding.title),
         "url": rule_url(finding.code),
         "fingerprint": finding.fingerprint,
+        "autofix": _autofix(root, finding.autofix),
+    }
+
+
+def _autofix(root: str, fix: Autofix | None) -> dict[str, Any] | None:
+    """The edits `--fix` would make (ranges as the finding's: 1-based, end column exclusive)."""
+    if fix is None:
+        return None
+    return {
+        "applicability": fix.applicability.value,
+        "message": escape_control(fix.message),
+        "edits": [
+            {
+                "path": safe_path(root, edit.path),
+                "line": edit.line,
+                "column": edit.col,
+                "end_line": edit.end_line,
+                "end_column": edit.end_col,
+                "content": edit.content,
+            }
+            for edit in fix.edits
+        ],
     }
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from preflight import __version__
-from preflight.findings import Finding, Severity
+from preflight.findings import Autofix, Finding, Severity
 from preflight.pages import PROJECT_URL, rule_url
 from preflight.redact import escape_control
 from preflight.report import shown_path
@@ -72,12 +72,39 @@ def _result(root: str, finding: Finding, rule_index: int) -> dict[str, Any]:
         "locations": [_location(root, finding.span)],
         "partialFingerprints": {"preflightFingerprint/v1": finding.fingerprint},
     }
+    if finding.autofix is not None:
+        result["fixes"] = [_fix(root, finding.autofix)]
     if finding.related:
         result["relatedLocations"] = [
             _location(root, related.span, related.note, index)
             for index, related in enumerate(finding.related, start=1)
         ]
     return result
+
+
+def _fix(root: str, fix: Autofix) -> dict[str, Any]:
+    """A SARIF ``fix``: the edits per file, as deleted regions and inserted text."""
+    changes: dict[str, list[dict[str, Any]]] = {}
+    for edit in fix.edits:
+        region = {
+            "startLine": edit.line,
+            "startColumn": edit.col,
+            "endLine": edit.end_line,
+            "endColumn": edit.end_col,
+        }
+        changes.setdefault(edit.path, []).append(
+            {"deletedRegion": region, "insertedContent": {"text": edit.content}}
+        )
+    return {
+        "description": {"text": escape_control(f"{fix.message} ({fix.applicability.value})")},
+        "artifactChanges": [
+            {
+                "artifactLocation": {"uri": _uri(root, Span(path, 1)), "uriBaseId": "%SRCROOT%"},
+                "replacements": replacements,
+            }
+            for path, replacements in changes.items()
+        ],
+    }
 
 
 def _invocation(results: list[Result]) -> dict[str, Any]:

@@ -192,6 +192,11 @@ def _details(
     if finding.fix:
         prefix = [("  ", ""), ("= help:", "cyan"), (" ", "")]
         out.lines(_wrap(prefix, escape_control(finding.fix), 10, width))
+    if finding.autofix is not None:
+        fix = finding.autofix
+        option = "--fix" if fix.applicability.value == "safe" else "--fix --unsafe-fixes"
+        prefix = [("  ", ""), ("= fix:", "cyan"), (" ", "")]
+        out.lines(_wrap(prefix, escape_control(f"{fix.message} ({option})"), 9, width))
     out.line([])
 
 
@@ -248,3 +253,14 @@ def _footer(results: list[Result], out: _Out, width: int | None) -> None:
         else f"Why and how to fix: `preflight explain CODE`, e.g. {command}"
     )
     out.lines(_wrap([], f"{hint} or {rule_url(example)}", 4, width))
+    safe = sum(
+        1
+        for r in results
+        for f in r.findings
+        if f.autofix is not None and f.autofix.applicability.value == "safe"
+    )
+    unsafe = sum(1 for r in results for f in r.findings if f.autofix is not None) - safe
+    if safe or unsafe:
+        fixable = f"{safe} fixable with `preflight check --fix`" if safe else ""
+        hidden = f"{unsafe} more with `--fix --unsafe-fixes`" if unsafe else ""
+        out.lines(_wrap([], "; ".join(x for x in (fixable, hidden) if x) + ".", 0, width))

@@ -1,0 +1,196 @@
+"""`check --fix` / `--diff`: turn findings' edits into file changes.
+
+A rule attaches an :class:`~preflight.findings.Autofix` to a finding when the repair is
+determined; the engine resolves its end-of-file edits against the file's text (so every
+reporter shows a real range), and this module applies them: on the bytes on disk (line endings,
+encoding and everything outside the edited range kept), never outside the checked root, never
+to a file a tool writes (lock files: the message says which command regenerates them), never
+two overlapping edits in one pass (the second finding's fix waits for the next run, as ruff's
+does).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from preflight.findings import Applicability, Autofix, Edit, Finding
+
+__all__ = ["Applied", "apply_fixes", "diff_text", "resolve", "would_apply"]
+
+# Files a tool writes and regenerates: a fix names the command instead of editing them.
+_GENERATED = frozenset(
+    {"uv.lock", "poetry.lock", "pdm.lock", "pipfile.lock", "requirements.lock", "pylock.toml"}
+)
+
+
+def resolve(finding: Finding, texts: dict[str, str]) -> Finding:
+    """``finding`` with its end-of-file edits placed against ``texts`` (path → text), and its
+    fix dropped when an edit names a file preflight did not read or a generated one."""
+    fix = finding.autofix
+    if fix is None:
+        return finding
+    edits: list[Edit] = []
+    for edit in fix.edits:
+        text = texts.get(edit.path)
+        if text is None or edit.path.rsplit("/", 1)[-1].lower() in _GENERATED:
+            return replace(finding, autofix=None)
+        edits.append(_placed(edit, text) if edit.line == 0 else edit)
+    return replace(finding, autofix=replace(fix, edits=tuple(edits)))
+
+
+def _placed(edit: Edit, text: str) -> Edit:
+    lines = text.split("\n")
+    if text.endswith("\n") or text == "":
+        at = (len(lines), 1)  # the empty line after the last newline
+        content = edit.content
+    else:
+        at = (len(lines), len(lines[-1]) + 1)
+        content = "\n" + edit.content
+    return Edit(edit.path, at[0], at[1], at[0], at[1], content)
+
+
+def would_apply(finding: Finding, unsafe: bool) -> bool:
+    """Whether ``--fix`` (with ``--unsafe-fixes`` when ``unsafe``) applies this finding's fix."""
+    fix = finding.autofix
+    return fix is not None and (unsafe or fix.applicability is Applicability.SAFE)
+
+
+@dataclass(slots=True)
+class Applied:
+    """What applying fixes to one root would change."""
+
+    before: dict[str, str] = field(default_factory=dict)  # path → text on disk
+    after: dict[str, str] = field(default_factory=dict)  # path → text with the fixes
+    fixed: list[Finding] = field(default_factory=list)
+    skipped: list[tuple[Finding, str]] = field(default_factory=list)  # (finding, why)
+
+    def write(self, root: Path) -> None:
+        """Write every changed file, as bytes, keeping its mode."""
+        for path, text in self.after.items():
+            if text == self.before[path]:
+                continue
+            target = root / path
+            data = text.encode("utf-8", "surrogateescape")
+            tmp = target.with_name(f".{target.name}.preflight-fix")
+            tmp.write_bytes(data)
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+            os.replace(tmp, target)
+
+
+def apply_fixes(root: Path, findings: Iterable[Finding], unsafe: bool) -> Applied:
+    """The files of ``root`` with every applicable fix of ``findings`` applied (nothing is
+    written: :meth:`Applied.write` does that)."""
+    applied = Applied()
+    taken: dict[str, list[tuple[int, int]]] = {}  # path → offset ranges already edited
+    planned: dict[str, list[tuple[int, int, str]]] = {}
+    real_root = root.resolve()
+    for finding in findings:
+        fix = finding.autofix
+        if fix is None or not would_apply(finding, unsafe):
+            continue
+        ranges: list[tuple[str, int, int, str]] = []
+        why = None
+        for edit in fix.edits:
+            text = _read(real_root, edit.path, applied)
+            if text is None:
+                why = f"{edit.path} cannot be read inside the checked root"
+                break
+            start = _offset(text, edit.line, edit.col)
+            end = _offset(text, edit.end_line, edit.end_col)
+            if start is None or end is None or end < start:
+                why = f"{edit.path} changed since it was read"
+                break
+            if any(_overlaps((start, end), other) for other in taken.get(edit.path, ())):
+                why = "another fix edits the same text; run --fix again"
+                break
+            ranges.append((edit.path, start, end, _newlines(edit.content, text)))
+        if why is not None:
+            applied.skipped.append((finding, why))
+            continue
+        for path, start, end, content in ranges:
+            taken.setdefault(path, []).append((start, end))
+            planned.setdefault(path, []).append((start, end, content))
+        applied.fixed.append(finding)
+    for path, edits in planned.items():
+        text = applied.before[path]
+        # from the end, so earlier offsets stay valid; insertions at one point keep their order
+        for _, (start, end, content) in sorted(
+            enumerate(edits), key=lambda item: (item[1][0], item[0]), reverse=True
+        ):
+            text = text[:start] + content + text[end:]
+        applied.after[path] = text
+    return applied
+
+
+def _read(root: Path, path: str, applied: Applied) -> str | None:
+    if path in applied.before:
+        return applied.before[path]
+    target = (root / path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        return None
+    try:
+        text = target.read_bytes().decode("utf-8", "surrogateescape")
+    except OSError:
+        return None
+    applied.before[path] = text
+    return text
+
+
+def _offset(text: str, line: int, col: int) -> int | None:
+    """The offset of 1-based (``line``, ``col``) in ``text`` (lines end at "\\n"), or None."""
+    start = 0
+    for _ in range(line - 1):
+        found = text.find("\n", start)
+        if found < 0:
+            return None
+        start = found + 1
+    end = text.find("\n", start)
+    end = len(text) if end < 0 else end
+    if text[start:end].endswith("\r"):
+        end -= 1  # CR LF: the CR is the line's ending, not a column
+    offset = start + col - 1
+    return offset if start <= offset <= end else None
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    if a[0] == a[1] or b[0] == b[1]:  # an insertion collides only inside a replaced range
+        return b[0] < a[0] < b[1] or a[0] < b[0] < a[1]
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _newlines(content: str, text: str) -> str:
+    """``content`` with the file's line ending (CR LF files stay CR LF)."""
+    first = text.find("\n")
+    if first > 0 and text[first - 1] == "\r":
+        return content.replace("\r\n", "\n").replace("\n", "\r\n")
+    return content
+
+
+def diff_text(display_root: str, applied: Applied) -> str:
+    """Unified diffs of every changed file, paths as the user gave the root."""
+    out: list[str] = []
+    for path in sorted(applied.after):
+        before, after = applied.before[path], applied.after[path]
+        if before == after:
+            continue
+        shown = f"{display_root.rstrip('/')}/{path}" if display_root not in ("", ".") else path
+        out.extend(
+            difflib.unified_diff(
+                before.splitlines(keepends=True),
+                after.splitlines(keepends=True),
+                f"a/{shown}",
+                f"b/{shown}",
+            )
+        )
+        if out and not out[-1].endswith("\n"):
+            out[-1] += "\n\\ No newline at end of file\n"
+    return "".join(out)
+
+
+def describe(fix: Autofix) -> str:
+    """`safe`/`unsafe` and what the fix does, for the text report."""
+    return f"{fix.message} ({fix.applicability.value} fix)"

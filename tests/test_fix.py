@@ -1,0 +1,204 @@
+"""Issue 21, `check --fix` / `--diff` / `--unsafe-fixes`: ruff's contract, through the real
+entry point — the golden diff, the fixed tree checked again, a second `--fix` that changes
+nothing, bytes outside the edit kept (CR LF, a last line without a newline), nothing written
+by `--diff`, nothing outside the root, and the edits in JSON and SARIF."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import FIXTURES, SHARED
+from preflight.cli import main
+from preflight.findings import Applicability, Autofix, Edit, Finding, Severity
+from preflight.fix import apply_fixes, resolve
+from preflight.spans import Span
+
+SCHEMA = json.loads((Path(__file__).parent / "findings.schema.json").read_text())
+SARIF_SCHEMA = json.loads((SHARED / "data" / "sarif-schema-2.1.0.json").read_text())
+SNAPSHOTS = Path(__file__).parent / "snapshots" / "fix"
+UPDATE = os.environ.get("PREFLIGHT_UPDATE_SNAPSHOTS") == "1"
+
+# Fixtures whose findings have a fix, the code it fixes, and whether it is safe.
+FIXABLE = [("env003-env-example-incomplete", "ENV003", True)]
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    out, err = capsys.readouterr()
+    code = exited.value.code
+    return (code if isinstance(code, int) else 0), out, err
+
+
+def tree(path: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
+    }
+
+
+def codes(capsys: pytest.CaptureFixture[str], root: Path) -> list[tuple[str, str, int]]:
+    code, out, err = run(capsys, "check", "--format", "json", "--no-cache", str(root))
+    assert code in (0, 1), err
+    return [(f["code"], f["path"], f["line"]) for f in json.loads(out)["findings"]]
+
+
+@pytest.mark.parametrize(("fixture", "code", "safe"), FIXABLE)
+def test_fix_contract_on_fixture(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fixture: str, code: str, safe: bool
+) -> None:
+    root = tmp_path / fixture
+    shutil.copytree(FIXTURES / fixture, root)
+    before = codes(capsys, root)
+    assert any(c == code for c, _, _ in before)
+    flags = () if safe else ("--unsafe-fixes",)
+    # --diff: the golden diff on stdout, exit 1, nothing written
+    files = tree(root)
+    exit_code, out, err = run(capsys, "check", "--diff", *flags, "--no-cache", str(root))
+    assert exit_code == 1, err
+    diff = out.replace(str(root), fixture)
+    snapshot = SNAPSHOTS / f"{fixture}.diff"
+    if UPDATE:
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        snapshot.write_text(diff, encoding="utf-8")
+    assert diff == snapshot.read_text(encoding="utf-8")
+    assert tree(root) == files
+    # --fix: writes what --diff showed; the fixed tree has no finding of that code and nothing new
+    exit_code, _, err = run(capsys, "check", "--fix", *flags, "--no-cache", str(root))
+    assert "fixed" in err
+    after = codes(capsys, root)
+    assert not any(c == code for c, _, _ in after)
+    assert set(after) <= set(before)
+    assert exit_code == (1 if after else 0)
+    # a second --fix changes nothing; --diff then exits 0
+    fixed = tree(root)
+    run(capsys, "check", "--fix", *flags, "--no-cache", str(root))
+    assert tree(root) == fixed
+    exit_code, out, _ = run(capsys, "check", "--diff", *flags, "--no-cache", str(root))
+    assert (exit_code, out) == (0, "")
+
+
+def test_unsafe_fixes_alone_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    exit_code, _, err = run(capsys, "check", "--unsafe-fixes", str(tmp_path))
+    assert exit_code == 2
+    assert "--unsafe-fixes needs --fix or --diff" in err
+
+
+@pytest.mark.parametrize(
+    ("example", "expected"),
+    [
+        # CR LF kept, the added line too; a comment and odd spacing untouched
+        (
+            b"# local set-up\r\nBILLING_STRIPE_API_KEY = x\r\n",
+            b"# local set-up\r\nBILLING_STRIPE_API_KEY = x\r\nBILLING_WEBHOOK_SECRET=\r\n",
+        ),
+        # a last line without its newline gets one before the added line
+        (
+            b"BILLING_STRIPE_API_KEY=x",
+            b"BILLING_STRIPE_API_KEY=x\nBILLING_WEBHOOK_SECRET=\n",
+        ),
+        # both missing: added in the order the settings are declared
+        (
+            b"# nothing yet\n",
+            b"# nothing yet\nBILLING_STRIPE_API_KEY=\nBILLING_WEBHOOK_SECRET=\n",
+        ),
+    ],
+)
+def test_fix_keeps_every_byte_outside_the_edit(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, example: bytes, expected: bytes
+) -> None:
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "env003-env-example-incomplete", root)
+    (root / ".env.example").write_bytes(example)
+    run(capsys, "check", "--fix", "--no-cache", "--select", "ENV003", str(root))
+    assert (root / ".env.example").read_bytes() == expected
+    assert codes(capsys, root) == []
+
+
+def finding_with(*edits: Edit, safe: bool = True) -> Finding:
+    applicability = Applicability.SAFE if safe else Applicability.UNSAFE
+    return Finding(
+        "ENV003",
+        Severity.WARNING,
+        "m",
+        Span("a.txt", 1),
+        autofix=Autofix(applicability, "change", tuple(edits)),
+    )
+
+
+def test_overlapping_edits_wait_for_the_next_pass(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("hello world\n")
+    first = finding_with(Edit("a.txt", 1, 1, 1, 6, "HELLO"))
+    second = finding_with(Edit("a.txt", 1, 3, 1, 8, "xx"))
+    applied = apply_fixes(tmp_path, [first, second], unsafe=False)
+    assert applied.after["a.txt"] == "HELLO world\n"
+    assert [why for _, why in applied.skipped] == [
+        "another fix edits the same text; run --fix again"
+    ]
+
+
+def test_unsafe_fixes_apply_only_when_asked(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("a\n")
+    unsafe = finding_with(Edit("a.txt", 1, 1, 1, 2, "b"), safe=False)
+    assert apply_fixes(tmp_path, [unsafe], unsafe=False).fixed == []
+    assert apply_fixes(tmp_path, [unsafe], unsafe=True).after["a.txt"] == "b\n"
+
+
+def test_no_edit_outside_the_root_or_in_a_lock_file(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep\n")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "link.txt").symlink_to(outside)
+    escape = finding_with(Edit("link.txt", 1, 1, 1, 5, "gone"))
+    applied = apply_fixes(root, [escape], unsafe=True)
+    assert applied.fixed == [] and "inside the checked root" in applied.skipped[0][1]
+    # a lock file is its tool's: the engine drops a fix that would edit one
+    lock = finding_with(Edit("uv.lock", 1, 1, 1, 1, "x"))
+    assert resolve(lock, {"uv.lock": "version = 1\n"}).autofix is None
+    # and an end-of-file edit is placed where the text ends
+    placed = resolve(finding_with(Edit.append("a.txt", "B=\n")), {"a.txt": "A=1"}).autofix
+    assert placed is not None
+    assert placed.edits == (Edit("a.txt", 1, 4, 1, 4, "\nB=\n"),)
+
+
+def test_json_and_sarif_carry_the_edits(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "env003-env-example-incomplete", root)
+    _, out, _ = run(capsys, "check", "--format", "json", "--no-cache", str(root))
+    document = json.loads(out)
+    jsonschema.validate(document, SCHEMA)
+    (finding,) = document["findings"]
+    assert finding["autofix"] == {
+        "applicability": "safe",
+        "message": "Add `BILLING_WEBHOOK_SECRET=` to .env.example",
+        "edits": [
+            {
+                "path": f"{root}/.env.example",
+                "line": 5,
+                "column": 1,
+                "end_line": 5,
+                "end_column": 1,
+                "content": "BILLING_WEBHOOK_SECRET=\n",
+            }
+        ],
+    }
+    _, out, _ = run(capsys, "check", "--format", "sarif", "--no-cache", str(root))
+    sarif = json.loads(out)
+    jsonschema.validate(sarif, SARIF_SCHEMA)
+    (result,) = sarif["runs"][0]["results"]
+    (change,) = result["fixes"][0]["artifactChanges"]
+    assert change["artifactLocation"]["uri"].endswith(".env.example")
+    assert change["replacements"] == [
+        {
+            "deletedRegion": {"startLine": 5, "startColumn": 1, "endLine": 5, "endColumn": 1},
+            "insertedContent": {"text": "BILLING_WEBHOOK_SECRET=\n"},
+        }
+    ]
