@@ -25,7 +25,12 @@ SNAPSHOTS = Path(__file__).parent / "snapshots" / "fix"
 UPDATE = os.environ.get("PREFLIGHT_UPDATE_SNAPSHOTS") == "1"
 
 # Fixtures whose findings have a fix, the code it fixes, and whether it is safe.
-FIXABLE = [("env003-env-example-incomplete", "ENV003", True)]
+FIXABLE = [
+    ("env003-env-example-incomplete", "ENV003", True),
+    ("db005-heroku-postgres-scheme", "DB005", True),
+    ("db008-sqlalchemy-without-asyncio-extra", "DB008", True),
+    ("db008-uv-lock-sqlalchemy-21", "DB008", True),
+]
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -202,3 +207,36 @@ def test_json_and_sarif_carry_the_edits(capsys: pytest.CaptureFixture[str], tmp_
             "insertedContent": {"text": "BILLING_WEBHOOK_SECRET=\n"},
         }
     ]
+
+
+def test_a_diff_never_prints_a_secret(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "db005-heroku-postgres-scheme", root)
+    example = root / ".env.example"
+    example.write_text(
+        example.read_text().replace("CHANGE_ME@", "Zq8vLm3Kx9Tr@") + "API_TOKEN=Tq3Nw8Zr5Yx2\n"
+    )
+    exit_code, out, _ = run(capsys, "check", "--diff", "--no-cache", str(root))
+    assert exit_code == 1
+    assert "+DATABASE_URL=postgresql://invoice:***@localhost" in out
+    assert "Zq8v" not in out and "Tq3N" not in out
+
+
+@pytest.mark.parametrize(
+    ("line", "fixed"),
+    [
+        ('    "SQLAlchemy[mypy]>=2.0",\n', '    "SQLAlchemy[mypy, asyncio]>=2.0",\n'),
+        ("    'sqlalchemy >=2.1',\n", "    'sqlalchemy[asyncio] >=2.1',\n"),
+    ],
+)
+def test_db008_adds_the_extra_as_the_requirement_is_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, line: str, fixed: str
+) -> None:
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "db008-sqlalchemy-without-asyncio-extra", root)
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text()
+    original = next(x for x in text.splitlines(keepends=True) if "sqlalchemy>=" in x)
+    pyproject.write_text(text.replace(original, line))
+    run(capsys, "check", "--fix", "--no-cache", "--select", "DB008", str(root))
+    assert pyproject.read_text() == text.replace(original, fixed)

@@ -45,11 +45,20 @@ class Edit:
     end_line: int
     end_col: int
     content: str
+    # Set by the constructors below, resolved (and cleared) by the engine against the text:
+    # the first occurrence of ``find`` on ``line`` at or after ``col`` is what is replaced.
+    find: str = ""
 
     @classmethod
     def append(cls, path: str, content: str) -> Edit:
         """Lines added at the end of ``path`` (``content`` ends with a newline)."""
         return cls(path, 0, 0, 0, 0, content)
+
+    @classmethod
+    def replace_text(cls, path: str, line: int, col: int, find: str, content: str) -> Edit:
+        """``find``, first written on ``line`` at or after ``col``, replaced by ``content``: a
+        rule knows the span of a value, the engine finds the word in it (no fix if absent)."""
+        return cls(path, line, col, line, col, content, find)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from preflight.findings import Applicability, Autofix, Edit, Finding
+from preflight.redact import redact_source
 
 __all__ = ["Applied", "apply_fixes", "diff_text", "resolve", "would_apply"]
 
@@ -38,8 +39,24 @@ def resolve(finding: Finding, texts: dict[str, str]) -> Finding:
         text = texts.get(edit.path)
         if text is None or edit.path.rsplit("/", 1)[-1].lower() in _GENERATED:
             return replace(finding, autofix=None)
-        edits.append(_placed(edit, text) if edit.line == 0 else edit)
+        if edit.find:
+            found = _found(edit, text)
+            if found is None:
+                return replace(finding, autofix=None)
+            edits.append(found)
+        else:
+            edits.append(_placed(edit, text) if edit.line == 0 else edit)
     return replace(finding, autofix=replace(fix, edits=tuple(edits)))
+
+
+def _found(edit: Edit, text: str) -> Edit | None:
+    lines = text.split("\n")
+    if not 1 <= edit.line <= len(lines):
+        return None
+    at = lines[edit.line - 1].find(edit.find, max(0, edit.col - 1))
+    if at < 0:
+        return None
+    return Edit(edit.path, edit.line, at + 1, edit.line, at + 1 + len(edit.find), edit.content)
 
 
 def _placed(edit: Edit, text: str) -> Edit:
@@ -171,10 +188,12 @@ def _newlines(content: str, text: str) -> str:
 
 
 def diff_text(display_root: str, applied: Applied) -> str:
-    """Unified diffs of every changed file, paths as the user gave the root."""
+    """Unified diffs of every changed file, paths as the user gave the root, every line
+    redacted as a report's source lines are (a URL's password, a Secret's values, the value of
+    a sensitive name: a diff shows the lines around an edit, and no secret is ever printed)."""
     out: list[str] = []
     for path in sorted(applied.after):
-        before, after = applied.before[path], applied.after[path]
+        before, after = _redacted(applied.before[path]), _redacted(applied.after[path])
         if before == after:
             continue
         shown = f"{display_root.rstrip('/')}/{path}" if display_root not in ("", ".") else path
@@ -182,13 +201,18 @@ def diff_text(display_root: str, applied: Applied) -> str:
             difflib.unified_diff(
                 before.splitlines(keepends=True),
                 after.splitlines(keepends=True),
-                f"a/{shown}",
-                f"b/{shown}",
+                shown,
+                shown,
             )
         )
         if out and not out[-1].endswith("\n"):
             out[-1] += "\n\\ No newline at end of file\n"
     return "".join(out)
+
+
+def _redacted(text: str) -> str:
+    lines = text.split("\n")
+    return "\n".join(redact_source(lines, range(1, len(lines) + 1)))
 
 
 def describe(fix: Autofix) -> str:

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 from preflight.checks import _db
 from preflight.checks.rule import Rule
-from preflight.findings import Finding, RuleContext, Severity
+from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
 from preflight.model.graph import Deployment
+from preflight.spans import Span
 
 
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
@@ -24,7 +25,24 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             "Write `postgresql://` (with the driver, e.g. `postgresql+asyncpg://`), or rewrite "
             "the scheme in the settings validator before the engine is created.",
             headline="SQLAlchemy rejects the `postgres://` scheme",
+            autofix=_rewrite(url.source.value, url.source.span),
         )
+
+
+def _rewrite(value: str, span: Span) -> Autofix | None:
+    """`postgres://` → `postgresql://` (and `postgres+driver://` → `postgresql+driver://`)
+    where the URL is written on the line of its source (an env file, a Secret's stringData, a
+    default): safe, the scheme SQLAlchemy documents for the same database. A base64 `data`
+    value is not written there, and gets no fix."""
+    scheme = value.strip().strip("'\"").split("://", 1)[0]
+    if "://" not in value or not scheme.startswith("postgres") or scheme.startswith("postgresql"):
+        return None
+    written = scheme + "://"
+    return Autofix(
+        Applicability.SAFE,
+        f"Write `postgresql{written[len('postgres') :]}`",
+        (Edit.replace_text(span.path, span.line, span.col, written, "postgresql" + written[8:]),),
+    )
 
 
 RULE = Rule(
