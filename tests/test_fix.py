@@ -30,6 +30,10 @@ FIXABLE = [
     ("db005-heroku-postgres-scheme", "DB005", True),
     ("db008-sqlalchemy-without-asyncio-extra", "DB008", True),
     ("db008-uv-lock-sqlalchemy-21", "DB008", True),
+    ("pkg001-gunicorn-missing", "PKG001", False),
+    ("pkg001-requirements-project", "PKG001", False),
+    ("pkg001-dev-group-only", "PKG001", False),
+    ("pkg001-k8s-command", "PKG001", False),
 ]
 
 
@@ -240,3 +244,37 @@ def test_db008_adds_the_extra_as_the_requirement_is_written(
     pyproject.write_text(text.replace(original, line))
     run(capsys, "check", "--fix", "--no-cache", "--select", "DB008", str(root))
     assert pyproject.read_text() == text.replace(original, fixed)
+
+
+POETRY = """[tool.poetry]
+name = "svc"
+version = "1.0.0"
+
+[tool.poetry.dependencies]
+python = "^3.12"  # the runtime
+fastapi = "^0.115"
+
+[tool.poetry.group.dev.dependencies]
+pytest = "*"
+"""
+
+
+def test_pkg001_adds_a_key_to_poetrys_main_group(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(POETRY)
+    (root / "Dockerfile").write_text(
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\n"
+        "RUN pip install poetry && poetry install --only main\n"
+        'CMD ["gunicorn", "-b", "0.0.0.0:8000", "svc.main:app"]\n'
+    )
+    assert [c for c, _, _ in codes(capsys, root)] == ["PKG001"]
+    run(capsys, "check", "--fix", "--no-cache", str(root))  # unsafe: not applied
+    assert (root / "pyproject.toml").read_text() == POETRY
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    assert (root / "pyproject.toml").read_text() == POETRY.replace(
+        'fastapi = "^0.115"\n', 'fastapi = "^0.115"\ngunicorn = "*"\n'
+    )
+    assert codes(capsys, root) == []

@@ -48,6 +48,15 @@ class Edit:
     # Set by the constructors below, resolved (and cleared) by the engine against the text:
     # the first occurrence of ``find`` on ``line`` at or after ``col`` is what is replaced.
     find: str = ""
+    # Set by :meth:`toml_add`: the dotted table (`project.dependencies`, an array, or
+    # `tool.poetry.dependencies`, a table) that ``content`` is added to, resolved the same way.
+    toml: str = ""
+
+    @classmethod
+    def toml_add(cls, path: str, where: str, content: str) -> Edit:
+        """Add ``content`` to the array ``where`` names (a PEP 508 string), or to the table
+        (``content`` is ``name = "constraint"``): the engine edits the TOML round-trip."""
+        return cls(path, 0, 0, 0, 0, content, toml=where)
 
     @classmethod
     def append(cls, path: str, content: str) -> Edit:

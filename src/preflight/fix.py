@@ -39,7 +39,12 @@ def resolve(finding: Finding, texts: dict[str, str]) -> Finding:
         text = texts.get(edit.path)
         if text is None or edit.path.rsplit("/", 1)[-1].lower() in _GENERATED:
             return replace(finding, autofix=None)
-        if edit.find:
+        if edit.toml:
+            found = _toml_added(edit, text)
+            if found is None:
+                return replace(finding, autofix=None)
+            edits.append(found)
+        elif edit.find:
             found = _found(edit, text)
             if found is None:
                 return replace(finding, autofix=None)
@@ -57,6 +62,52 @@ def _found(edit: Edit, text: str) -> Edit | None:
     if at < 0:
         return None
     return Edit(edit.path, edit.line, at + 1, edit.line, at + 1 + len(edit.find), edit.content)
+
+
+def _toml_added(edit: Edit, text: str) -> Edit | None:
+    """The TOML addition as a range: tomlkit edits the document round-trip (comments, quoting
+    and the array's layout kept) and the range is where its text differs from the file's."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        document = tomlkit.parse(text)
+        node: object = document
+        for key in edit.toml.split("."):
+            node = node[key]  # type: ignore[index]
+        if isinstance(node, list):
+            node.append(edit.content)
+        elif isinstance(node, dict):
+            name, _, value = edit.content.partition(" = ")
+            # a plain value: an item parsed elsewhere carries its trivia (and eats the blank
+            # line that ends the table)
+            node[name] = tomlkit.parse(f"v = {value}")["v"].unwrap()
+        else:
+            return None
+        changed = tomlkit.dumps(document)
+    except (TOMLKitError, KeyError, TypeError, ValueError):
+        return None
+    return _difference(edit.path, text, changed)
+
+
+def _difference(path: str, before: str, after: str) -> Edit | None:
+    """The one range of ``before`` that ``after`` replaces (common head and tail kept)."""
+    if before == after:
+        return None
+    head = 0
+    limit = min(len(before), len(after))
+    while head < limit and before[head] == after[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and before[len(before) - 1 - tail] == after[len(after) - 1 - tail]:
+        tail += 1
+    start, end = _position(before, head), _position(before, len(before) - tail)
+    return Edit(path, start[0], start[1], end[0], end[1], after[head : len(after) - tail])
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def _placed(edit: Edit, text: str) -> Edit:

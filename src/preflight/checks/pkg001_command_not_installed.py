@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.checks.rule import Rule
-from preflight.findings import Finding, RuleContext, Severity
+from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
 from preflight.model.facts import Invocation, normalise_name
 from preflight.model.graph import Deployment
 from preflight.model.processes import Process, Step, defers_to_start
@@ -57,11 +57,15 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             )
             continue
         for missing in _missing(graph.processes[index], launch, graph, ctx):
-            yield _finding(ctx, launch, missing, declared)
+            yield _finding(ctx, launch, missing, declared, graph.files.locks)
 
 
 def _finding(
-    ctx: RuleContext, launch: Launch, missing: _Missing, declared: dict[str, list[tuple[Span, str]]]
+    ctx: RuleContext,
+    launch: Launch,
+    missing: _Missing,
+    declared: dict[str, list[tuple[Span, str]]],
+    locks: dict[str, dict[str, str]],
 ) -> Finding:
     environment = launch.environment
     assert environment is not None
@@ -92,7 +96,52 @@ def _finding(
         tuple(related),
         fix[0].upper() + fix[1:] + ".",
         headline=f"{missing.program} is not installed in the image",
+        autofix=_declare(environment, dist, locks),
     )
+
+
+def _declare(
+    environment: Environment, dist: str, locks: dict[str, dict[str, str]]
+) -> Autofix | None:
+    """Add ``dist`` to the dependency list the image installs: the runtime table of the
+    project it installs (an entry of `[project.dependencies]`, a key of Poetry's main group),
+    else the requirements file it installs. Unsafe: the version is a choice (a dev group's
+    constraint where one declares it, else the lock file's version as a lower bound)."""
+    name = dist.split("[", 1)[0]
+    if environment.runtime_of:
+        project = environment.runtime_of[0]
+        directory = project.path.rpartition("/")[0]
+        version = next(
+            (
+                versions[name]
+                for lock, versions in sorted(locks.items())
+                if lock.rpartition("/")[0] == directory and name in versions
+            ),
+            None,
+        )
+        table = project.runtime_table.strip("[]")
+        grouped = next(
+            (r.raw.strip() for g in project.groups for r in g.requirements if r.name == name),
+            None,
+        )
+        if grouped is not None and table == "project.dependencies":
+            edit = Edit.toml_add(project.path, table, grouped)
+        elif table == "tool.poetry.dependencies":
+            constraint = f"^{version}" if version else "*"
+            entry = f'{dist} = "{constraint}"' if "[" not in dist else None
+            if entry is None:
+                return None  # Poetry writes extras as a table: left to a person
+            edit = Edit.toml_add(project.path, table, entry)
+        else:
+            edit = Edit.toml_add(project.path, table, f"{dist}>={version}" if version else dist)
+        where = f"{project.runtime_table} in {project.path}"
+    else:
+        target = _where_to_declare(environment)
+        if target is None or not target.endswith(".txt"):
+            return None
+        edit, where = Edit.append(target, f"{dist}\n"), target
+    then = " (then update the lock file with its tool)" if locks else ""
+    return Autofix(Applicability.UNSAFE, f"Add `{dist}` to {where}{then}", (edit,))
 
 
 def _narrow(launch: Launch, program: str) -> Span:
