@@ -16,7 +16,7 @@ from pathlib import Path
 
 from preflight.gitignore import GitIgnore
 from preflight.gitindex import TrackedModes, tracked_modes
-from preflight.knowledge.envfiles import ENV_EXAMPLE_NAMES
+from preflight.knowledge.envfiles import is_example_name
 
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 
@@ -201,7 +201,7 @@ def classify(rel: str) -> FileKind | None:
         if stem.startswith(("docker-compose", "compose")):
             return FileKind.COMPOSE
         return FileKind.YAML
-    if name in ENV_EXAMPLE_NAMES:
+    if is_example_name(name):
         return FileKind.ENV_EXAMPLE
     if name == ".env" or name.startswith((".env.", ".env-")) or lower.endswith(".env"):
         return FileKind.ENV_FILE

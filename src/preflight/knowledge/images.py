@@ -67,6 +67,8 @@ STOCK_INFRASTRUCTURE = frozenset(
         "cloudsql-proxy",
         "gce-proxy",  # the Cloud SQL Auth proxy v1 (gcr.io/cloudsql-docker/gce-proxy)
         "pgbouncer",
+        "mailhog",  # development mail catchers (cookiecutter-django's compose and manifests)
+        "mailpit",
         "busybox",
         "alpine",
         "curl",

@@ -706,8 +706,11 @@ class AppResolver:
             handler = handlers.get(route.handler or "")
             app.routes.append(Route(route.methods, base + route.path, handler, path, route.span))
         for include in includes:
+            if include.kind == "pass" and router.kind == "app":
+                self._handed(app, path, module, include, base, depth, seen, budget)
+                continue
             if include.kind not in ("include", "mount"):
-                continue  # Flask's register_blueprint and hand-offs: not on a FastAPI app
+                continue  # Flask's register_blueprint: not on a FastAPI app
             budget[0] -= 1
             if budget[0] < 0:
                 return
@@ -870,6 +873,24 @@ class AppResolver:
         if callee is None:
             return
         found = self._function(path, module, callee)
+        if found is not None and app.framework != "flask":
+            # a FastAPI/Starlette app handed to a function of the project that includes
+            # routers on it (`_setup_routers(app, settings)`, the prefix often a setting): not
+            # followed, the route table is partial. One that only adds middleware is ignored.
+            function_path, function = found
+            named = include.argument
+            if named.isdigit():
+                index = int(named)
+                named = function.params[index] if index < len(function.params) else ""
+            adds = any(
+                decl.owner == named and decl.scope == function.name
+                for decl in self.python[function_path].includes
+            )
+            if adds:
+                app.partial.append(
+                    f"the app is handed to `{callee}` ({where}), which adds routes to it"
+                )
+            return
         if found is not None:
             function_path, function = found
             param: str | None = include.argument

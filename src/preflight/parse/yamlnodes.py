@@ -14,6 +14,7 @@ file over the cap becomes a ParseProblem and nothing else from it is used.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -368,6 +369,9 @@ class TypedReader:
             return None
         value = node.as_int()
         if value is None:
+            filled = substituted(node)
+            if filled is not None:  # a placeholder CI fills in: its default, if it has one
+                return _yaml_int(filled) if filled else None
             self.problem(node.span, f"`{where}` should be an integer, not {node.type_name}")
         return value
 
@@ -375,6 +379,8 @@ class TypedReader:
         if node is None or node.is_null:
             return False
         value = node.as_bool()
+        if value is None and substituted(node) is not None:
+            return (substituted(node) or "").lower() in _TRUE
         if value is None:
             self.problem(node.span, f"`{where}` should be true or false, not {node.type_name}")
             return False
@@ -407,6 +413,24 @@ class TypedReader:
             if text is not None:
                 values.append(text)
         return tuple(values)
+
+
+# A whole value a pipeline substitutes before `kubectl apply` (envsubst, `sed`, Terraform):
+# `${REPLICAS}`, `${PERIOD:-10}`, `$PORT`. Not a wrong type: the file is a template.
+_PLACEHOLDER = re.compile(
+    r"^\$(?:\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?[-=](?P<default>[^}]*))?\}|[A-Za-z_][A-Za-z0-9_]*)$"
+)
+
+
+def substituted(node: YNode) -> str | None:
+    """For a scalar that is only a substitution placeholder, its default ("" without one);
+    None for any other node."""
+    if node.kind != "scalar" or not isinstance(node.value, str) or "$" not in node.value:
+        return None
+    match = _PLACEHOLDER.match(node.value.strip())
+    if match is None:
+        return None
+    return (match.group("default") or "").strip()
 
 
 def items_of(node: YNode | None) -> tuple[tuple[YNode, YNode], ...]:

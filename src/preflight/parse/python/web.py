@@ -197,7 +197,7 @@ class _WebExtractor:
 
     def _call(self, call: ast.Call, scope: str | None, in_loop: bool) -> None:
         func = call.func
-        if self.flaskish:
+        if self.flaskish or self.routers:
             self._handoff(call, scope, in_loop)
         if not isinstance(func, ast.Attribute):
             return
@@ -367,7 +367,7 @@ class _WebExtractor:
             if not isinstance(node, ast.Name):
                 continue
             handed = node.id in params and any(w in node.id for w in _ROUTER_WORDS)
-            if not (handed or self._is_flask(node.id, scope)):
+            if not (handed or self._is_flask(node.id, scope) or self._is_app(node.id, scope)):
                 continue
             callee = dotted(func)
             self.includes.append(
@@ -382,6 +382,13 @@ class _WebExtractor:
                     argument=argument,
                 )
             )
+
+    def _is_app(self, name: str, scope: str | None) -> bool:
+        """A FastAPI/Starlette app (not a router) of this scope: handed to a function of the
+        project, it may get routes there (`_setup_routers(app, settings)`)."""
+        return any(
+            r.name == name and r.scope in (scope, None) and r.kind == "app" for r in self.routers
+        )
 
     def _is_flask(self, name: str, scope: str | None) -> bool:
         return any(
