@@ -30,9 +30,9 @@ _LOCK_ERROR = (
 _FILE_ERRORS = {
     ("hatchling", "readme"): "OSError: Readme file does not exist: {name}",
     ("hatchling", "license"): "OSError: License file does not exist: {name}",
-    ("poetry-core", "readme"): "Readme path `{image}` does not exist.",
+    ("poetry-core", "readme"): "Readme path `{image}` does not exist",
     ("Poetry", "readme"): "The current project could not be installed: Readme path `{image}` "
-    "does not exist.",
+    "does not exist",
     ("hatchling", "package"): "ValueError: Unable to determine which files to ship inside the "
     "wheel using the following heuristics",
     ("poetry-core", "package"): "No file/folder found for package {project}",
