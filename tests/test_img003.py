@@ -334,6 +334,5 @@ def test_verbose_says_why_it_stayed_silent(project: Project) -> None:
     result = project(files)
     assert result.findings == []
     assert any(
-        note.startswith("IMG003 silent") and "2 different contexts" in note
-        for note in result.notes
+        note.startswith("IMG003 silent") and "2 different contexts" in note for note in result.notes
     ), result.notes
