@@ -336,3 +336,34 @@ def test_verbose_says_why_it_stayed_silent(project: Project) -> None:
     assert any(
         note.startswith("IMG003 silent") and "2 different contexts" in note for note in result.notes
     ), result.notes
+
+
+def test_a_directory_copied_over_keeps_the_files_copied_before(project: Project) -> None:
+    # COPY src/ /app/ merges into /app: pyproject.toml and README.md copied before stay
+    files = {
+        **BASE,
+        "src/orders/__init__.py": "",
+        "Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\n"
+        "COPY pyproject.toml README.md LICENSE uv.lock /app/\nCOPY src/ /app/\n"
+        "RUN uv sync --frozen\n",
+    }
+    assert at(project(files)) == []
+
+
+def test_an_install_after_cd_is_not_judged(project: Project) -> None:
+    dockerfile = (
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY pyproject.toml ./\n"
+        "RUN cd /tmp && pip install .\n"
+    )
+    assert at(project({**BASE, "Dockerfile": dockerfile})) == []
+
+
+def test_a_glob_copy_lands_what_it_matches(project: Project) -> None:
+    dockerfile = (
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY pyproject.toml uv.lock* *.md ./\n"
+        "RUN uv sync --frozen --no-install-project\n"
+    )
+    assert at(project({**BASE, "Dockerfile": dockerfile})) == []
+    excluded = {**BASE, ".dockerignore": "uv.lock\n", "Dockerfile": dockerfile}
+    # `uv.lock*` matches nothing the context keeps: the frozen sync has no lock
+    assert at(project(excluded)) == [("Dockerfile", 4)]

@@ -67,6 +67,11 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
         yield _not_copied(gaps, ctx)
 
 
+def _short(headline: str, shorter: str) -> str:
+    """The headline, or a shorter one when names make it long (headlines stay ≤ 80)."""
+    return headline if len(headline) <= 80 else shorter[:80]
+
+
 def _where(gap: ContextGap) -> str:
     context = gap.context
     return f"the build context (`{context.directory or '.'}`: {context.why})"
@@ -86,7 +91,10 @@ def _copy_source(gap: ContextGap, ctx: RuleContext) -> Finding:
             (step,),
             f"Add `!{gap.needed}` below `{gap.pattern.written}` in {ignore}, or stop copying "
             f"`{gap.needed}` in {gap.dockerfile}.",
-            headline=f"`{gap.pattern.written}` keeps `{gap.needed}` out, but it is copied",
+            headline=_short(
+                f"`{gap.pattern.written}` keeps `{gap.needed}` out, but it is copied",
+                ".dockerignore keeps a file out of the build context, but it is copied",
+            ),
         )
     return ctx.report(
         f"`{gap.step_text}` copies `{gap.needed}`, but {_where(gap)} has no "
@@ -96,7 +104,9 @@ def _copy_source(gap: ContextGap, ctx: RuleContext) -> Finding:
         (),
         f"Commit `{gap.needed}` at `{gap.context.repo_path(gap.needed)}`, or fix the path "
         "(it is relative to the build context, not to the Dockerfile).",
-        headline=f"`{gap.needed}` is not in the build context",
+        headline=_short(
+            f"`{gap.needed}` is not in the build context", "a copied file is not in the context"
+        ),
     )
 
 
@@ -114,7 +124,10 @@ def _lock(gap: ContextGap, ctx: RuleContext) -> Finding:
             gap.pattern.span,
             (reads,),
             f"Add `!{gap.needed}` below `{gap.pattern.written}` in {ignore}.",
-            headline=f"`{gap.pattern.written}` keeps uv.lock out, but {gap.step_text} needs it",
+            headline=_short(
+                f"`{gap.pattern.written}` keeps uv.lock out, but {gap.step_text} needs it",
+                f".dockerignore keeps uv.lock out, but {gap.step_text} needs it",
+            ),
         )
     later = (
         (Related(gap.copied_later, "uv.lock is copied only here, after the install"),)
@@ -164,7 +177,10 @@ def _build_file(gap: ContextGap, ctx: RuleContext) -> Finding:
             gap.pattern.span,
             tuple(related),
             f"Add `!{name}` below `{gap.pattern.written}` in {ignore}.",
-            headline=f"`{gap.pattern.written}` keeps `{name}` out, but {gap.reader} reads it",
+            headline=_short(
+                f"`{gap.pattern.written}` keeps `{name}` out, but {gap.reader} reads it",
+                f".dockerignore keeps `{name}` out, but {gap.reader} reads it",
+            ),
         )
     raise AssertionError(gap.state)  # not-copied gaps go to _not_copied
 
@@ -207,8 +223,10 @@ def _not_copied(gaps: list[ContextGap], ctx: RuleContext) -> Finding:
         first.step,
         tuple(related),
         f"Copy {shown} before this step, or {step_fix}.",
-        headline=f"{step} runs before {shown} {'is' if len(names) == 1 else 'are'} copied "
-        "into the image",
+        headline=_short(
+            f"{step} runs before {shown} {'is' if len(names) == 1 else 'are'} copied",
+            f"{step} runs before the files it builds from are copied",
+        ),
     )
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from preflight.parse.dockerfile import CopyStep, Dockerfile, RunStep, Stage
-from preflight.parse.dockerignore import DockerIgnore, IgnorePattern
+from preflight.parse.dockerignore import DockerIgnore, IgnorePattern, glob_matches
 from preflight.parse.requirements import normalise_name
 from preflight.parse.shell import shell_invocations
 from preflight.spans import Span
@@ -170,6 +170,7 @@ class StageFiles:
 
     landings: list[Landing] = field(default_factory=list)
     runs: list[RunStep] = field(default_factory=list)
+    context: BuildContext | None = None  # to tell which files a directory copy brings
 
     def landing(self, image_path: str, before: Span) -> Landing | None:
         """The last landing at or above ``image_path`` made before the step at ``before``
@@ -180,9 +181,21 @@ class StageFiles:
                     continue
             elif not _before(landing.span, before):
                 continue
-            if landing.covers(image_path):
+            if landing.covers(image_path) and self._brings(landing, image_path):
                 return landing
         return None
+
+    def _brings(self, landing: Landing, image_path: str) -> bool:
+        """A directory copied over a path brings it only if the repository has it there
+        (Docker merges directories: an earlier COPY's file stays unless this one overwrites
+        it)."""
+        if landing.source is None or not landing.is_dir or self.context is None:
+            return True
+        source = landing.source_of(image_path)
+        if source is None:
+            return True
+        repo = self.context.repo_path(source)
+        return repo in self.context.paths or repo in self.context.dirs
 
     def later(self, image_path: str, after: Span) -> Landing | None:
         """The first landing of ``image_path`` from the context after the step at ``after``."""
@@ -220,7 +233,7 @@ def stage_files(
     dockerfile: Dockerfile, stage: Stage, texts: Mapping[str, str], context: BuildContext
 ) -> StageFiles:
     """The landings of ``stage`` and the stages it is built FROM (oldest first)."""
-    files = StageFiles()
+    files = StageFiles(context=context)
     lines = texts.get(dockerfile.path, "").split("\n")
     for ancestor in reversed(dockerfile.lineage(stage)):
         for copy in ancestor.copies:
@@ -245,6 +258,9 @@ def _landings(copy: CopyStep, lines: list[str], context: BuildContext) -> Iterat
     if "<<" in written:
         yield Landing(dest, None, True, copy.span, "heredoc")
         return
+    if "--parents" in written or "--exclude" in written:
+        yield Landing(dest, None, True, copy.span, f"{keyword} with --parents or --exclude")
+        return
     if copy.from_ref is not None:
         yield Landing(dest, None, True, copy.span, "COPY --from")
         return
@@ -255,9 +271,12 @@ def _landings(copy: CopyStep, lines: list[str], context: BuildContext) -> Iterat
         if copy.is_add and _ARCHIVE.search(source):
             yield Landing(dest, None, True, copy.span, "archive")
             continue
-        if "$" in source or any(ch in source for ch in "*?["):
-            # a glob or a variable: it may land anything under the destination
+        if "$" in source:
+            # a variable: it may land anything under the destination
             yield Landing(dest, None, True, copy.span, keyword)
+            continue
+        if any(ch in source for ch in "*?["):
+            yield from _glob_landings(copy, source, dest, context, keyword)
             continue
         normal = _normal(source)
         if context.repo_path(normal) in context.dirs:
@@ -269,6 +288,31 @@ def _landings(copy: CopyStep, lines: list[str], context: BuildContext) -> Iterat
         yield Landing(
             posixpath.join(dest, posixpath.basename(normal)), normal, False, copy.span, keyword
         )
+
+
+def _glob_landings(
+    copy: CopyStep, source: str, dest: str, context: BuildContext, keyword: str
+) -> Iterator[Landing]:
+    """What a glob source lands: each context path it matches that the context keeps, into
+    dest (`COPY pyproject.toml poetry.lock* ./`)."""
+    prefix = context.directory + "/" if context.directory else ""
+    pattern = _normal(source)
+    if "/" in pattern.rstrip("/") and not pattern.startswith(("*", "?", "[")):
+        head = pattern.split("/", 1)[0]
+        if any(ch in head for ch in "*?["):
+            yield Landing(dest, None, True, copy.span, keyword)
+            return
+    for path in sorted(context.paths | context.dirs):
+        if not path.startswith(prefix) or path == context.directory:
+            continue
+        relative = path[len(prefix) :]
+        if not glob_matches(pattern, relative) or context.state(relative)[0] != "present":
+            continue
+        if path in context.dirs:
+            yield Landing(dest, relative, True, copy.span, keyword)
+        else:
+            target = posixpath.join(dest, posixpath.basename(relative))
+            yield Landing(target, relative, False, copy.span, keyword)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -597,6 +641,7 @@ _UV_VALUE = frozenset(
 _POETRY_VALUE = frozenset(
     {"--with", "--without", "--only", "-E", "--extras", "-C", "--directory", "-P", "--project"}
 )
+_CHANGES_DIRECTORY = re.compile(r"(?:^|[;&|(\s])(?:cd|pushd)\s")
 _TRUE = re.compile(r"^(?:1|true|yes|on)$", re.I)
 
 
@@ -612,6 +657,8 @@ class _Install:
 
 
 def _installs(run: RunStep, stage_env: Mapping[str, tuple[str | None, Span]]) -> list[_Install]:
+    if _CHANGES_DIRECTORY.search(run.script):
+        return []  # `cd x && pip install .`: the directory is not followed
     found = shell_invocations(run.script)
     if not found:
         return []
@@ -714,7 +761,14 @@ def _poetry(args: list[str], run: RunStep) -> Iterator[_Install]:
 
 
 _POETRY_1 = re.compile(
-    r"poetry\s*[=~<>]=?\s*['\"]?1\.|POETRY_VERSION[= ]['\"]?1\.|--version[= ]['\"]?1\.", re.I
+    r"poetry\s*[=~<>]=?\s*['\"]?1\.|poetry\s*<\s*['\"]?2|POETRY_VERSION[= ]['\"]?1\.|"
+    r"--version[= ]['\"]?1\.",
+    re.I,
+)
+# Poetry installed by this Dockerfile (else it comes from the base image: version unknown)
+_POETRY_INSTALLED = re.compile(
+    r"(?:pip3?|pipx|uv\s+pip|uv\s+tool)\s+install\b[^\n&;|]*\bpoetry\b|install\.python-poetry\.org",
+    re.I,
 )
 _NO_ERROR_BACKENDS = ("setuptools", "flit", "pdm", "maturin", "scikit_build", "mesonpy")
 
@@ -915,7 +969,14 @@ def _backend(
     if install.tool == "poetry":
         if not build.poetry_package_mode:
             return None
-        if _POETRY_1.search(texts.get(dockerfile.path, "")):
+        text = texts.get(dockerfile.path, "")
+        if not _POETRY_INSTALLED.search(text):
+            report.unsure.append(
+                (run.span, f"{install.text}: Poetry comes from the base image, in a version "
+                 "preflight does not know (1.x only warns when it cannot install the project)")
+            )  # fmt: skip
+            return None
+        if _POETRY_1.search(text):
             report.unsure.append(
                 (
                     run.span,

@@ -80,6 +80,11 @@ class DockerIgnore:
         )
 
 
+def glob_matches(pattern: str, path: str) -> bool:
+    """Whether a COPY/ADD source glob (Go ``filepath.Match``) matches a context path."""
+    return _compiled(clean(pattern).lstrip("/") or ".").match(path) is not None
+
+
 def parse_dockerignore(path: str, text: str) -> DockerIgnore:
     """Never raises: every line is some pattern (an invalid class just matches nothing)."""
     patterns: list[IgnorePattern] = []
