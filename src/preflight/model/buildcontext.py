@@ -197,6 +197,25 @@ class StageFiles:
         repo = self.context.repo_path(source)
         return repo in self.context.paths or repo in self.context.dirs
 
+    def only_files_under(self, directory: str, before: Span) -> bool:
+        """Whether every landing before the step at ``before`` in or above ``directory`` is a
+        single file (`COPY pyproject.toml uv.lock ./`), so the directory holds nothing else."""
+        for landing in self.landings:
+            if landing.only_for is not None:
+                if landing.only_for != before:
+                    continue
+            elif not _before(landing.span, before):
+                continue
+            path = landing.image_path.rstrip("/") or "/"
+            overlaps = (
+                path == directory
+                or path.startswith(directory.rstrip("/") + "/")
+                or directory.startswith(path.rstrip("/") + "/")
+            )
+            if overlaps and (landing.is_dir or landing.source is None):
+                return False
+        return True
+
     def later(self, image_path: str, after: Span) -> Landing | None:
         """The first landing of ``image_path`` from the context after the step at ``after``."""
         for landing in self.landings:
@@ -205,6 +224,7 @@ class StageFiles:
                 and _before(after, landing.span)
                 and landing.covers(image_path)
                 and landing.source is not None
+                and self._brings(landing, image_path)
             ):
                 return landing
         return None
@@ -1026,22 +1046,22 @@ def _package_gap(
         f"{module}.py",
         f"src/{module}.py",
     )
-    repo_dir = posixpath.dirname(pyproject.path)
-    exists_in_repo = [c for c in candidates if _join(repo_dir, c) in context.paths]
-    if not exists_in_repo:
-        # the repository itself has no such package: configured some other way preflight
-        # does not read, or broken everywhere (not a question of the build context)
+    if not files.only_files_under(install.directory, run.span):
+        return  # a directory was copied there: the package may be in it
+    images = [_image_path(install.directory, c) for c in candidates]
+    if any(files.landing(image, run.span) is not None for image in images):
         return
-    for candidate in exists_in_repo:
-        landing = files.landing(_image_path(install.directory, candidate), run.span)
-        if landing is not None:
-            return  # present (or from somewhere preflight does not follow)
-    wanted = exists_in_repo[0]
+    # a later COPY brings the package: the step runs too early (without one, the package is
+    # configured some way preflight does not read, or missing everywhere)
+    brought = [(image, files.later(image, run.span)) for image in images]
+    found = next(((image, later) for image, later in brought if later is not None), None)
+    if found is None:
+        return
+    image_path, later = found
+    wanted = candidates[images.index(image_path)]
     package = wanted.removesuffix("/__init__.py")
-    image_path = _image_path(install.directory, wanted)
     if files.written_by_run(posixpath.basename(package), run.span) is not None:
         return
-    later = files.later(image_path, run.span)
     report.gaps.append(
         ContextGap(
             context.dockerfile,
