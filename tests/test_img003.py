@@ -367,3 +367,26 @@ def test_a_glob_copy_lands_what_it_matches(project: Project) -> None:
     excluded = {**BASE, ".dockerignore": "uv.lock\n", "Dockerfile": dockerfile}
     # `uv.lock*` matches nothing the context keeps: the frozen sync has no lock
     assert at(project(excluded)) == [("Dockerfile", 4)]
+
+
+def test_hostile_patterns_never_hang_or_raise() -> None:
+    text = "\n".join(
+        [
+            "**/" * 40 + "x",
+            "*a" * 30 + "b",
+            "[",
+            "\\",
+            "!",
+            "!!x",
+            "[]]",
+            "[a-",
+            "\ufeff*.md",
+            "a" * 5000,
+        ]
+    )
+    ignore = parse_dockerignore(".dockerignore", text)
+    path = "/".join(["a"] * 60) + "/" + "a" * 40
+    # `**/**/…/x` is `**/x`; thirty `*a` match nothing rather than backtrack for hours
+    assert ignore.excluded_by(path + "/x") is not None
+    assert ignore.excluded_by(path) is None
+    assert ignore.excluded_by("README.md") is None  # a BOM is stripped on line 1 only

@@ -135,11 +135,19 @@ _COMPILED: dict[str, re.Pattern[str]] = {}
 _NEVER = re.compile(r"(?!)")
 
 
+MAX_WILDCARDS = 16
+"""Wildcards one pattern may hold; a pattern with more matches nothing (a regular expression
+with many ``.*`` can backtrack for a very long time: a hostile file must not hang a check)."""
+
+
 def _compiled(pattern: str) -> re.Pattern[str]:
     found = _COMPILED.get(pattern)
+    if found is None and len(pattern) > 4096:
+        found = _NEVER
     if found is None:
+        regex = _regex(pattern)
         try:
-            found = re.compile(_regex(pattern), re.S)
+            found = re.compile(regex, re.S) if regex.count("*") <= MAX_WILDCARDS else _NEVER
         except re.error:  # a malformed class: Go's Match reports ErrBadPattern, nothing matches
             found = _NEVER
         if len(_COMPILED) < 50_000:
@@ -159,11 +167,19 @@ def _regex(pattern: str) -> str:
                 index += 2
                 if index < length and pattern[index] == "/":
                     index += 1  # `**/` is `**`
+                while pattern.startswith("**/", index):  # `**/**/` is `**/`
+                    index += 3
                 if index >= length:
                     out.append(".*")  # `**` at the end: everything below
                 else:
                     out.append("(.*/)?")  # any number of directories, none included
                 continue
+            while (
+                index + 1 < length
+                and pattern[index + 1] == "*"
+                and (index + 2 >= length or pattern[index + 2] != "*")
+            ):
+                break
             out.append("[^/]*")
         elif char == "?":
             out.append("[^/]")
