@@ -390,3 +390,20 @@ def test_hostile_patterns_never_hang_or_raise() -> None:
     assert ignore.excluded_by(path + "/x") is not None
     assert ignore.excluded_by(path) is None
     assert ignore.excluded_by("README.md") is None  # a BOM is stripped on line 1 only
+
+
+def test_the_parser_never_raises_on_any_text() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    alphabet = st.sampled_from(list("ab*?[]^!\\/.#- \n\ufeff"))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet, max_size=60), st.text(st.sampled_from(list("ab/.*[")), max_size=20))
+    def prop(text: str, path: str) -> None:
+        ignore = parse_dockerignore(".dockerignore", text)
+        ignore.excluded_by(path)
+        for pattern in ignore.patterns:
+            assert pattern.span.line >= 1 and pattern.span.col >= 1
+
+    prop()
