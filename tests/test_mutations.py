@@ -320,6 +320,10 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
         [("Dockerfile", '"--workers", "2"]', '"--workers", "2", "--reload"]')],
         ["RUN004"],
     ),
+    "README.md left out of the build context": (
+        [(".dockerignore", ".env.*\n", ".env.*\n*.md\n")],
+        ["IMG003"],
+    ),
     "a stale suppression": (
         [("Dockerfile", "\nCMD [", "\n# preflight: ignore[PKG001]\nCMD [")],
         ["PF002"],

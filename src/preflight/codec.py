@@ -41,6 +41,7 @@ _MODULES = (
     "preflight.parse.buildcmds",
     "preflight.parse.compose",
     "preflight.parse.dockerfile",
+    "preflight.parse.dockerignore",
     "preflight.parse.envfile",
     "preflight.parse.helm",
     "preflight.parse.kustomization",

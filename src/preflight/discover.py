@@ -71,6 +71,7 @@ class FileKind(str, enum.Enum):
     TILTFILE = "tiltfile"  # Tiltfile: docker_build(image, context, dockerfile=, target=)
     BAKE = "bake"  # docker-bake.hcl/.json: targets with tags, context, dockerfile, target
     HELM_VALUES = "helm-values"  # values*.yaml beside a Chart.yaml: the images a chart runs
+    DOCKERIGNORE = "dockerignore"  # .dockerignore, Dockerfile.dockerignore: the build context
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,10 @@ KINDS: dict[FileKind, KindInfo] = {
     FileKind.TILTFILE: KindInfo(("preflight.parse.buildcmds", "parse_tiltfile"), "hash"),
     FileKind.BAKE: KindInfo(("preflight.parse.buildcmds", "parse_bake"), "hash"),
     FileKind.HELM_VALUES: KindInfo(("preflight.parse.helm", "parse_helm_values"), "yaml"),
+    # a `#` starts a comment only in column 1 (elsewhere it is part of a pattern)
+    FileKind.DOCKERIGNORE: KindInfo(
+        ("preflight.parse.dockerignore", "parse_dockerignore"), "dockerfile"
+    ),
 }
 
 
@@ -170,6 +175,8 @@ def classify(rel: str) -> FileKind | None:
         return FileKind.PREFLIGHT_CONFIG
     if name in ("uv.lock", "poetry.lock"):
         return FileKind.LOCK
+    if name == ".dockerignore" or name.endswith(".dockerignore"):
+        return FileKind.DOCKERIGNORE
     if lower.endswith(".txt") and ("requirements" in lower or parent == "requirements"):
         return FileKind.REQUIREMENTS
     if lower.endswith((".in",)) and "requirements" in lower:

@@ -66,6 +66,7 @@ _ABOVE_KINDS = frozenset(
         FileKind.MAKEFILE,
         FileKind.TILTFILE,
         FileKind.BAKE,
+        FileKind.DOCKERIGNORE,
     }
 )
 _YAML_KINDS = frozenset(

@@ -85,6 +85,13 @@ def build_project(
         project.notes.append(f"{path}: skipped ({why})")
     repo = RepoView(project.pyprojects, project.requirements, frozenset(inventory.all_paths))
     _link_images(project, repo, texts, inventory.root.name)
+    if project.dockerfiles:
+        from preflight.model.buildcontext import context_gaps
+
+        gitignore = inventory.gitignore
+        project.build_context = context_gaps(
+            project, texts, lambda rel, is_dir: gitignore.ignored(rel, is_dir) is not None
+        )
     _link_procfiles(project, repo, texts)
     project.dependencies = _dependencies(project)
     if any(m.engines or m.asyncio_extension for m in project.python.values()):
@@ -311,6 +318,9 @@ def _add(project: Project, kind: FileKind, path: str, text: str, parsed: Any) ->
         project.requirements[path] = parsed
     elif kind is FileKind.DOCKERFILE:
         project.dockerfiles[path] = parsed
+    elif kind is FileKind.DOCKERIGNORE:
+        project.dockerignores[path] = parsed
+        return
     elif kind is FileKind.COMPOSE:
         project.compose_files[path] = parsed
     elif kind is FileKind.ENV_EXAMPLE:

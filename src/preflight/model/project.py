@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from preflight.discover import ScriptFacts
+    from preflight.model.buildcontext import ContextReport
     from preflight.model.databases import DatabaseModel, Dependencies
     from preflight.parse import ParseProblem
     from preflight.parse.buildcmds import (
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     )
     from preflight.parse.compose import ComposeFile
     from preflight.parse.dockerfile import Dockerfile
+    from preflight.parse.dockerignore import DockerIgnore
     from preflight.parse.envfile import EnvFile
     from preflight.parse.helm import HelmValues, ValuesImage
     from preflight.parse.kustomization import Kustomization
@@ -151,6 +153,7 @@ class Project:
     pyprojects: dict[str, Pyproject] = field(default_factory=dict)  # by path
     requirements: dict[str, RequirementsFile] = field(default_factory=dict)
     dockerfiles: dict[str, Dockerfile] = field(default_factory=dict)
+    dockerignores: dict[str, DockerIgnore] = field(default_factory=dict)  # by path
     manifests: dict[str, ManifestFile] = field(default_factory=dict)
     compose_files: dict[str, ComposeFile] = field(default_factory=dict)
     env_examples: dict[str, EnvFile] = field(default_factory=dict)
@@ -180,6 +183,8 @@ class Project:
     helm_values: dict[str, HelmValues] = field(default_factory=dict)
     helm_images: list[HelmImage] = field(default_factory=list)
     databases: DatabaseModel | None = None
+    # what each Dockerfile's build context holds and which files its steps lack (IMG003)
+    build_context: ContextReport | None = None
     dependencies: dict[str, Dependencies] = field(default_factory=dict)  # by Python module
     problems: list[ParseProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # for --verbose: skipped files, weak links

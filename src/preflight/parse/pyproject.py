@@ -30,6 +30,24 @@ class DependencyGroup:
 
 
 @dataclass(frozen=True)
+class BuildFacts:
+    """What building the project (not only its dependencies) reads: the backend, the files its
+    metadata names, and whether its package files are configured or found by heuristics."""
+
+    backend: str | None  # [build-system] build-backend; None without one
+    has_build_system: bool
+    # files the metadata names, relative to the pyproject's directory, each with where it is
+    # named and the key ("readme", "license"): [project] readme / license = {file}, poetry readme
+    files: tuple[tuple[str, str, Span], ...] = ()
+    dynamic: tuple[str, ...] = ()  # [project] dynamic
+    # [tool.hatch.build…] packages/include/only-include/sources/force-include/bypass-selection
+    hatch_selection: bool = False
+    uv_package: bool | None = None  # [tool.uv] package
+    poetry_package_mode: bool = True  # [tool.poetry] package-mode
+    poetry_packages: bool = False  # [tool.poetry] packages set
+
+
+@dataclass(frozen=True)
 class Pyproject:
     path: str
     name: str | None
@@ -49,6 +67,7 @@ class Pyproject:
     # ([tool.setuptools.dynamic], hatch-requirements-txt), relative to the pyproject's
     # directory; None when dependencies are not dynamic, () when their source is not known
     dynamic_dependencies: tuple[str, ...] | None = None
+    build: BuildFacts | None = None  # None when the file could not be read
 
     def group(self, kind: str, name: str) -> DependencyGroup | None:
         wanted = normalise_name(name)
@@ -232,6 +251,53 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
         else (),
         has_project_table=bool(project) or is_poetry,
         dynamic_dependencies=dynamic_dependencies,
+        build=_build_facts(data, project, tool, locate),
+    )
+
+
+_HATCH_SELECTION = (
+    "packages", "include", "only-include", "sources", "force-include", "bypass-selection",
+    "only-packages",
+)  # fmt: skip
+
+
+def _build_facts(
+    data: dict[str, Any], project: dict[str, Any], tool: dict[str, Any], locate: TomlLocator
+) -> BuildFacts:
+    build_system = _table(data.get("build-system"))
+    backend = build_system.get("build-backend")
+    files: list[tuple[str, str, Span]] = []
+    readme = project.get("readme")
+    if isinstance(readme, dict):
+        readme = readme.get("file")
+    if isinstance(readme, str) and readme:
+        files.append((readme, "readme", locate.string_in("project", "readme", readme)))
+    license_value = project.get("license")
+    if isinstance(license_value, dict) and isinstance(license_value.get("file"), str):
+        name = license_value["file"]
+        files.append((name, "license", locate.string_in("project", "license", name)))
+    poetry = _table(tool.get("poetry"))
+    poetry_readme = poetry.get("readme")
+    if "readme" not in project:
+        for name in [poetry_readme] if isinstance(poetry_readme, str) else poetry_readme or []:
+            if isinstance(name, str) and name:
+                files.append((name, "readme", locate.string_in("tool.poetry", "readme", name)))
+    hatch_build = _table(_table(tool.get("hatch")).get("build"))
+    wheel = _table(_table(hatch_build.get("targets")).get("wheel"))
+    dynamic = project.get("dynamic")
+    dynamic = dynamic if isinstance(dynamic, list) else []
+    uv_package = _table(tool.get("uv")).get("package")
+    return BuildFacts(
+        backend=backend if isinstance(backend, str) else None,
+        has_build_system=bool(build_system),
+        files=tuple(files),
+        dynamic=tuple(d for d in dynamic if isinstance(d, str)),
+        hatch_selection=any(key in hatch_build or key in wheel for key in _HATCH_SELECTION)
+        or bool(_table(_table(tool.get("hatch")).get("build")).get("hooks"))
+        or bool(wheel.get("hooks")),
+        uv_package=uv_package if isinstance(uv_package, bool) else None,
+        poetry_package_mode=poetry.get("package-mode") is not False,
+        poetry_packages="packages" in poetry,
     )
 
 
