@@ -58,6 +58,9 @@ class Environment:
     projects: list[Pyproject] = field(default_factory=list)  # projects installed (scripts too)
     runtime_of: list[Pyproject] = field(default_factory=list)  # projects whose deps it installs
     install_spans: list[Span] = field(default_factory=list)  # every install step seen
+    # each project installed itself (not only its dependencies): the project, the step that
+    # installs it and how (``pip install .``, ``uv sync``, ``poetry install``)
+    project_installs: list[tuple[Pyproject, Span, str]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
