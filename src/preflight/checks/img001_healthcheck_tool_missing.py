@@ -230,10 +230,15 @@ def _python_code(missing: _Missing) -> str:
     return f"import urllib.request; urllib.request.urlopen('{target}', timeout=3)"
 
 
-def _failure(tool: str, kind: str, probe_kind: str) -> str:
+def _failure(tool: str, kind: str, probe_kind: str, shell_form: bool) -> str:
     if kind != "kubernetes":
+        error = (
+            f"`{tool}: not found`"
+            if shell_form
+            else f'`exec: "{tool}": executable file not found in $PATH`'
+        )
         return (
-            f"the check fails with `{tool}: not found` on every run, the container stays "
+            f"the check fails with {error} on every run, the container stays "
             "`unhealthy` for ever, and services that `depends_on` it with `condition: "
             "service_healthy` never start"
         )
@@ -260,7 +265,9 @@ def _fix(missing: _Missing, image: _Image, kind: str) -> str:
     parts: list[str] = []
     if has_python:
         written = (
-            f'`HEALTHCHECK CMD ["python", "-c", "{code}"]`'
+            f'`HEALTHCHECK CMD python -c "{code}"`'  # the shell expands `${PORT}`
+            if kind == "docker" and "$" in code
+            else f'`HEALTHCHECK CMD ["python", "-c", "{code}"]`'
             if kind == "docker"
             else f'`test: ["CMD", "python", "-c", "{code}"]`'
         )
@@ -318,7 +325,7 @@ def _report(
         where = f"image `{image.ref}`" + (f" ({family.family})" if family is not None else "")
     builder = _installed_elsewhere(graph_stages, image.stage, tool)
     message = f"{what} runs `{tool}`, which {where} does not have: "
-    message += _failure(tool, kind, probe_kind) + "."
+    message += _failure(tool, kind, probe_kind, missing.shell_form) + "."
     message = message[0].upper() + message[1:]
     if builder is not None:
         message += (

@@ -121,6 +121,8 @@ def _contents(dockerfile: Dockerfile, stage: Stage) -> StageContents:
     uv_downloads = True
     for ancestor in lineage:
         for copy in ancestor.copies:
+            if not copy.dest.endswith("/") and len(copy.sources) == 1:
+                copied.setdefault(posixpath.basename(copy.dest), copy.span)  # renamed
             for source in copy.sources:
                 copied.setdefault(posixpath.basename(source.rstrip("/")), copy.span)
                 if copy.from_ref is not None and posixpath.normpath(source) in _BIN_TREES:
