@@ -124,10 +124,10 @@ def test_healthcheck_is_parsed_and_inherited() -> None:
         "Dockerfile",
         "FROM python:3.12-slim AS base\n"
         "HEALTHCHECK --interval=5s CMD curl -f http://localhost/ || exit 1\n"
-        "FROM base AS final\nCMD [\"x\"]\n"
+        'FROM base AS final\nCMD ["x"]\n'
         "FROM base AS quiet\nHEALTHCHECK NONE\n",
     )
-    base, final, quiet = dockerfile.stages
+    _base, final, quiet = dockerfile.stages
     check = dockerfile.effective_healthcheck(final)
     assert check is not None and check.shell_form and check.span.line == 2
     assert "curl -f http://localhost/ || exit 1" in check.argv[-1]
@@ -163,7 +163,7 @@ def test_stage_contents_follow_the_stages_a_stage_is_built_from() -> None:
         "FROM base AS final\n"
         "COPY --from=busybox:1.36 /bin/busybox /bin/nc\n",
     )
-    base, builder, final = stage_contents(dockerfile)
+    _base, builder, final = stage_contents(dockerfile)
     assert final.base == "python:3.12-slim" and final.base_span.line == 1
     assert final.from_span.line == 5
     assert set(final.packages) == {"curl", "libpq5"} and final.packages["curl"].line == 2
