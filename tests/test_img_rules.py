@@ -342,3 +342,20 @@ def test_pinned_uv_python_is_judged(project: Project) -> None:
     assert at(project(service(dockerfile, **{"uv.lock": "version = 1\n"}))) == [
         ("IMG002", "Dockerfile", 6)
     ]
+
+
+def test_a_pulled_image_whose_command_installs_the_tool(project: Project) -> None:
+    compose = (
+        "services:\n  api:\n    image: python:3.12-slim\n"
+        '    command: sh -c "apt-get update && apt-get install -y curl && python -m http.server"\n'
+        '    healthcheck:\n      test: ["CMD", "curl", "-f", "http://localhost:8000/"]\n'
+        "  plain:\n    image: python:3.12-slim\n"
+        '    command: ["python", "-m", "http.server"]\n'
+        '    healthcheck:\n      test: ["CMD", "curl", "-f", "http://localhost:8000/"]\n'
+    )
+    assert at(project({"docker-compose.yml": compose})) == [("IMG001", "docker-compose.yml", 11)]
+
+
+def test_pip_told_to_ignore_requires_python(project: Project) -> None:
+    dockerfile = "FROM python:3.10-slim\nCOPY . .\nRUN pip install --ignore-requires-python .\n"
+    assert at(project(service(dockerfile + CMD))) == []

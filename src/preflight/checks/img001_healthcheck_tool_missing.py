@@ -100,6 +100,15 @@ def _compose(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             if image is None:
                 ctx.silent(span, f"compose service `{service.name}`: its image is not known")
                 continue
+            started = [
+                word
+                for part in (service.entrypoint, service.command)
+                if part is not None
+                for word in (part.argv or (part.shell_text or "",))
+            ]
+            if image.stage is None and _installs_at_start(started):
+                ctx.silent(span, f"compose service `{service.name}` installs packages as it starts")
+                continue
             if image.stage is None and service.image_span is not None:
                 image = _Image(image.label, None, image.tools, service.image_span, image.ref)
             label = f"compose service `{service.name}`'s healthcheck"
@@ -158,6 +167,13 @@ def _kubernetes(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 image = _Image("the final stage", contents, None, contents.from_span, contents.base)
             else:
                 image = _pulled(container.image)
+                started = [
+                    *(container.command.values if container.command else ()),
+                    *(container.args.values if container.args else ()),
+                ]
+                if image is not None and _installs_at_start(started):
+                    ctx.silent(span, f"{node.label} installs packages as it starts")
+                    continue
                 if image is not None:
                     image = _Image(image.label, None, image.tools, container.image_span, image.ref)
             if image is None:
@@ -168,6 +184,17 @@ def _kubernetes(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             if found is not None:
                 stages = graph.stages.get(dockerfile.path, ()) if dockerfile is not None else ()
                 yield _report(ctx, found, image, span, label, "kubernetes", probe.kind, stages)
+
+
+_INSTALLING = re.compile(
+    r"\b(?:apt-get|apt|apk|yum|dnf|microdnf|zypper|conda|micromamba)\b|curl|wget|\bnc\b"
+)
+
+
+def _installs_at_start(words: Sequence[str]) -> bool:
+    """A pulled image's command that installs packages (or names a tool) before it serves:
+    what the image holds when the check runs is then not the image's own."""
+    return any(_INSTALLING.search(word) for word in words)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,9 @@ def _installs(
         if key in seen:
             continue
         seen.add(key)
+        if "--ignore-requires-python" in stage.words:
+            ctx.silent(span, "pip is told to `--ignore-requires-python`")
+            continue
         python = _python_running(stage, via, span, ctx)
         if python is None:
             continue
