@@ -96,6 +96,8 @@ def _compose(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 argv = ("/bin/sh", "-c", " ".join(test[1:]))
             else:
                 continue
+            if not _names_a_tool(argv):
+                continue
             image = _compose_image(graph, service.dockerfile, service.build_target, service.image)
             if image is None:
                 ctx.silent(span, f"compose service `{service.name}`: its image is not known")
@@ -147,7 +149,7 @@ def _kubernetes(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
     for node in graph.containers:
         container = node.run.container
         for probe in container.probes:
-            if probe.handler != "exec" or not probe.command:
+            if probe.handler != "exec" or not _names_a_tool(probe.command):
                 continue
             span = probe.handler_span or probe.span
             key = (span.path, span.line, span.col)
@@ -189,6 +191,11 @@ def _kubernetes(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
 _INSTALLING = re.compile(
     r"\b(?:apt-get|apt|apk|yum|dnf|microdnf|zypper|conda|micromamba)\b|curl|wget|\bnc\b"
 )
+
+
+def _names_a_tool(argv: Sequence[str]) -> bool:
+    """Whether a check's words name curl/wget/nc at all (before anything is resolved)."""
+    return any(posixpath.basename(word) in HEALTH_TOOLS for text in argv for word in text.split())
 
 
 def _installs_at_start(words: Sequence[str]) -> bool:
