@@ -359,3 +359,15 @@ def test_a_pulled_image_whose_command_installs_the_tool(project: Project) -> Non
 def test_pip_told_to_ignore_requires_python(project: Project) -> None:
     dockerfile = "FROM python:3.10-slim\nCOPY . .\nRUN pip install --ignore-requires-python .\n"
     assert at(project(service(dockerfile + CMD))) == []
+
+
+def test_a_compose_service_running_an_image_a_build_here_makes(project: Project) -> None:
+    dockerfile = "FROM python:3.12-slim\nCOPY . .\nRUN pip install .\n" + CMD
+    compose = (
+        "services:\n  api:\n    build: .\n    image: ghcr.io/acme/orders:1.0\n"
+        "  worker:\n    image: ghcr.io/acme/orders:1.0\n"
+        '    healthcheck:\n      test: ["CMD", "curl", "-f", "http://localhost:8000/"]\n'
+    )
+    result = project(service(dockerfile, **{"docker-compose.yml": compose}))
+    assert at(result) == [("IMG001", "docker-compose.yml", 8)]
+    assert [(r.span.path, r.span.line) for r in result.findings[0].related] == [("Dockerfile", 1)]

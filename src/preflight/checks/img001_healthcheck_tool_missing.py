@@ -98,7 +98,15 @@ def _compose(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 continue
             if not _names_a_tool(argv):
                 continue
-            image = _compose_image(graph, service.dockerfile, service.build_target, service.image)
+            dockerfile = service.dockerfile
+            built = graph.files.compose_images.get((compose.path, service.name))
+            if dockerfile is None and built is not None:
+                if not built[1].strong:
+                    ctx.silent(span, f"compose service `{service.name}`: its image is tied to a "
+                               f"Dockerfile by a guess ({built[1].how})")  # fmt: skip
+                    continue
+                dockerfile = built[0]
+            image = _compose_image(graph, dockerfile, service.build_target, service.image)
             if image is None:
                 ctx.silent(span, f"compose service `{service.name}`: its image is not known")
                 continue

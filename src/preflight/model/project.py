@@ -179,6 +179,9 @@ class Project:
     # builds it (templates are not rendered: a chart's containers are not checked)
     helm_values: dict[str, HelmValues] = field(default_factory=dict)
     helm_images: list[HelmImage] = field(default_factory=list)
+    # compose services that run (not build) an image a build here makes: (compose path,
+    # service) -> (the Dockerfile, how the image was tied to it)
+    compose_images: dict[tuple[str, str], tuple[str, Evidence]] = field(default_factory=dict)
     databases: DatabaseModel | None = None
     dependencies: dict[str, Dependencies] = field(default_factory=dict)  # by Python module
     problems: list[ParseProblem] = field(default_factory=list)
