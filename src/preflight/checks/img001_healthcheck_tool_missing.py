@@ -124,7 +124,7 @@ def _compose(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             label = f"compose service `{service.name}`'s healthcheck"
             found = _judge(argv, image, span, label, ctx)
             if found is not None:
-                stages = graph.stages.get(service.dockerfile or "", ())
+                stages = graph.stages.get(dockerfile or "", ())
                 yield _report(ctx, found, image, span, label, "compose", "", stages)
 
 
