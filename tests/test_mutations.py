@@ -324,6 +324,24 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
         [(".dockerignore", ".env.*\n", ".env.*\n*.md\n")],
         ["IMG003"],
     ),
+    "a curl health check on a slim image": (
+        [
+            (
+                "Dockerfile",
+                "\nCMD [",
+                "\nHEALTHCHECK --interval=10s CMD curl -fsS http://localhost:8000/health || exit 1"
+                "\nCMD [",
+            )
+        ],
+        ["IMG001"],
+    ),
+    "the image built on a Python the project does not allow": (
+        [
+            ("Dockerfile", "FROM python:3.12-slim AS builder", "FROM python:3.10-slim AS builder"),
+            ("Dockerfile", "\nFROM python:3.12-slim\n", "\nFROM python:3.10-slim\n"),
+        ],
+        ["IMG002"],
+    ),
     "a stale suppression": (
         [("Dockerfile", "\nCMD [", "\n# preflight: ignore[PKG001]\nCMD [")],
         ["PF002"],

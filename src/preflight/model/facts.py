@@ -8,6 +8,7 @@ parser. The parse layer defines them; nothing here adds behaviour.
 from __future__ import annotations
 
 from preflight.parse.manifests import KService, Probe
+from preflight.parse.pyproject import Pyproject
 from preflight.parse.python import BlockingCall, PythonModule
 from preflight.parse.requirements import normalise_name
 from preflight.parse.shell import Invocation, invocations, shell_invocations
@@ -17,6 +18,7 @@ __all__ = [
     "Invocation",
     "KService",
     "Probe",
+    "Pyproject",
     "PythonModule",
     "invocations",
     "normalise_name",

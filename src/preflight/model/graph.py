@@ -24,6 +24,7 @@ from preflight.knowledge.executables import NON_SERVERS, image_basename
 from preflight.knowledge.images import javascript_framework
 from preflight.model.apps import App, AppResolver, ServerCommand, python_run, server_command
 from preflight.model.django import other_settings_modules
+from preflight.model.imagecontents import StageContents, stage_contents
 from preflight.model.processes import Process, Step, process_of
 from preflight.model.project import ContainerRun, Environment, Evidence, Launch, Project
 from preflight.model.serving import Served, served
@@ -120,6 +121,8 @@ class Deployment:
     # every web server a deploy starts (Kubernetes containers, compose services, images on
     # their own, Procfile processes), where it listens and whether in a development mode
     served: list[Served] = field(default_factory=list)
+    # what each stage of each Dockerfile holds beyond its base image, and its Python, by path
+    stages: dict[str, tuple[StageContents, ...]] = field(default_factory=dict)
 
     def other_language_source(self, node: ContainerNode) -> str | None:
         """Where a container's image is built from when that is another language's service:
@@ -205,6 +208,7 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     graph.declarations = _declarations(project)
     graph.foreign_sources = _foreign_sources(project.all_paths)
     graph.served = served(project, graph.containers, graph.processes)
+    graph.stages = {path: stage_contents(d) for path, d in project.dockerfiles.items()}
     return graph
 
 

@@ -799,6 +799,8 @@ def _add_project(
                 requirement, f"{via} ({project.path} {project.runtime_table})", span
             )
         _add_dynamic(project, env, via, span, repo)
+        if selection.install_project:
+            env.project_installs.append((project, span, via))
         if selection.install_project and project not in env.projects:
             env.projects.append(project)
             if project.name:

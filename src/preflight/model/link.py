@@ -757,9 +757,14 @@ def _link_compose(
                 else:
                     why = f"its Dockerfile `{service.dockerfile}` is not in the repository"
             else:
-                environment, why, dockerfile, _ = _environment_for_image(
+                environment, why, dockerfile, evidence = _environment_for_image(
                     service.image, index, project
                 )
+                if dockerfile is not None and evidence is not None:
+                    project.compose_images[(compose.path, service.name)] = (
+                        dockerfile.path,
+                        evidence,
+                    )
             if service.entrypoint is None and service.command is None:
                 continue
             entry = service.entrypoint

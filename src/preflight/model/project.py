@@ -61,6 +61,9 @@ class Environment:
     projects: list[Pyproject] = field(default_factory=list)  # projects installed (scripts too)
     runtime_of: list[Pyproject] = field(default_factory=list)  # projects whose deps it installs
     install_spans: list[Span] = field(default_factory=list)  # every install step seen
+    # each project installed itself (not only its dependencies): the project, the step that
+    # installs it and how (``pip install .``, ``uv sync``, ``poetry install``)
+    project_installs: list[tuple[Pyproject, Span, str]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -182,6 +185,9 @@ class Project:
     # builds it (templates are not rendered: a chart's containers are not checked)
     helm_values: dict[str, HelmValues] = field(default_factory=dict)
     helm_images: list[HelmImage] = field(default_factory=list)
+    # compose services that run (not build) an image a build here makes: (compose path,
+    # service) -> (the Dockerfile, how the image was tied to it)
+    compose_images: dict[tuple[str, str], tuple[str, Evidence]] = field(default_factory=dict)
     databases: DatabaseModel | None = None
     # what each Dockerfile's build context holds and which files its steps lack (IMG003)
     build_context: ContextReport | None = None

@@ -111,6 +111,11 @@ class Stage:
     cmd: DockerCommand | None = None
     cmd_reset: bool = False  # ENTRYPOINT set here clears an inherited CMD
     shell: tuple[str, ...] = ("/bin/sh", "-c")
+    # HEALTHCHECK CMD …: the command (its span is the instruction's); ``healthcheck_none``:
+    # HEALTHCHECK NONE here turns off one inherited from the base image or an earlier stage
+    healthcheck: DockerCommand | None = None
+    healthcheck_none: bool = False
+    base_written: str = ""  # the FROM image as written, before ARG substitution
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,19 @@ class Dockerfile:
             seen.add(out[-1].base_stage)
             out.append(self.stages[out[-1].base_stage])
         return out
+
+    def effective_healthcheck(self, stage: Stage | None = None) -> DockerCommand | None:
+        """The HEALTHCHECK the stage's image runs: its own, or the nearest one it inherits
+        through FROM <stage> (None: none written here, or HEALTHCHECK NONE)."""
+        stage = stage or self.final
+        if stage is None:
+            return None
+        for ancestor in self.lineage(stage):
+            if ancestor.healthcheck_none:
+                return None
+            if ancestor.healthcheck is not None:
+                return ancestor.healthcheck
+        return None
 
     def effective_command(self, stage: Stage | None = None) -> tuple[tuple[str, ...], Span] | None:
         """ENTRYPOINT + CMD as Docker combines them (inherited through FROM <stage>)."""
@@ -505,6 +523,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
             base = words[0] if words else ""
             stage_name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
             stage = Stage(index=len(stages), name=stage_name, base=base, span=span)
+            stage.base_written = rest.split()[0] if rest.split() else ""
             earlier = next(
                 (s for s in reversed(stages) if s.name and s.name.lower() == base.lower()), None
             )
@@ -588,6 +607,14 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
             stage.cmd_reset = stage.cmd is None
         elif instruction == "CMD":
             stage.cmd = _command(value, stage.shell, span, lines)
+        elif instruction == "HEALTHCHECK":
+            _, rest = _flags(value)  # --interval=… --timeout=…
+            keyword, _, command = rest.strip().partition(" ")
+            if keyword.upper() == "NONE":
+                stage.healthcheck, stage.healthcheck_none = None, True
+            elif keyword.upper() == "CMD" and command.strip():
+                stage.healthcheck = _command(command, stage.shell, span, lines)
+                stage.healthcheck_none = False
     if not stages and text.strip() and not problems:
         first = next(
             (

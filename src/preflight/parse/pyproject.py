@@ -67,6 +67,11 @@ class Pyproject:
     # ([tool.setuptools.dynamic], hatch-requirements-txt), relative to the pyproject's
     # directory; None when dependencies are not dynamic, () when their source is not known
     dynamic_dependencies: tuple[str, ...] | None = None
+    # the Python versions the project supports: `requires-python` (PEP 440, as written) or
+    # Poetry's `python = "^3.12"` (Poetry's syntax, as written), and where it is written
+    requires_python: str | None = None
+    requires_python_span: Span | None = None
+    requires_python_key: str = ""  # "requires-python" | "tool.poetry.dependencies.python"
     build: BuildFacts | None = None  # None when the file could not be read
 
     def group(self, kind: str, name: str) -> DependencyGroup | None:
@@ -231,6 +236,9 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
     raw_name = project.get("name") if isinstance(project.get("name"), str) else poetry.get("name")
     project_name = raw_name if isinstance(raw_name, str) else None
     preflight = tool.get("preflight")
+    requires_python, requires_python_span, requires_python_key = _requires_python(
+        locate, project, _table(poetry.get("dependencies"))
+    )
     return Pyproject(
         path=path,
         name=project_name,
@@ -251,6 +259,9 @@ def parse_pyproject(path: str, text: str) -> Pyproject:
         else (),
         has_project_table=bool(project) or is_poetry,
         dynamic_dependencies=dynamic_dependencies,
+        requires_python=requires_python,
+        requires_python_span=requires_python_span,
+        requires_python_key=requires_python_key,
         build=_build_facts(data, project, tool, locate),
     )
 
@@ -299,6 +310,23 @@ def _build_facts(
         poetry_package_mode=poetry.get("package-mode") is not False,
         poetry_packages="packages" in poetry,
     )
+
+
+def _requires_python(
+    locate: TomlLocator, project: dict[str, Any], poetry_deps: dict[str, Any]
+) -> tuple[str | None, Span | None, str]:
+    """``[project] requires-python``, else Poetry's ``python`` dependency (a string only)."""
+    value = project.get("requires-python")
+    if isinstance(value, str):
+        return value, locate.key("project", "requires-python"), "requires-python"
+    for raw_name, spec in poetry_deps.items():
+        if normalise_name(raw_name) == "python" and isinstance(spec, str):
+            return (
+                spec,
+                locate.key("tool.poetry.dependencies", raw_name),
+                "tool.poetry.dependencies.python",
+            )
+    return None, None, ""
 
 
 def _dynamic_dependencies(project: dict[str, Any], tool: dict[str, Any]) -> tuple[str, ...] | None:
