@@ -1,0 +1,81 @@
+"""Every deploy of one service's code that the repository defines, and what each sets.
+
+A service (the directory its code lives in) is deployed by the Kubernetes containers whose app
+or image is built from it, and by the compose services that build its image. Each deploy says
+which variable names its environment sets and, when it may set more than preflight can see
+(an `envFrom` of a Secret defined elsewhere, an `env_file` not in the repository), why. A Helm
+chart that runs the service's image, or a Procfile beside its code, deploys it with an
+environment the repository does not show: the service's deploys are then *open*.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from preflight.model.graph import ContainerNode, Deployment
+from preflight.model.settings import Setting
+from preflight.spans import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Deploy:
+    label: str  # "Deployment `api` container `web`", "compose service `web`"
+    span: Span  # the container's or compose service's name
+    names: frozenset[str]  # every variable name its environment sets
+    open: str | None  # why it may set names preflight cannot see (None: it sets only these)
+    node: ContainerNode | None = None
+
+    def provides(self, setting: Setting) -> bool:
+        return any(setting.matches(name) for name in self.names)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDeploys:
+    deploys: list[Deploy]
+    open: str | None  # why the service may be deployed in a way the repository does not show
+
+
+def deploys_of(graph: Deployment, root: str) -> ServiceDeploys:
+    """The deploys of the service whose code is in ``root``."""
+    project = graph.files
+    out: list[Deploy] = []
+    for node in graph.containers:
+        if node.root != root or node.run.container.is_init:
+            continue
+        unknown = node.env.unknown[0] if node.env.unknown else None
+        out.append(
+            Deploy(
+                node.label, node.run.container.span, frozenset(node.env.providers), unknown, node
+            )
+        )
+    for compose in project.compose_files.values():
+        for service in compose.services:
+            if service.dockerfile is None or graph.service_root(service.dockerfile) != root:
+                continue
+            names: set[str] = set()
+            open_: str | None = None
+            dockerfile = project.dockerfiles.get(service.dockerfile)
+            if dockerfile is not None and dockerfile.final is not None:
+                for stage in dockerfile.lineage(dockerfile.final):
+                    names.update(n for n in stage.env if n not in stage.build_args)
+            for path, _span in service.env_files:
+                env_file = project.env_files.get(path) or project.env_examples.get(path)
+                if env_file is None:
+                    open_ = f"its env_file `{path}` is not in the repository"
+                    continue
+                names.update(entry.name for entry in env_file.entries)
+            names.update(variable.name for variable in service.environment)
+            label = f"compose service `{service.name}`"
+            out.append(Deploy(label, service.span, frozenset(names), open_))
+    why: str | None = None
+    for helm in project.helm_images:
+        if helm.dockerfile is not None and graph.service_root(helm.dockerfile) == root:
+            why = f"the Helm chart in {helm.chart or '.'} runs its image (templates not rendered)"
+    for path in project.procfiles:
+        if graph.service_root(path) == root or posixpath.dirname(path) == root:
+            why = (
+                why
+                or f"{path} deploys it on a platform whose config vars are not in the repository"
+            )
+    return ServiceDeploys(out, why)
