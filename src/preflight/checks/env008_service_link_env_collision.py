@@ -2,10 +2,11 @@
 a Service of the same namespace (`POSTGRES_PORT=tcp://10.x.x.x:5432`).
 
 Only pydantic-settings fields of the app a container runs (its own command names the app, or
-its image is built here or named after a Dockerfile's directory: not a mere guess), only Services with a cluster IP in the workload's namespace,
-only when the pod keeps `enableServiceLinks` and the container's own `env`/`envFrom` does not
-set the variable. A number or boolean field fails to parse what is injected (error); a string
-field gets a `tcp://` URL where it expected something else (warning).
+its image is built here or named after a Dockerfile's directory: not a mere guess), only
+Services with a cluster IP in the workload's namespace, only when the pod keeps
+`enableServiceLinks` and the container's own `env`/`envFrom` does not set the variable. A
+number or boolean field fails to parse what is injected (error); a string field gets a
+`tcp://` URL where it expected something else (warning).
 """
 
 from __future__ import annotations

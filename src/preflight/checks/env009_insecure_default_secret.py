@@ -12,6 +12,7 @@ Procfile, an ``envFrom`` of a Secret defined elsewhere, an env file the code loa
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterator
 
 from preflight.checks.rule import Rule
@@ -86,6 +87,14 @@ def _judgeable(service: ServiceDeploys, root: str, first: Setting, ctx: RuleCont
         if deploy.open is not None:
             ctx.silent(first.default_span, f"{deploy.label}: {deploy.open}")
             return False
+    if all(deploy.dev is not None for deploy in service.deploys):
+        first_dev = service.deploys[0]
+        ctx.silent(
+            first.default_span,
+            f"the service in {where} is deployed only for development "
+            f"({first_dev.label}: {first_dev.dev})",
+        )
+        return False
     return True
 
 
@@ -100,14 +109,24 @@ def _finding(ctx: RuleContext, setting: Setting, service: ServiceDeploys) -> Fin
         how = "give the field no default (so a deploy that forgets it fails at start)"
     else:
         how = "read it without a default (so a deploy that forgets it fails at start)"
+    words = re.split(r"[_\-.]+", name.upper())
+    if words[-1] in ("PASSWORD", "PASSWD", "PASS", "PWD", "PASSPHRASE"):
+        effect = "production authenticates with a password anyone who can read the repository knows"
+    elif "TOKEN" in words or "APIKEY" in words or words[-2:-1] == ["API"]:
+        effect = "production uses a credential anyone who can read the repository knows"
+    else:
+        effect = (
+            "production signs sessions and tokens with a key anyone who can read the "
+            "repository knows, and can forge them"
+        )
     return ctx.report(
         f"{setting.owner} defaults to a {len(setting.default)}-character literal written in the "
         f"code, and no deploy of the app in the repository provides `{name}` ({shown}): "
-        "production runs with a secret anyone who can read the repository knows, and "
-        "signs sessions and tokens with it.",
+        f"{effect}.",
         setting.default_span,
         tuple(Related(d.span, f"{d.label} does not provide `{name}`") for d in deploys),
-        f"Provide `{name}` in each deploy (from a Secret with `valueFrom.secretKeyRef`), and {how}.",
+        f"Provide `{name}` in each deploy (from a Secret with `valueFrom.secretKeyRef`), "
+        f"and {how}.",
         headline=f"Sensitive `{name}` defaults to a literal in the code",
     )
 

@@ -137,13 +137,24 @@ def _finding(
     return ctx.report(
         f"Secret `{name}` key `{key}` decodes to {length} characters ending in {ending} "
         f"({how}). {first.label} reads it as `{first.variable}`, so the app gets the newline "
-        "as part of the value: a host with a newline does not resolve, a database name, user "
-        "or password with one does not match, and a URL with one points somewhere else.",
+        f"as part of the value: {_effect(key)}.",
         at,
         tuple(Related(u.span, f"{u.label} reads it as `{u.variable}`") for u in readers),
         fix,
         headline=f"Secret `{name}` key `{key}` ends in a newline",
     )
+
+
+def _effect(key: str) -> str:
+    """What the newline breaks, judged by the key's name."""
+    words = set(re.split(r"[_\-.]+", key.upper()))
+    if words & {"URL", "URI", "DSN"}:
+        return "the URL's last part (a database name, a path) now ends in a newline"
+    if words & {"HOST", "HOSTNAME", "SERVER", "ADDR", "ADDRESS", "ENDPOINT", "DOMAIN"}:
+        return "a host name with a newline does not resolve"
+    if words & {"DB", "DATABASE", "DBNAME", "NAME"}:
+        return 'the database it names does not exist (`database "…\\n" does not exist`)'
+    return "it no longer matches the value it is compared with (a user, a password, a token)"
 
 
 RULE = Rule(

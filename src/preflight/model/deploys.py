@@ -14,6 +14,7 @@ import posixpath
 from dataclasses import dataclass
 
 from preflight.model.graph import ContainerNode, Deployment
+from preflight.model.serving import dev_path
 from preflight.model.settings import Setting
 from preflight.spans import Span
 
@@ -25,6 +26,9 @@ class Deploy:
     names: frozenset[str]  # every variable name its environment sets
     open: str | None  # why it may set names preflight cannot see (None: it sets only these)
     node: ContainerNode | None = None
+    # why it is a development deploy (a `dev`/`local`/`override` file, a server in a
+    # development mode: `--reload`, `runserver`), or None
+    dev: str | None = None
 
     def provides(self, setting: Setting) -> bool:
         return any(setting.matches(name) for name in self.names)
@@ -40,15 +44,20 @@ def deploys_of(graph: Deployment, root: str) -> ServiceDeploys:
     """The deploys of the service whose code is in ``root``."""
     project = graph.files
     out: list[Deploy] = []
+    dev_modes: dict[int, str] = {}  # id of a container node or compose service -> why dev
+    for unit in graph.served:
+        owner: object = unit.node if unit.node is not None else None
+        if owner is None and unit.compose is not None:
+            owner = unit.compose[1]
+        if unit.dev is not None and owner is not None:
+            dev_modes[id(owner)] = f"it runs {unit.dev.what}"
     for node in graph.containers:
         if node.root != root or node.run.container.is_init:
             continue
         unknown = node.env.unknown[0] if node.env.unknown else None
-        out.append(
-            Deploy(
-                node.label, node.run.container.span, frozenset(node.env.providers), unknown, node
-            )
-        )
+        dev = _dev_file(node.run.manifest) or dev_modes.get(id(node))
+        provided = frozenset(node.env.providers)
+        out.append(Deploy(node.label, node.run.container.span, provided, unknown, node, dev))
     for compose in project.compose_files.values():
         for service in compose.services:
             if service.dockerfile is None or graph.service_root(service.dockerfile) != root:
@@ -67,7 +76,8 @@ def deploys_of(graph: Deployment, root: str) -> ServiceDeploys:
                 names.update(entry.name for entry in env_file.entries)
             names.update(variable.name for variable in service.environment)
             label = f"compose service `{service.name}`"
-            out.append(Deploy(label, service.span, frozenset(names), open_))
+            dev = _dev_file(compose.path) or dev_modes.get(id(service))
+            out.append(Deploy(label, service.span, frozenset(names), open_, None, dev))
     why: str | None = None
     for helm in project.helm_images:
         if helm.dockerfile is not None and graph.service_root(helm.dockerfile) == root:
@@ -79,3 +89,8 @@ def deploys_of(graph: Deployment, root: str) -> ServiceDeploys:
                 or f"{path} deploys it on a platform whose config vars are not in the repository"
             )
     return ServiceDeploys(out, why)
+
+
+def _dev_file(path: str) -> str | None:
+    word = dev_path(path)
+    return f"{path} is a `{word}` file" if word is not None else None
