@@ -427,3 +427,13 @@ def test_env010_silent_for_a_password_both_ends_read(project: Project) -> None:
         )
     )
     assert at(result) == []
+
+
+def test_env009_silent_for_a_script_the_app_does_not_import(project: Project) -> None:
+    files = app(config("debug: bool = False"), web=deployment())
+    files["scripts/create_admin.py"] = (
+        'import os\n\nADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "admin-2024!")\n'
+    )
+    result = project(files)
+    assert at(result) == []
+    assert any("not a module the service's app imports" in n for n in result.notes)

@@ -34,6 +34,12 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
         if not _judgeable(service, root, candidates[0], ctx):
             continue
         for setting in candidates:
+            if service.runs is None or setting.module not in service.runs:
+                ctx.silent(
+                    setting.default_span,
+                    f"{setting.owner}: {setting.module} is not a module the service's app imports",
+                )
+                continue
             cls = setting.cls
             if cls is not None and any(
                 posixpath.join(root, name).lstrip("/") in project.all_paths for name in cls.env_file

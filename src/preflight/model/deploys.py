@@ -11,8 +11,9 @@ environment the repository does not show: the service's deploys are then *open*.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from preflight.model.databases import resolve_import
 from preflight.model.graph import ContainerNode, Deployment
 from preflight.model.serving import dev_path
 from preflight.model.settings import Setting
@@ -38,6 +39,9 @@ class Deploy:
 class ServiceDeploys:
     deploys: list[Deploy]
     open: str | None  # why the service may be deployed in a way the repository does not show
+    # the modules the service's launched apps import (directly or not) and their Django
+    # settings modules: the code a deploy runs at start (None: no app of the service is known)
+    runs: frozenset[str] | None = None
 
 
 def deploys_of(graph: Deployment, root: str) -> ServiceDeploys:
@@ -88,7 +92,35 @@ def deploys_of(graph: Deployment, root: str) -> ServiceDeploys:
                 why
                 or f"{path} deploys it on a platform whose config vars are not in the repository"
             )
-    return ServiceDeploys(out, why)
+    return ServiceDeploys(out, why, _modules_run(graph, root))
+
+
+def _modules_run(graph: Deployment, root: str) -> frozenset[str] | None:
+    python = graph.files.python
+    starts = [
+        path
+        for launched in graph.launched
+        if graph.service_root(launched.app.module) == root
+        for path in (launched.app.module, *launched.app.settings_files)
+    ]
+    if not starts:
+        return None
+    seen: set[str] = set()
+    stack = [p for p in starts if p in python]
+    while stack:
+        path = stack.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for binding in python[path].imports:
+            targets = [resolve_import(binding, path, python)]
+            if binding.name is not None:  # `from app.core import config`: the submodule too
+                dotted = f"{binding.module}.{binding.name}" if binding.module else binding.name
+                targets.append(
+                    resolve_import(replace(binding, module=dotted, name=None), path, python)
+                )
+            stack.extend(t for t in targets if t is not None and t in python and t not in seen)
+    return frozenset(seen)
 
 
 def _dev_file(path: str) -> str | None:
