@@ -437,3 +437,10 @@ def test_env009_silent_for_a_script_the_app_does_not_import(project: Project) ->
     result = project(files)
     assert at(result) == []
     assert any("not a module the service's app imports" in n for n in result.notes)
+
+
+def test_env008_silent_when_an_unseen_envfrom_may_set_it(project: Project) -> None:
+    web = deployment() + "          envFrom:\n            - secretRef:\n                name: ext\n"
+    result = project(app(config("postgres_port: int = 5432"), web=web, db=service("postgres")))
+    assert at(result) == []
+    assert any("may set `POSTGRES_PORT`" in n for n in result.notes)

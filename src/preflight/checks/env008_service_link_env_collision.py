@@ -38,6 +38,12 @@ _ERRORS = {
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
     injected = injected_variables(graph.files)
     if not injected:
+        if any(True for _ in _env.containers(graph)):
+            ctx.silent(
+                None,
+                "the repository defines no Service with a cluster IP (Services a "
+                "Helm chart or another repository creates are not seen)",
+            )
         return
     kustomized = kustomize_namespaces(graph.files)
     reported: set[tuple[str, int, str]] = set()
@@ -67,6 +73,12 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                     for n in checked.env.providers
                 ):
                     ctx.silent(setting.span, f"{node.label} sets `{variable.name}` itself")
+                    continue
+                if checked.env.unknown:
+                    ctx.silent(
+                        setting.span,
+                        f"{node.label}: {checked.env.unknown[0]} (it may set `{variable.name}`)",
+                    )
                     continue
                 key = (setting.span.path, setting.span.line, variable.name)
                 if key in reported:
