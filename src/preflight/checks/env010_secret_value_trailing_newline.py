@@ -36,7 +36,7 @@ class _Use:
 
 
 def trailing_newline(key: str, value: str | None) -> str | None:
-    """The newline a value ends in ("\\n" or "\\r\\n"), or None when there is none or the value
+    """The newline a value ends in (LF or CR LF), or None when there is none or the value
     is a file by nature, multi-line text, a number, or empty once stripped."""
     if value is None or not value.endswith("\n"):
         return None
@@ -153,7 +153,7 @@ def _effect(key: str) -> str:
     if words & {"HOST", "HOSTNAME", "SERVER", "ADDR", "ADDRESS", "ENDPOINT", "DOMAIN"}:
         return "a host name with a newline does not resolve"
     if words & {"DB", "DATABASE", "DBNAME", "NAME"}:
-        return 'the database it names does not exist (`database "…\\n" does not exist`)'
+        return "the database it names, newline included, does not exist"
     return "it no longer matches the value it is compared with (a user, a password, a token)"
 
 
