@@ -263,7 +263,7 @@ def test_fields_that_parse_what_is_injected_are_left_alone(project: Project) -> 
             },
             "sets `POSTGRES_PORT` itself",
         ),
-        ({"web": deployment(namespace="shop")}, None),
+        ({"web": deployment(namespace="shop")}, "not in shop where the app runs"),
     ],
 )
 def test_env008_silent(project: Project, manifests: dict[str, str], why: str | None) -> None:

@@ -58,7 +58,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             if setting.field is None or setting.reader != "pydantic-settings":
                 continue
             kind = value_type(setting.field.annotation)
-            for variable in _colliding(setting, injected, spaces):
+            for variable in _colliding(setting, injected, spaces, ctx):
                 if kind in ("number", "bool") and variable.shape in ("url", "ip", "protocol"):
                     severity = Severity.ERROR
                 elif kind == "str" and variable.shape == "url":
@@ -107,13 +107,22 @@ def _set_by_pod(checked: _env.Checked, name: str) -> bool:
 
 
 def _colliding(
-    setting: Setting, injected: dict[str, list[InjectedVariable]], spaces: frozenset[str]
+    setting: Setting,
+    injected: dict[str, list[InjectedVariable]],
+    spaces: frozenset[str],
+    ctx: RuleContext,
 ) -> Iterator[InjectedVariable]:
     for name in setting.env_names:
         for variable in injected.get(name if setting.case_sensitive else name.upper(), ()):
             if variable.namespaces & spaces:
                 yield variable
                 break
+            ctx.silent(
+                setting.span,
+                f"Service `{variable.service.obj.name}` injects `{variable.name}` in namespace "
+                f"{', '.join(sorted(variable.namespaces))}, not in "
+                f"{', '.join(sorted(spaces))} where the app runs",
+            )
 
 
 def _finding(
