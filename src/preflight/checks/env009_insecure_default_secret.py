@@ -20,7 +20,7 @@ from preflight.findings import Finding, RuleContext, Severity
 from preflight.knowledge.sensitive import is_published_credential
 from preflight.model.deploys import ServiceDeploys, deploys_of
 from preflight.model.graph import Deployment
-from preflight.model.settings import Setting
+from preflight.model.settings import Setting, holds_no_secret
 from preflight.spans import Related
 
 
@@ -115,6 +115,9 @@ def _finding(ctx: RuleContext, setting: Setting, service: ServiceDeploys) -> Fin
         how = "give the field no default (so a deploy that forgets it fails at start)"
     else:
         how = "read it without a default (so a deploy that forgets it fails at start)"
+    # a placeholder (`changeme`, `your-secret-key`) is as public as a real-looking key: both
+    # are in the repository; the word only tells the reader which one they are looking at
+    kind = "placeholder" if holds_no_secret(setting.default) else "literal"
     words = re.split(r"[_\-.]+", name.upper())
     if words[-1] in ("PASSWORD", "PASSWD", "PASS", "PWD", "PASSPHRASE"):
         effect = "production authenticates with a password anyone who can read the repository knows"
@@ -126,7 +129,7 @@ def _finding(ctx: RuleContext, setting: Setting, service: ServiceDeploys) -> Fin
             "repository knows, and can forge them"
         )
     return ctx.report(
-        f"{setting.owner} defaults to a {len(setting.default)}-character literal written in the "
+        f"{setting.owner} defaults to a {len(setting.default)}-character {kind} written in the "
         f"code, and no deploy of the app in the repository provides `{name}` ({shown}): "
         f"{effect}.",
         setting.default_span,
