@@ -308,6 +308,39 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
         ],
         ["ENV007"],
     ),
+    "a setting named like the Service's injected variable": (
+        [
+            (
+                "app/config.py",
+                "    db_max_overflow: int = Field(default=5, ge=0, le=100)\n",
+                "    db_max_overflow: int = Field(default=5, ge=0, le=100)\n"
+                "    reference_service_port: int = 8000\n",
+            )
+        ],
+        ["ENV008"],
+    ),
+    "a webhook secret with a default no deploy replaces": (
+        [
+            (
+                "app/config.py",
+                "    db_max_overflow: int = Field(default=5, ge=0, le=100)\n",
+                "    db_max_overflow: int = Field(default=5, ge=0, le=100)\n"
+                '    webhook_secret: str = "whsec-9f8e7d6c5b4a3f2e"\n',
+            )
+        ],
+        ["ENV009"],
+    ),
+    "the database URL base64-encoded with echo's newline": (
+        [
+            (
+                "k8s/secret.example.yaml",
+                f'stringData:\n  DATABASE_URL: "{SECRET_URL}"\n',
+                # echo "$DATABASE_URL" | base64
+                "data:\n  DATABASE_URL: cG9zdGdyZXNxbDovL2FwcDpDSEFOR0VfTUVAZGIuZXhhbXBsZS5pbnRlcm5hbDo1NDMyL2FwcD9zc2xtb2RlPXJlcXVpcmUK\nstringData:\n",
+            )
+        ],
+        ["ENV010"],
+    ),
     "a malformed Dockerfile": (
         [("Dockerfile", "EXPOSE 8000", "EXPOSE 8000\nHEALTHCHEK CMD true")],
         ["PF001"],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
+from dataclasses import field as _field
 
 from preflight.knowledge.sensitive import is_sensitive_name as is_sensitive_name
 from preflight.model.databases import resolve_import
@@ -167,6 +168,10 @@ class Setting:
     # variable if the image holds it (rules stay silent)
     env_file: str | None = None
     text: str = ""  # a code read as written: `env.str("SECRET_KEY")`, `os.environ["X"]`
+    # a literal string default (a field's, or a code read's `os.environ.get("X", "dev")`):
+    # the value the app runs with when nothing provides the variable (never printed)
+    default: str | None = _field(default=None, repr=False)
+    default_span: Span | None = None
 
     def matches(self, name: str) -> bool:
         names = self.env_names if self.case_sensitive else tuple(n.lower() for n in self.env_names)
@@ -182,6 +187,38 @@ class Setting:
     def display_name(self) -> str:
         name = self.env_names[0]
         return name if self.case_sensitive else name.upper()
+
+
+_OPTIONAL = re.compile(r"^(?:typing\.)?Optional\[(.*)\]$|^(.*?)\s*\|\s*None$|^None\s*\|\s*(.*)$")
+_ANNOTATED = re.compile(
+    r"^(?:typing\.|typing_extensions\.)?Annotated\[\s*([^,\[]+(?:\[[^\]]*\])?)\s*,"
+)
+_NUMBERS = frozenset(
+    {"int", "float", "Decimal", "PositiveInt", "NegativeInt", "NonNegativeInt", "NonPositiveInt",
+     "PositiveFloat", "NegativeFloat", "NonNegativeFloat", "NonPositiveFloat", "conint",
+     "confloat", "condecimal", "StrictInt", "StrictFloat"}
+)  # fmt: skip
+_STRINGS = frozenset({"str", "SecretStr", "constr", "StrictStr"})
+
+
+def value_type(annotation: str) -> str | None:
+    """What a settings field's annotation parses: "number" (`int`, `PositiveInt`,
+    `Optional[int]`, `Annotated[int, …]`), "bool", "str" (`str`, `SecretStr`), or None (a URL
+    type, a model, a union, anything else)."""
+    text = annotation.strip().strip("'\"")
+    for _ in range(3):
+        match = _OPTIONAL.match(text) or _ANNOTATED.match(text)
+        if match is None:
+            break
+        text = next(g for g in match.groups() if g is not None).strip()
+    base = text.split("[", 1)[0].split("(", 1)[0].rsplit(".", 1)[-1]
+    if base in _NUMBERS:
+        return "number"
+    if base in ("bool", "StrictBool"):
+        return "bool"
+    if base in _STRINGS:
+        return "str"
+    return None
 
 
 class ServiceRoots:
@@ -227,10 +264,23 @@ class SettingsIndex:
             for root, paths in sorted(modules.items())
         }
         self.defined = _defined(project, external_secrets)
+        self.defaulted_by_root: dict[str, list[Setting]] = {
+            root: [
+                *(s for s in self.by_root.get(root, []) if s.field and s.field.default is not None),
+                *_defaulted_reads(project, paths),
+            ]
+            for root, paths in sorted(modules.items())
+        }
 
     def settings_for(self, root: str) -> list[Setting]:
         """Every variable the code of the service at ``root`` reads from its environment."""
         return self.by_root.get(root, [])
+
+    def defaulted_for(self, root: str) -> list[Setting]:
+        """The variables the code of the service at ``root`` reads with a literal string
+        default: settings fields (``secret_key: str = "dev"``) and reads at import
+        (``os.environ.get("SECRET_KEY", "dev")``, ``env("SECRET_KEY", default="dev")``)."""
+        return self.defaulted_by_root.get(root, [])
 
     def settings_in(self, path: str) -> list[Setting]:
         """The variables one module reads (a Django settings module, wherever it lives)."""
@@ -349,6 +399,8 @@ def _settings_for(
                     cls,
                     cls.nested_delimiter,
                     env_file=env_file,
+                    default=item.default,
+                    default_span=item.default_span,
                 )
             )
     selected = _selected_settings_modules(project)
@@ -374,6 +426,37 @@ def _settings_for(
                     reader=read.reader,
                     env_file=env_file,
                     text=read.text,
+                )
+            )
+    return out
+
+
+def _defaulted_reads(project: Project, modules: set[str]) -> list[Setting]:
+    """Reads at import with a literal default, from the modules that run (tests and Django
+    settings variants no ``DJANGO_SETTINGS_MODULE`` selects left out, as for required reads)."""
+    selected = _selected_settings_modules(project)
+    out: list[Setting] = []
+    for path in sorted(modules):
+        module = project.python[path]
+        if not module.env_defaults or _is_test_module(path):
+            continue
+        if _is_unselected_variant(path, selected, project.python):
+            continue
+        for read in module.env_defaults:
+            out.append(
+                Setting(
+                    (read.name,),
+                    True,
+                    False,
+                    is_sensitive_name(read.name),
+                    read.read,
+                    path,
+                    _READ_WITH.get(read.reader, "read by the code"),
+                    f"`{read.text}` in {path}",
+                    reader=read.reader,
+                    text=read.text,
+                    default=read.default,
+                    default_span=read.span,
                 )
             )
     return out

@@ -40,6 +40,8 @@ class Kustomization:
     generated: tuple[Generated, ...] = ()
     # strategic-merge patch files (`patches: - path:`, `patchesStrategicMerge:`), repo-relative
     patches: tuple[str, ...] = ()
+    # `namespace:`: the namespace every resource it includes is put in (overriding theirs)
+    namespace: str | None = None
 
 
 def _join(base: str, relative: str) -> str:
@@ -117,6 +119,14 @@ def parse_kustomization(path: str, text: str) -> Kustomization:
         patch_path = path_node.as_str() if path_node is not None else None
         if patch_path:
             patches.append(_join(base, patch_path))
+    namespace_node = document.get("namespace")
+    namespace = namespace_node.as_str() if namespace_node is not None else None
     return Kustomization(
-        path, tuple(resources), tuple(images), problems, tuple(generated), tuple(patches)
+        path,
+        tuple(resources),
+        tuple(images),
+        problems,
+        tuple(generated),
+        tuple(patches),
+        namespace or None,
     )

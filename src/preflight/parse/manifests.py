@@ -186,6 +186,9 @@ class Workload:
     secret_volumes: dict[str, str]
     config_map_volumes: dict[str, str]
     span: Span
+    # `enableServiceLinks` (default true): the kubelet puts every Service of the namespace in
+    # the containers' environment (`<NAME>_PORT=tcp://…`, `<NAME>_SERVICE_HOST`, …)
+    service_links: bool = True
 
     @property
     def main_containers(self) -> tuple[Container, ...]:
@@ -198,6 +201,7 @@ class ServicePort:
     target_port: int | str | None
     name: str | None
     span: Span
+    protocol: str = "TCP"
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,8 @@ class KService:
     selector: dict[str, str]
     ports: tuple[ServicePort, ...]
     span: Span
+    type: str | None = None  # `spec.type` as written (None: ClusterIP)
+    cluster_ip: str | None = None  # `spec.clusterIP` as written ("None": headless)
 
 
 @dataclass(frozen=True)
@@ -497,7 +503,11 @@ def _read_workload(
     containers: list[Container] = []
     secret_volumes: dict[str, str] = {}
     config_map_volumes: dict[str, str] = {}
+    service_links = True
     if spec is not None:
+        links = spec.get("enableServiceLinks")
+        if links is not None and reader.as_bool(links, f"{spec_where}.enableServiceLinks") is False:
+            service_links = False
         for key, is_init in (("initContainers", True), ("containers", False)):
             items_where = f"{spec_where}.{key}"
             for index, item in enumerate(reader.as_seq(spec.get(key), items_where)):
@@ -536,6 +546,7 @@ def _read_workload(
             secret_volumes,
             config_map_volumes,
             obj.span,
+            service_links,
         )
     )
 
@@ -735,7 +746,11 @@ def _read_service(reader: _Reader, obj: K8sObject, document: YNode) -> KService:
     spec = reader.as_map(document.get("spec"), "spec")
     selector: dict[str, str] = {}
     ports: list[ServicePort] = []
+    service_type: str | None = None
+    cluster_ip: str | None = None
     if spec is not None:
+        service_type = reader.as_str(spec.get("type"), "spec.type")
+        cluster_ip = reader.as_str(spec.get("clusterIP"), "spec.clusterIP")
         selector = reader.as_str_map(spec.get("selector"), "spec.selector")
         for index, item in enumerate(reader.as_seq(spec.get("ports"), "spec.ports")):
             where = f"spec.ports[{index}]"
@@ -749,9 +764,10 @@ def _read_service(reader: _Reader, obj: K8sObject, document: YNode) -> KService:
                     reader.as_int_or_str(port.get("targetPort"), f"{where}.targetPort"),
                     reader.as_str(port.get("name"), f"{where}.name"),
                     port_node.span if port_node is not None else port.span,
+                    reader.as_str(port.get("protocol"), f"{where}.protocol") or "TCP",
                 )
             )
-    return KService(obj, selector, tuple(ports), obj.span)
+    return KService(obj, selector, tuple(ports), obj.span, service_type, cluster_ip)
 
 
 def _decode_base64(text: str) -> bytes | None:

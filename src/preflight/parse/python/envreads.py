@@ -29,7 +29,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from preflight.parse.python.nodes import _keyword, _string, dotted
-from preflight.parse.python.results import EnvFileLoad, EnvInstance, EnvRead, ImportBinding
+from preflight.parse.python.results import (
+    EnvDefault,
+    EnvFileLoad,
+    EnvInstance,
+    EnvRead,
+    ImportBinding,
+)
 
 if TYPE_CHECKING:
     from preflight.parse.python.modules import _Extractor
@@ -147,6 +153,7 @@ class EnvReads:
         self.instances: dict[str, EnvInstance] = {}
         self.loads: list[EnvFileLoad] = []
         self.reads: list[EnvRead] = []
+        self.defaults: list[EnvDefault] = []  # reads with a literal default
         self.set_here: set[str] = set()  # variables the module sets itself
         self.values: list[tuple[str, str]] = []  # …and the literal values it sets them to
         self._followed: set[str] = set()
@@ -162,6 +169,10 @@ class EnvReads:
             read = self._read(node, context)
             if read is not None and read.name not in self.set_here:
                 self.reads.append(read)
+            if not context.guarded and isinstance(node, ast.Call):
+                defaulted = self._defaulted(node)
+                if defaulted is not None and defaulted.name not in self.set_here:
+                    self.defaults.append(defaulted)
         self._listed()
         self._file_loads()
 
@@ -307,6 +318,47 @@ class EnvReads:
         if not name:
             return None
         return EnvRead(name, self.x.span(call), "decouple", f'{callee}("{name}")')
+
+    def _defaulted(self, call: ast.Call) -> EnvDefault | None:
+        """A read given a literal string default: ``os.environ.get("X", "dev")``,
+        ``os.getenv("X", "dev")``, ``env("X", default="dev")``, ``env.str("X", "dev")``,
+        ``config("X", default="dev")``."""
+        callee = dotted(call.func) or ""
+        if any(k.arg is None for k in call.keywords) or not call.args:
+            return None
+        name = _string(call.args[0])
+        if not name:
+            return None
+        default: ast.AST | None
+        if callee.endswith("environ.get") or callee in ("getenv", "os.getenv"):
+            reader, shown = "os.environ", f'{callee}("{name}", …)'
+            default = call.args[1] if len(call.args) > 1 else _keyword(call, "default")
+        elif callee in self.decouple:
+            reader, shown = "decouple", f'{callee}("{name}", default=…)'
+            default = call.args[1] if len(call.args) > 1 else _keyword(call, "default")
+        else:
+            func = call.func
+            if isinstance(func, ast.Name):
+                receiver, method = func.id, "__call__"
+            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                receiver, method = func.value.id, func.attr
+            else:
+                return None
+            if receiver not in self.instances and receiver not in self.imported:
+                return None
+            default_at = _ENVIRON_DEFAULT_AT.get(method)
+            if default_at is None or method in _ENVIRON_URL_VARIABLE:
+                return None
+            default = (
+                call.args[default_at] if len(call.args) > default_at else _keyword(call, "default")
+            )
+            reader = "django-environ"
+            called = receiver if method == "__call__" else f"{receiver}.{method}"
+            shown = f'{called}("{name}", default=…)'
+        text = _string(default)
+        if text is None or default is None:
+            return None
+        return EnvDefault(name, text, self.x.span(default), self.x.span(call), reader, shown)
 
     # django-environ instances, decouple configs --------------------------------------------
 

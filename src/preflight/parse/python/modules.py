@@ -147,6 +147,7 @@ class _Extractor:
             runs=tuple(web.runs),
             config_values=tuple(self.config_values()) if _CONFIG_HINT.search(text) else (),
             required_env=tuple(env.reads) if env else (),
+            env_defaults=tuple(env.defaults) if env else (),
             env_instances=tuple(env.instances.values()) if env else (),
             env_file_loads=tuple(env.loads) if env else (),
             env_sets=tuple(env.values) if env else (),
@@ -440,6 +441,7 @@ class _Extractor:
         validators: dict[str, list[UrlRewrite]] = {}
         validator_spans: dict[str, Span] = {}
         derived: dict[str, tuple[str, tuple[UrlRewrite, ...], Span]] = {}
+        checked: set[str] = set()
         for item in node.body:
             if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
                 name = item.target.id
@@ -462,6 +464,12 @@ class _Extractor:
                                 if target is not None:
                                     validators.setdefault(target, []).extend(self.rewrites_in(item))
                                     validator_spans.setdefault(target, self.span(item))
+                if (
+                    "model_validator" in decorator_names
+                    or "root_validator" in decorator_names
+                    or item.name in ("model_post_init", "__init__", "__post_init__")
+                ):
+                    checked.update(_fields_read(item))
                 if "property" in decorator_names or "computed_field" in decorator_names:
                     source = self.field_read(item)
                     if source is not None:
@@ -495,6 +503,7 @@ class _Extractor:
             secrets_dir=secrets_dir,
             nested_delimiter=nested,
             v1_import=v1_import,
+            checked=tuple(sorted(checked)),
         )
 
     def field_read(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
@@ -801,3 +810,22 @@ class _Extractor:
             right = self.constant_string(node.right, depth + 1) if left is not None else None
             return left + right if left is not None and right is not None else None
         return None
+
+
+def _fields_read(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The names a validator reads: ``self.x``/``cls.x``/``model.x`` attributes and
+    ``values["x"]``/``data.get("x")`` keys (any attribute or string key: over-reading only
+    makes a rule quieter)."""
+    names: set[str] = set()
+    for child in ast.walk(function):
+        if isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name):
+            names.add(child.attr)
+        elif isinstance(child, ast.Subscript):
+            key = _string(child.slice)
+            if key:
+                names.add(key)
+        elif isinstance(child, ast.Call) and child.args:
+            key = _string(child.args[0])
+            if key:
+                names.add(key)
+    return names

@@ -62,6 +62,20 @@ class EnvRead:
 
 
 @dataclass(frozen=True)
+class EnvDefault:
+    """A variable the code reads at import with a literal string default
+    (``os.environ.get("X", "dev")``, ``env("X", default="dev")``, ``config("X", default=…)``):
+    the value it runs with when nothing provides the variable."""
+
+    name: str
+    default: str = field(repr=False)  # may be a real secret: never printed
+    span: Span  # the default literal
+    read: Span  # the whole read
+    reader: str  # "os.environ" | "django-environ" | "decouple"
+    text: str  # `os.environ.get("SECRET_KEY", …)`, for messages (the default never shown)
+
+
+@dataclass(frozen=True)
 class EnvInstance:
     """A module-level django-environ ``Env(...)`` and the variables its scheme gives a default."""
 
@@ -123,6 +137,9 @@ class SettingsClass:
     secrets_dir: str | None = None
     nested_delimiter: str | None = None
     v1_import: Span | None = None  # `from pydantic import BaseSettings`
+    # fields a `model_validator`/`root_validator`/`model_post_init`/`__init__` of the class
+    # reads (`self.secret_key`, `values["secret_key"]`): it may reject their values
+    checked: tuple[str, ...] = ()
 
     def field_named(self, name: str) -> SettingsField | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -283,6 +300,8 @@ class PythonModule:
     # module-level settings a server reads from this file when it is its config (gunicorn)
     config_values: tuple[ConfigValue, ...] = ()
     required_env: tuple[EnvRead, ...] = ()  # os.environ["X"], env("X"), REQUIRED_ENV_VARS = [...]
+    # reads at import with a literal default: os.environ.get("X", "dev"), env("X", default=…)
+    env_defaults: tuple[EnvDefault, ...] = ()
     env_instances: tuple[EnvInstance, ...] = ()  # django-environ `env = environ.Env(...)`
     env_file_loads: tuple[EnvFileLoad, ...] = ()
     # literal values the module puts in its own environment at import
