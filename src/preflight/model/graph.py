@@ -26,6 +26,7 @@ from preflight.model.apps import App, AppResolver, ServerCommand, python_run, se
 from preflight.model.django import other_settings_modules
 from preflight.model.processes import Process, Step, process_of
 from preflight.model.project import ContainerRun, Environment, Evidence, Launch, Project
+from preflight.model.security import ContainerSecurity, container_security
 from preflight.model.serving import Served, served
 from preflight.model.settings import (
     ContainerEnv,
@@ -77,6 +78,8 @@ class ContainerNode:
     # why what its command finally runs is known to serve nothing (a worker, a headless load
     # generator, a program its build compiles): None when it may serve
     runs_no_server: str | None = None
+    # its securityContext against its image: the user it runs as, what it may write
+    security: ContainerSecurity | None = None
 
     @property
     def label(self) -> str:
@@ -206,6 +209,8 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     graph.declarations = _declarations(project)
     graph.foreign_sources = _foreign_sources(project.all_paths)
     graph.served = served(project, graph.containers, graph.processes)
+    for node in graph.containers:
+        node.security = container_security(node, project, graph.served, graph.processes)
     return graph
 
 
