@@ -54,10 +54,14 @@ def _finding(
     assert dockerfile is not None
     where = "the pod's" if non_root.level == "pod" else "its own"
     if image.uid == 0:
-        runs = f"root (`USER {image.user}`)" if image.user else f"root (no USER; {image.how})"
+        runs = (
+            f"root (`USER {image.user}`)"
+            if image.user
+            else f"root ({dockerfile.path} sets no USER, and {image.how})"
+        )
         kubelet = "container has runAsNonRoot and image will run as root"
         headline = "runAsNonRoot is set but the image runs as root"
-        note = f"`USER {image.user}`: root" if image.user else f"no USER: {image.how}"
+        note = f"`USER {image.user}`: root" if image.user else f"no USER here: {image.how}"
     else:
         runs = f"`{image.name}` ({image.how}), a name, not a uid"
         kubelet = (

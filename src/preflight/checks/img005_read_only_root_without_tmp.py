@@ -55,13 +55,13 @@ def _judge(
             return None
         if security.writable_at(directory) is not None:
             return None
+        error = f"OSError: [Errno 30] Read-only file system: '{directory.rstrip('/')}/wgunicorn-…'"
         message = (
-            f"{node.label} has `readOnlyRootFilesystem: true` and starts {use.program} with "
+            f"{node.label} has `readOnlyRootFilesystem: true` and starts `{use.program}` with "
             f"{how}, a directory on the read-only root (no writable volume is mounted there): "
-            f"{use.program} cannot create {use.what} and its workers fail to boot — "
-            "`OSError: [Errno 30] Read-only file system`."
+            f"it cannot create {use.what} and {_fails(use, error)}."
         )
-        headline = f"{use.program} writes {directory} on a read-only root filesystem"
+        headline = f"`{use.program}` writes {directory} on a read-only root filesystem"
         return _report(ctx, node, read_only, use, message, headline)
     candidates = security.temp_candidates
     if candidates is None:
@@ -71,14 +71,29 @@ def _judge(
         return None
     dirlist = [posixpath.normpath(directory) for directory, _ in candidates]
     places = ", ".join(f"`{d}`" for d in dict.fromkeys(dirlist))
-    message = (
-        f"{node.label} has `readOnlyRootFilesystem: true` and starts {use.program}, which "
-        f"creates {use.what} in Python's temporary directory, and no writable volume is "
-        f"mounted at any of {places}: {use.program} fails as it starts — `FileNotFoundError: "
-        f"[Errno 2] No usable temporary directory found in {dirlist!r}`."
+    found = f"No usable temporary directory found in {dirlist!r}"
+    error = (
+        f"FileNotFoundError: [Errno 2] {found}"
+        if use.program == "gunicorn"
+        else f"FileNotFoundError(2, {found!r})"  # celery logs the exception's repr
     )
-    headline = f"{use.program} needs a writable /tmp; the root filesystem is read-only"
+    message = (
+        f"{node.label} has `readOnlyRootFilesystem: true` and starts `{use.program}`, which "
+        f"creates {use.what} in Python's temporary directory, and no writable volume is "
+        f"mounted at any of {places}: {_fails(use, error)}."
+    )
+    headline = f"`{use.program}` needs a writable /tmp; the root filesystem is read-only"
     return _report(ctx, node, read_only, use, message, headline)
+
+
+def _fails(use: TempUse, error: str) -> str:
+    """How the program fails, as its log says it (seen with gunicorn 27.0 and celery 5.7 on billiard 4.3)."""
+    if use.program == "gunicorn":
+        return (
+            "gunicorn's master exits as it spawns the first worker — "
+            f"`[ERROR] Unhandled exception in main loop` … `{error}`"
+        )
+    return f"the worker exits as its pool starts — `Unrecoverable error: {error}`"
 
 
 def _report(
@@ -90,7 +105,7 @@ def _report(
     headline: str,
 ) -> Finding:
     related = (
-        Related(use.span, f"starts {use.program}"),
+        Related(use.span, f"starts `{use.program}`"),
         Related(node.run.container.span, "the container"),
     )
     gunicorn = (

@@ -64,8 +64,8 @@ def base_user(ref: str) -> BaseUser | None:
         return BaseUser("65532", "Chainguard images run as 65532")
     if name == _UV:
         if tag.startswith("python") or "-" in tag:
-            return BaseUser("", "the uv images built on python/debian/alpine set no USER")
+            return BaseUser("", "the uv images built on python/debian/alpine set none")
         return None  # `uv:0.5` is a scratch image holding only the binaries
     if name in RUNS_AS_ROOT:
-        return BaseUser("", f"the official `{name}` image sets no USER, so it runs as root")
+        return BaseUser("", f"the official `{name}` image sets none")
     return None  # another account's image, or one preflight does not know: it may set a USER

@@ -291,7 +291,7 @@ def _temp_uses(
             TempUse(
                 "celery worker",
                 _word_span(step.at or process.launch.span, project, process, "celery"),
-                "a temporary file when its prefork pool starts (billiard)",
+                "the temporary files of its prefork pool (billiard)",
             )
         )
         return
