@@ -87,7 +87,8 @@ def _judge(
 
 
 def _fails(use: TempUse, error: str) -> str:
-    """How the program fails, as its log says it (seen with gunicorn 27.0 and celery 5.7 on billiard 4.3)."""
+    """How the program fails, as its log says it (seen with gunicorn 27.0, and celery 5.7 on
+    billiard 4.3, under a read-only /tmp)."""
     if use.program == "gunicorn":
         return (
             "gunicorn's master exits as it spawns the first worker — "
