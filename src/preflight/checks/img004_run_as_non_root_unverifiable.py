@@ -29,6 +29,9 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             continue
         if security.run_as_user is not None:
             continue  # the kubelet checks runAsUser instead of the image's user
+        if security.unmerged_patches is not None:
+            ctx.silent(non_root.span, f"{node.label}: {security.unmerged_patches}")
+            continue
         image = security.image_user
         if image.user is None:
             ctx.silent(non_root.span, f"{node.label}: {image.why}")
@@ -106,8 +109,8 @@ RULE = Rule(
     name="run-as-non-root-unverifiable",
     severity=Severity.ERROR,
     summary=(
-        "runAsNonRoot is set without runAsUser, and the image's USER is a name or root: the "
-        "kubelet will not start the container."
+        "runAsNonRoot without runAsUser, on an image whose USER is a name or root: the kubelet "
+        "refuses to start it."
     ),
     check=check,
 )

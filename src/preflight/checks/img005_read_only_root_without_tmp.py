@@ -31,6 +31,9 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
         read_only = security.read_only_root
         if read_only is None or read_only.value is not True:
             continue
+        if security.unmerged_patches is not None:
+            ctx.silent(read_only.span, f"{node.label}: {security.unmerged_patches}")
+            continue
         if security.why_uses_unknown is not None:
             ctx.silent(read_only.span, f"{node.label}: {security.why_uses_unknown}")
             continue
@@ -124,8 +127,8 @@ RULE = Rule(
     name="read-only-root-without-tmp",
     severity=Severity.ERROR,
     summary=(
-        "readOnlyRootFilesystem is set and nothing writable is mounted where the container's "
-        "gunicorn or celery worker creates its temporary files."
+        "readOnlyRootFilesystem, and gunicorn or a celery worker has no writable temporary "
+        "directory."
     ),
     check=check,
 )

@@ -816,6 +816,7 @@ def _image_word_spans(
 def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex) -> None:
     rewrites = _kustomize_rewrites(project)
     patches, patch_files = _kustomize_patches(project)
+    unmerged = _unmerged_patches(project)
     for manifest in project.manifests.values():
         if manifest.path in patch_files:
             continue  # merged into the workloads it patches, not a workload of its own
@@ -837,6 +838,7 @@ def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex)
                             image_evidence=evidence,
                             pod_security_context=pod_security,
                             pod_volumes=pod_volumes,
+                            unmerged_patches=unmerged.get(manifest.path),
                         )
                     )
                 if container.command is None and container.args is None:
@@ -926,6 +928,40 @@ def _kustomize_patches(
                             patch
                         )
     return out, patch_files
+
+
+def _unmerged_patches(project: Project) -> dict[str, str]:
+    """Manifest path -> why a kustomization that renders it may patch it in a way preflight
+    does not merge: an inline or JSON 6902 patch, a patch aimed by `target:` (in it or in a
+    base or component it includes), or a patch file that is not a manifest."""
+    by_directory = {posixpath.dirname(k.path): k for k in project.kustomizations.values()}
+    own: dict[str, str] = {}
+    for kustomization in project.kustomizations.values():
+        reason = kustomization.unmerged_patches
+        for patch in kustomization.patches:
+            if reason is None and patch not in project.manifests:
+                reason = (
+                    f"{kustomization.path} patches with {patch}, not a manifest preflight reads"
+                )
+        if reason is not None:
+            own[kustomization.path] = reason
+    out: dict[str, str] = {}
+    if not own:
+        return out
+    for kustomization in sorted(project.kustomizations.values(), key=lambda k: k.path):
+        reason = None
+        stack, seen = [kustomization], set()
+        while stack and reason is None:
+            current = stack.pop()
+            if current.path in seen:
+                continue
+            seen.add(current.path)
+            reason = own.get(current.path)
+            stack.extend(by_directory[r] for r in current.resources if r in by_directory)
+        if reason is not None:
+            for resource in _included_manifests(project, kustomization):
+                out.setdefault(resource, reason)
+    return out
 
 
 def _included_manifests(project: Project, kustomization: Kustomization) -> list[str]:

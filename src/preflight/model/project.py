@@ -138,6 +138,8 @@ class ContainerRun:
     # merged in (``workload`` holds them as its own file writes them)
     pod_security_context: SecurityContext | None = None
     pod_volumes: dict[str, str] = field(default_factory=dict)
+    # why a kustomization that renders it may patch it in a way preflight does not merge
+    unmerged_patches: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,6 +124,9 @@ class ContainerSecurity:
     temp_unknown: str | None = None
     temp_uses: list[TempUse] = field(default_factory=list)
     why_uses_unknown: str | None = None  # why the programs it starts are not known
+    # why its settings and mounts may differ once kustomize renders it (a patch preflight does
+    # not merge), or None
+    unmerged_patches: str | None = None
 
     def writable_at(self, path: str) -> Writable | None:
         """The writable mount that holds ``path`` (itself or a parent directory), if any."""
@@ -156,6 +159,7 @@ def container_security(
         effective("run_as_user"),
         Effective(read_only.value, read_only.span, "container") if read_only else None,
         _image_user(node),
+        unmerged_patches=run.unmerged_patches,
     )
     if out.read_only_root is not None and out.read_only_root.value is True:
         _writable_facts(out, node, project, served, processes)

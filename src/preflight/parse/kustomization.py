@@ -40,6 +40,9 @@ class Kustomization:
     generated: tuple[Generated, ...] = ()
     # strategic-merge patch files (`patches: - path:`, `patchesStrategicMerge:`), repo-relative
     patches: tuple[str, ...] = ()
+    # why some of its patches are not merged by preflight (an inline patch, a JSON 6902 patch,
+    # a patch aimed by a `target:` selector): None when every patch is a file of ``patches``
+    unmerged_patches: str | None = None
 
 
 def _join(base: str, relative: str) -> str:
@@ -111,12 +114,30 @@ def parse_kustomization(path: str, text: str) -> Kustomization:
         for entry in _strings(document.get("patchesStrategicMerge"))
         if "\n" not in entry and ":" not in entry  # an inline patch is YAML text, not a path
     ]
+    unmerged: str | None = None
+    if document.get("patchesJson6902") is not None:
+        unmerged = f"{path} has `patchesJson6902`"
+    if any(
+        "\n" in entry or ":" in entry for entry in _strings(document.get("patchesStrategicMerge"))
+    ):
+        unmerged = f"{path} has an inline patch"
     node = document.get("patches")
     for entry in node.seq() if node is not None and node.kind == "seq" else ():
         path_node = entry.get("path") if entry.kind == "map" else None
         patch_path = path_node.as_str() if path_node is not None else None
+        if entry.kind == "map" and entry.get("target") is not None:
+            # a JSON 6902 patch, or one kustomize applies to every object the target matches
+            unmerged = unmerged or f"{path} has a patch aimed by `target:`"
         if patch_path:
             patches.append(_join(base, patch_path))
+        else:
+            unmerged = unmerged or f"{path} has an inline patch"
     return Kustomization(
-        path, tuple(resources), tuple(images), problems, tuple(generated), tuple(patches)
+        path,
+        tuple(resources),
+        tuple(images),
+        problems,
+        tuple(generated),
+        tuple(patches),
+        unmerged,
     )
