@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from preflight.model.project import Project
     from preflight.model.serving import Served
     from preflight.parse.dockerfile import Dockerfile
-    from preflight.parse.manifests import SecuritySetting
+    from preflight.parse.manifests import SecurityContext, SecuritySetting
 
 __all__ = [
     "ContainerSecurity",
@@ -146,11 +146,13 @@ def container_security(
     pod = run.pod_security_context
     own = container.security_context
 
+    levels: tuple[tuple[Level, SecurityContext | None], ...] = (("container", own), ("pod", pod))
+
     def effective(name: str) -> Effective | None:
-        for level, context in (("container", own), ("pod", pod)):
+        for level, context in levels:
             setting: SecuritySetting | None = getattr(context, name) if context else None
             if setting is not None:
-                return Effective(setting.value, setting.span, level)  # type: ignore[arg-type]
+                return Effective(setting.value, setting.span, level)
         return None
 
     read_only = own.read_only_root_filesystem if own is not None else None
