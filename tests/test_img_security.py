@@ -423,3 +423,47 @@ def test_silent_when_a_kustomize_patch_preflight_does_not_merge_renders_the_pod(
         },
     )
     assert codes(result) == []
+
+
+def test_user_root_by_name_is_a_name_to_the_kubelet(project: Project) -> None:
+    (finding,) = img004(project, "USER root\n").findings
+    assert "non-numeric user (root)" in finding.message
+
+
+def test_one_finding_for_a_pod_field_shared_by_two_containers_of_one_image(
+    project: Project,
+) -> None:
+    second = (
+        "        - name: worker\n          image: ghcr.io/acme/orders:1.0\n"
+        '          command: ["celery", "-A", "app.main", "worker"]\n'
+    )
+    text = deployment(pod=POD_NON_ROOT) + second
+    assert codes(img004(project, "USER app\n", **{"k8s/deployment.yaml": text})) == ["IMG004"]
+
+
+def test_celery_through_python_m_and_gunicorn_through_an_entrypoint_script(
+    project: Project,
+) -> None:
+    command = '          command: ["python", "-m", "celery", "-A", "app.main", "worker"]\n'
+    assert codes(img005(project, command=command)) == ["IMG005"]
+    script = "#!/bin/sh\nset -e\nexec gunicorn app.main:app -b 0.0.0.0:8000\n"
+    result = img005(
+        project,
+        **{
+            "Dockerfile": dockerfile("COPY start.sh /start.sh\n", '["/start.sh"]'),
+            "start.sh": script,
+        },
+    )
+    (finding,) = result.findings
+    assert (finding.related[0].span.path, finding.related[0].span.line) == ("start.sh", 3)
+
+
+def test_img005_silent_when_worker_tmp_dir_is_computed_in_the_config(project: Project) -> None:
+    conf = 'import os\nbind = "0.0.0.0:8000"\nworker_tmp_dir = os.environ["TMP_DIR"]\n'
+    result = img005(
+        project,
+        cmd='["gunicorn", "app.main:app"]',
+        user_dockerfile="COPY gunicorn.conf.py .\n",
+        **{"gunicorn.conf.py": conf},
+    )
+    assert codes(result) == []
