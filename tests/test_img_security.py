@@ -467,3 +467,17 @@ def test_img005_silent_when_worker_tmp_dir_is_computed_in_the_config(project: Pr
         **{"gunicorn.conf.py": conf},
     )
     assert codes(result) == []
+
+
+def test_a_patch_that_only_scales_the_deployment_does_not_silence_it(project: Project) -> None:
+    result = img005(
+        project,
+        **{
+            "k8s/kustomization.yaml": "resources:\n  - deployment.yaml\n",
+            "k8s/dev/kustomization.yaml": "resources:\n  - ..\npatches:\n  - target:\n"
+            "      kind: Deployment\n    patch: |\n      - op: replace\n"
+            "        path: /spec/template/spec/containers/0/resources\n        value: {}\n"
+            "      - op: replace\n        path: /spec/replicas\n        value: 1\n",
+        },
+    )
+    assert codes(result) == ["IMG005"]
