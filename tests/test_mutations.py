@@ -375,6 +375,32 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
         ],
         ["IMG002"],
     ),
+    "the image switches to a named user and the pod drops runAsUser": (
+        [
+            ("Dockerfile", "USER 10001:10001", "USER app:app"),
+            ("k8s/deployment.yaml", "        runAsUser: 10001 # the Dockerfile's USER\n", ""),
+            # compose tags the image it builds: the Deployment's image is tied to the
+            # Dockerfile by a build, not by a guess from its name
+            (
+                "docker-compose.yml",
+                "    build: .\n",
+                "    build: .\n    image: ghcr.io/example/reference-service:0.1.0\n",
+            ),
+        ],
+        ["IMG004"],
+    ),
+    "the /tmp emptyDir is dropped from a read-only container": (
+        [
+            (
+                "k8s/deployment.yaml",
+                "          volumeMounts:\n"
+                "            - name: tmp # gunicorn's worker heartbeat files\n"
+                "              mountPath: /tmp\n",
+                "",
+            )
+        ],
+        ["IMG005"],
+    ),
     "a stale suppression": (
         [("Dockerfile", "\nCMD [", "\n# preflight: ignore[PKG001]\nCMD [")],
         ["PF002"],

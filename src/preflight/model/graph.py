@@ -27,6 +27,7 @@ from preflight.model.django import other_settings_modules
 from preflight.model.imagecontents import StageContents, stage_contents
 from preflight.model.processes import Process, Step, process_of
 from preflight.model.project import ContainerRun, Environment, Evidence, Launch, Project
+from preflight.model.security import ContainerSecurity, container_security
 from preflight.model.serving import Served, served
 from preflight.model.settings import (
     ContainerEnv,
@@ -78,6 +79,8 @@ class ContainerNode:
     # why what its command finally runs is known to serve nothing (a worker, a headless load
     # generator, a program its build compiles): None when it may serve
     runs_no_server: str | None = None
+    # its securityContext against its image: the user it runs as, what it may write
+    security: ContainerSecurity | None = None
 
     @property
     def label(self) -> str:
@@ -209,6 +212,8 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     graph.foreign_sources = _foreign_sources(project.all_paths)
     graph.served = served(project, graph.containers, graph.processes)
     graph.stages = {path: stage_contents(d) for path, d in project.dockerfiles.items()}
+    for node in graph.containers:
+        node.security = container_security(node, project, graph.served, graph.processes)
     return graph
 
 

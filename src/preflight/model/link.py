@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from preflight.cache import ParseCache
     from preflight.model.databases import Dependencies, EnvSource
     from preflight.parse.kustomization import ImageRewrite, Kustomization
-    from preflight.parse.manifests import ArgvField, Container, Workload
+    from preflight.parse.manifests import ArgvField, Container, SecurityContext, Workload
 
 
 def build_project(
@@ -602,9 +602,11 @@ def _environment_for_image(
         how = "; ".join(dict.fromkeys(b.evidence for b in builds))
         targets = {b.target for b in builds if b.target}
         final = image.dockerfile.final
-        if targets and (final is None or final.name not in targets):
+        other_stage = bool(targets) and (final is None or final.name not in targets)
+        if other_stage:
             how += " — preflight checks its last stage"
-        return image.environment, None, image.dockerfile, Evidence(how, strong=True)
+        evidence = Evidence(how, strong=True, other_stage=other_stage)
+        return image.environment, None, image.dockerfile, evidence
     if len(by_dockerfile) > 1:
         sources = "; ".join(builds[0].evidence for builds in by_dockerfile.values())
         why = f"image `{ref}` is built from {len(by_dockerfile)} Dockerfiles: {sources}"
@@ -830,14 +832,15 @@ def _image_word_spans(
 def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex) -> None:
     rewrites = _kustomize_rewrites(project)
     patches, patch_files = _kustomize_patches(project)
+    unmerged = _unmerged_patches(project)
     for manifest in project.manifests.values():
         if manifest.path in patch_files:
             continue  # merged into the workloads it patches, not a workload of its own
         for workload in manifest.workloads:
+            workload_patches = patches.get((manifest.path, workload.kind, workload.name or ""), ())
+            pod_security, pod_volumes = _patched_pod(workload, workload_patches)
             for original in workload.containers:
-                container = _patched(
-                    original, patches.get((manifest.path, workload.kind, workload.name or ""), ())
-                )
+                container = _patched(original, workload_patches)
                 environment, why, dockerfile, evidence = _image_through_kustomize(
                     container.image, rewrites.get(manifest.path, ()), index, project, manifest.path
                 )
@@ -845,7 +848,15 @@ def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex)
                     run = _container_run(
                         manifest.path, workload, container, dockerfile, why, project
                     )
-                    project.containers.append(replace(run, image_evidence=evidence))
+                    project.containers.append(
+                        replace(
+                            run,
+                            image_evidence=evidence,
+                            pod_security_context=pod_security,
+                            pod_volumes=pod_volumes,
+                            unmerged_patches=unmerged.get(manifest.path),
+                        )
+                    )
                 if container.command is None and container.args is None:
                     continue  # runs the image's own command, checked at the Dockerfile
                 words: tuple[Span | None, ...]
@@ -935,6 +946,40 @@ def _kustomize_patches(
     return out, patch_files
 
 
+def _unmerged_patches(project: Project) -> dict[str, str]:
+    """Manifest path -> why a kustomization that renders it may patch it in a way preflight
+    does not merge: an inline or JSON 6902 patch, a patch aimed by `target:` (in it or in a
+    base or component it includes), or a patch file that is not a manifest."""
+    by_directory = {posixpath.dirname(k.path): k for k in project.kustomizations.values()}
+    own: dict[str, str] = {}
+    for kustomization in project.kustomizations.values():
+        reason = kustomization.unmerged_patches
+        for patch in kustomization.patches:
+            if reason is None and patch not in project.manifests:
+                reason = (
+                    f"{kustomization.path} patches with {patch}, not a manifest preflight reads"
+                )
+        if reason is not None:
+            own[kustomization.path] = reason
+    out: dict[str, str] = {}
+    if not own:
+        return out
+    for kustomization in sorted(project.kustomizations.values(), key=lambda k: k.path):
+        reason = None
+        stack, seen = [kustomization], set()
+        while stack and reason is None:
+            current = stack.pop()
+            if current.path in seen:
+                continue
+            seen.add(current.path)
+            reason = own.get(current.path)
+            stack.extend(by_directory[r] for r in current.resources if r in by_directory)
+        if reason is not None:
+            for resource in _included_manifests(project, kustomization):
+                out.setdefault(resource, reason)
+    return out
+
+
 def _included_manifests(project: Project, kustomization: Kustomization) -> list[str]:
     """The manifest files a kustomization includes, directly or through the ones it lists."""
     by_directory = {posixpath.dirname(k.path): k for k in project.kustomizations.values()}
@@ -957,7 +1002,8 @@ def _included_manifests(project: Project, kustomization: Kustomization) -> list[
 
 def _patched(container: Container, patches: Sequence[Workload]) -> Container:
     """``container`` with the same-named containers of ``patches`` merged in (strategic merge:
-    env entries by name, envFrom appended, probes by kind, image/command/args/ports replaced)."""
+    env entries by name, envFrom appended, probes by kind, volume mounts by path, the
+    securityContext field by field, image/command/args/ports replaced)."""
     for patch in patches:
         for other in patch.containers:
             if other.name != container.name or other.is_init != container.is_init:
@@ -966,6 +1012,8 @@ def _patched(container: Container, patches: Sequence[Workload]) -> Container:
             env.update((variable.name, variable) for variable in other.env)
             probes = {probe.kind: probe for probe in container.probes}
             probes.update((probe.kind, probe) for probe in other.probes)
+            mounts = {mount.mount_path: mount for mount in container.volume_mounts}
+            mounts.update((mount.mount_path, mount) for mount in other.volume_mounts)
             container = replace(
                 container,
                 image=other.image if other.image is not None else container.image,
@@ -976,8 +1024,41 @@ def _patched(container: Container, patches: Sequence[Workload]) -> Container:
                 env_from=container.env_from + other.env_from,
                 ports=other.ports or container.ports,
                 probes=tuple(probes.values()),
+                security_context=_merged_security(
+                    container.security_context, other.security_context
+                ),
+                volume_mounts=tuple(mounts.values()),
             )
     return container
+
+
+def _patched_pod(
+    workload: Workload, patches: Sequence[Workload]
+) -> tuple[SecurityContext | None, dict[str, str]]:
+    """The pod's securityContext and volumes with the patches merged in (field by field;
+    volumes by name)."""
+    security = workload.security_context
+    volumes = dict(workload.volumes)
+    for patch in patches:
+        security = _merged_security(security, patch.security_context)
+        volumes.update(patch.volumes)
+    return security, volumes
+
+
+def _merged_security(
+    base: SecurityContext | None, patch: SecurityContext | None
+) -> SecurityContext | None:
+    """A strategic merge of two securityContexts: each field the patch writes wins."""
+    if patch is None or base is None:
+        return base if patch is None else patch
+    return replace(
+        base,
+        run_as_non_root=patch.run_as_non_root or base.run_as_non_root,
+        run_as_user=patch.run_as_user or base.run_as_user,
+        read_only_root_filesystem=(
+            patch.read_only_root_filesystem or base.read_only_root_filesystem
+        ),
+    )
 
 
 def _kustomize_rewrites(project: Project) -> dict[str, list[tuple[str, ImageRewrite]]]:
@@ -1017,7 +1098,7 @@ def _image_through_kustomize(
     for new_ref, how in renamed.items():
         environment, _, dockerfile, evidence = _environment_for_image(new_ref, index, project)
         if dockerfile is not None and evidence is not None:
-            combined = Evidence(f"{how}; {evidence.how}", evidence.strong)
+            combined = Evidence(f"{how}; {evidence.how}", evidence.strong, evidence.other_stage)
             if dockerfile.path not in linked or (
                 combined.strong and not (linked[dockerfile.path][2] or combined).strong
             ):

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from preflight.parse.envfile import EnvFile
     from preflight.parse.helm import HelmValues, ValuesImage
     from preflight.parse.kustomization import Kustomization
-    from preflight.parse.manifests import Container, ManifestFile, Workload
+    from preflight.parse.manifests import Container, ManifestFile, SecurityContext, Workload
     from preflight.parse.procfile import ProcessType
     from preflight.parse.pyproject import Pyproject
     from preflight.parse.python import PythonModule
@@ -122,6 +122,9 @@ class Evidence:
 
     how: str  # "image name `api` is the directory of api/Dockerfile"
     strong: bool  # False: a guess from names (the graph and --verbose say so)
+    # the build targets a stage other than the Dockerfile's last (facts of the last stage,
+    # such as its USER, may not be the image's)
+    other_stage: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +140,12 @@ class ContainerRun:
     context: str = ""  # the image's build context (where its modules are)
     why_unlinked: str | None = None
     image_evidence: Evidence | None = None  # how the image was tied to ``dockerfile``
+    # the pod's securityContext and volumes with the kustomize patches that reach the workload
+    # merged in (``workload`` holds them as its own file writes them)
+    pod_security_context: SecurityContext | None = None
+    pod_volumes: dict[str, str] = field(default_factory=dict)
+    # why a kustomization that renders it may patch it in a way preflight does not merge
+    unmerged_patches: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

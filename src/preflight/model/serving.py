@@ -32,7 +32,17 @@ if TYPE_CHECKING:
     from preflight.parse.compose import ComposeFile, ComposeService
     from preflight.parse.dockerfile import Dockerfile
 
-__all__ = ["DevMode", "Listen", "Served", "ServedEnv", "dev_path", "local_image", "served"]
+__all__ = [
+    "DevMode",
+    "GunicornSetting",
+    "Listen",
+    "Served",
+    "ServedEnv",
+    "dev_path",
+    "gunicorn_setting",
+    "local_image",
+    "served",
+]
 
 Kind = Literal["kubernetes", "compose", "image", "procfile"]
 
@@ -766,6 +776,63 @@ def _file_in(unit: Served, project: Project, name: str, chdir: str | None) -> st
         candidate = "" if candidate == "." else candidate
         return candidate if candidate in project.all_paths else None
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class GunicornSetting:
+    """A gunicorn setting as the server reads it: from its command line, GUNICORN_CMD_ARGS or
+    its config file (gunicorn's order of precedence). ``value`` None: not set anywhere
+    preflight can see, unless ``unknown`` says why it may be."""
+
+    value: str | None
+    how: str = ""  # "`--worker-tmp-dir /dev/shm`", "`worker_tmp_dir` in gunicorn.conf.py"
+    at: Span | None = None  # where the config file sets it
+    unknown: str | None = None
+
+
+def gunicorn_setting(unit: Served, project: Project, option: str, name: str) -> GunicornSetting:
+    """The gunicorn setting ``name`` (command-line ``option``) of a gunicorn unit."""
+    found = _options(unit.command.args, (option,))
+    if found:
+        return GunicornSetting(found[-1][1], f"`{option} {found[-1][1]}`")
+    config = [v for _, v in _options(unit.command.args, ("-c", "--config"))]
+    is_set, env_args = unit.env.get("GUNICORN_CMD_ARGS")
+    if is_set:
+        if env_args is None:
+            return GunicornSetting(None, unknown="GUNICORN_CMD_ARGS is set to an unknown value")
+        words = env_args.split()
+        in_env = _options(words, (option,))
+        if in_env:
+            return GunicornSetting(
+                in_env[-1][1], f"`{option} {in_env[-1][1]}` in GUNICORN_CMD_ARGS"
+            )
+        config = config or [v for _, v in _options(words, ("-c", "--config"))]
+    elif unit.env.open is not None:
+        return GunicornSetting(None, unknown=f"GUNICORN_CMD_ARGS may be set: {unit.env.open}")
+    chdir = next((v for _, v in _options(unit.command.args, ("--chdir",))), None)
+    explicit = config[-1] if config else None
+    file_name = (explicit or "gunicorn.conf.py").removeprefix("file:")
+    if file_name.startswith("python:"):
+        return GunicornSetting(None, unknown=f"the config module `{file_name}` is not read")
+    repo_path = _file_in(unit, project, file_name, chdir)
+    if repo_path is None:
+        if explicit is not None:
+            return GunicornSetting(None, unknown=f"the config file `{explicit}` was not read")
+        if unit.files is None and any(
+            posixpath.basename(p) == "gunicorn.conf.py" for p in project.all_paths
+        ):
+            return GunicornSetting(None, unknown="a gunicorn.conf.py may be where it starts")
+        return GunicornSetting(None)
+    module = project.python.get(repo_path)
+    if module is None:
+        return GunicornSetting(None, unknown=f"the config file {repo_path} was not read")
+    values = [v for v in module.config_values if v.name in (name, "*")]
+    if not values:
+        return GunicornSetting(None)
+    last = values[-1]
+    if last.name == "*" or last.value is None or len(last.value) != 1:
+        return GunicornSetting(None, unknown=f"{repo_path}:{last.span.line} computes `{name}`")
+    return GunicornSetting(last.value[0], f"`{name}` in {repo_path}", at=last.span)
 
 
 # development modes ------------------------------------------------------------------------------

@@ -101,6 +101,8 @@ class Stage:
     base_stage: int | None = None  # index of an earlier stage this one builds FROM
     workdir: str = "/"
     user: str | None = None
+    user_span: Span | None = None  # the USER line that set ``user`` (in this or an earlier stage)
+    volumes: list[tuple[str, Span]] = field(default_factory=list)  # VOLUME paths, inherited too
     # ENV, and ARG defaults; None: set, to a value preflight does not know (expansion bound)
     env: dict[str, tuple[str | None, Span]] = field(default_factory=dict)
     build_args: set[str] = field(default_factory=set)  # names only an ARG set: not at run time
@@ -539,6 +541,8 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                 stage.base_stage = earlier.index
                 stage.workdir = earlier.workdir
                 stage.user = earlier.user
+                stage.user_span = earlier.user_span
+                stage.volumes = list(earlier.volumes)
                 stage.env = dict(earlier.env)
                 stage.build_args = set(earlier.build_args)
                 stage.shell = earlier.shell
@@ -568,6 +572,11 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
             stage.workdir = _join_path(stage.workdir, expansion.text(value.strip(), variables))
         elif instruction == "USER":
             stage.user = expansion.text(value.strip(), variables)
+            stage.user_span = span
+        elif instruction == "VOLUME":
+            text = expansion.text(value.strip(), variables)
+            paths = _words(text)
+            stage.volumes.extend((path, span) for path in paths)
         elif instruction == "EXPOSE":
             for word in expansion.text(value, variables).split():
                 stage.exposes.append((word, span))

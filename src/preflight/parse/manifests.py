@@ -148,6 +148,27 @@ class VolumeMount:
     mount_path: str | None
     sub_path: str | None
     span: Span
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class SecuritySetting:
+    """One field of a ``securityContext``, as written. ``value`` is None when it is not a
+    literal of the field's type (a template, a quoted number): set, to what is not known."""
+
+    value: bool | int | None
+    span: Span  # the field's key (``runAsNonRoot:``)
+
+
+@dataclass(frozen=True)
+class SecurityContext:
+    """The fields of a pod's or a container's ``securityContext`` that rules read (the pod's
+    has no ``readOnlyRootFilesystem``); a field not written is None."""
+
+    span: Span  # the ``securityContext`` key
+    run_as_non_root: SecuritySetting | None = None
+    run_as_user: SecuritySetting | None = None
+    read_only_root_filesystem: SecuritySetting | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +186,7 @@ class Container:
     working_dir: str | None
     span: Span  # the ``name`` value (the container's mapping if it has no name)
     is_init: bool
+    security_context: SecurityContext | None = None
 
     def probe(self, kind: str) -> Probe | None:
         for probe in self.probes:
@@ -189,6 +211,10 @@ class Workload:
     # `enableServiceLinks` (default true): the kubelet puts every Service of the namespace in
     # the containers' environment (`<NAME>_PORT=tcp://…`, `<NAME>_SERVICE_HOST`, …)
     service_links: bool = True
+    security_context: SecurityContext | None = None  # the pod's ``spec.securityContext``
+    # every volume by name -> its source (``emptyDir``, ``persistentVolumeClaim``, ``secret``,
+    # …; "" when it names none preflight recognises)
+    volumes: dict[str, str] = field(default_factory=dict)
 
     @property
     def main_containers(self) -> tuple[Container, ...]:
@@ -508,6 +534,10 @@ def _read_workload(
         links = spec.get("enableServiceLinks")
         if links is not None and reader.as_bool(links, f"{spec_where}.enableServiceLinks") is False:
             service_links = False
+    volumes: dict[str, str] = {}
+    pod_security: SecurityContext | None = None
+    if spec is not None:
+        pod_security = _security_context(spec)
         for key, is_init in (("initContainers", True), ("containers", False)):
             items_where = f"{spec_where}.{key}"
             for index, item in enumerate(reader.as_seq(spec.get(key), items_where)):
@@ -523,6 +553,7 @@ def _read_workload(
             name = name_node.as_str() if name_node is not None else None
             if name is None:
                 continue
+            volumes[name] = _volume_source(volume)
             for kind, name_key, target in (
                 ("secret", "secretName", secret_volumes),
                 ("configMap", "name", config_map_volumes),
@@ -547,7 +578,49 @@ def _read_workload(
             config_map_volumes,
             obj.span,
             service_links,
+            pod_security,
+            volumes,
         )
+    )
+
+
+# Volume sources a pod can mount (core/v1 Volume); the first one a volume names is its kind.
+_VOLUME_SOURCES = (
+    "emptyDir", "persistentVolumeClaim", "hostPath", "ephemeral", "secret", "configMap",
+    "downwardAPI", "projected", "nfs", "csi", "image", "iscsi", "cephfs", "rbd", "glusterfs",
+    "azureFile", "azureDisk", "awsElasticBlockStore", "gcePersistentDisk", "fc", "flexVolume",
+    "flocker", "portworxVolume", "quobyte", "scaleIO", "storageos", "vsphereVolume", "gitRepo",
+    "cinder", "photonPersistentDisk",
+)  # fmt: skip
+
+
+def _volume_source(volume: YNode) -> str:
+    for kind in _VOLUME_SOURCES:
+        if volume.get_item(kind) is not None:
+            return kind
+    return ""
+
+
+def _security_context(owner: YNode) -> SecurityContext | None:
+    """The ``securityContext`` of a pod spec or a container, read leniently: a field of the
+    wrong type is kept as set-to-unknown (the API server rejects it; PF001 is not the place)."""
+    pair = owner.get_item("securityContext")
+    if pair is None or pair[1].kind != "map":
+        return None
+    body = pair[1]
+
+    def setting(key: str, read: str) -> SecuritySetting | None:
+        item = body.get_item(key)
+        if item is None or item[1].is_null:
+            return None
+        value: bool | int | None = item[1].as_bool() if read == "bool" else item[1].as_int()
+        return SecuritySetting(value, item[0].span)
+
+    return SecurityContext(
+        pair[0].span,
+        setting("runAsNonRoot", "bool"),
+        setting("runAsUser", "int"),
+        setting("readOnlyRootFilesystem", "bool"),
     )
 
 
@@ -600,12 +673,14 @@ def _read_container(reader: _Reader, node: YNode, where: str, is_init: bool) -> 
         if mount is None:
             continue
         mount_name = mount.get("name")
+        read_only = mount.get("readOnly")
         mounts.append(
             VolumeMount(
                 reader.as_str(mount_name, f"{item_where}.name"),
                 reader.as_str(mount.get("mountPath"), f"{item_where}.mountPath"),
                 reader.as_str(mount.get("subPath"), f"{item_where}.subPath"),
                 mount_name.span if mount_name is not None else mount.span,
+                read_only is not None and read_only.as_bool() is True,
             )
         )
     return Container(
@@ -622,6 +697,7 @@ def _read_container(reader: _Reader, node: YNode, where: str, is_init: bool) -> 
         working_dir=reader.as_str(container.get("workingDir"), f"{where}.workingDir"),
         span=span,
         is_init=is_init,
+        security_context=_security_context(container),
     )
 
 

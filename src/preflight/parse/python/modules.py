@@ -42,8 +42,10 @@ _ROUTING = re.compile(
     r"|uvicorn\.run|FastAPI\(|Starlette\("  # an app handed to a function (`setup(app)`)
 )
 # gunicorn settings the rules read from a config file (gunicorn.conf.py, `-c file.py`)
-_CONFIG_SETTINGS = frozenset({"bind", "reload", "worker_class", "wsgi_app", "workers", "chdir"})
-_CONFIG_HINT = re.compile(r"^(?:bind|reload|worker_class|wsgi_app)\s*[:=]", re.M)
+_CONFIG_SETTINGS = frozenset(
+    {"bind", "reload", "worker_class", "wsgi_app", "workers", "chdir", "worker_tmp_dir"}
+)
+_CONFIG_HINT = re.compile(r"^(?:bind|reload|worker_class|wsgi_app|worker_tmp_dir)\s*[:=]", re.M)
 # `Settings(secret_key=...)`, `Settings(**kwargs)`: a class-like call given keywords
 _INIT_CALL = re.compile(r"\b[A-Z]\w*\((?:[^)]*=|\s*\*\*)")
 
