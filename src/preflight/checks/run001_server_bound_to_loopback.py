@@ -8,12 +8,13 @@ port mapping and the kubelet's probes all connect to the pod's address and are r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from preflight.checks._probes import SERVING_KINDS
 from preflight.checks.rule import Rule
 from preflight.digits import ascii_int
-from preflight.findings import Finding, RuleContext, Severity
+from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
 from preflight.model.graph import Deployment
 from preflight.model.serving import Served, dev_path
 from preflight.spans import Related, Span
@@ -187,7 +188,53 @@ def _finding(ctx: RuleContext, unit: Served, span: Span, graph: Deployment) -> F
         tuple(related),
         _fix(unit),
         headline=f"{shown} listens only on {listen.address}, the container's own loopback",
+        autofix=_autofix(unit, span),
     )
+
+
+_LOOPBACK = re.compile(r"127\.0\.0\.1|localhost|\[::1\]")
+# The flag that makes each server listen on every interface, where none is given (the port
+# the server listens on by default kept).
+_ALL_INTERFACES = {
+    "uvicorn": ("--host", "0.0.0.0"),
+    "granian": ("--host", "0.0.0.0"),
+    "gunicorn": ("--bind", "0.0.0.0:8000"),
+    "hypercorn": ("--bind", "0.0.0.0:8000"),
+}
+
+
+def _autofix(unit: Served, span: Span) -> Autofix | None:
+    """Listen on every interface, in the command as written: the loopback address a word
+    names becomes 0.0.0.0 (anywhere); a missing host flag is added after the server's name in
+    a Dockerfile CMD/ENTRYPOINT or a Procfile line (exec form `"uvicorn", "--host",
+    "0.0.0.0"`, shell form `uvicorn --host 0.0.0.0`), where the form is certain. An address in
+    a config file or in `app.run(...)` is left to a person. Safe: a container has no other
+    interface to keep the server from."""
+    listen = unit.listen
+    if listen.at is not None:
+        return None
+    if listen.word:
+        loopback = _LOOPBACK.search(listen.word)
+        if loopback is None:
+            return None
+        new = listen.word[: loopback.start()] + "0.0.0.0" + listen.word[loopback.end() :]
+        edit = Edit.replace_text(span.path, span.line, span.col, listen.word, new)
+        return Autofix(Applicability.SAFE, f"Listen on every interface: `{new}`", (edit,))
+    program = _program_word(unit)
+    flag = _ALL_INTERFACES.get(program)
+    written_in_a_string = unit.kind in ("image", "procfile") or unit.image_command
+    if flag is None or not written_in_a_string or span.line != unit.span.line:
+        return None  # a YAML list item cannot take two words: left to a person
+    line = unit.source.split("\n", 1)[0]
+    quoted = f'"{program}"'
+    if line[max(0, span.col - 2) :].startswith(quoted):
+        find, content = quoted, f'{quoted}, "{flag[0]}", "{flag[1]}"'
+    elif '"' in line or "'" in line:
+        return None  # quoting the fix cannot be sure of
+    else:
+        find, content = program, f"{program} {flag[0]} {flag[1]}"
+    edit = Edit.replace_text(span.path, span.line, max(1, span.col - 1), find, content)
+    return Autofix(Applicability.SAFE, f"Add `{flag[0]} {flag[1]}` to the command", (edit,))
 
 
 def _reached_by(unit: Served, graph: Deployment) -> tuple[str, tuple[Related, ...]]:
