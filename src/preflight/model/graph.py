@@ -24,6 +24,8 @@ from preflight.knowledge.executables import NON_SERVERS
 from preflight.knowledge.images import javascript_framework
 from preflight.model.apps import App, AppResolver, ServerCommand, python_run, server_command
 from preflight.model.django import other_settings_modules
+from preflight.model.imagetree import ImageTree, image_tree
+from preflight.model.installs import RepoView
 from preflight.model.processes import Process, Step, process_of
 from preflight.model.project import ContainerRun, Environment, Evidence, Launch, Project
 from preflight.model.serving import Served, served
@@ -120,6 +122,8 @@ class Deployment:
     # every web server a deploy starts (Kubernetes containers, compose services, images on
     # their own, Procfile processes), where it listens and whether in a development mode
     served: list[Served] = field(default_factory=list)
+    # the files each image built here holds (its final stage), by Dockerfile path
+    image_trees: dict[str, ImageTree] = field(default_factory=dict)
 
     def other_language_source(self, node: ContainerNode) -> str | None:
         """Where a container's image is built from when that is another language's service:
@@ -206,6 +210,11 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     graph.declarations = _declarations(project)
     graph.foreign_sources = _foreign_sources(project.all_paths)
     graph.served = served(project, graph.containers, graph.processes)
+    repo = RepoView(project.pyprojects, project.requirements, project.all_paths)
+    for path, image in project.images.items():
+        tree = image_tree(image.dockerfile, image.context, repo)
+        if tree is not None:
+            graph.image_trees[path] = tree
     return graph
 
 

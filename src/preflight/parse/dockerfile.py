@@ -100,6 +100,7 @@ class Stage:
     span: Span
     base_stage: int | None = None  # index of an earlier stage this one builds FROM
     workdir: str = "/"
+    workdir_span: Span | None = None  # the WORKDIR instruction that set ``workdir`` (inherited)
     user: str | None = None
     # ENV, and ARG defaults; None: set, to a value preflight does not know (expansion bound)
     env: dict[str, tuple[str | None, Span]] = field(default_factory=dict)
@@ -519,6 +520,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                     return Dockerfile(path, (), (problem,))
                 stage.base_stage = earlier.index
                 stage.workdir = earlier.workdir
+                stage.workdir_span = earlier.workdir_span
                 stage.user = earlier.user
                 stage.env = dict(earlier.env)
                 stage.build_args = set(earlier.build_args)
@@ -547,6 +549,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                 stage.build_args.discard(name)
         elif instruction == "WORKDIR":
             stage.workdir = _join_path(stage.workdir, expansion.text(value.strip(), variables))
+            stage.workdir_span = span
         elif instruction == "USER":
             stage.user = expansion.text(value.strip(), variables)
         elif instruction == "EXPOSE":
