@@ -171,7 +171,7 @@ def test_module_names_unknown_when_the_module_may_bind_anything(text: str) -> No
     assert module_names(ast.parse(text)) is None
 
 
-def test_compose_volume_targets_and_working_dir() -> None:
+def test_compose_volumes_and_working_dir() -> None:
     parsed = parse_compose(
         "compose.yaml",
         "services:\n  api:\n    build: .\n    working_dir: /code\n    volumes:\n"
@@ -179,7 +179,12 @@ def test_compose_volume_targets_and_working_dir() -> None:
         "      - type: bind\n        source: ./src\n        target: /srv/src\n",
     )
     service = parsed.services[0]
-    assert service.volume_targets == ("/app", "/var/lib/data", "/tmp", "/srv/src")
+    assert [(source, target) for source, target, _ in service.volumes] == [
+        (".", "/app"),
+        ("data", "/var/lib/data"),
+        ("", "/tmp"),
+        ("./src", "/srv/src"),
+    ]
     assert service.working_dir == "/code"
 
 
@@ -374,3 +379,29 @@ def test_a_module_the_repository_does_not_hold_is_not_judged(project: Project) -
     )
     assert codes(result) == []
     assert any("not one file of the repository" in note for note in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("volume", "expected"),
+    [
+        ("./code:/app/app", [("RUN005", "compose.yaml", 6, 9)]),  # no ./code: an empty dir
+        ("./app:/app/app", []),  # the repository's own code, mounted for development
+        ("code:/app/app", []),  # a named volume starts as a copy of the image's files
+        ("/srv/code:/app/app", []),  # a host path: not known here
+        ("./code:/app/data", []),  # not over the code (and a volume where it imports from)
+    ],
+)
+def test_a_bind_mount_whose_source_is_missing_hides_the_code(
+    project: Project, volume: str, expected: list[tuple[str, str, int, int]]
+) -> None:
+    result = project(
+        {
+            "requirements.txt": REQUIREMENTS,
+            "app/__init__.py": "",
+            "app/main.py": MAIN,
+            "Dockerfile": dockerfile("COPY app/ ./app/", '["uvicorn", "app.main:app"]'),
+            "compose.yaml": "services:\n  api:\n    build: .\n    volumes:\n"
+            f"      # the code\n      - {volume}\n",
+        }
+    )
+    assert at(result) == expected

@@ -40,6 +40,7 @@ class _Problem:
     headline: str
     related: tuple[Related, ...]
     fix: str
+    anchor: Span | None = None  # where to report it, when not at the command's `module:attr`
 
 
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
@@ -53,6 +54,8 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
         target = (unit.command.target or "").strip().strip("'\"")
         anchor = unit.word_span(target) if target else unit.span
         problem = _problem(unit, graph, resolver, target, ctx)
+        if problem is not None and problem.anchor is not None:
+            anchor = problem.anchor  # this deploy's own mistake: reported where it is made
         key = (anchor.path, anchor.line, anchor.col)
         outcomes.setdefault(key, []).append((anchor, problem))
     for found in outcomes.values():
@@ -130,6 +133,11 @@ def _problem(
             if state == "present" and located is None:
                 assert isinstance(by, Placed)
                 located = (path, by)
+    if located is not None:
+        hidden = _hidden_by_volume(unit, tree, target, module_name, located)
+        if hidden is not None:
+            return hidden
+    for directory in dirs:
         volume = _volume_over(unit, directory)
         if volume is not None:
             ctx.silent(unit.span, f"{unit.label}: {volume} is mounted over {directory}")
@@ -263,12 +271,58 @@ def _installed_module(
     return f"the installed project {environment.projects[0].path}", repo_file
 
 
+def _hidden_by_volume(
+    unit: Served, tree: ImageTree, target: str, module_name: str, located: tuple[str, Placed]
+) -> _Problem | None:
+    """A compose bind mount over the module whose source the repository does not have: Docker
+    creates an empty directory for a missing bind source, and the mount hides the image's code.
+    (A named volume starts as a copy of the image's files; a source the repository has is the
+    same code, mounted for development.)"""
+    if unit.compose is None or tree.repo is None:
+        return None
+    compose, service = unit.compose
+    image_path, placed = located
+    base = posixpath.dirname(compose.path)
+    for source, mount, span in service.volumes:
+        if mount == "?" or not mount.startswith("/"):
+            continue
+        mount = posixpath.normpath(mount)
+        if not (image_path == mount or image_path.startswith(mount.rstrip("/") + "/")):
+            continue
+        if not source.startswith(("./", "../")) and source != ".":
+            return None  # a named volume, an absolute host path, `~`: not known here
+        repo = posixpath.normpath(posixpath.join(base, source))
+        if repo.startswith("..") or repo == ".":
+            return None
+        if tree.repo.exists(repo):
+            return None  # the repository's own code, mounted over the image's
+        server = unit.command.server
+        message = (
+            f"`{server} {target}` imports `{module_name}` from {image_path}, but compose service "
+            f"`{service.name}` mounts `{source}` over {mount}, and {compose.path} resolves that "
+            f"to {repo}, which the repository does not have: Docker creates an empty directory "
+            f"for a missing bind source, and it hides the code COPY put in {mount}. The "
+            f"container exits at start: {_import_error(server, module_name)}."
+        )
+        related = (
+            Related(unit.word_span(target), f"`{target}`: the app it cannot import"),
+            Related(placed.span, f"puts the code at {image_path}"),
+        )
+        fix = (
+            f"Mount the directory that holds the code (a path relative to {compose.path}), or "
+            "drop the mount and use the code the image holds."
+        )
+        headline = f"`{source}` does not exist: the mount hides the image's `{module_name}`"
+        return _Problem(message, headline[:80], related, fix, anchor=span)
+    return None
+
+
 def _volume_over(unit: Served, directory: str) -> str | None:
     """A volume mounted at or above ``directory`` (its files are the volume's, not the
     image's), or under it (it may hold the module)."""
     targets: list[str] = []
     if unit.compose is not None:
-        targets.extend(unit.compose[1].volume_targets)
+        targets.extend(target for _, target, _ in unit.compose[1].volumes)
     if unit.node is not None:
         targets.extend(m.mount_path or "?" for m in unit.node.run.container.volume_mounts)
     for target in targets:

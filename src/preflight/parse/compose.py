@@ -60,9 +60,9 @@ class ComposeService:
     image_span: Span | None = None  # where ``image`` is written
     # `host`, `service:proxy`, `container:x`: the service shares another network namespace
     network_mode: str | None = None
-    # the container paths its `volumes:` mount over (bind mounts, named volumes, tmpfs; "?"
-    # for an entry preflight cannot read), and its `working_dir`
-    volume_targets: tuple[str, ...] = ()
+    # its `volumes:`: (source as written, "" for an anonymous volume; the container path, "?"
+    # when preflight cannot read one; where the entry is written), and its `working_dir`
+    volumes: tuple[tuple[str, str, Span], ...] = ()
     working_dir: str | None = None
 
 
@@ -262,32 +262,40 @@ def _service(reader: _Reader, key: YNode, name: str, node: YNode) -> ComposeServ
         depends_on=reader.depends_on(service.get("depends_on"), f"{where}.depends_on"),
         image_span=image_node.span if (image_node := service.get("image")) is not None else None,
         network_mode=reader.as_str(service.get("network_mode"), f"{where}.network_mode"),
-        volume_targets=_volume_targets(service.get("volumes")),
+        volumes=_volumes(service.get("volumes")),
         working_dir=reader.as_str(service.get("working_dir"), f"{where}.working_dir"),
     )
 
 
-def _volume_targets(node: YNode | None) -> tuple[str, ...]:
-    """Where each of a service's volumes is mounted in the container (short syntax
-    `SRC:TARGET[:MODE]` or `TARGET`, long syntax `target:`); "?" when an entry says no target
-    preflight can read. Not validated here: compose itself reports malformed volumes."""
+def _volumes(node: YNode | None) -> tuple[tuple[str, str, Span], ...]:
+    """A service's volumes (short syntax `SRC:TARGET[:MODE]` or `TARGET`, long syntax
+    `source:`/`target:`). Not validated here: compose itself reports malformed volumes."""
     if node is None or node.is_null or node.kind != "seq":
         return ()
-    out: list[str] = []
+    out: list[tuple[str, str, Span]] = []
     for item in node.seq():
         if item.kind == "map":
+            source = item.get("source")
             target = item.get("target")
-            text = target.as_str() if target is not None else None
-            out.append(text or "?")
+            out.append(
+                (
+                    (source.as_str() if source is not None else None) or "",
+                    (target.as_str() if target is not None else None) or "?",
+                    item.span,
+                )
+            )
             continue
         text = item.as_str()
         if not text:
-            out.append("?")
+            out.append(("", "?", item.span))
             continue
         parts = text.split(":")
         if len(parts) >= 2 and len(parts[0]) == 1 and parts[0].isalpha():
             parts = [parts[0] + ":" + parts[1], *parts[2:]]  # `C:\\src:/app` on Windows
-        out.append(parts[1] if len(parts) >= 2 else parts[0])
+        if len(parts) >= 2:
+            out.append((parts[0], parts[1], item.span))
+        else:
+            out.append(("", parts[0], item.span))
     return tuple(out)
 
 
