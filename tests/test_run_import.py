@@ -405,3 +405,61 @@ def test_a_bind_mount_whose_source_is_missing_hides_the_code(
         }
     )
     assert at(result) == expected
+
+
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: orders
+spec:
+  selector:
+    matchLabels:
+      app: orders
+  template:
+    metadata:
+      labels:
+        app: orders
+    spec:
+      {init}containers:
+        - name: orders
+          image: ghcr.io/acme/orders:1.0.0
+          volumeMounts:
+            - name: scratch
+              mountPath: {mount}
+      volumes:
+        - name: scratch
+          {kind}
+"""
+
+
+@pytest.mark.parametrize(
+    ("mount", "kind", "init", "expected"),
+    [
+        ("/app/app", "emptyDir: {}", "", [("RUN005", "k8s/deployment.yaml", 18, 21)]),
+        ("/app", "emptyDir: {}", "", [("RUN005", "k8s/deployment.yaml", 18, 21)]),
+        ("/app/data", "emptyDir: {}", "", []),  # beside the code, where it imports from
+        ("/app/app", "persistentVolumeClaim:\n            claimName: code", "", []),
+        (
+            "/app/app",
+            "emptyDir: {}",
+            "initContainers:\n        - name: copy\n          image: busybox\n"
+            "          volumeMounts:\n            - name: scratch\n"
+            "              mountPath: /shared\n      ",
+            [],
+        ),
+    ],
+)
+def test_an_empty_dir_over_the_code_hides_it(
+    project: Project, mount: str, kind: str, init: str, expected: list[tuple[str, str, int, int]]
+) -> None:
+    result = project(
+        {
+            "requirements.txt": REQUIREMENTS,
+            "app/__init__.py": "",
+            "app/main.py": MAIN,
+            "Dockerfile": dockerfile("COPY app/ ./app/", '["uvicorn", "app.main:app"]'),
+            "k8s/deployment.yaml": DEPLOYMENT.format(mount=mount, kind=kind, init=init),
+        }
+    )
+    assert at(result) == expected

@@ -140,7 +140,9 @@ def _problem(
     for directory in dirs:
         volume = _volume_over(unit, directory)
         if volume is not None:
-            ctx.silent(unit.span, f"{unit.label}: {volume} is mounted over {directory}")
+            ctx.silent(
+                unit.span, f"{unit.label}: {volume} is mounted where it imports from ({directory})"
+            )
             return None
     if located is not None:
         image_path, _ = located
@@ -278,6 +280,8 @@ def _hidden_by_volume(
     creates an empty directory for a missing bind source, and the mount hides the image's code.
     (A named volume starts as a copy of the image's files; a source the repository has is the
     same code, mounted for development.)"""
+    if unit.node is not None:
+        return _hidden_by_empty_dir(unit, target, module_name, located)
     if unit.compose is None or tree.repo is None:
         return None
     compose, service = unit.compose
@@ -314,6 +318,48 @@ def _hidden_by_volume(
         )
         headline = f"`{source}` does not exist: the mount hides the image's `{module_name}`"
         return _Problem(message, headline[:80], related, fix, anchor=span)
+    return None
+
+
+def _hidden_by_empty_dir(
+    unit: Served, target: str, module_name: str, located: tuple[str, Placed]
+) -> _Problem | None:
+    """A Kubernetes `emptyDir` mounted over the module that no other container of the pod
+    mounts (an init container or a sidecar that fills it would): the code is hidden."""
+    assert unit.node is not None
+    container = unit.node.run.container
+    workload = unit.node.run.workload
+    image_path, placed = located
+    for mount in container.volume_mounts:
+        path = posixpath.normpath(mount.mount_path or "")
+        if mount.name not in workload.empty_dir_volumes or not path.startswith("/"):
+            continue
+        if not (image_path == path or image_path.startswith(path.rstrip("/") + "/")):
+            continue
+        others = [
+            c
+            for c in workload.containers
+            if c is not container and any(m.name == mount.name for m in c.volume_mounts)
+        ]
+        if others:
+            return None  # filled by another container (an init container copying the code)
+        server = unit.command.server
+        message = (
+            f"`{server} {target}` imports `{module_name}` from {image_path}, but {unit.label} "
+            f"mounts the emptyDir volume `{mount.name}` over {path}: the volume starts empty and "
+            f"hides the code COPY put in {path}. The container exits at start: "
+            f"{_import_error(server, module_name)}."
+        )
+        related = (
+            Related(unit.word_span(target), f"`{target}`: the app it cannot import"),
+            Related(placed.span, f"puts the code at {image_path}"),
+        )
+        fix = (
+            f"Mount the volume somewhere the code is not (a data directory), or fill it from an "
+            f"init container that copies the code; {path} then keeps the image's files."
+        )
+        headline = f"an emptyDir mounted over {path} hides the image's `{module_name}`"
+        return _Problem(message, headline[:80], related, fix, anchor=mount.span)
     return None
 
 

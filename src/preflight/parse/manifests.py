@@ -186,6 +186,7 @@ class Workload:
     secret_volumes: dict[str, str]
     config_map_volumes: dict[str, str]
     span: Span
+    empty_dir_volumes: frozenset[str] = frozenset()  # the pod's `emptyDir` volumes, by name
 
     @property
     def main_containers(self) -> tuple[Container, ...]:
@@ -497,6 +498,7 @@ def _read_workload(
     containers: list[Container] = []
     secret_volumes: dict[str, str] = {}
     config_map_volumes: dict[str, str] = {}
+    empty_dirs: set[str] = set()
     if spec is not None:
         for key, is_init in (("initContainers", True), ("containers", False)):
             items_where = f"{spec_where}.{key}"
@@ -513,6 +515,8 @@ def _read_workload(
             name = name_node.as_str() if name_node is not None else None
             if name is None:
                 continue
+            if volume.get("emptyDir") is not None:
+                empty_dirs.add(name)
             for kind, name_key, target in (
                 ("secret", "secretName", secret_volumes),
                 ("configMap", "name", config_map_volumes),
@@ -536,6 +540,7 @@ def _read_workload(
             secret_volumes,
             config_map_volumes,
             obj.span,
+            frozenset(empty_dirs),
         )
     )
 
