@@ -101,6 +101,7 @@ def test_from_an_earlier_stage_inherits_its_files() -> None:
         ("FROM python:3.12\nCOPY dist/ /app\n", "not a file in the repository"),
         ("FROM python:3.12\nCOPY --from=ghcr.io/acme/code:1 /app /app\n", "not built here"),
         ("FROM python:3.12\nRUN ./generate.sh\n", "may put files"),
+        ("FROM python:3.12\nCOPY --parents src/ /app/\n", "--parents"),
     ],
 )
 def test_what_cannot_be_followed_is_unknown_not_absent(text: str, why: str) -> None:
@@ -463,3 +464,37 @@ def test_an_empty_dir_over_the_code_hides_it(
         }
     )
     assert at(result) == expected
+
+
+@pytest.mark.parametrize(
+    ("cmd", "script"),
+    [
+        ("cd src && uvicorn main:app", None),
+        ('["sh", "-c", "cd /app/src && exec uvicorn main:app"]', None),
+        ("PYTHONPATH=src uvicorn main:app", None),
+        ('["/start.sh"]', "#!/bin/sh\nset -e\ncd /app/src\nexec uvicorn main:app\n"),
+        ('["/start.sh"]', "#!/bin/sh\nexport PYTHONPATH=/app/src\nexec uvicorn main:app\n"),
+    ],
+)
+def test_a_command_that_moves_first_is_not_judged(
+    project: Project, cmd: str, script: str | None
+) -> None:
+    files = {
+        "requirements.txt": REQUIREMENTS,
+        "src/main.py": MAIN,
+        "Dockerfile": dockerfile("COPY src/ /app/src\nCOPY start.sh /start.sh", cmd),
+        "start.sh": script or "#!/bin/sh\n",
+    }
+    result = project(files)
+    assert codes(result) == []
+    assert any("may change where it imports from" in note for note in result.notes)
+
+
+def test_a_script_that_starts_the_server_where_the_code_is_not(project: Project) -> None:
+    files = {
+        "requirements.txt": REQUIREMENTS,
+        "src/main.py": MAIN,
+        "Dockerfile": dockerfile("COPY src/ /app/src\nCOPY start.sh /start.sh", '["/start.sh"]'),
+        "start.sh": "#!/bin/sh\nset -e\nexec uvicorn main:app --host 0.0.0.0\n",
+    }
+    assert at(project(files)) == [("RUN005", "start.sh", 3, 14)]

@@ -156,6 +156,9 @@ def _search_path(
 ) -> tuple[str, list[str], list[str]] | None:
     """The directory the server starts in, the directories it imports from, and what put each
     there (for the message); None when one of them is not known."""
+    if unit.moves_dir is not None:
+        ctx.silent(unit.span, f"{unit.label}: {unit.moves_dir} may change where it imports from")
+        return None
     cwd = unit.cwd
     how: list[str] = []
     if unit.compose is not None and unit.compose[1].working_dir:

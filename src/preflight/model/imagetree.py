@@ -237,6 +237,9 @@ class _TreeBuilder:
         dest = _normal(step.dest)
         into_dir = step.dest.endswith("/") or len(step.sources) > 1
         what = "ADD" if step.is_add else "COPY"
+        if step.parents:  # keeps each source's directories: not modelled
+            opaque.append(Opaque(dest, f"{what} --parents keeps source directories", step.span))
+            return
         if step.from_ref is not None:
             self._copy_from(step, dest, into_dir, placed, opaque)
             return

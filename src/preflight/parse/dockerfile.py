@@ -90,6 +90,7 @@ class CopyStep:
     span: Span
     is_add: bool = False
     chmod: str | None = None  # COPY --chmod=755
+    parents: bool = False  # COPY --parents: sources keep their directories under ``dest``
 
 
 @dataclass(slots=True)
@@ -584,6 +585,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                         span,
                         is_add=instruction == "ADD",
                         chmod=flags.get("chmod") or None,
+                        parents="parents" in flags,
                     )
                 )
         elif instruction == "ENTRYPOINT":
