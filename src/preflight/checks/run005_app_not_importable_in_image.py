@@ -84,7 +84,18 @@ def _judged(unit: Served, ctx: RuleContext) -> bool:
             )
             return False
         return not unit.deployed_by  # judged where it is deployed, with that environment
+    evidence = unit.node.image_evidence if unit.node is not None else None
+    if unit.node is not None and (evidence is None or _loose(evidence.how)):
+        how = evidence.how if evidence is not None else "nothing ties it"
+        ctx.silent(unit.span, f"{unit.label}: its image may not be {unit.dockerfile}'s ({how})")
+        return False
     return True
+
+
+def _loose(how: str) -> bool:
+    """A link from a container to a Dockerfile that only a placeholder or a nearby directory
+    suggests (a name match, or the only Dockerfile, are taken as the other rules take them)."""
+    return "placeholder" in how or "nearest" in how
 
 
 def _problem(
