@@ -349,6 +349,10 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
         [("Dockerfile", '"--bind", "0.0.0.0:8000", ', "")],
         ["RUN001"],
     ),
+    "gunicorn told to serve an attribute the module does not define": (
+        [("Dockerfile", '"app.main:app"', '"app.main:application"')],
+        ["RUN005"],
+    ),
     "the image reloads on code changes": (
         [("Dockerfile", '"--workers", "2"]', '"--workers", "2", "--reload"]')],
         ["RUN004"],

@@ -107,6 +107,7 @@ def test_backtick_comment_in_apt_line(project: Project) -> None:
                     && rm -rf /var/lib/apt/lists/*
                 COPY requirements.txt .
                 RUN pip install -r requirements.txt
+                COPY . .
                 CMD ["gunicorn", "app.main:app"]
             """,
         }
@@ -213,6 +214,7 @@ def test_poetry_export_in_another_stage_missing_server(project: Project) -> None
             WORKDIR /code
             COPY --from=requirements-stage /tmp/requirements.txt /code/requirements.txt
             RUN pip install --no-cache-dir -r /code/requirements.txt
+            COPY ./app /code/app
             CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]
         """,
     }
@@ -269,6 +271,7 @@ def test_harmless_build_steps_do_not_silence_the_check(project: Project, step: s
         COPY requirements.txt .
         RUN pip install -r requirements.txt
         RUN {step}
+        COPY . .
         CMD ["gunicorn", "app.main:app"]
     """
     assert codes(project({**APP, "requirements.txt": "fastapi\n", "Dockerfile": dockerfile})) == [

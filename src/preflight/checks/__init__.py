@@ -43,6 +43,7 @@ from preflight.checks import (
     run001_server_bound_to_loopback,
     run002_env_var_not_expanded,
     run004_dev_server_in_production,
+    run005_app_not_importable_in_image,
     run006_entrypoint_script_broken,
 )
 from preflight.checks.rule import Rule
@@ -89,6 +90,7 @@ RULES: tuple[Rule, ...] = tuple(
             run001_server_bound_to_loopback.RULE,
             run002_env_var_not_expanded.RULE,
             run004_dev_server_in_production.RULE,
+            run005_app_not_importable_in_image.RULE,
             run006_entrypoint_script_broken.RULE,
         ),
         key=lambda rule: rule.code,

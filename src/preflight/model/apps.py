@@ -255,6 +255,22 @@ def _server_command(server: str, args: list[str], env: dict[str, str]) -> Server
         "--env",
         "-e",
         "--pythonpath",
+        # gunicorn's other options that take a value (`--worker-tmp-dir /dev/shm` names no app)
+        "--worker-tmp-dir",
+        "--access-logformat",
+        "--log-file",
+        "--statsd-host",
+        "--statsd-prefix",
+        "--worker-connections",
+        "--keyfile",
+        "--certfile",
+        "--ca-certs",
+        "--limit-request-line",
+        "--limit-request-fields",
+        "--limit-request-field_size",
+        "--umask",
+        "--logger-class",
+        "--paste",
     }
     index = 0
     if server == "fastapi" and args[:1] in (["run"], ["dev"]):

@@ -25,6 +25,8 @@ from preflight.knowledge.images import javascript_framework
 from preflight.model.apps import App, AppResolver, ServerCommand, python_run, server_command
 from preflight.model.django import other_settings_modules
 from preflight.model.imagecontents import StageContents, stage_contents
+from preflight.model.imagetree import ImageTree, image_tree
+from preflight.model.installs import RepoView
 from preflight.model.processes import Process, Step, process_of
 from preflight.model.project import ContainerRun, Environment, Evidence, Launch, Project
 from preflight.model.security import ContainerSecurity, container_security
@@ -126,6 +128,8 @@ class Deployment:
     served: list[Served] = field(default_factory=list)
     # what each stage of each Dockerfile holds beyond its base image, and its Python, by path
     stages: dict[str, tuple[StageContents, ...]] = field(default_factory=dict)
+    # the files each image built here holds (its final stage), by Dockerfile path
+    image_trees: dict[str, ImageTree] = field(default_factory=dict)
 
     def other_language_source(self, node: ContainerNode) -> str | None:
         """Where a container's image is built from when that is another language's service:
@@ -214,6 +218,11 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     graph.stages = {path: stage_contents(d) for path, d in project.dockerfiles.items()}
     for node in graph.containers:
         node.security = container_security(node, project, graph.served, graph.processes)
+    repo = RepoView(project.pyprojects, project.requirements, project.all_paths)
+    for path, image in project.images.items():
+        tree = image_tree(image.dockerfile, image.context, repo)
+        if tree is not None:
+            graph.image_trees[path] = tree
     return graph
 
 

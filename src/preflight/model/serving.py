@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal
 
 from preflight.knowledge.servers import HOST_DEFAULTS, LOOPBACK_NAMES, REVERSE_PROXIES
 from preflight.model.apps import ServerCommand, python_run, server_command
+from preflight.parse.shell import invocations, split_shell
 from preflight.spans import Span
 
 if TYPE_CHECKING:
@@ -117,6 +118,10 @@ class Served:
     alternatives: int = 1  # how many different servers its script may start (`if`/`else`)
     listen: Listen = field(default_factory=lambda: Listen(None, unknown="not computed"))
     dev: DevMode | None = None
+    # what in its command line or script changes where it starts or imports from (`cd src &&
+    # uvicorn …`, a script's `cd /app/src` or `export PYTHONPATH=…`, `uv run --directory src`):
+    # ``cwd`` and the environment are then not the whole story
+    moves_dir: str | None = None
 
     def word_span(self, word: str) -> Span:
         """The span of ``word`` in the command as written, or the command's span."""
@@ -335,6 +340,7 @@ class _Builder:
             compose,
         )
         unit.alternatives = len(distinct)
+        unit.moves_dir = _moves_dir(launch, process, self.project.shell_scripts)
         return unit
 
     def _server(
@@ -374,6 +380,42 @@ class _Builder:
             lines = self.project.shell_scripts.get(at.path, "").split("\n")
             found.append((command, at, "\n".join(lines[at.line - 1 : at.end_line])))
         return found
+
+
+_CHANGES_DIR = frozenset({"cd", "pushd"})
+_PATH_VARIABLES = ("PYTHONPATH", "UVICORN_APP_DIR", "GUNICORN_CMD_ARGS")
+_DIR_OPTIONS = frozenset({"--directory", "-C", "--cwd", "--project", "--chdir", "--app-dir"})
+
+
+def _moves_dir(launch: Launch, process: Process | None, scripts: Mapping[str, str]) -> str | None:
+    """The `cd` (or a runner's `--directory`) in the launch or the scripts it runs, if any."""
+    texts = [
+        word for index, word in enumerate(launch.argv) if index and launch.argv[index - 1] == "-c"
+    ]
+    found = list(invocations(list(launch.argv)) or [])
+    if process is not None:
+        for step in process.steps:
+            if step.invocation is not None:
+                found.append(step.invocation)
+            for path in (step.script, step.at.path if step.at else None):
+                if path is not None and path in scripts:
+                    texts.append(scripts[path])
+    for text in dict.fromkeys(texts):
+        for name in _PATH_VARIABLES:
+            if re.search(rf"\b{name}=", text):
+                return f"`{name}=…` set in its shell text"
+        commands = split_shell(text)
+        if commands is None:
+            return "a shell text preflight cannot split"
+        for words in commands:
+            first = next((w for w in words if "=" not in w.split("/")[0]), "")
+            if first in _CHANGES_DIR:
+                return f"`{' '.join(words)}`"
+    for invocation in found:
+        for wrapper in invocation.wrappers:
+            if any(word.partition("=")[0] in _DIR_OPTIONS for word in wrapper[1:]):
+                return f"`{' '.join(wrapper)}`"
+    return None
 
 
 def _pinned_versions(project: Project, near: str) -> dict[str, tuple[str, str]]:

@@ -60,6 +60,10 @@ class ComposeService:
     image_span: Span | None = None  # where ``image`` is written
     # `host`, `service:proxy`, `container:x`: the service shares another network namespace
     network_mode: str | None = None
+    # its `volumes:`: (source as written, "" for an anonymous volume; the container path, "?"
+    # when preflight cannot read one; where the entry is written), and its `working_dir`
+    volumes: tuple[tuple[str, str, Span], ...] = ()
+    working_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -258,7 +262,41 @@ def _service(reader: _Reader, key: YNode, name: str, node: YNode) -> ComposeServ
         depends_on=reader.depends_on(service.get("depends_on"), f"{where}.depends_on"),
         image_span=image_node.span if (image_node := service.get("image")) is not None else None,
         network_mode=reader.as_str(service.get("network_mode"), f"{where}.network_mode"),
+        volumes=_volumes(service.get("volumes")),
+        working_dir=reader.as_str(service.get("working_dir"), f"{where}.working_dir"),
     )
+
+
+def _volumes(node: YNode | None) -> tuple[tuple[str, str, Span], ...]:
+    """A service's volumes (short syntax `SRC:TARGET[:MODE]` or `TARGET`, long syntax
+    `source:`/`target:`). Not validated here: compose itself reports malformed volumes."""
+    if node is None or node.is_null or node.kind != "seq":
+        return ()
+    out: list[tuple[str, str, Span]] = []
+    for item in node.seq():
+        if item.kind == "map":
+            source = item.get("source")
+            target = item.get("target")
+            out.append(
+                (
+                    (source.as_str() if source is not None else None) or "",
+                    (target.as_str() if target is not None else None) or "?",
+                    item.span,
+                )
+            )
+            continue
+        text = item.as_str()
+        if not text:
+            out.append(("", "?", item.span))
+            continue
+        parts = text.split(":")
+        if len(parts) >= 2 and len(parts[0]) == 1 and parts[0].isalpha():
+            parts = [parts[0] + ":" + parts[1], *parts[2:]]  # `C:\\src:/app` on Windows
+        if len(parts) >= 2:
+            out.append((parts[0], parts[1], item.span))
+        else:
+            out.append(("", parts[0], item.span))
+    return tuple(out)
 
 
 def _legacy_services(document: YNode) -> YNode | None:

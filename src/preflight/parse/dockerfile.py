@@ -90,6 +90,7 @@ class CopyStep:
     span: Span
     is_add: bool = False
     chmod: str | None = None  # COPY --chmod=755
+    parents: bool = False  # COPY --parents: sources keep their directories under ``dest``
 
 
 @dataclass(slots=True)
@@ -100,6 +101,7 @@ class Stage:
     span: Span
     base_stage: int | None = None  # index of an earlier stage this one builds FROM
     workdir: str = "/"
+    workdir_span: Span | None = None  # the WORKDIR instruction that set ``workdir`` (inherited)
     user: str | None = None
     user_span: Span | None = None  # the USER line that set ``user`` (in this or an earlier stage)
     volumes: list[tuple[str, Span]] = field(default_factory=list)  # VOLUME paths, inherited too
@@ -540,6 +542,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                     return Dockerfile(path, (), (problem,))
                 stage.base_stage = earlier.index
                 stage.workdir = earlier.workdir
+                stage.workdir_span = earlier.workdir_span
                 stage.user = earlier.user
                 stage.user_span = earlier.user_span
                 stage.volumes = list(earlier.volumes)
@@ -570,6 +573,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                 stage.build_args.discard(name)
         elif instruction == "WORKDIR":
             stage.workdir = _join_path(stage.workdir, expansion.text(value.strip(), variables))
+            stage.workdir_span = span
         elif instruction == "USER":
             stage.user = expansion.text(value.strip(), variables)
             stage.user_span = span
@@ -609,6 +613,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
                         span,
                         is_add=instruction == "ADD",
                         chmod=flags.get("chmod") or None,
+                        parents="parents" in flags,
                     )
                 )
         elif instruction == "ENTRYPOINT":

@@ -215,6 +215,7 @@ class Workload:
     # every volume by name -> its source (``emptyDir``, ``persistentVolumeClaim``, ``secret``,
     # …; "" when it names none preflight recognises)
     volumes: dict[str, str] = field(default_factory=dict)
+    empty_dir_volumes: frozenset[str] = frozenset()  # the pod's `emptyDir` volumes, by name
 
     @property
     def main_containers(self) -> tuple[Container, ...]:
@@ -530,6 +531,7 @@ def _read_workload(
     secret_volumes: dict[str, str] = {}
     config_map_volumes: dict[str, str] = {}
     service_links = True
+    empty_dirs: set[str] = set()
     if spec is not None:
         links = spec.get("enableServiceLinks")
         if links is not None and reader.as_bool(links, f"{spec_where}.enableServiceLinks") is False:
@@ -554,6 +556,8 @@ def _read_workload(
             if name is None:
                 continue
             volumes[name] = _volume_source(volume)
+            if volume.get("emptyDir") is not None:
+                empty_dirs.add(name)
             for kind, name_key, target in (
                 ("secret", "secretName", secret_volumes),
                 ("configMap", "name", config_map_volumes),
@@ -580,6 +584,7 @@ def _read_workload(
             service_links,
             pod_security,
             volumes,
+            frozenset(empty_dirs),
         )
     )
 

@@ -159,6 +159,7 @@ class _Extractor:
             django=_django.django_facts(self.path, self.tree)
             if not text or _django.NEEDS.search(text)
             else None,
+            names=module_names(self.tree),
         )
 
     def init_calls(self) -> list[tuple[str, tuple[str, ...], bool]]:
@@ -831,3 +832,62 @@ def _fields_read(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
             if key:
                 names.add(key)
     return names
+
+
+_OPEN_NAMESPACE = frozenset({"globals", "exec", "vars", "locals", "setattr"})
+
+
+def module_names(tree: ast.Module) -> frozenset[str] | None:
+    """Every name ``tree`` binds at module level, conditionally or not (a name bound only under
+    `if` counts: it may be bound); None when the module may bind names no statement shows."""
+    names: set[str] = set()
+    for node in ast.walk(tree):  # once over the module: what may bind any name, anywhere
+        called = node.func if isinstance(node, ast.Call) else None
+        if isinstance(called, ast.Name) and called.id in _OPEN_NAMESPACE:
+            return None
+        if isinstance(node, ast.Attribute) and node.attr in ("__dict__", "modules"):
+            return None  # `sys.modules[__name__].x = …`, `mod.__dict__.update(…)`
+        if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)  # a walrus anywhere: counted, it may be module level
+
+    def bind(target: ast.AST) -> None:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name):
+                names.add(node.id)
+
+    # compound statements nest at most MAX_NESTING deep (parse_python refuses deeper files)
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if statement.name == "__getattr__":
+                return None
+            names.add(statement.name)
+            continue
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                names.add(alias.asname or alias.name.split(".")[0])
+            continue
+        if isinstance(statement, ast.ImportFrom):
+            for alias in statement.names:
+                if alias.name == "*":
+                    return None
+                names.add(alias.asname or alias.name)
+            continue
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                bind(target)
+        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+            bind(statement.target)
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            for item in statement.items:
+                if item.optional_vars is not None:
+                    bind(item.optional_vars)
+        elif isinstance(statement, ast.ExceptHandler) and statement.name:
+            names.add(statement.name)
+        for field_name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            inner = getattr(statement, field_name, None)
+            if isinstance(inner, list):
+                pending.extend(item for item in inner if isinstance(item, ast.AST))
+    names.update({"__name__", "__file__", "__doc__", "__spec__", "__path__", "__package__"})
+    return frozenset(names)

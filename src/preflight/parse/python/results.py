@@ -315,6 +315,10 @@ class PythonModule:
     unread: str | None = None  # why no facts were read from a valid file (for --verbose)
     notes: tuple[str, ...] = ()  # how the facts were read (for --verbose)
     django: DjangoFacts | None = None  # URL lists, settings, wsgi/asgi application
+    # every name the module binds at module level (assignments, defs, classes, imports, also
+    # under `if`/`try`); None when that is not known: `from x import *`, `globals()`, a module
+    # `__getattr__`, `exec`, or a module whose facts were not read
+    names: frozenset[str] | None = None
 
 
 # Django ------------------------------------------------------------------------------------
