@@ -40,6 +40,24 @@ READINESS = """          readinessProbe: # /ready runs SELECT 1 against the data
               port: http
 """
 
+INGRESS = """---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: reference-service
+spec:
+  rules:
+    - http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: reference-service
+                port:
+                  number: 8000
+"""
+
 MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
     "gunicorn removed from dependencies": (
         [
@@ -319,6 +337,20 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
     "the image reloads on code changes": (
         [("Dockerfile", '"--workers", "2"]', '"--workers", "2", "--reload"]')],
         ["RUN004"],
+    ),
+    "the Service's selector misspells the pods' label": (
+        [
+            (
+                "k8s/service.yaml",
+                "  selector:\n    app.kubernetes.io/name: reference-service",
+                "  selector:\n    app.kubernetes.io/name: reference-svc",
+            )
+        ],
+        ["SVC001"],
+    ),
+    "an Ingress targets the container port instead of the Service's": (
+        [("k8s/service.yaml", "      protocol: TCP\n", "      protocol: TCP\n" + INGRESS)],
+        ["SVC002"],
     ),
     "a stale suppression": (
         [("Dockerfile", "\nCMD [", "\n# preflight: ignore[PKG001]\nCMD [")],

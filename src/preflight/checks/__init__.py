@@ -36,6 +36,8 @@ from preflight.checks import (
     run002_env_var_not_expanded,
     run004_dev_server_in_production,
     run006_entrypoint_script_broken,
+    svc001_service_selects_no_pods,
+    svc002_ingress_backend_undefined,
 )
 from preflight.checks.rule import Rule
 from preflight.findings import matches
@@ -74,6 +76,8 @@ RULES: tuple[Rule, ...] = tuple(
             run002_env_var_not_expanded.RULE,
             run004_dev_server_in_production.RULE,
             run006_entrypoint_script_broken.RULE,
+            svc001_service_selects_no_pods.RULE,
+            svc002_ingress_backend_undefined.RULE,
         ),
         key=lambda rule: rule.code,
     )

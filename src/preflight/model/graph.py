@@ -35,6 +35,7 @@ from preflight.model.settings import (
     SettingsIndex,
     container_env,
 )
+from preflight.model.wiring import Wiring, wiring
 from preflight.spans import Span
 
 if TYPE_CHECKING:
@@ -120,6 +121,9 @@ class Deployment:
     # every web server a deploy starts (Kubernetes containers, compose services, images on
     # their own, Procfile processes), where it listens and whether in a development mode
     served: list[Served] = field(default_factory=list)
+    # Services, the pod templates they select and the Ingresses/routes in front of them, as
+    # the repository's kustomizations render them
+    wiring: Wiring = field(default_factory=Wiring)
 
     def other_language_source(self, node: ContainerNode) -> str | None:
         """Where a container's image is built from when that is another language's service:
@@ -206,6 +210,7 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     graph.declarations = _declarations(project)
     graph.foreign_sources = _foreign_sources(project.all_paths)
     graph.served = served(project, graph.containers, graph.processes)
+    graph.wiring = wiring(project)
     return graph
 
 

@@ -176,6 +176,8 @@ class Project:
     # builds it (templates are not rendered: a chart's containers are not checked)
     helm_values: dict[str, HelmValues] = field(default_factory=dict)
     helm_images: list[HelmImage] = field(default_factory=list)
+    # YAML files with template syntax (`{{ }}`): not read, so objects they define are unknown
+    templated: list[str] = field(default_factory=list)
     databases: DatabaseModel | None = None
     dependencies: dict[str, Dependencies] = field(default_factory=dict)  # by Python module
     problems: list[ParseProblem] = field(default_factory=list)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from preflight.parse import ParseProblem
 from preflight.parse.yamlnodes import YNode, load_documents
@@ -40,6 +40,17 @@ class Kustomization:
     generated: tuple[Generated, ...] = ()
     # strategic-merge patch files (`patches: - path:`, `patchesStrategicMerge:`), repo-relative
     patches: tuple[str, ...] = ()
+    namespace: str | None = None  # `namespace:` (every resource's namespace, overridden)
+    name_prefix: str = ""  # `namePrefix:`, added to every resource's name (and references)
+    name_suffix: str = ""
+    # labels kustomize adds to pod templates (`commonLabels`, `labels:` with
+    # `includeTemplates` or `includeSelectors`) and to selectors (`commonLabels`, `labels:`
+    # with `includeSelectors`)
+    template_labels: dict[str, str] = field(default_factory=dict)
+    selector_labels: dict[str, str] = field(default_factory=dict)
+    # why some of what it renders is not in the repository's files (remote resources, Helm
+    # charts it inflates): None when everything is
+    external: str | None = None
 
 
 def _join(base: str, relative: str) -> str:
@@ -61,6 +72,18 @@ def parse_kustomization(path: str, text: str) -> Kustomization:
     if document is None or document.kind != "map":
         return Kustomization(path, (), (), problems)
     base = posixpath.dirname(path)
+    remote = [
+        entry
+        for key in ("resources", "bases", "components")
+        for entry in _strings(document.get(key))
+        if "://" in entry or entry.startswith(("github.com/", "git@"))
+    ]
+    external = f"it includes the remote resource `{remote[0]}`" if remote else None
+    if (
+        document.get("helmCharts") is not None
+        or document.get("helmChartInflationGenerator") is not None
+    ):
+        external = "it inflates Helm charts (`helmCharts:`)"
     resources = [
         _join(base, entry)
         for key in ("resources", "bases", "components")
@@ -117,6 +140,50 @@ def parse_kustomization(path: str, text: str) -> Kustomization:
         patch_path = path_node.as_str() if path_node is not None else None
         if patch_path:
             patches.append(_join(base, patch_path))
+    template_labels: dict[str, str] = {}
+    selector_labels: dict[str, str] = {}
+    common = _str_map(document.get("commonLabels"))
+    template_labels.update(common)
+    selector_labels.update(common)
+    node = document.get("labels")
+    for entry in node.seq() if node is not None and node.kind == "seq" else ():
+        if entry.kind != "map":
+            continue
+        pairs = _str_map(entry.get("pairs"))
+        selectors = _flag(entry.get("includeSelectors"))
+        if selectors:
+            selector_labels.update(pairs)
+        if selectors or _flag(entry.get("includeTemplates")):
+            template_labels.update(pairs)
     return Kustomization(
-        path, tuple(resources), tuple(images), problems, tuple(generated), tuple(patches)
+        path,
+        tuple(resources),
+        tuple(images),
+        problems,
+        tuple(generated),
+        tuple(patches),
+        _text(document.get("namespace")),
+        _text(document.get("namePrefix")) or "",
+        _text(document.get("nameSuffix")) or "",
+        template_labels,
+        selector_labels,
+        external,
     )
+
+
+def _text(node: YNode | None) -> str | None:
+    return node.as_str() if node is not None else None
+
+
+def _flag(node: YNode | None) -> bool:
+    return node is not None and node.as_bool() is True
+
+
+def _str_map(node: YNode | None) -> dict[str, str]:
+    if node is None or node.kind != "map":
+        return {}
+    return {
+        key: value
+        for key_node, value_node in node.items()
+        if (key := key_node.as_str()) is not None and (value := value_node.as_str()) is not None
+    }
