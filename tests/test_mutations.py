@@ -338,6 +338,10 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
         [("Dockerfile", '"--workers", "2"]', '"--workers", "2", "--reload"]')],
         ["RUN004"],
     ),
+    "compose points the app at localhost instead of the db service": (
+        [("docker-compose.yml", COMPOSE_URL, COMPOSE_URL.replace("@db:", "@localhost:"))],
+        ["DB009"],
+    ),
     "the Service's selector misspells the pods' label": (
         [
             (

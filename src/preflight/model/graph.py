@@ -24,6 +24,7 @@ from preflight.knowledge.executables import NON_SERVERS
 from preflight.knowledge.images import javascript_framework
 from preflight.model.apps import App, AppResolver, ServerCommand, python_run, server_command
 from preflight.model.django import other_settings_modules
+from preflight.model.endpoints import LoopbackEndpoint, loopback_endpoints
 from preflight.model.processes import Process, Step, process_of
 from preflight.model.project import ContainerRun, Environment, Evidence, Launch, Project
 from preflight.model.serving import Served, served
@@ -124,6 +125,8 @@ class Deployment:
     # Services, the pod templates they select and the Ingresses/routes in front of them, as
     # the repository's kustomizations render them
     wiring: Wiring = field(default_factory=Wiring)
+    # database, cache and broker addresses on loopback that deploys give their containers
+    loopbacks: list[LoopbackEndpoint] = field(default_factory=list)
 
     def other_language_source(self, node: ContainerNode) -> str | None:
         """Where a container's image is built from when that is another language's service:
@@ -211,6 +214,7 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     graph.foreign_sources = _foreign_sources(project.all_paths)
     graph.served = served(project, graph.containers, graph.processes)
     graph.wiring = wiring(project)
+    graph.loopbacks = loopback_endpoints(project, graph.containers, graph.served, graph.wiring)
     return graph
 
 

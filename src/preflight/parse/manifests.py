@@ -106,6 +106,7 @@ class EnvVar:
     value: str | None = field(repr=False)  # may be a real secret: never printed
     value_from: ValueFrom | None
     span: Span  # the ``name`` value
+    value_span: Span | None = None  # the ``value`` value, when given
 
 
 @dataclass(frozen=True)
@@ -727,7 +728,8 @@ def _read_env_var(reader: _Reader, node: YNode, where: str) -> EnvVar | None:
             optional = reader.as_bool(ref.get("optional"), f"{ref_where}.optional")
             value_from = ValueFrom(kind, ref_name, key, optional, pair[0].span)
             break
-    return EnvVar(name, value, value_from, name_node.span)
+    value_span = value_node.span if value is not None and value_node is not None else None
+    return EnvVar(name, value, value_from, name_node.span, value_span)
 
 
 def _read_env_from(reader: _Reader, node: YNode, where: str) -> EnvFrom | None:
