@@ -342,6 +342,25 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
         [("docker-compose.yml", COMPOSE_URL, COMPOSE_URL.replace("@db:", "@localhost:"))],
         ["DB009"],
     ),
+    "SQLite in a Deployment of two replicas": (
+        [
+            ("app/config.py", VALIDATOR, "return value"),
+            ("k8s/secret.example.yaml", SECRET_URL, "sqlite+aiosqlite:////data/app.db"),
+            (
+                "pyproject.toml",
+                '    "asyncpg>=0.29",\n',
+                '    "asyncpg>=0.29",\n    "aiosqlite>=0.20",\n',
+            ),
+            *local_urls("sqlite+aiosqlite://"),
+            # the compose build tags the image the Deployment runs: a strong link
+            (
+                "docker-compose.yml",
+                "    build: .\n",
+                "    build: .\n    image: ghcr.io/example/reference-service:0.1.0\n",
+            ),
+        ],
+        ["DB010"],
+    ),
     "the Service's selector misspells the pods' label": (
         [
             (

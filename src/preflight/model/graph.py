@@ -36,6 +36,7 @@ from preflight.model.settings import (
     SettingsIndex,
     container_env,
 )
+from preflight.model.sqlite import SqliteFile, sqlite_files
 from preflight.model.wiring import Wiring, wiring
 from preflight.spans import Span
 
@@ -127,6 +128,8 @@ class Deployment:
     wiring: Wiring = field(default_factory=Wiring)
     # database, cache and broker addresses on loopback that deploys give their containers
     loopbacks: list[LoopbackEndpoint] = field(default_factory=list)
+    # SQLite files the apps of Kubernetes workloads open (with replicas and volumes)
+    sqlite_files: list[SqliteFile] = field(default_factory=list)
 
     def other_language_source(self, node: ContainerNode) -> str | None:
         """Where a container's image is built from when that is another language's service:
@@ -215,6 +218,7 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     graph.served = served(project, graph.containers, graph.processes)
     graph.wiring = wiring(project)
     graph.loopbacks = loopback_endpoints(project, graph.containers, graph.served, graph.wiring)
+    graph.sqlite_files = sqlite_files(project, graph.containers)
     return graph
 
 
