@@ -156,3 +156,9 @@ def test_kubernetes_sidecar_port(project: Project) -> None:
         "              value: localhost\n", "              value: localhost\n" + sidecar
     )
     assert codes(project({"k8s/app.yaml": text})) == []
+
+
+def test_compose_override_sets_the_variable(project: Project) -> None:
+    override = "services:\n  web:\n    environment:\n      DATABASE_URL: postgresql://u@db/app\n"
+    files = {"docker-compose.yml": COMPOSE, "docker-compose.override.yml": override}
+    assert codes(project(files)) == []

@@ -3,12 +3,14 @@ routes in front of them, as kustomize renders them (namespace, name prefix/suffi
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import codes, write_tree
+from conftest import FIXTURES, codes, write_tree
 from preflight.config import Config
 from preflight.engine import Result, build
 from preflight.model.graph import Deployment
@@ -288,3 +290,61 @@ def test_ingress_in_another_namespace_does_not_find_the_service(project: Project
     }
     # no Service in `other` is named like it: it may be defined elsewhere
     assert codes(project(files)) == []
+
+
+def test_inline_patch_of_labels_silences(project: Project) -> None:
+    kustomization = (
+        "resources: [app.yaml]\npatches:\n  - target: {kind: Service}\n    patch: |-\n"
+        "      - op: replace\n        path: /spec/selector\n        value: {app: web}\n"
+    )
+    files = {
+        "k/kustomization.yaml": kustomization,
+        "k/app.yaml": deployment() + "---\n" + service(selector="app: wbe"),
+    }
+    assert codes(project(files)) == []
+
+
+def test_service_and_deployment_in_one_file_with_another_value(project: Project) -> None:
+    text = deployment(name="api-deployment", labels="app: api-deployment") + "---\n"
+    text += service("api-service", "app: api-service")
+    result = project({"k8s/api.yaml": text})
+    assert at(result) == [("SVC001", "k8s/api.yaml", 22)]
+    assert "`app: api-deployment`" in result.findings[0].message
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+@pytest.mark.parametrize(
+    ("fixture", "overlay"),
+    [
+        ("svc001-clean-kustomize-labels", "k8s/overlays/prod"),
+        ("svc002-clean-kustomize-name-prefix", "deploy/overlays/staging"),
+    ],
+)
+def test_wiring_agrees_with_kubectl_kustomize(fixture: str, overlay: str) -> None:
+    """What kustomize really renders: every Service name, namespace and pod label set the
+    wiring model derives for the overlay's objects (the clean twins are clean for real)."""
+    import yaml
+
+    root = FIXTURES / fixture
+    rendered = subprocess.run(
+        ["kubectl", "kustomize", str(root / overlay)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    objects = [doc for doc in yaml.safe_load_all(rendered) if doc]
+    wiring = graph_of(root).wiring
+    for obj in objects:
+        namespace = obj["metadata"].get("namespace")
+        if obj["kind"] == "Service":
+            assert any(
+                obj["metadata"]["name"] in s.names and namespace in s.namespaces
+                for s in wiring.services
+            )
+        elif obj["kind"] == "Deployment":
+            labels = obj["spec"]["template"]["metadata"]["labels"]
+            assert any(
+                labels.items() <= pod.labels.items() and namespace in pod.namespaces
+                for pod in wiring.pods
+            )

@@ -76,14 +76,16 @@ def _neighbours(wiring: Wiring, service: ServiceDef) -> list[PodTemplate]:
 
 def _score(service: ServiceDef, pod: PodTemplate) -> int:
     """How close a pod template comes to the selector: pairs it carries, values of the same
-    key that look like typos, and its workload named like the Service or a selected value."""
+    key that look like typos (any value, for a workload in the Service's own file), and its
+    workload named like the Service or a selected value."""
     selector = service.service.selector
     score = 0
+    beside = pod.path == service.path  # written in the same file: meant to go together
     for key, value in selector.items():
         have = pod.labels.get(key)
         if have == value:
             score += 2
-        elif have is not None and closest(value, [have]) is not None:
+        elif have is not None and (beside or closest(value, [have]) is not None):
             score += 1
     name = pod.workload.name or ""
     if name and (name == service.name or name in selector.values()):

@@ -376,9 +376,21 @@ def _compose(project: Project) -> list[LoopbackEndpoint]:
                 else:
                     values.pop(variable.name, None)  # from the host's environment
             siblings = {name: value for name, (value, _, _) in values.items()}
+            # another compose file of the project (an override) that sets the variable for the
+            # same service: which value wins depends on the files `docker compose` is given
+            overridden = {
+                variable.name
+                for other in neighbours
+                if other is not compose
+                for same in other.services
+                if same.name == service.name
+                for variable in same.environment
+            }
             for name, (value, span, where) in values.items():
                 found = classify(name, value, siblings)
                 if found is None or _family_of_image(service.image, found[0]):
+                    continue
+                if name in overridden:
                     continue
                 family, address = found
                 out.append(

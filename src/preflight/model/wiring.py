@@ -113,6 +113,7 @@ class _Render:
     prefix: str
     suffix: str
     labels: tuple[tuple[str, str], ...]
+    label_patches: bool = False  # a kustomization on the way patches labels or selectors
 
 
 def _renders(project: Project) -> dict[str, list[_Render]]:
@@ -137,6 +138,7 @@ def _renders(project: Project) -> dict[str, list[_Render]]:
                                 kustomization.name_prefix + inner.prefix,
                                 inner.suffix + kustomization.name_suffix,
                                 inner.labels + own,
+                                inner.label_patches or kustomization.label_patches,
                             ),
                         )
                     )
@@ -146,6 +148,7 @@ def _renders(project: Project) -> dict[str, list[_Render]]:
                     kustomization.name_prefix,
                     kustomization.name_suffix,
                     own,
+                    kustomization.label_patches,
                 )
                 out.append((resource, render_))
         memo[kustomization.path] = out
@@ -209,7 +212,7 @@ def wiring(project: Project) -> Wiring:
                     names,
                     _namespaces(service.obj, ways),
                     service.ports + tuple(patch_ports.get(name, ())),
-                    name in patched_selectors,
+                    name in patched_selectors or any(w.label_patches for w in ways),
                 )
             )
         for backend in manifest.backends:

@@ -51,6 +51,9 @@ class Kustomization:
     # why some of what it renders is not in the repository's files (remote resources, Helm
     # charts it inflates): None when everything is
     external: str | None = None
+    # patches preflight does not merge (inline `patch:` text, JSON 6902 patches) that may
+    # rewrite labels or selectors
+    label_patches: bool = False
 
 
 def _join(base: str, relative: str) -> str:
@@ -140,6 +143,17 @@ def parse_kustomization(path: str, text: str) -> Kustomization:
         patch_path = path_node.as_str() if path_node is not None else None
         if patch_path:
             patches.append(_join(base, patch_path))
+    label_patches = document.get("patchesJson6902") is not None or any(
+        "label" in text or "selector" in text
+        for text in _strings(document.get("patchesStrategicMerge"))
+        if "\n" in text or ":" in text
+    )
+    node = document.get("patches")
+    for entry in node.seq() if node is not None and node.kind == "seq" else ():
+        inline = entry.get("patch") if entry.kind == "map" else None
+        patch_text = inline.as_str() if inline is not None else None
+        if patch_text and ("label" in patch_text or "selector" in patch_text):
+            label_patches = True
     template_labels: dict[str, str] = {}
     selector_labels: dict[str, str] = {}
     common = _str_map(document.get("commonLabels"))
@@ -168,6 +182,7 @@ def parse_kustomization(path: str, text: str) -> Kustomization:
         template_labels,
         selector_labels,
         external,
+        label_patches,
     )
 
 
