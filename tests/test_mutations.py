@@ -40,6 +40,25 @@ READINESS = """          readinessProbe: # /ready runs SELECT 1 against the data
               port: http
 """
 
+INGRESS = """---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: reference-service
+spec:
+  rules:
+    - http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: reference-service
+                port:
+                  number: 8000
+"""
+
+
 MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
     "gunicorn removed from dependencies": (
         [
@@ -404,6 +423,43 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
             )
         ],
         ["IMG005"],
+    ),
+    "compose points the app at localhost instead of the db service": (
+        [("docker-compose.yml", COMPOSE_URL, COMPOSE_URL.replace("@db:", "@localhost:"))],
+        ["DB009"],
+    ),
+    "SQLite in a Deployment of two replicas": (
+        [
+            ("app/config.py", VALIDATOR, "return value"),
+            ("k8s/secret.example.yaml", SECRET_URL, "sqlite+aiosqlite:////data/app.db"),
+            (
+                "pyproject.toml",
+                '    "asyncpg>=0.29",\n',
+                '    "asyncpg>=0.29",\n    "aiosqlite>=0.20",\n',
+            ),
+            *local_urls("sqlite+aiosqlite://"),
+            # the compose build tags the image the Deployment runs: a strong link
+            (
+                "docker-compose.yml",
+                "    build: .\n",
+                "    build: .\n    image: ghcr.io/example/reference-service:0.1.0\n",
+            ),
+        ],
+        ["DB010"],
+    ),
+    "the Service's selector misspells the pods' label": (
+        [
+            (
+                "k8s/service.yaml",
+                "  selector:\n    app.kubernetes.io/name: reference-service",
+                "  selector:\n    app.kubernetes.io/name: reference-svc",
+            )
+        ],
+        ["SVC001"],
+    ),
+    "an Ingress targets the container port instead of the Service's": (
+        [("k8s/service.yaml", "      protocol: TCP\n", "      protocol: TCP\n" + INGRESS)],
+        ["SVC002"],
     ),
     "a stale suppression": (
         [("Dockerfile", "\nCMD [", "\n# preflight: ignore[PKG001]\nCMD [")],

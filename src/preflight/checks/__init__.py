@@ -14,6 +14,8 @@ from preflight.checks import (
     db006_serverless_pool_unchecked,
     db007_blocking_db_call_in_async,
     db008_asyncio_extra_missing,
+    db009_database_host_is_localhost,
+    db010_sqlite_in_replicated_deployment,
     env001_setting_not_provided,
     env002_secret_ref_unresolved,
     env003_env_example_incomplete,
@@ -45,6 +47,8 @@ from preflight.checks import (
     run004_dev_server_in_production,
     run005_app_not_importable_in_image,
     run006_entrypoint_script_broken,
+    svc001_service_selects_no_pods,
+    svc002_ingress_backend_undefined,
 )
 from preflight.checks.rule import Rule
 from preflight.findings import matches
@@ -61,6 +65,8 @@ RULES: tuple[Rule, ...] = tuple(
             db006_serverless_pool_unchecked.RULE,
             db007_blocking_db_call_in_async.RULE,
             db008_asyncio_extra_missing.RULE,
+            db009_database_host_is_localhost.RULE,
+            db010_sqlite_in_replicated_deployment.RULE,
             env001_setting_not_provided.RULE,
             env002_secret_ref_unresolved.RULE,
             env003_env_example_incomplete.RULE,
@@ -92,6 +98,8 @@ RULES: tuple[Rule, ...] = tuple(
             run004_dev_server_in_production.RULE,
             run005_app_not_importable_in_image.RULE,
             run006_entrypoint_script_broken.RULE,
+            svc001_service_selects_no_pods.RULE,
+            svc002_ingress_backend_undefined.RULE,
         ),
         key=lambda rule: rule.code,
     )

@@ -24,6 +24,7 @@ from preflight.knowledge.executables import NON_SERVERS, image_basename
 from preflight.knowledge.images import javascript_framework
 from preflight.model.apps import App, AppResolver, ServerCommand, python_run, server_command
 from preflight.model.django import other_settings_modules
+from preflight.model.endpoints import LoopbackEndpoint, loopback_endpoints
 from preflight.model.imagecontents import StageContents, stage_contents
 from preflight.model.imagetree import ImageTree, image_tree
 from preflight.model.installs import RepoView
@@ -39,6 +40,8 @@ from preflight.model.settings import (
     SettingsIndex,
     container_env,
 )
+from preflight.model.sqlite import SqliteFile, sqlite_files
+from preflight.model.wiring import Wiring, wiring
 from preflight.spans import Span
 
 if TYPE_CHECKING:
@@ -130,6 +133,13 @@ class Deployment:
     stages: dict[str, tuple[StageContents, ...]] = field(default_factory=dict)
     # the files each image built here holds (its final stage), by Dockerfile path
     image_trees: dict[str, ImageTree] = field(default_factory=dict)
+    # Services, the pod templates they select and the Ingresses/routes in front of them, as
+    # the repository's kustomizations render them
+    wiring: Wiring = field(default_factory=Wiring)
+    # database, cache and broker addresses on loopback that deploys give their containers
+    loopbacks: list[LoopbackEndpoint] = field(default_factory=list)
+    # SQLite files the apps of Kubernetes workloads open (with replicas and volumes)
+    sqlite_files: list[SqliteFile] = field(default_factory=list)
 
     def other_language_source(self, node: ContainerNode) -> str | None:
         """Where a container's image is built from when that is another language's service:
@@ -223,6 +233,9 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
         tree = image_tree(image.dockerfile, image.context, repo)
         if tree is not None:
             graph.image_trees[path] = tree
+    graph.wiring = wiring(project)
+    graph.loopbacks = loopback_endpoints(project, graph.containers, graph.served, graph.wiring)
+    graph.sqlite_files = sqlite_files(project, graph.containers)
     return graph
 
 

@@ -362,6 +362,7 @@ def _add(project: Project, kind: FileKind, path: str, text: str, parsed: Any) ->
     elif kind is FileKind.YAML:
         if parsed.templated:
             project.notes.append(f"{path}: a template (`{{{{ }}}}` syntax), not read")
+            project.templated.append(path)
         elif parsed.is_manifest:
             project.manifests[path] = parsed
             project.problems.extend(parsed.problems)

@@ -197,6 +197,8 @@ class Project:
     # compose services that run (not build) an image a build here makes: (compose path,
     # service) -> (the Dockerfile, how the image was tied to it)
     compose_images: dict[tuple[str, str], tuple[str, Evidence]] = field(default_factory=dict)
+    # YAML files with template syntax (`{{ }}`): not read, so objects they define are unknown
+    templated: list[str] = field(default_factory=list)
     databases: DatabaseModel | None = None
     # what each Dockerfile's build context holds and which files its steps lack (IMG003)
     build_context: ContextReport | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from preflight.parse import ParseProblem
 from preflight.parse.yamlnodes import YNode, load_documents
@@ -41,8 +41,20 @@ class Kustomization:
     generated: tuple[Generated, ...] = ()
     # strategic-merge patch files (`patches: - path:`, `patchesStrategicMerge:`), repo-relative
     patches: tuple[str, ...] = ()
-    # `namespace:`: the namespace every resource it includes is put in (overriding theirs)
-    namespace: str | None = None
+    namespace: str | None = None  # `namespace:` (every resource's namespace, overridden)
+    name_prefix: str = ""  # `namePrefix:`, added to every resource's name (and references)
+    name_suffix: str = ""
+    # labels kustomize adds to pod templates (`commonLabels`, `labels:` with
+    # `includeTemplates` or `includeSelectors`) and to selectors (`commonLabels`, `labels:`
+    # with `includeSelectors`)
+    template_labels: dict[str, str] = field(default_factory=dict)
+    selector_labels: dict[str, str] = field(default_factory=dict)
+    # why some of what it renders is not in the repository's files (remote resources, Helm
+    # charts it inflates): None when everything is
+    external: str | None = None
+    # patches preflight does not merge (inline `patch:` text, JSON 6902 patches) that may
+    # rewrite labels or selectors
+    label_patches: bool = False
     # why some of its patches are not merged by preflight (an inline patch, a JSON 6902 patch,
     # a patch aimed by a `target:` selector): None when every patch is a file of ``patches``
     unmerged_patches: str | None = None
@@ -81,9 +93,9 @@ def _touches_pod(patch: str) -> bool:
     paths = _OP_PATH.findall(patch)
     for path in paths:
         segments = tuple(path.strip("/").split("/"))
-        for field in _POD_FIELDS:
-            n = min(len(segments), len(field))
-            if all(f in ("*", s) for f, s in zip(field[:n], segments[:n], strict=True)):
+        for pod_field in _POD_FIELDS:
+            n = min(len(segments), len(pod_field))
+            if all(f in ("*", s) for f, s in zip(pod_field[:n], segments[:n], strict=True)):
                 return True
     return False
 
@@ -107,6 +119,18 @@ def parse_kustomization(path: str, text: str) -> Kustomization:
     if document is None or document.kind != "map":
         return Kustomization(path, (), (), problems)
     base = posixpath.dirname(path)
+    remote = [
+        entry
+        for key in ("resources", "bases", "components")
+        for entry in _strings(document.get(key))
+        if "://" in entry or entry.startswith(("github.com/", "git@"))
+    ]
+    external = f"it includes the remote resource `{remote[0]}`" if remote else None
+    if (
+        document.get("helmCharts") is not None
+        or document.get("helmChartInflationGenerator") is not None
+    ):
+        external = "it inflates Helm charts (`helmCharts:`)"
     resources = [
         _join(base, entry)
         for key in ("resources", "bases", "components")
@@ -179,8 +203,32 @@ def parse_kustomization(path: str, text: str) -> Kustomization:
             patches.append(_join(base, patch_path))
         else:
             unmerged = unmerged or f"{path} has an inline patch"
-    namespace_node = document.get("namespace")
-    namespace = namespace_node.as_str() if namespace_node is not None else None
+    label_patches = document.get("patchesJson6902") is not None or any(
+        "label" in text or "selector" in text
+        for text in _strings(document.get("patchesStrategicMerge"))
+        if "\n" in text or ":" in text
+    )
+    node = document.get("patches")
+    for entry in node.seq() if node is not None and node.kind == "seq" else ():
+        inline = entry.get("patch") if entry.kind == "map" else None
+        patch_text = inline.as_str() if inline is not None else None
+        if patch_text and ("label" in patch_text or "selector" in patch_text):
+            label_patches = True
+    template_labels: dict[str, str] = {}
+    selector_labels: dict[str, str] = {}
+    common = _str_map(document.get("commonLabels"))
+    template_labels.update(common)
+    selector_labels.update(common)
+    node = document.get("labels")
+    for entry in node.seq() if node is not None and node.kind == "seq" else ():
+        if entry.kind != "map":
+            continue
+        pairs = _str_map(entry.get("pairs"))
+        selectors = _flag(entry.get("includeSelectors"))
+        if selectors:
+            selector_labels.update(pairs)
+        if selectors or _flag(entry.get("includeTemplates")):
+            template_labels.update(pairs)
     return Kustomization(
         path,
         tuple(resources),
@@ -188,6 +236,30 @@ def parse_kustomization(path: str, text: str) -> Kustomization:
         problems,
         tuple(generated),
         tuple(patches),
-        namespace or None,
+        _text(document.get("namespace")),
+        _text(document.get("namePrefix")) or "",
+        _text(document.get("nameSuffix")) or "",
+        template_labels,
+        selector_labels,
+        external,
+        label_patches,
         unmerged,
     )
+
+
+def _text(node: YNode | None) -> str | None:
+    return node.as_str() if node is not None else None
+
+
+def _flag(node: YNode | None) -> bool:
+    return node is not None and node.as_bool() is True
+
+
+def _str_map(node: YNode | None) -> dict[str, str]:
+    if node is None or node.kind != "map":
+        return {}
+    return {
+        key: value
+        for key_node, value_node in node.items()
+        if (key := key_node.as_str()) is not None and (value := value_node.as_str()) is not None
+    }

@@ -106,6 +106,7 @@ class EnvVar:
     value: str | None = field(repr=False)  # may be a real secret: never printed
     value_from: ValueFrom | None
     span: Span  # the ``name`` value
+    value_span: Span | None = None  # the ``value`` value, when given
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,13 @@ class Workload:
     # …; "" when it names none preflight recognises)
     volumes: dict[str, str] = field(default_factory=dict)
     empty_dir_volumes: frozenset[str] = frozenset()  # the pod's `emptyDir` volumes, by name
+    # the pod template's ``metadata.labels`` mapping (None when it has none)
+    labels_span: Span | None = None
+    replicas: int | None = None  # ``spec.replicas`` as written (None: absent or not a number)
+    replicas_span: Span | None = None
+    # volumes whose data outlives the pod: volume name -> what backs it
+    # (``persistentVolumeClaim`` claim, ``hostPath``, a StatefulSet's ``volumeClaimTemplates``)
+    persistent_volumes: dict[str, str] = field(default_factory=dict)
 
     @property
     def main_containers(self) -> tuple[Container, ...]:
@@ -239,6 +247,31 @@ class KService:
     span: Span
     type: str | None = None  # `spec.type` as written (None: ClusterIP)
     cluster_ip: str | None = None  # `spec.clusterIP` as written ("None": headless)
+    selector_span: Span | None = None  # the ``selector`` key
+    service_type: str | None = None  # ``spec.type`` (``ExternalName``, …): the same as ``type``
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A Service an Ingress, HTTPRoute or GRPCRoute sends traffic to. ``port`` is a number or
+    a port name (None: not given, as an HTTPRoute to a one-port Service may leave it)."""
+
+    obj: K8sObject  # the Ingress / route
+    service: str
+    port: int | str | None
+    span: Span  # the Service's name
+    port_span: Span | None
+    namespace: str | None = None  # a route's ``backendRefs[].namespace``
+
+
+@dataclass(frozen=True)
+class Autoscaler:
+    """A HorizontalPodAutoscaler (or KEDA ScaledObject) and the workload it scales."""
+
+    obj: K8sObject
+    target_kind: str | None
+    target_name: str
+    span: Span  # the target's name
 
 
 @dataclass(frozen=True)
@@ -298,6 +331,8 @@ class ManifestFile:
     problems: tuple[ParseProblem, ...]
     is_manifest: bool
     templated: bool
+    backends: tuple[Backend, ...] = ()
+    autoscalers: tuple[Autoscaler, ...] = ()
 
 
 def looks_like_manifest(text: str) -> bool:
@@ -414,6 +449,8 @@ def parse_manifests(path: str, text: str) -> ManifestFile:
         tuple(problems),
         is_manifest,
         templated=False,
+        backends=tuple(out.backends),
+        autoscalers=tuple(out.autoscalers),
     )
 
 
@@ -457,6 +494,8 @@ class _Collected:
     secrets: list[SecretData] = field(default_factory=list)
     config_maps: list[ConfigMapData] = field(default_factory=list)
     external_secrets: list[ExternalSecretTarget] = field(default_factory=list)
+    backends: list[Backend] = field(default_factory=list)
+    autoscalers: list[Autoscaler] = field(default_factory=list)
 
 
 def _read_object(reader: _Reader, obj: K8sObject, document: YNode, out: _Collected) -> None:
@@ -487,6 +526,16 @@ def _read_object(reader: _Reader, obj: K8sObject, document: YNode, out: _Collect
             out.external_secrets.append(target)
     elif obj.kind == "SecretProviderClass" and group.startswith("secrets-store.csi"):
         out.external_secrets.extend(_read_secret_provider_class(reader, obj, document))
+    elif obj.kind == "Ingress" and group in ("networking.k8s.io", "extensions"):
+        out.backends.extend(_read_ingress(obj, document))
+    elif obj.kind in ("HTTPRoute", "GRPCRoute") and group == "gateway.networking.k8s.io":
+        out.backends.extend(_read_route(obj, document))
+    elif (obj.kind == "HorizontalPodAutoscaler" and group == "autoscaling") or (
+        obj.kind == "ScaledObject" and group == "keda.sh"
+    ):
+        autoscaler = _read_autoscaler(obj, document)
+        if autoscaler is not None:
+            out.autoscalers.append(autoscaler)
 
 
 def _walk(
@@ -522,9 +571,25 @@ def _read_workload(
         pod = template
     prefix = f"{where}." if where else ""
     metadata = reader.as_map(pod.get("metadata"), f"{prefix}metadata")
+    labels_pair = metadata.get_item("labels") if metadata is not None else None
     pod_labels = reader.as_str_map(
-        metadata.get("labels") if metadata is not None else None, f"{prefix}metadata.labels"
+        labels_pair[1] if labels_pair is not None else None, f"{prefix}metadata.labels"
     )
+    persistent: dict[str, str] = {}
+    replicas: int | None = None
+    replicas_span: Span | None = None
+    top_spec = document.get("spec") if template_path else None
+    if top_spec is not None and top_spec.kind == "map":
+        replicas_node = top_spec.get("replicas")
+        if replicas_node is not None:
+            replicas, replicas_span = replicas_node.as_int(), replicas_node.span
+        claims = top_spec.get("volumeClaimTemplates")
+        for claim in claims.seq() if claims is not None else ():
+            claim_metadata = claim.get("metadata") if claim.kind == "map" else None
+            claim_name = claim_metadata.get("name") if claim_metadata is not None else None
+            text = claim_name.as_str() if claim_name is not None else None
+            if text:
+                persistent[text] = "volumeClaimTemplates"
     spec_node, spec_where = pod.get("spec"), f"{prefix}spec"
     spec = reader.as_map(spec_node, spec_where)
     containers: list[Container] = []
@@ -570,6 +635,13 @@ def _read_workload(
                 )
                 if ref is not None:
                     target[name] = ref
+            claim_node = volume.get("persistentVolumeClaim")
+            if claim_node is not None and claim_node.kind == "map":
+                claim_name_node = claim_node.get("claimName")
+                claimed = claim_name_node.as_str() if claim_name_node is not None else None
+                persistent[name] = f"persistentVolumeClaim `{claimed or name}`"
+            elif volume.get("hostPath") is not None:
+                persistent[name] = "hostPath"
     out.workloads.append(
         Workload(
             obj,
@@ -585,6 +657,10 @@ def _read_workload(
             pod_security,
             volumes,
             frozenset(empty_dirs),
+            labels_pair[0].span if labels_pair is not None else None,
+            replicas,
+            replicas_span,
+            persistent,
         )
     )
 
@@ -744,7 +820,8 @@ def _read_env_var(reader: _Reader, node: YNode, where: str) -> EnvVar | None:
             optional = reader.as_bool(ref.get("optional"), f"{ref_where}.optional")
             value_from = ValueFrom(kind, ref_name, key, optional, pair[0].span)
             break
-    return EnvVar(name, value, value_from, name_node.span)
+    value_span = value_node.span if value is not None and value_node is not None else None
+    return EnvVar(name, value, value_from, name_node.span, value_span)
 
 
 def _read_env_from(reader: _Reader, node: YNode, where: str) -> EnvFrom | None:
@@ -848,7 +925,117 @@ def _read_service(reader: _Reader, obj: K8sObject, document: YNode) -> KService:
                     reader.as_str(port.get("protocol"), f"{where}.protocol") or "TCP",
                 )
             )
-    return KService(obj, selector, tuple(ports), obj.span, service_type, cluster_ip)
+    selector_pair = spec.get_item("selector") if spec is not None else None
+    return KService(
+        obj,
+        selector,
+        tuple(ports),
+        obj.span,
+        type=service_type,
+        cluster_ip=cluster_ip,
+        selector_span=selector_pair[0].span if selector_pair is not None else None,
+        service_type=service_type,
+    )
+
+
+def _backend_port(port: YNode | None) -> tuple[int | str | None, Span | None]:
+    if port is None or port.kind != "scalar" or port.is_null:
+        return None, None
+    number = port.as_int()
+    return (number if number is not None else port.as_str()), port.span
+
+
+def _ingress_backend(obj: K8sObject, backend: YNode | None) -> Backend | None:
+    """``backend.service.name``/``port`` (v1) or ``serviceName``/``servicePort`` (v1beta1)."""
+    if backend is None or backend.kind != "map":
+        return None
+    service = backend.get("service")
+    if service is not None and service.kind == "map":
+        name = service.get("name")
+        port_map = service.get("port")
+        port: YNode | None = None
+        if port_map is not None and port_map.kind == "map":
+            port = port_map.get("number") or port_map.get("name")
+        name_text = name.as_str() if name is not None else None
+        if name is None or not name_text:
+            return None
+        number, port_span = _backend_port(port)
+        return Backend(obj, name_text, number, name.span, port_span)
+    name = backend.get("serviceName")
+    name_text = name.as_str() if name is not None else None
+    if name is None or not name_text:
+        return None
+    number, port_span = _backend_port(backend.get("servicePort"))
+    return Backend(obj, name_text, number, name.span, port_span)
+
+
+def _read_ingress(obj: K8sObject, document: YNode) -> list[Backend]:
+    spec = document.get("spec")
+    if spec is None or spec.kind != "map":
+        return []
+    found: list[Backend] = []
+    for key in ("defaultBackend", "backend"):
+        backend = _ingress_backend(obj, spec.get(key))
+        if backend is not None:
+            found.append(backend)
+    rules = spec.get("rules")
+    for rule in rules.seq() if rules is not None else ():
+        http = rule.get("http") if rule.kind == "map" else None
+        paths = http.get("paths") if http is not None and http.kind == "map" else None
+        for entry in paths.seq() if paths is not None else ():
+            backend = _ingress_backend(obj, entry.get("backend") if entry.kind == "map" else None)
+            if backend is not None:
+                found.append(backend)
+    return found
+
+
+def _read_route(obj: K8sObject, document: YNode) -> list[Backend]:
+    spec = document.get("spec")
+    rules = spec.get("rules") if spec is not None and spec.kind == "map" else None
+    found: list[Backend] = []
+    for rule in rules.seq() if rules is not None else ():
+        refs = rule.get("backendRefs") if rule.kind == "map" else None
+        for ref in refs.seq() if refs is not None else ():
+            if ref.kind != "map":
+                continue
+            kind = ref.get("kind")
+            group = ref.get("group")
+            if (kind is not None and kind.as_str() != "Service") or (
+                group is not None and group.as_str() not in ("", None)
+            ):
+                continue  # a backend of another kind (an InferencePool, a ServiceImport)
+            name = ref.get("name")
+            name_text = name.as_str() if name is not None else None
+            if name is None or not name_text:
+                continue
+            number, port_span = _backend_port(ref.get("port"))
+            namespace = ref.get("namespace")
+            found.append(
+                Backend(
+                    obj,
+                    name_text,
+                    number,
+                    name.span,
+                    port_span,
+                    namespace.as_str() if namespace is not None else None,
+                )
+            )
+    return found
+
+
+def _read_autoscaler(obj: K8sObject, document: YNode) -> Autoscaler | None:
+    spec = document.get("spec")
+    if spec is None or spec.kind != "map":
+        return None
+    target = spec.get("scaleTargetRef")
+    if target is None or target.kind != "map":
+        return None
+    name = target.get("name")
+    name_text = name.as_str() if name is not None else None
+    if name is None or not name_text:
+        return None
+    kind = target.get("kind")
+    return Autoscaler(obj, kind.as_str() if kind is not None else None, name_text, name.span)
 
 
 def _decode_base64(text: str) -> bytes | None:
