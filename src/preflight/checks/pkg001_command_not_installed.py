@@ -85,14 +85,30 @@ def _finding(
     message = f"{origin} runs {missing.program}, but {environment.description} does not install it"
     if elsewhere:
         message += f" (`{dist}` is declared only in {elsewhere[0][1]})"
+    headline = f"{missing.program} is not installed in the image"
+    extra = _extra_only(missing.program)
+    if extra is not None:  # `fastapi run`: the command comes with `fastapi[standard]`
+        base, name = extra
+        if base in environment.installed():
+            message += f" (it installs `{base}` without its `{name}` extra, which provides it)"
+            headline = f"{missing.program} needs `{base}[{name}]`, the image has only `{base}`"
+        dist = f"{base}[{name}]"
     fix = f"add `{dist}` to {target}" if target else f"install `{dist}` in the image"
     return ctx.report(
         message + ".",
         missing.at or _narrow(launch, missing.program),
         tuple(related),
         fix[0].upper() + fix[1:] + ".",
-        headline=f"{missing.program} is not installed in the image",
+        headline=headline,
     )
+
+
+def _extra_only(program: str) -> tuple[str, str] | None:
+    """(distribution, extra) when the program works only with that extra installed."""
+    from preflight.knowledge.executables import EXTRA_ONLY
+
+    name = program.strip("`")
+    return EXTRA_ONLY.get(name) if " " not in name else None
 
 
 def _narrow(launch: Launch, program: str) -> Span:
@@ -113,32 +129,12 @@ def _narrow(launch: Launch, program: str) -> Span:
 
 
 def _where_to_declare(environment: Environment) -> str | None:
-    if environment.runtime_of:
-        project = environment.runtime_of[0]
-        return f"{project.runtime_table} in {project.path}"
-    sources = {
-        dist.via
-        for dists in environment.distributions.values()
-        for dist in dists
-        if "-r" in dist.via
-    }
-    for via in sorted(sources):
-        if "(" in via:
-            return via.rsplit("(", 1)[1].rstrip(")")
-    return None
+    return environment.where_to_declare()
 
 
 def _installed(environment: Environment) -> set[str]:
     """Distributions present: declared ones, what they bring along, what the base bundles."""
-    from preflight.knowledge.executables import brought
-
-    keys: list[str] = []
-    for name, dists in environment.distributions.items():
-        keys.append(name)
-        for dist in dists:
-            keys.extend(f"{name}[{normalise_name(extra)}]" for extra in dist.extras)
-    present = brought(keys, already=environment.base_bundles)
-    return {key for key in present if "[" not in key}
+    return environment.installed()
 
 
 def _missing(
