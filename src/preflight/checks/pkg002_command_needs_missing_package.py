@@ -28,6 +28,7 @@ CODE = "PKG002"
 class _Need:
     dist: str  # the distribution the command needs (normalised)
     what: str  # "the `gevent` worker (`-k gevent`)", "`--loop uvloop`"
+    short: str  # for the headline: "`gevent`", "`--loop uvloop`"
     span: Span  # where the command names it
     fix: str  # what to depend on: "uvicorn-worker", "uvicorn[standard]"
 
@@ -78,7 +79,8 @@ def _needs(unit: Served) -> Iterator[_Need]:
             return
         span = unit.option_span(worker.word) if worker.word else worker.at or unit.span
         fix = "uvicorn-worker" if known.needs == "uvicorn-worker" else known.needs
-        yield _Need(known.needs, f"the `{worker.name}` worker ({worker.how})", span, fix)
+        what = f"the `{worker.name}` worker ({worker.how})"
+        yield _Need(known.needs, what, f"`-k {worker.name}`", span, fix)
     elif command.server == "uvicorn":
         args = list(command.args)
         for index, word in enumerate(args):
@@ -91,19 +93,21 @@ def _needs(unit: Served) -> Iterator[_Need]:
             if dist is not None:
                 standard = dist in ("uvloop", "httptools", "websockets")
                 fix = "uvicorn[standard]" if standard else dist
-                yield _Need(dist, f"`{option} {value}`", unit.option_span(word), fix)
+                given = f"`{option} {value}`"
+                yield _Need(dist, given, given, unit.option_span(word), fix)
             elif option == "--log-config" and value.endswith(YAML_LOG_CONFIG):
                 what = f"`--log-config {value}` (uvicorn reads YAML with PyYAML)"
-                yield _Need("pyyaml", what, unit.option_span(word), "PyYAML")
+                short = f"`--log-config {value}`"
+                yield _Need("pyyaml", what, short, unit.option_span(word), "PyYAML")
 
 
 def _finding(ctx: RuleContext, unit: Served, need: _Need, graph: Deployment) -> Finding:
     environment = unit.environment
     assert environment is not None
     server = unit.command.server
-    where = unit.label if unit.kind != "image" else f"the CMD of {unit.label}"
+    where = unit.label if unit.kind != "image" else f"The CMD of {unit.dockerfile}"
     message = (
-        f"`{server}` in {where} needs `{need.dist}` for {need.what}, but "
+        f"{where} runs `{server}` with {need.what}, which needs `{_shown(need.dist)}`, but "
         f"{environment.description} does not install it"
     )
     related: list[Related] = []
@@ -132,8 +136,12 @@ def _finding(ctx: RuleContext, unit: Served, need: _Need, graph: Deployment) -> 
         need.span,
         tuple(related),
         fix,
-        headline=f"{need.what.split(' (')[0]} needs `{need.dist}`, which is not installed",
+        headline=f"{need.short} needs `{_shown(need.dist)}`, which the image lacks",
     )
+
+
+def _shown(dist: str) -> str:
+    return {"pyyaml": "PyYAML"}.get(dist, dist)
 
 
 RULE = Rule(

@@ -885,7 +885,7 @@ def _worker(unit: Served, project: Project) -> Worker:
         if last.name == "*" or last.value is None or len(last.value) != 1:
             return Worker(None, unknown=f"{found.path}:{last.span.line} computes `worker_class`")
         return Worker(last.value[0], f"`worker_class` in {found.path}", at=last.span)
-    return Worker(DEFAULT_WORKER, "gunicorn's default (no `-k`)")
+    return Worker(DEFAULT_WORKER, "gunicorn's default, no `-k`")
 
 
 def _option_word(args: list[str], option: str) -> str:
