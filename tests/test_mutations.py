@@ -316,6 +316,14 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
         [("Dockerfile", '"--bind", "0.0.0.0:8000", ', "")],
         ["RUN001"],
     ),
+    "gunicorn left on its default sync worker": (
+        [("Dockerfile", '"--worker-class", "uvicorn_worker.UvicornWorker", ', "")],
+        ["RUN003"],
+    ),
+    "uvicorn-worker dropped, its worker class still named": (
+        [("pyproject.toml", '    "uvicorn-worker>=0.2",\n', "")],
+        ["PKG002"],
+    ),
     "the image reloads on code changes": (
         [("Dockerfile", '"--workers", "2"]', '"--workers", "2", "--reload"]')],
         ["RUN004"],

@@ -142,7 +142,7 @@ def _deprecated(ctx: RuleContext, unit: Served, span: Span) -> Finding | None:
         tuple(related),
         f"Use `-k {replacement}` and add `uvicorn-worker` to the dependencies.",
         severity=Severity.WARNING,
-        headline=f"`{worker.name}` is deprecated by uvicorn {version}",
+        headline=f"uvicorn {version} deprecates the worker `{worker.name}`",
     )
 
 

@@ -153,6 +153,8 @@ class Served:
             return found
         for written, at in zip(reversed(launch.argv), reversed(launch.word_spans), strict=False):
             if written == word and at is not None:
+                if at.end_line == at.line and at.end_col - at.col == len(word) + 2:
+                    return Span(at.path, at.line, at.col + 1, at.line, at.end_col - 1)  # "-k"
                 return at
         there = narrow(launch.span, launch.source, word)
         return there if there != launch.span else found
