@@ -137,7 +137,7 @@ def test_select_ignore_and_fail_on(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_selector_is_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "check", "--select", "PKG999", str(FIXTURES / "reference-service"))
     assert code == 2 and out == ""
-    assert err == "preflight: error: unknown rule code `PKG999`; the PKG rules are PKG001\n"
+    assert err == "preflight: error: unknown rule code `PKG999`; the PKG rules are PKG001, PKG002\n"
 
 
 @pytest.mark.parametrize(

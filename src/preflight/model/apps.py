@@ -260,6 +260,22 @@ def _server_command(server: str, args: list[str], env: dict[str, str]) -> Server
         "--env",
         "-e",
         "--pythonpath",
+        # gunicorn's other options that take a value (gunicorn/config.py): without them the
+        # value would be taken for the app (`--worker-tmp-dir /dev/shm proj.wsgi:application`)
+        "--worker-tmp-dir",
+        "--worker-connections",
+        "--log-file",
+        "--access-logformat",
+        "--log-syslog-to",
+        "--statsd-host",
+        "--statsd-prefix",
+        "--certfile",
+        "--keyfile",
+        "--ca-certs",
+        "--limit-request-line",
+        "--limit-request-fields",
+        "--limit-request-field_size",
+        "--umask",
     }
     index = 0
     if server == "fastapi" and args[:1] in (["run"], ["dev"]):
