@@ -120,23 +120,25 @@ def _finding(ctx: RuleContext, unit: Served, need: _Need, graph: Deployment) -> 
         related.append(
             Related(span, f"declared here, in {declared}, which the image does not install")
         )
+    target = environment.where_to_declare()
     for project in environment.runtime_of[:1]:
         related.append(Related(project.runtime_span, "the dependencies the image installs"))
+    if not environment.runtime_of and target is not None and " " not in target:
+        related.append(Related(Span(target, 1), "the requirements installed for it"))
     for span in environment.install_spans[:2]:
         related.append(Related(span, "what the image installs"))
-    target = environment.where_to_declare()
     if need.fix == "uvicorn[standard]":
         fix = f"Depend on `uvicorn[standard]` (not plain `uvicorn`) in {target or 'the image'}."
     elif target:
         fix = f"Add `{need.fix}` to {target}."
     else:
-        fix = f"Install `{need.fix}` in the image."
+        fix = f"Install `{need.fix}` where the server runs."
     return ctx.report(
         message + ": the server fails at start.",
         need.span,
         tuple(related),
         fix,
-        headline=f"{need.short} needs `{_shown(need.dist)}`, which the image lacks",
+        headline=f"{need.short} needs `{_shown(need.dist)}`, which is not installed",
     )
 
 

@@ -95,7 +95,7 @@ class Environment:
             project = self.runtime_of[0]
             return f"{project.runtime_table} in {project.path}"
         sources = {dist.via for dists in self.distributions.values() for dist in dists}
-        for via in sorted(v for v in sources if "-r" in v):
+        for via in sorted(v for v in sources if "-r" in v or v.startswith("the buildpack (")):
             if "(" in via:
                 return via.rsplit("(", 1)[1].rstrip(")")
         return None

@@ -100,7 +100,7 @@ class Worker:
     names one), or None with ``unknown`` saying why it cannot be known."""
 
     name: str | None
-    how: str = ""  # "`-k gevent`", "gunicorn's default (no `-k`)", "`worker_class` in …"
+    how: str = ""  # "`-k gevent`", "gunicorn's default, no `-k`", "`worker_class` in …"
     word: str = ""  # the word of the command that names it (the `-k` token; "" when none)
     at: Span | None = None  # the config file line that sets it
     unknown: str | None = None
