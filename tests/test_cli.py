@@ -57,10 +57,11 @@ def test_finding_line_format_and_exit_1(capsys: pytest.CaptureFixture[str]) -> N
     )
     assert "^^^^^^^^" in out  # the marker under `gunicorn`
     assert "help: Add `gunicorn` to [project.dependencies] in pyproject.toml." in out
-    assert out.splitlines()[-2:] == [
+    assert out.splitlines()[-3:] == [
         "Found 1 finding: 1 error.",
         "Why and how to fix: `preflight explain PKG001` or "
         "https://github.com/preflight-dev/preflight/blob/main/rules/PKG001.md",
+        "1 fixable with `preflight check --fix --unsafe-fixes`.",
     ]
 
 
@@ -137,7 +138,7 @@ def test_select_ignore_and_fail_on(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_selector_is_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "check", "--select", "PKG999", str(FIXTURES / "reference-service"))
     assert code == 2 and out == ""
-    assert err == "preflight: error: unknown rule code `PKG999`; the PKG rules are PKG001\n"
+    assert err == "preflight: error: unknown rule code `PKG999`; the PKG rules are PKG001, PKG002\n"
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,8 @@ FIXABLE = [
     ("pkg001-requirements-project", "PKG001", False),
     ("pkg001-dev-group-only", "PKG001", False),
     ("pkg001-k8s-command", "PKG001", False),
+    ("pkg002-requirements-uvicorn-worker-missing", "PKG002", False),
+    ("pkg002-uv-log-config-yaml", "PKG002", False),
     ("run001-compose-localhost", "RUN001", True),
     ("run001-uvicorn-default-host", "RUN001", True),
 ]

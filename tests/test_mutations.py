@@ -461,6 +461,14 @@ MUTATIONS: dict[str, tuple[list[Edit], list[str]]] = {
         [("k8s/service.yaml", "      protocol: TCP\n", "      protocol: TCP\n" + INGRESS)],
         ["SVC002"],
     ),
+    "gunicorn left on its default sync worker": (
+        [("Dockerfile", '"--worker-class", "uvicorn_worker.UvicornWorker", ', "")],
+        ["RUN003"],
+    ),
+    "uvicorn-worker dropped, its worker class still named": (
+        [("pyproject.toml", '    "uvicorn-worker>=0.2",\n', "")],
+        ["PKG002"],
+    ),
     "a stale suppression": (
         [("Dockerfile", "\nCMD [", "\n# preflight: ignore[PKG001]\nCMD [")],
         ["PF002"],

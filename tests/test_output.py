@@ -44,7 +44,7 @@ MIXED = {
         COPY . .
         RUN pip install .
         # preflight: ignore[PKG001]
-        CMD ["gunicorn", "app.main:app"]
+        CMD ["gunicorn", "app.main:app", "-k", "uvicorn_worker.UvicornWorker"]
         ENV API_TOKEN=9f8e7d6c5b4a39281706f5e4d3c2b1a0
     """,
     "app/config.py": """

@@ -16,6 +16,15 @@ Project = Callable[..., Result]
 APP = {"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\napp = FastAPI()\n"}
 
 
+@pytest.fixture
+def families() -> tuple[str, ...]:
+    """Every rule but RUN003: these projects start gunicorn on a FastAPI app without `-k` to
+    show what PKG001 sees; RUN003's verdict on that worker is tests/test_run003_pkg002.py's."""
+    from preflight.checks import RULES
+
+    return tuple(rule.code for rule in RULES if rule.code != "RUN003")
+
+
 def test_newer_python_syntax_is_not_a_parse_error(project: Project) -> None:
     result = project(
         {

@@ -30,7 +30,9 @@ async def health():
 
 @pytest.fixture
 def families() -> tuple[str, ...]:
-    return ("RUN",)
+    # RUN003 also judges these gunicorn commands (a FastAPI app on the default sync worker):
+    # tests/test_run003.py covers that; here only where servers listen, and dev modes
+    return ("RUN001", "RUN002", "RUN004", "RUN006")
 
 
 def dockerfile(cmd: str, env: str = "") -> str:

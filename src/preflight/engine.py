@@ -318,10 +318,11 @@ def run(
     notes = [clean_text(note) for note in notes]
     internal = [clean_text(message) for message in internal]
     texts = {source.path: source.text for source in inventory.files}
-    if any(finding.autofix is not None for finding in findings):
+    if any(f.autofix is not None for f in (*findings, *(item.finding for item in hidden))):
         from preflight.fix import resolve
 
         findings = [resolve(finding, texts) for finding in findings]
+        hidden = [replace(item, finding=resolve(item.finding, texts)) for item in hidden]
     secret_lines = _secret_lines(project)
     wanted: dict[str, set[int]] = {}
     for finding in (*findings, *(item.finding for item in hidden)):

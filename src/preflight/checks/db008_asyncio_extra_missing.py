@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from preflight.checks._fixes import add_extra
 from preflight.checks.rule import Rule
-from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
+from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.graph import Deployment
-from preflight.spans import Related, Span
+from preflight.spans import Related
 
 # SQLAlchemy extras that pull in greenlet.
 _GREENLET_EXTRAS = frozenset(
@@ -72,34 +72,10 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             (Related(deps.span, "the runtime dependencies"),),
             f"Declare `sqlalchemy[asyncio]` in {deps.declared_in}.",
             headline="`greenlet` (`sqlalchemy[asyncio]`) is not installed",
-            autofix=_add_extra(declared[0].raw, declared[0].span, bool(deps.locked))
+            autofix=add_extra(declared[0].raw, declared[0].span, "asyncio", bool(deps.locked))
             if declared
             else None,
         )
-
-
-def _add_extra(raw: str, span: Span, locked: bool) -> Autofix | None:
-    """`sqlalchemy>=2` → `sqlalchemy[asyncio]>=2` (`sqlalchemy[mypy]` → `[mypy, asyncio]`), at
-    the requirement as written: safe, an extra of a dependency already declared. The whole
-    requirement is what the engine looks for on its line (a dependency array's string, a
-    requirements line): a Poetry table entry (`sqlalchemy = "^2.0"`) is not, and gets no fix."""
-    written = raw.strip()
-    head = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)(?:\s*(\[[^\]]*\]))?", written)
-    if head is None:
-        return None
-    name, extras = head.group(1), head.group(2)
-    inside = extras[1:-1].strip() if extras else ""
-    added = f"{name}[{inside}, asyncio]" if inside else f"{name}[asyncio]"
-    then = " (then run `uv lock` / `poetry lock` to update the lock file)" if locked else ""
-    return Autofix(
-        Applicability.SAFE,
-        f"Declare `{name}[asyncio]`{then}",
-        (
-            Edit.replace_text(
-                span.path, span.line, span.col, written, added + written[head.end() :]
-            ),
-        ),
-    )
 
 
 RULE = Rule(

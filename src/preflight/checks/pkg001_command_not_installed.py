@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from preflight.checks._fixes import declare
 from preflight.checks.rule import Rule
-from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
+from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.facts import Invocation, normalise_name
 from preflight.model.graph import Deployment
 from preflight.model.processes import Process, Step, defers_to_start
@@ -89,59 +90,31 @@ def _finding(
     message = f"{origin} runs {missing.program}, but {environment.description} does not install it"
     if elsewhere:
         message += f" (`{dist}` is declared only in {elsewhere[0][1]})"
+    headline = f"{missing.program} is not installed in the image"
+    extra = _extra_only(missing.program)
+    if extra is not None:  # `fastapi run`: the command comes with `fastapi[standard]`
+        base, name = extra
+        if base in environment.installed():
+            message += f" (it installs `{base}` without its `{name}` extra, which provides it)"
+            headline = f"{missing.program} needs `{base}[{name}]`, the image has only `{base}`"
+        dist = f"{base}[{name}]"
     fix = f"add `{dist}` to {target}" if target else f"install `{dist}` in the image"
     return ctx.report(
         message + ".",
         missing.at or _narrow(launch, missing.program),
         tuple(related),
         fix[0].upper() + fix[1:] + ".",
-        headline=f"{missing.program} is not installed in the image",
-        autofix=_declare(environment, dist, locks),
+        headline=headline,
+        autofix=declare(environment, dist, locks),
     )
 
 
-def _declare(
-    environment: Environment, dist: str, locks: dict[str, dict[str, str]]
-) -> Autofix | None:
-    """Add ``dist`` to the dependency list the image installs: the runtime table of the
-    project it installs (an entry of `[project.dependencies]`, a key of Poetry's main group),
-    else the requirements file it installs. Unsafe: the version is a choice (a dev group's
-    constraint where one declares it, else the lock file's version as a lower bound)."""
-    name = dist.split("[", 1)[0]
-    if environment.runtime_of:
-        project = environment.runtime_of[0]
-        directory = project.path.rpartition("/")[0]
-        version = next(
-            (
-                versions[name]
-                for lock, versions in sorted(locks.items())
-                if lock.rpartition("/")[0] == directory and name in versions
-            ),
-            None,
-        )
-        table = project.runtime_table.strip("[]")
-        grouped = next(
-            (r.raw.strip() for g in project.groups for r in g.requirements if r.name == name),
-            None,
-        )
-        if grouped is not None and table == "project.dependencies":
-            edit = Edit.toml_add(project.path, table, grouped)
-        elif table == "tool.poetry.dependencies":
-            constraint = f"^{version}" if version else "*"
-            entry = f'{dist} = "{constraint}"' if "[" not in dist else None
-            if entry is None:
-                return None  # Poetry writes extras as a table: left to a person
-            edit = Edit.toml_add(project.path, table, entry)
-        else:
-            edit = Edit.toml_add(project.path, table, f"{dist}>={version}" if version else dist)
-        where = f"{project.runtime_table} in {project.path}"
-    else:
-        target = _where_to_declare(environment)
-        if target is None or not target.endswith(".txt"):
-            return None
-        edit, where = Edit.append(target, f"{dist}\n"), target
-    then = " (then update the lock file with its tool)" if locks else ""
-    return Autofix(Applicability.UNSAFE, f"Add `{dist}` to {where}{then}", (edit,))
+def _extra_only(program: str) -> tuple[str, str] | None:
+    """(distribution, extra) when the program works only with that extra installed."""
+    from preflight.knowledge.executables import EXTRA_ONLY
+
+    name = program.strip("`")
+    return EXTRA_ONLY.get(name) if " " not in name else None
 
 
 def _narrow(launch: Launch, program: str) -> Span:
@@ -162,32 +135,12 @@ def _narrow(launch: Launch, program: str) -> Span:
 
 
 def _where_to_declare(environment: Environment) -> str | None:
-    if environment.runtime_of:
-        project = environment.runtime_of[0]
-        return f"{project.runtime_table} in {project.path}"
-    sources = {
-        dist.via
-        for dists in environment.distributions.values()
-        for dist in dists
-        if "-r" in dist.via
-    }
-    for via in sorted(sources):
-        if "(" in via:
-            return via.rsplit("(", 1)[1].rstrip(")")
-    return None
+    return environment.where_to_declare()
 
 
 def _installed(environment: Environment) -> set[str]:
     """Distributions present: declared ones, what they bring along, what the base bundles."""
-    from preflight.knowledge.executables import brought
-
-    keys: list[str] = []
-    for name, dists in environment.distributions.items():
-        keys.append(name)
-        for dist in dists:
-            keys.extend(f"{name}[{normalise_name(extra)}]" for extra in dist.extras)
-    present = brought(keys, already=environment.base_bundles)
-    return {key for key in present if "[" not in key}
+    return environment.installed()
 
 
 def _missing(

@@ -224,7 +224,20 @@ BRINGS: Mapping[str, frozenset[str]] = _table(
         "aws-opentelemetry-distro": {"opentelemetry-distro", "opentelemetry-instrumentation"},
         "azure-monitor-opentelemetry": {"opentelemetry-instrumentation"},
         "splunk-opentelemetry": {"opentelemetry-distro", "opentelemetry-instrumentation"},
-        "uvicorn[standard]": {"watchfiles", "python-dotenv"},
+        # uvicorn's `standard` extra (pyproject.toml, 0.20-0.35): httptools, python-dotenv,
+        # PyYAML, uvloop (not on Windows, Cygwin or PyPy), watchfiles, websockets
+        "uvicorn[standard]": {
+            "watchfiles",
+            "python-dotenv",
+            "uvloop",
+            "httptools",
+            "websockets",
+            "pyyaml",
+        },
+        # gunicorn's extras (setup.cfg/pyproject.toml, 21-23): `gevent`, `eventlet`, `tornado`
+        "gunicorn[gevent]": {"gevent"},
+        "gunicorn[eventlet]": {"eventlet"},
+        "gunicorn[tornado]": {"tornado"},
         # fastapi-cli 0.0.34 requires uvicorn[standard] even without an extra.
         "fastapi-cli": {"uvicorn", "uvicorn[standard]", "watchfiles", "python-dotenv"},
         "fastapi-cli[standard]": {

@@ -85,3 +85,87 @@ DEV_ENV = {
     "granian": ("GRANIAN_RELOAD",),
     "flask": ("FLASK_DEBUG",),
 }
+
+# gunicorn worker classes (RUN003, PKG002) ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerClass:
+    """What a gunicorn worker class serves, and the distribution it imports."""
+
+    interface: str  # "wsgi": calls `app(environ, start_response)`; "asgi": `await app(scope,
+    # receive, send)`
+    needs: str | None  # the distribution it imports at start (None: gunicorn's own)
+    deprecated: bool = False  # uvicorn.workers (deprecated since uvicorn 0.30.0)
+
+
+# gunicorn/workers/__init__.py (21-23): SUPPORTED_WORKERS maps "sync", "eventlet", "gevent",
+# "gevent_wsgi", "gevent_pywsgi", "tornado" and "gthread" to classes of gunicorn.workers. The
+# sync, gthread, eventlet and gevent workers all call the app as WSGI: `respiter =
+# self.wsgi(environ, resp.start_response)` (gunicorn/workers/sync.py `handle_request`,
+# gthread.py, base_async.py); an ASGI app called that way raises `TypeError: __call__()
+# missing 1 required positional argument: 'send'` (or "missing 2 … 'receive' and 'send'").
+# `-k gevent` imports gevent (ggevent.py: `import gevent` raises RuntimeError "gevent worker
+# requires gevent 1.4 or higher" when missing), `-k eventlet` imports eventlet (geventlet.py).
+# `tornado` is left out: its worker also serves tornado applications.
+# uvicorn/workers.py (0.13-0.35): UvicornWorker and UvicornH11Worker serve ASGI; uvicorn 0.30.0
+# (2024-05-28, encode/uvicorn#2302) deprecated the module in favour of the uvicorn-worker
+# package (Kludex/uvicorn-worker: uvicorn_worker.UvicornWorker, same classes).
+WORKER_CLASSES: dict[str, WorkerClass] = {
+    "sync": WorkerClass("wsgi", None),
+    "gthread": WorkerClass("wsgi", None),
+    "gevent": WorkerClass("wsgi", "gevent"),
+    "gevent_wsgi": WorkerClass("wsgi", "gevent"),
+    "gevent_pywsgi": WorkerClass("wsgi", "gevent"),
+    "eventlet": WorkerClass("wsgi", "eventlet"),
+    "gunicorn.workers.sync.SyncWorker": WorkerClass("wsgi", None),
+    "gunicorn.workers.gthread.ThreadWorker": WorkerClass("wsgi", None),
+    "gunicorn.workers.ggevent.GeventWorker": WorkerClass("wsgi", "gevent"),
+    "gunicorn.workers.geventlet.EventletWorker": WorkerClass("wsgi", "eventlet"),
+    "uvicorn.workers.UvicornWorker": WorkerClass("asgi", "uvicorn", deprecated=True),
+    "uvicorn.workers.UvicornH11Worker": WorkerClass("asgi", "uvicorn", deprecated=True),
+    "uvicorn_worker.UvicornWorker": WorkerClass("asgi", "uvicorn-worker"),
+    "uvicorn_worker.UvicornH11Worker": WorkerClass("asgi", "uvicorn-worker"),
+}
+# gunicorn/config.py `class WorkerClass`: default "sync"; `class Threads`: "If it is more than
+# one and the sync worker is used, then the gthread worker is used instead" (still WSGI).
+DEFAULT_WORKER = "sync"
+UVICORN_WORKERS_DEPRECATED_SINCE = "0.30.0"  # encode/uvicorn#2302, released 2024-05-28
+UVICORN_WORKER_REPLACEMENT = {
+    "uvicorn.workers.UvicornWorker": "uvicorn_worker.UvicornWorker",
+    "uvicorn.workers.UvicornH11Worker": "uvicorn_worker.UvicornH11Worker",
+}
+
+# Apps by the class that makes them, and the interface a server calls them with. FastAPI,
+# Starlette, Litestar and Quart apps are ASGI callables (`async def __call__(self, scope,
+# receive, send)`); Flask (and APIFlask, a Flask subclass) is WSGI (`__call__(self, environ,
+# start_response)`). Django: `get_asgi_application()`/`ASGIHandler` make an ASGI app,
+# `get_wsgi_application()`/`WSGIHandler` a WSGI one (django/core/handlers), as does channels'
+# `ProtocolTypeRouter` (ASGI).
+APP_INTERFACES: dict[str, str] = {
+    "FastAPI": "asgi",
+    "Starlette": "asgi",
+    "Litestar": "asgi",
+    "Quart": "asgi",
+    "Flask": "wsgi",
+    "APIFlask": "wsgi",
+    "get_asgi_application": "asgi",
+    "ASGIHandler": "asgi",
+    "ProtocolTypeRouter": "asgi",
+    "get_wsgi_application": "wsgi",
+    "WSGIHandler": "wsgi",
+}
+
+# uvicorn options whose value makes it import a package uvicorn itself does not require
+# (uvicorn/config.py, 0.20-0.35: LOOP_SETUPS, HTTP_PROTOCOLS, WS_PROTOCOLS are import strings
+# loaded at start; `--log-config x.yaml` runs `import yaml`). uvicorn[standard] brings uvloop
+# (not on Windows, Cygwin or PyPy), httptools, websockets and PyYAML (uvicorn's pyproject.toml
+# `standard` extra), so these are the packages a plain `uvicorn` lacks.
+UVICORN_OPTION_PACKAGES: dict[tuple[str, str], str] = {
+    ("--loop", "uvloop"): "uvloop",
+    ("--http", "httptools"): "httptools",
+    ("--ws", "websockets"): "websockets",
+    ("--ws", "websockets-sansio"): "websockets",
+    ("--ws", "wsproto"): "wsproto",
+}
+YAML_LOG_CONFIG = (".yaml", ".yml")  # uvicorn `--log-config`: `import yaml` (PyYAML)

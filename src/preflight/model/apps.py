@@ -102,6 +102,11 @@ class App:
     append_slash: bool = False
     settings_module: str | None = None
     settings_files: tuple[str, ...] = ()
+    # what a server calls it with: "asgi" (FastAPI, Starlette, Litestar, Quart, Django's
+    # asgi application) or "wsgi" (Flask, Django's wsgi application); None when not known
+    # (the name is rebound to what wraps it, or the class is not one preflight knows)
+    interface: str | None = None
+    kind: str = ""  # what makes it, for messages: "FastAPI", "Quart", "Django"
 
     @property
     def complete(self) -> bool:
@@ -255,15 +260,17 @@ def _server_command(server: str, args: list[str], env: dict[str, str]) -> Server
         "--env",
         "-e",
         "--pythonpath",
-        # gunicorn's other options that take a value (`--worker-tmp-dir /dev/shm` names no app)
+        # gunicorn's other options that take a value (gunicorn/config.py): without them the
+        # value would be taken for the app (`--worker-tmp-dir /dev/shm proj.wsgi:application`)
         "--worker-tmp-dir",
-        "--access-logformat",
+        "--worker-connections",
         "--log-file",
+        "--access-logformat",
+        "--log-syslog-to",
         "--statsd-host",
         "--statsd-prefix",
-        "--worker-connections",
-        "--keyfile",
         "--certfile",
+        "--keyfile",
         "--ca-certs",
         "--limit-request-line",
         "--limit-request-fields",
@@ -650,7 +657,8 @@ class AppResolver:
         return None
 
     def _build(self, path: str, module: PythonModule, router: RouterObj) -> App:
-        app = App(path, router.name, router.span, framework=router.framework)
+        app = App(path, router.name, router.span, framework=router.framework, kind=router.cls)
+        app.interface = _interface(module, router)
         if router.static:
             app.mounts.append(router.static)  # Flask's `/static/<path:filename>`
         if router.dynamic_routes:
@@ -1124,6 +1132,19 @@ class AppResolver:
                 return self._router(other, other_module, wanted, None)  # re-exported
             return None
         return None
+
+
+def _interface(module: PythonModule, router: RouterObj) -> str | None:
+    """The interface the app speaks, from the class that makes it; None when the module
+    rebinds its name to something else (`app = ASGIMiddleware(app)` makes a WSGI app of an
+    ASGI one) or the class is not known."""
+    from preflight.knowledge.servers import APP_INTERFACES
+
+    if router.scope is None and any(
+        b.name == router.name and b.call.rsplit(".", 1)[-1] != router.cls for b in module.bindings
+    ):
+        return None
+    return APP_INTERFACES.get(router.cls)
 
 
 def _join(module: str, name: str) -> str:

@@ -263,7 +263,11 @@ class DjangoResolver:
         found = next((span for name, span in facts.applications if name == attr), None)
         if found is None:
             return None
-        return self._build(path, attr, found, base, served.settings or facts.settings_default)
+        app, why = self._build(path, attr, found, base, served.settings or facts.settings_default)
+        if app is not None:
+            app.kind = "Django"
+            app.interface = dict(facts.application_interfaces).get(attr) or None
+        return app, why
 
     def _runserver(self, served: ServerCommand, near: str) -> tuple[App | None, str | None]:
         manage = self._manage(served, near)

@@ -224,7 +224,7 @@ def build_graph(project: Project, config: ProjectConfig) -> Deployment:
     graph.services_by_label = _services_by_label(project)
     graph.declarations = _declarations(project)
     graph.foreign_sources = _foreign_sources(project.all_paths)
-    graph.served = served(project, graph.containers, graph.processes)
+    graph.served = served(project, graph.containers, graph.processes, resolver)
     graph.stages = {path: stage_contents(d) for path, d in project.dockerfiles.items()}
     for node in graph.containers:
         node.security = container_security(node, project, graph.served, graph.processes)

@@ -81,6 +81,31 @@ class Environment:
             or any(word in base for word in ("python", "uvicorn", "flask", "django"))
         )
 
+    def installed(self) -> set[str]:
+        """Distributions present (normalised names): declared ones, what they and their extras
+        bring along (knowledge/executables.py BRINGS), what the base image bundles."""
+        from preflight.knowledge.executables import brought, normalise
+
+        keys: list[str] = []
+        for name, dists in self.distributions.items():
+            keys.append(name)
+            for dist in dists:
+                keys.extend(f"{name}[{normalise(extra)}]" for extra in dist.extras)
+        present = brought(keys, already=self.base_bundles)
+        return {key for key in present if "[" not in key}
+
+    def where_to_declare(self) -> str | None:
+        """Where a runtime dependency of this environment goes: "[project.dependencies] in
+        pyproject.toml", the requirements file it installs, or None when not known."""
+        if self.runtime_of:
+            project = self.runtime_of[0]
+            return f"{project.runtime_table} in {project.path}"
+        sources = {dist.via for dists in self.distributions.values() for dist in dists}
+        for via in sorted(v for v in sources if "-r" in v or v.startswith("the buildpack (")):
+            if "(" in via:
+                return via.rsplit("(", 1)[1].rstrip(")")
+        return None
+
     def add(self, dist: InstalledDist) -> None:
         self.distributions.setdefault(dist.name, []).append(dist)
 

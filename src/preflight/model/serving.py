@@ -21,17 +21,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from preflight.knowledge.servers import HOST_DEFAULTS, LOOPBACK_NAMES, REVERSE_PROXIES
-from preflight.model.apps import ServerCommand, python_run, server_command
+from preflight.knowledge.servers import (
+    DEFAULT_WORKER,
+    HOST_DEFAULTS,
+    LOOPBACK_NAMES,
+    REVERSE_PROXIES,
+)
+from preflight.model.apps import App, AppResolver, ServerCommand, python_run, server_command
 from preflight.parse.shell import invocations, split_shell
 from preflight.spans import Span
 
 if TYPE_CHECKING:
     from preflight.model.graph import ContainerNode
     from preflight.model.processes import Process
-    from preflight.model.project import Image, Launch, Project
+    from preflight.model.project import Environment, Image, Launch, Project
     from preflight.parse.compose import ComposeFile, ComposeService
     from preflight.parse.dockerfile import Dockerfile
+    from preflight.parse.python import PythonModule
 
 __all__ = [
     "DevMode",
@@ -39,6 +45,7 @@ __all__ = [
     "Listen",
     "Served",
     "ServedEnv",
+    "Worker",
     "dev_path",
     "gunicorn_setting",
     "local_image",
@@ -90,6 +97,18 @@ class DevMode:
     workers_ignored: str | None = None  # "`--workers 4`" when reloading makes it ignored
 
 
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """The gunicorn worker class a server runs with: ``name`` as written (`sync` when nothing
+    names one), or None with ``unknown`` saying why it cannot be known."""
+
+    name: str | None
+    how: str = ""  # "`-k gevent`", "gunicorn's default, no `-k`", "`worker_class` in …"
+    word: str = ""  # the word of the command that names it (the `-k` token; "" when none)
+    at: Span | None = None  # the config file line that sets it
+    unknown: str | None = None
+
+
 @dataclass(slots=True)
 class Served:
     """A web server one deploy starts."""
@@ -122,17 +141,40 @@ class Served:
     # uvicorn …`, a script's `cd /app/src` or `export PYTHONPATH=…`, `uv run --directory src`):
     # ``cwd`` and the environment are then not the whole story
     moves_dir: str | None = None
+    worker: Worker | None = None  # gunicorn's worker class (None for other servers)
+    app: App | None = None  # the app it serves, when resolved (None: ``app_why`` says why)
+    app_why: str | None = None
+    environment: Environment | None = None  # what is installed where it runs (None: unknown)
+    launch: Launch | None = None  # the command the deploy gives (``span`` may be a script line)
 
     def word_span(self, word: str) -> Span:
         """The span of ``word`` in the command as written, or the command's span."""
         return narrow(self.span, self.source, word) if word else self.span
 
+    def option_span(self, word: str) -> Span:
+        """The span of ``word`` where it is written: in the command, else in the launch that
+        hands it to the script (`exec "$@"` gets its arguments from the CMD)."""
+        found = self.word_span(word)
+        launch = self.launch
+        if found != self.span or not word or launch is None or launch.span == self.span:
+            return found
+        for written, at in zip(reversed(launch.argv), reversed(launch.word_spans), strict=False):
+            if written == word and at is not None:
+                if at.end_line == at.line and at.end_col - at.col == len(word) + 2:
+                    return Span(at.path, at.line, at.col + 1, at.line, at.end_col - 1)  # "-k"
+                return at
+        there = narrow(launch.span, launch.source, word)
+        return there if there != launch.span else found
+
 
 def served(
-    project: Project, containers: list[ContainerNode], processes: list[Process]
+    project: Project,
+    containers: list[ContainerNode],
+    processes: list[Process],
+    resolver: AppResolver | None = None,
 ) -> list[Served]:
     """One unit per server a deploy starts: Kubernetes containers, compose services, images on
-    their own, Procfile processes (in that order)."""
+    their own, Procfile processes (in that order), with the app each serves (``resolver``)."""
     builder = _Builder(project, processes)
     out: list[Served] = []
     for node in containers:
@@ -158,7 +200,23 @@ def served(
         unit.versions = _pinned_versions(project, unit.near)
         unit.listen = _listen(unit, project)
         unit.dev = _dev_mode(unit, project)
+        unit.worker = _worker(unit, project) if unit.command.server == "gunicorn" else None
+        if resolver is not None:
+            _app(unit, resolver)
     return out
+
+
+def _app(unit: Served, resolver: AppResolver) -> None:
+    """The app the unit serves: a container's own (resolved with the settings module its
+    ConfigMaps give), else the one its command names, found from where its code is."""
+    node = unit.node
+    if node is not None and node.server_command == unit.command and node.app is not None:
+        unit.app = node.app
+        return
+    if unit.command.server == "python" and unit.command.run is None:
+        unit.app_why = "`python` runs no server preflight knows"
+        return
+    unit.app, unit.app_why = resolver.resolve(unit.command, unit.near)
 
 
 def _overriding(
@@ -341,6 +399,8 @@ class _Builder:
         )
         unit.alternatives = len(distinct)
         unit.moves_dir = _moves_dir(launch, process, self.project.shell_scripts)
+        unit.environment = launch.environment
+        unit.launch = launch
         return unit
 
     def _server(
@@ -778,32 +838,112 @@ def _gunicorn(unit: Served, project: Project) -> Listen:
 def _config_bind(unit: Served, project: Project, explicit: str | None) -> Listen | None:
     """The `bind` of the gunicorn config file the server reads, if it sets one (a Listen that
     says unknown when the file cannot be read or computes it); None when there is none."""
-    chdir = next((v for _, v in _options(unit.command.args, ("--chdir",))), None)
-    name = explicit or "gunicorn.conf.py"
-    if name.startswith("python:"):
-        return Listen(None, unknown=f"the config module `{name}` is not read")
-    name = name.removeprefix("file:")
-    repo_path = _file_in(unit, project, name, chdir)
-    if repo_path is None:
-        if explicit is not None:
-            return Listen(None, unknown=f"the config file `{explicit}` is not one preflight read")
-        if unit.files is None and any(
-            posixpath.basename(p) == "gunicorn.conf.py" for p in project.all_paths
-        ):
-            return Listen(None, unknown="a gunicorn.conf.py may be where it starts")
+    config = _gunicorn_config(unit, project, explicit)
+    if config.unknown is not None:
+        return Listen(None, unknown=config.unknown)
+    if config.module is None:
         return None
-    module = project.python.get(repo_path)
-    if module is None:
-        return Listen(None, unknown=f"the config file {repo_path} was not read")
-    values = [v for v in module.config_values if v.name in ("bind", "*")]
+    values = [v for v in config.module.config_values if v.name in ("bind", "*")]
     if not values:
         return None
     last = values[-1]
+    repo_path = config.path
     if last.name == "*" or last.value is None:
         return Listen(None, unknown=f"{repo_path}:{last.span.line} computes `bind`", at=last.span)
     found = _binds(unit, "gunicorn", [("bind", v) for v in last.value])
     how = f"`bind` in {repo_path}"
     return Listen(found.loopback, found.address, how, at=last.span, unknown=found.unknown)
+
+
+@dataclass(frozen=True, slots=True)
+class _ConfigFile:
+    """The gunicorn config file a server reads: none (both None), one read, or why not known."""
+
+    path: str | None = None
+    module: PythonModule | None = None
+    unknown: str | None = None
+
+
+def _gunicorn_config(unit: Served, project: Project, explicit: str | None) -> _ConfigFile:
+    """The config file gunicorn reads: ``explicit`` (`-c`), else ./gunicorn.conf.py where it
+    starts (gunicorn 19.x+)."""
+    chdir = next((v for _, v in _options(unit.command.args, ("--chdir",))), None)
+    name = explicit or "gunicorn.conf.py"
+    if name.startswith("python:"):
+        return _ConfigFile(unknown=f"the config module `{name}` is not read")
+    name = name.removeprefix("file:")
+    repo_path = _file_in(unit, project, name, chdir)
+    if repo_path is None:
+        if explicit is not None:
+            return _ConfigFile(unknown=f"the config file `{explicit}` is not one preflight read")
+        if unit.files is None and any(
+            posixpath.basename(p) == "gunicorn.conf.py" for p in project.all_paths
+        ):
+            return _ConfigFile(unknown="a gunicorn.conf.py may be where it starts")
+        return _ConfigFile()
+    module = project.python.get(repo_path)
+    if module is None:
+        return _ConfigFile(repo_path, unknown=f"the config file {repo_path} was not read")
+    return _ConfigFile(repo_path, module)
+
+
+# gunicorn's worker class ------------------------------------------------------------------------
+
+_WORKER_OPTIONS = ("-k", "--worker-class")
+
+
+def _worker(unit: Served, project: Project) -> Worker:
+    """gunicorn's worker class: `-k/--worker-class` on the command line, else in
+    GUNICORN_CMD_ARGS, else `worker_class` in the config file, else `sync` (gunicorn/config.py
+    class WorkerClass; the same precedence as the bind's)."""
+    args = list(unit.command.args)
+    given = _options(args, _WORKER_OPTIONS)
+    if given:
+        option, value = given[-1]
+        return Worker(value.strip("'\""), f"`{option} {value}`", word=_option_word(args, option))
+    config = [v for _, v in _options(args, ("-c", "--config"))]
+    is_set, env_args = unit.env.get("GUNICORN_CMD_ARGS")
+    if is_set:
+        if env_args is None:
+            return Worker(None, unknown="GUNICORN_CMD_ARGS is set to a value preflight cannot read")
+        try:
+            words = shlex.split(env_args)
+        except ValueError:
+            return Worker(None, unknown="GUNICORN_CMD_ARGS cannot be split into words")
+        from_env = _options(words, _WORKER_OPTIONS)
+        if from_env:
+            option, value = from_env[-1]
+            return Worker(value, f"`{option} {value}` in GUNICORN_CMD_ARGS")
+        config = config or [v for _, v in _options(words, ("-c", "--config"))]
+    elif unit.env.open is not None and unit.kind != "image":
+        return Worker(None, unknown=f"GUNICORN_CMD_ARGS may be set: {unit.env.open}")
+    found = _gunicorn_config(unit, project, config[-1] if config else None)
+    if found.unknown is not None and not (found.path is not None and found.module is None):
+        return Worker(None, unknown=found.unknown)
+    # a config file that was not parsed holds no `worker_class` (its text would have made it
+    # worth parsing)
+    values = [
+        v for v in (found.module.config_values if found.module else ()) if v.name in
+        ("worker_class", "*")
+    ]  # fmt: skip
+    if values:
+        last = values[-1]
+        if last.name == "*" or last.value is None or len(last.value) != 1:
+            return Worker(None, unknown=f"{found.path}:{last.span.line} computes `worker_class`")
+        return Worker(last.value[0], f"`worker_class` in {found.path}", at=last.span)
+    return Worker(DEFAULT_WORKER, "gunicorn's default, no `-k`")
+
+
+def _option_word(args: list[str], option: str) -> str:
+    """The word of ``args`` that holds the last ``option`` (`-k`, `--worker-class=X`, `-kX`)."""
+    for word in reversed(args):
+        if (
+            word == option
+            or word.startswith(option + "=")
+            or (len(option) == 2 and word.startswith(option) and not word.startswith("--"))
+        ):
+            return word
+    return option
 
 
 def _file_in(unit: Served, project: Project, name: str, chdir: str | None) -> str | None:

@@ -260,7 +260,10 @@ def _footer(results: list[Result], out: _Out, width: int | None) -> None:
         if f.autofix is not None and f.autofix.applicability.value == "safe"
     )
     unsafe = sum(1 for r in results for f in r.findings if f.autofix is not None) - safe
+    if safe and unsafe:
+        line = f"{safe} fixable with `preflight check --fix`; {unsafe} more with `--unsafe-fixes`."
+    elif safe or unsafe:
+        option = "--fix" if safe else "--fix --unsafe-fixes"
+        line = f"{safe or unsafe} fixable with `preflight check {option}`."
     if safe or unsafe:
-        fixable = f"{safe} fixable with `preflight check --fix`" if safe else ""
-        hidden = f"{unsafe} more with `--fix --unsafe-fixes`" if unsafe else ""
-        out.lines(_wrap([], "; ".join(x for x in (fixable, hidden) if x) + ".", 0, width))
+        out.lines(_wrap([], line, 0, width))

@@ -98,7 +98,7 @@ TRIGGERS = (
     ".route(", "create_app", "make_app", "import app", "uvicorn.run",
     # Django (parse/python/django.py): URLconfs, settings, wsgi/asgi modules, views
     "urlpatterns", "ROOT_URLCONF", "DJANGO_SETTINGS_MODULE", "django", "rest_framework",
-    "import *",
+    "import *", "worker_class", "Litestar",
 )  # fmt: skip
 
 

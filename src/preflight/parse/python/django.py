@@ -55,6 +55,7 @@ def django_facts(path: str, tree: ast.Module) -> DjangoFacts | None:
         tuple(reader.view_methods),
         reader.reads_request_path,
         tuple(dict.fromkeys(reader.request_paths)),
+        tuple(reader.interfaces),
     )
     return None if facts == DjangoFacts() else facts
 
@@ -65,6 +66,7 @@ class _Reader:
         self.url_lists: list[DjangoUrlList] = []
         self.settings: list[DjangoSetting] = []
         self.applications: list[tuple[str, Span]] = []
+        self.interfaces: list[tuple[str, str]] = []
         self.settings_default: str | None = None
         self.views: list[DjangoView] = []
         self.view_methods: list[tuple[str, tuple[str, ...]]] = []
@@ -185,6 +187,7 @@ class _Reader:
             return
         if _mentions_application(value):
             self.applications.append((name, span))
+            self.interfaces.append((name, _interface(value)))
             return
         if name == "urlpatterns" or _looks_like_patterns(value):
             patterns = self._sequence(value)
@@ -391,6 +394,26 @@ def _setting_value(node: ast.expr) -> str | bool | tuple[str, ...] | None:
         if all(item is not None for item in items):
             return tuple(item for item in items if item is not None)
     return None
+
+
+_ASGI_CALLS = frozenset({"get_asgi_application", "ASGIHandler", "ProtocolTypeRouter"})
+_WSGI_CALLS = frozenset({"get_wsgi_application", "WSGIHandler"})
+# wrappers that turn one interface into the other (asgiref, a2wsgi)
+_CONVERTERS = frozenset({"WsgiToAsgi", "AsgiToWsgi", "ASGIMiddleware", "WSGIMiddleware"})
+
+
+def _interface(node: ast.expr) -> str:
+    """ "asgi" or "wsgi": what every Django application call in ``node`` makes; "" when they
+    differ or a converter between the two wraps one."""
+    called = {
+        (dotted(child.func) or "").rsplit(".", 1)[-1]
+        for child in ast.walk(node)
+        if isinstance(child, ast.Call)
+    }
+    if called & _CONVERTERS:
+        return ""
+    asgi, wsgi = bool(called & _ASGI_CALLS), bool(called & _WSGI_CALLS)
+    return "asgi" if asgi and not wsgi else "wsgi" if wsgi and not asgi else ""
 
 
 def _mentions_application(node: ast.expr) -> bool:

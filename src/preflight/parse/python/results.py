@@ -191,6 +191,7 @@ class RouterObj:
     # `/x` is not reached by `/x/`)
     framework: str = "fastapi"
     static: str | None = None  # Flask: the static files' URL prefix (None: no static route)
+    cls: str = ""  # the class that makes it: "FastAPI", "Starlette", "Litestar", "Flask", "Quart"
 
 
 @dataclass(frozen=True)
@@ -388,3 +389,6 @@ class DjangoFacts:
     view_methods: tuple[tuple[str, tuple[str, ...]], ...] = ()
     reads_request_path: bool = False  # compares request.path (a middleware that answers paths)
     request_paths: tuple[str, ...] = ()  # the literal paths it compares with
+    # the interface each application speaks, by name: "asgi" (`get_asgi_application()`,
+    # `ProtocolTypeRouter`), "wsgi" (`get_wsgi_application()`), "" (mixed, or converted)
+    application_interfaces: tuple[tuple[str, str], ...] = ()

@@ -29,7 +29,7 @@ _HTTP_METHODS = {
     "options": "OPTIONS",
     "trace": "TRACE",
 }
-_APP_CLASSES = frozenset({"FastAPI", "Starlette", "APIRouter", "Router"})
+_APP_CLASSES = frozenset({"FastAPI", "Starlette", "Litestar", "APIRouter", "Router"})
 _FLASK_APPS = frozenset({"Flask", "Quart", "APIFlask"})
 _FLASK_BLUEPRINTS = frozenset({"Blueprint", "APIBlueprint"})
 # A function parameter with one of these in its name may be a Flask app or blueprint.
@@ -180,9 +180,12 @@ class _WebExtractor:
             if len(targets) == 1 and isinstance(targets[0], ast.Name) and callee in _APP_CLASSES:
                 kind = "router" if callee in ("APIRouter", "Router") else "app"
                 prefix = _string(_keyword(node.value, "prefix")) or ""
-                dynamic = _keyword(node.value, "routes") is not None
+                # Litestar takes its routes as `route_handlers=[...]`: not followed
+                dynamic = _keyword(node.value, "routes") is not None or callee == "Litestar"
                 self.routers.append(
-                    RouterObj(targets[0].id, kind, prefix, scope, self.x.span(node), dynamic)
+                    RouterObj(
+                        targets[0].id, kind, prefix, scope, self.x.span(node), dynamic, cls=callee
+                    )
                 )
             elif (
                 len(targets) == 1
@@ -527,7 +530,9 @@ def _flask_router(
             and prefix is None
             and not (isinstance(prefix_node, ast.Constant) and prefix_node.value is None)
         )
-        return RouterObj(name, "router", prefix or "", scope, x.span(node), dynamic, "flask")
+        return RouterObj(
+            name, "router", prefix or "", scope, x.span(node), dynamic, "flask", cls=callee
+        )
     static: str | None = "/static"
     url_path = _keyword(call, "static_url_path")
     folder = _keyword(call, "static_folder")
@@ -538,7 +543,7 @@ def _flask_router(
     elif folder is not None:
         text = _string(folder)
         static = "/" + text.rstrip("/").rsplit("/", 1)[-1] if text else None
-    return RouterObj(name, "app", "", scope, x.span(node), False, "flask", static)
+    return RouterObj(name, "app", "", scope, x.span(node), False, "flask", static, cls=callee)
 
 
 def _true_keywords(call: ast.Call) -> list[tuple[str, ast.expr]]:
