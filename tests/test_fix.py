@@ -282,3 +282,17 @@ def test_pkg001_adds_a_key_to_poetrys_main_group(
         'fastapi = "^0.115"\n', 'fastapi = "^0.115"\ngunicorn = "*"\n'
     )
     assert codes(capsys, root) == []
+
+
+def test_a_changed_secret_line_shows_masked() -> None:
+    from preflight.fix import Applied, diff_text
+
+    before = (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\nstringData:\n"
+        '  DATABASE_URL: "postgres://app:Zq8vLm3Kx9Tr@db:5432/app"\n'
+    )
+    after = before.replace("postgres://", "postgresql+asyncpg://")
+    text = diff_text(".", Applied({"k8s/secret.yaml": before}, {"k8s/secret.yaml": after}))
+    assert "-  DATABASE_URL: ***\n+  DATABASE_URL: ***\n" in text
+    assert "Zq8v" not in text
+    assert text.startswith("--- k8s/secret.yaml\n+++ k8s/secret.yaml\n@@ -3,4 +3,4 @@\n")

@@ -239,31 +239,47 @@ def _newlines(content: str, text: str) -> str:
 
 
 def diff_text(display_root: str, applied: Applied) -> str:
-    """Unified diffs of every changed file, paths as the user gave the root, every line
-    redacted as a report's source lines are (a URL's password, a Secret's values, the value of
-    a sensitive name: a diff shows the lines around an edit, and no secret is ever printed)."""
+    """Unified diffs of every changed file, paths as the user gave the root. The lines are
+    compared as written and printed redacted, as a report's source lines are (a URL's
+    password, a Secret's values, the value of a sensitive name): a diff shows the lines around
+    an edit, and no secret is ever printed; a changed line of a Secret shows as masked."""
     out: list[str] = []
     for path in sorted(applied.after):
-        before, after = _redacted(applied.before[path]), _redacted(applied.after[path])
-        if before == after:
+        raw_before, raw_after = applied.before[path], applied.after[path]
+        if raw_before == raw_after:
             continue
         shown = f"{display_root.rstrip('/')}/{path}" if display_root not in ("", ".") else path
-        out.extend(
-            difflib.unified_diff(
-                before.splitlines(keepends=True),
-                after.splitlines(keepends=True),
-                shown,
-                shown,
-            )
-        )
-        if out and not out[-1].endswith("\n"):
-            out[-1] += "\n\\ No newline at end of file\n"
+        old, new = _lines(raw_before), _lines(raw_after)
+        old_shown, new_shown = _redacted(old), _redacted(new)
+        out.append(f"--- {shown}\n+++ {shown}\n")
+        matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+        for group in matcher.get_grouped_opcodes(3):
+            first, last = group[0], group[-1]
+            out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
+            for tag, i1, i2, j1, j2 in group:
+                if tag == "equal":
+                    out.extend(f" {line}\n" for line in old_shown[i1:i2])
+                    continue
+                out.extend(f"-{line}\n" for line in old_shown[i1:i2])
+                out.extend(f"+{line}\n" for line in new_shown[j1:j2])
     return "".join(out)
 
 
-def _redacted(text: str) -> str:
+def _lines(text: str) -> list[str]:
+    """The lines of a text, without the empty one after its last newline."""
     lines = text.split("\n")
-    return "\n".join(redact_source(lines, range(1, len(lines) + 1)))
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def _range(start: int, stop: int) -> str:
+    """A unified diff's range: 1-based start, and the count when it is not 1."""
+    count = stop - start
+    first = start + 1 if count else start
+    return f"{first}" if count == 1 else f"{first},{count}"
+
+
+def _redacted(lines: list[str]) -> list[str]:
+    return redact_source(lines, range(1, len(lines) + 1))
 
 
 def describe(fix: Autofix) -> str:

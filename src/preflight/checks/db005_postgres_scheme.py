@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from preflight.checks import _db
 from preflight.checks.rule import Rule
 from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
+from preflight.model.databases import DatabaseModel, DatabaseUse
 from preflight.model.graph import Deployment
 from preflight.spans import Span
 
 
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
-    for _db_model, use, url in _db.urls(graph):
+    for db, use, url in _db.urls(graph):
         if url.url.dialect != "postgres":
             continue
         yield ctx.report(
@@ -25,23 +26,49 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             "Write `postgresql://` (with the driver, e.g. `postgresql+asyncpg://`), or rewrite "
             "the scheme in the settings validator before the engine is created.",
             headline="SQLAlchemy rejects the `postgres://` scheme",
-            autofix=_rewrite(url.source.value, url.source.span),
+            autofix=_rewrite(url.source.value, url.source.span, _driver(db, use)),
         )
 
 
-def _rewrite(value: str, span: Span) -> Autofix | None:
-    """`postgres://` → `postgresql://` (and `postgres+driver://` → `postgresql+driver://`)
-    where the URL is written on the line of its source (an env file, a Secret's stringData, a
-    default): safe, the scheme SQLAlchemy documents for the same database. A base64 `data`
-    value is not written there, and gets no fix."""
+def _driver(db: DatabaseModel, use: DatabaseUse) -> str | None:
+    """The scheme that loads a driver the service installs, for a URL that names none:
+    `postgresql+asyncpg` for an async engine with asyncpg, `postgresql` for a sync one with
+    psycopg2 (SQLAlchemy's default), `postgresql+psycopg` with psycopg 3; None when the
+    dependencies do not say (then the URL is not rewritten: the engine would fail on another
+    error, DB004's)."""
+    deps = db.dependencies_of(use.module)
+    names = deps.names() if deps is not None else set()
+    order: tuple[tuple[str, str], ...]
+    if "async" in use.engine.factory:
+        order = (("asyncpg", "postgresql+asyncpg"), ("psycopg", "postgresql+psycopg"))
+    else:
+        order = (
+            ("psycopg2", "postgresql"),
+            ("psycopg2-binary", "postgresql"),
+            ("psycopg", "postgresql+psycopg"),
+        )
+    return next((scheme for name, scheme in order if name in names), None)
+
+
+def _rewrite(value: str, span: Span, driver: str | None) -> Autofix | None:
+    """`postgres://` → the scheme with the driver the service installs (`postgresql://`,
+    `postgresql+asyncpg://`), and `postgres+driver://` → `postgresql+driver://`, where the URL
+    is written on the line of its source (an env file, a Secret's stringData, a default): safe,
+    the scheme SQLAlchemy documents for the same database and driver. A base64 `data` value is
+    not written there, and gets no fix."""
     scheme = value.strip().strip("'\"").split("://", 1)[0]
     if "://" not in value or not scheme.startswith("postgres") or scheme.startswith("postgresql"):
         return None
-    written = scheme + "://"
+    if "+" in scheme:
+        new = "postgresql" + scheme[len("postgres") :]
+    elif driver is not None:
+        new = driver
+    else:
+        return None
     return Autofix(
         Applicability.SAFE,
-        f"Write `postgresql{written[len('postgres') :]}`",
-        (Edit.replace_text(span.path, span.line, span.col, written, "postgresql" + written[8:]),),
+        f"Write `{new}://`",
+        (Edit.replace_text(span.path, span.line, span.col, scheme + "://", new + "://"),),
     )
 
 
