@@ -155,7 +155,7 @@ def test_module_names_at_module_level() -> None:
         )
     )
     assert names is not None
-    assert {"os", "c", "z", "app", "application", "q", "e", "create_app", "K"} <= names
+    assert {"os", "c", "z", "app", "application", "q", "e", "create_app", "K"} <= set(names)
     assert "inner" not in names and "y" not in names
 
 

@@ -837,7 +837,7 @@ def _fields_read(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
 _OPEN_NAMESPACE = frozenset({"globals", "exec", "vars", "locals", "setattr"})
 
 
-def module_names(tree: ast.Module) -> frozenset[str] | None:
+def module_names(tree: ast.Module) -> tuple[str, ...] | None:
     """Every name ``tree`` binds at module level, conditionally or not (a name bound only under
     `if` counts: it may be bound); None when the module may bind names no statement shows."""
     names: set[str] = set()
@@ -890,4 +890,4 @@ def module_names(tree: ast.Module) -> frozenset[str] | None:
             if isinstance(inner, list):
                 pending.extend(item for item in inner if isinstance(item, ast.AST))
     names.update({"__name__", "__file__", "__doc__", "__spec__", "__path__", "__package__"})
-    return frozenset(names)
+    return tuple(sorted(names))  # sorted: the parse cache round-trips it exactly

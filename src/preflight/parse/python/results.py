@@ -319,7 +319,7 @@ class PythonModule:
     # every name the module binds at module level (assignments, defs, classes, imports, also
     # under `if`/`try`); None when that is not known: `from x import *`, `globals()`, a module
     # `__getattr__`, `exec`, or a module whose facts were not read
-    names: frozenset[str] | None = None
+    names: tuple[str, ...] | None = None
 
 
 # Django ------------------------------------------------------------------------------------
