@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from preflight.model.installs import PIP_VALUE_OPTIONS
 from preflight.parse.dockerfile import CopyStep, Dockerfile, RunStep, Stage
 from preflight.parse.dockerignore import DockerIgnore, IgnorePattern, glob_matches
 from preflight.parse.requirements import normalise_name
@@ -563,61 +564,6 @@ def _mentioned_names(project: Project, texts: Mapping[str, str]) -> frozenset[st
 
 # --- install steps ---------------------------------------------------------------------------
 
-_PIP_VALUE = frozenset(
-    {
-        "-r",
-        "--requirement",
-        "-c",
-        "--constraint",
-        "-i",
-        "--index-url",
-        "--extra-index-url",
-        "-f",
-        "--find-links",
-        "-t",
-        "--target",
-        "--prefix",
-        "--root",
-        "--platform",
-        "--python-version",
-        "--implementation",
-        "--abi",
-        "--no-binary",
-        "--only-binary",
-        "--progress-bar",
-        "--trusted-host",
-        "--cache-dir",
-        "--src",
-        "--upgrade-strategy",
-        "--config-settings",
-        "-C",
-        "--python",
-        "-p",
-        "--log",
-        "--proxy",
-        "--retries",
-        "--timeout",
-        "--exists-action",
-        "--root-user-action",
-        "-w",
-        "--wheel-dir",
-        "--index",
-        "--default-index",
-        "--override",
-        "--link-mode",
-        "--group",
-        "--extra",
-        "--python-platform",
-        "--exclude-newer",
-        "--keyring-provider",
-        "--index-strategy",
-        "--resolution",
-        "--prerelease",
-        "--cert",
-        "--client-cert",
-        "--report",
-    }
-)
 _UV_VALUE = frozenset(
     {
         "--extra",
@@ -727,7 +673,7 @@ def _words(args: list[str], value_options: frozenset[str]) -> tuple[list[str], d
 def _pip(args: list[str], run: RunStep) -> Iterator[_Install]:
     if not args or args[0] not in ("install", "wheel"):
         return
-    positional, options = _words(args[1:], _PIP_VALUE | {"-e", "--editable"})
+    positional, options = _words(args[1:], PIP_VALUE_OPTIONS | {"-e", "--editable"})
     targets = list(positional)
     for name in ("-e", "--editable"):
         if name in options:

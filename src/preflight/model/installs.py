@@ -116,61 +116,67 @@ _HARMLESS_TOOLS = frozenset(
      "update-alternatives", "ldd", "file", "patch", "openssl", "ssh-keyscan", "chpasswd",
      "passwd", "setcap", "tini", "sha512sum", "base64", "rsync", "pre-commit"}
 )  # fmt: skip
-_PIP_VALUE_OPTIONS = frozenset(
+# pip's and `uv pip`'s options that take a value (the word after them is not a requirement)
+PIP_VALUE_OPTIONS = frozenset(
     {
-        "-i",
-        "--index-url",
-        "--extra-index-url",
-        "-f",
-        "--find-links",
-        "-t",
-        "--target",
-        "--prefix",
-        "--root",
-        "--platform",
-        "--python-version",
-        "--implementation",
         "--abi",
-        "--no-binary",
-        "--only-binary",
-        "--progress-bar",
-        "--trusted-host",
+        "--build-constraint",
         "--cache-dir",
-        "--src",
-        "--upgrade-strategy",
-        "--global-option",
-        "--config-settings",
-        "-C",
-        "--python",
-        "--log",
-        "--proxy",
-        "--retries",
-        "--timeout",
-        "--exists-action",
         "--cert",
         "--client-cert",
-        "--index",
-        "--default-index",
-        "--python-platform",
+        "--compile-bytecode-level",
+        "--config-settings",
         "--constraint",
-        "-c",
-        "--override",
-        "--build-constraint",
-        "--resolution",
-        "--prerelease",
+        "--default-index",
+        "--exclude-newer",
+        "--exists-action",
+        "--extra",
+        "--extra-index-url",
+        "--find-links",
+        "--global-option",
+        "--group",
+        "--implementation",
+        "--index",
+        "--index-strategy",
+        "--index-url",
         "--keyring-provider",
         "--link-mode",
-        "--compile-bytecode-level",
-        "--report",
-        "--root-user-action",
-        "-p",
-        "--reinstall-package",
-        "--refresh-package",
+        "--log",
+        "--no-binary",
         "--no-build-isolation-package",
-        "-w",
-        "--wheel-dir",
-        "--exclude-newer",
+        "--only-binary",
+        "--override",
+        "--platform",
+        "--prefix",
+        "--prerelease",
+        "--progress-bar",
+        "--proxy",
+        "--python",
+        "--python-platform",
+        "--python-version",
+        "--refresh-package",
+        "--reinstall-package",
+        "--report",
+        "--requirement",
+        "--resolution",
+        "--retries",
+        "--root",
+        "--root-user-action",
+        "--src",
+        "--target",
+        "--timeout",
         "--torch-backend",
+        "--trusted-host",
+        "--upgrade-strategy",
+        "--wheel-dir",
+        "-C",
+        "-c",
+        "-f",
+        "-i",
+        "-p",
+        "-r",
+        "-t",
+        "-w",
     }
 )
 _UV_SYNC_VALUE_OPTIONS = frozenset(
@@ -624,7 +630,7 @@ def _words(
 def _pip(build: _Build, args: list[str], step: RunStep, env: Environment, how: str) -> None:
     if args[:1] == ["wheel"]:
         # `pip wheel -w /wheels -r requirements.txt`: what a later `pip install /wheels/*` gets.
-        _, options = _words(args[1:], _PIP_VALUE_OPTIONS | {"-w", "--wheel-dir", "-r"})
+        _, options = _words(args[1:], PIP_VALUE_OPTIONS | {"-w", "--wheel-dir", "-r"})
         directory = next((v for n, v in options if n in ("-w", "--wheel-dir")), ".")
         wheels = Environment(description="wheels")
         _pip(build, ["install", *args[1:]], step, wheels, how)
@@ -633,7 +639,7 @@ def _pip(build: _Build, args: list[str], step: RunStep, env: Environment, how: s
     if not args or args[0] not in ("install", "sync"):
         return  # pip download, pip freeze, uv pip compile, …
     sync = args[0] == "sync"
-    value_options = _PIP_VALUE_OPTIONS | {"-r", "--requirement", "-e", "--editable", "--group"}
+    value_options = PIP_VALUE_OPTIONS | {"-r", "--requirement", "-e", "--editable", "--group"}
     positional, options = _words(args[1:], value_options)
     env.install_spans.append(step.span)
     for name, value in options:

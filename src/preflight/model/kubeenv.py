@@ -8,7 +8,6 @@ otherwise an object's `metadata.namespace`, and `default` when it has none.
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass
 
 from preflight.knowledge.kubelet import Shape, service_link_variables
@@ -34,24 +33,12 @@ class InjectedVariable:
 
 def kustomize_namespaces(project: Project) -> dict[str, frozenset[str]]:
     """Manifest path -> the namespaces the kustomizations that include it put it in."""
-    by_directory = {posixpath.dirname(k.path): k for k in project.kustomizations.values()}
     out: dict[str, set[str]] = {}
     for kustomization in project.kustomizations.values():
         if kustomization.namespace is None:
             continue
-        seen: set[str] = set()
-        stack = [kustomization]
-        while stack:
-            current = stack.pop()
-            if current.path in seen:
-                continue
-            seen.add(current.path)
-            for resource in current.resources:
-                included = by_directory.get(resource)
-                if included is not None:
-                    stack.append(included)
-                elif resource in project.manifests:
-                    out.setdefault(resource, set()).add(kustomization.namespace)
+        for resource in project.included_manifests(kustomization):
+            out.setdefault(resource, set()).add(kustomization.namespace)
     return {path: frozenset(names) for path, names in out.items()}
 
 

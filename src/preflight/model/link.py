@@ -40,7 +40,7 @@ from preflight.spans import Span
 if TYPE_CHECKING:
     from preflight.cache import ParseCache
     from preflight.model.databases import Dependencies, EnvSource
-    from preflight.parse.kustomization import ImageRewrite, Kustomization
+    from preflight.parse.kustomization import ImageRewrite
     from preflight.parse.manifests import ArgvField, Container, SecurityContext, Workload
 
 
@@ -935,7 +935,7 @@ def _kustomize_patches(
         mine = [project.manifests[p] for p in kustomization.patches if p in patch_files]
         if not mine:
             continue
-        for resource in _included_manifests(project, kustomization):
+        for resource in project.included_manifests(kustomization):
             if resource in patch_files:
                 continue
             for workload in project.manifests[resource].workloads:
@@ -976,29 +976,9 @@ def _unmerged_patches(project: Project) -> dict[str, str]:
             reason = own.get(current.path)
             stack.extend(by_directory[r] for r in current.resources if r in by_directory)
         if reason is not None:
-            for resource in _included_manifests(project, kustomization):
+            for resource in project.included_manifests(kustomization):
                 out.setdefault(resource, reason)
     return out
-
-
-def _included_manifests(project: Project, kustomization: Kustomization) -> list[str]:
-    """The manifest files a kustomization includes, directly or through the ones it lists."""
-    by_directory = {posixpath.dirname(k.path): k for k in project.kustomizations.values()}
-    found: list[str] = []
-    seen: set[str] = set()
-    stack = [kustomization]
-    while stack:
-        current = stack.pop()
-        if current.path in seen:
-            continue
-        seen.add(current.path)
-        for resource in current.resources:
-            included = by_directory.get(resource)
-            if included is not None:
-                stack.append(included)
-            elif resource in project.manifests and resource not in found:
-                found.append(resource)
-    return found
 
 
 def _patched(container: Container, patches: Sequence[Workload]) -> Container:
@@ -1069,7 +1049,7 @@ def _kustomize_rewrites(project: Project) -> dict[str, list[tuple[str, ImageRewr
     for kustomization in project.kustomizations.values():
         if not kustomization.images:
             continue
-        for resource in _included_manifests(project, kustomization):
+        for resource in project.included_manifests(kustomization):
             out.setdefault(resource, []).extend(
                 (kustomization.path, rewrite) for rewrite in kustomization.images
             )

@@ -7,6 +7,7 @@ silent when a link is only a guess and ``--verbose`` can say so.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -230,3 +231,23 @@ class Project:
     dependencies: dict[str, Dependencies] = field(default_factory=dict)  # by Python module
     problems: list[ParseProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # for --verbose: skipped files, weak links
+
+    def included_manifests(self, kustomization: Kustomization) -> list[str]:
+        """The manifest files a kustomization includes, directly or through the ones it
+        lists (each once, in the order first reached)."""
+        by_directory = {posixpath.dirname(k.path): k for k in self.kustomizations.values()}
+        found: list[str] = []
+        seen: set[str] = set()
+        stack = [kustomization]
+        while stack:
+            current = stack.pop()
+            if current.path in seen:
+                continue
+            seen.add(current.path)
+            for resource in current.resources:
+                included = by_directory.get(resource)
+                if included is not None:
+                    stack.append(included)
+                elif resource in self.manifests and resource not in found:
+                    found.append(resource)
+        return found
