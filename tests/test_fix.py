@@ -30,6 +30,7 @@ FIXABLE = [
     ("db005-heroku-postgres-scheme", "DB005", True),
     ("db008-sqlalchemy-without-asyncio-extra", "DB008", True),
     ("db008-uv-lock-sqlalchemy-21", "DB008", True),
+    ("img001-slim-curl-healthcheck", "IMG001", False),
     ("pkg001-gunicorn-missing", "PKG001", False),
     ("pkg001-requirements-project", "PKG001", False),
     ("pkg001-dev-group-only", "PKG001", False),
@@ -296,3 +297,15 @@ def test_a_changed_secret_line_shows_masked() -> None:
     assert "-  DATABASE_URL: ***\n+  DATABASE_URL: ***\n" in text
     assert "Zq8v" not in text
     assert text.startswith("--- k8s/secret.yaml\n+++ k8s/secret.yaml\n@@ -3,4 +3,4 @@\n")
+
+
+def test_rest_of_line_edits_keep_a_yaml_comment_and_skip_a_continued_line() -> None:
+    yaml_text = '    test: ["CMD", "curl", "-f", "http://x/"]  # the app answers\n'
+    edit = Edit.replace_rest("c.yml", 1, 5, '["CMD', '["CMD", "python"]')
+    placed = resolve(finding_with(edit), {"c.yml": yaml_text}).autofix
+    assert placed is not None
+    (found,) = placed.edits
+    assert (found.col, found.end_col) == (11, yaml_text.index("  #") + 1)
+    continued = "HEALTHCHECK CMD curl -f \\\n  http://x/ || exit 1\n"
+    edit = Edit.replace_rest("Dockerfile", 1, 1, "CMD", "CMD true")
+    assert resolve(finding_with(edit), {"Dockerfile": continued}).autofix is None

@@ -48,9 +48,17 @@ class Edit:
     # Set by the constructors below, resolved (and cleared) by the engine against the text:
     # the first occurrence of ``find`` on ``line`` at or after ``col`` is what is replaced.
     find: str = ""
+    # Set by :meth:`replace_rest`: ``find`` and everything after it on its line is replaced.
+    to_end_of_line: bool = False
     # Set by :meth:`toml_add`: the dotted table (`project.dependencies`, an array, or
     # `tool.poetry.dependencies`, a table) that ``content`` is added to, resolved the same way.
     toml: str = ""
+
+    @classmethod
+    def replace_rest(cls, path: str, line: int, col: int, find: str, content: str) -> Edit:
+        """``find`` (first written on ``line`` at or after ``col``) and the rest of its line
+        replaced by ``content``; no fix when the line continues on the next (`\\`)."""
+        return cls(path, line, col, line, col, content, find, to_end_of_line=True)
 
     @classmethod
     def toml_add(cls, path: str, where: str, content: str) -> Edit:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -58,10 +59,19 @@ def _found(edit: Edit, text: str) -> Edit | None:
     lines = text.split("\n")
     if not 1 <= edit.line <= len(lines):
         return None
-    at = lines[edit.line - 1].find(edit.find, max(0, edit.col - 1))
+    line = lines[edit.line - 1].removesuffix("\r")
+    at = line.find(edit.find, max(0, edit.col - 1))
     if at < 0:
         return None
-    return Edit(edit.path, edit.line, at + 1, edit.line, at + 1 + len(edit.find), edit.content)
+    end = at + len(edit.find)
+    if edit.to_end_of_line:
+        if line.rstrip().endswith("\\"):
+            return None  # the instruction goes on: not one line to replace
+        end = len(line)
+        if edit.path.endswith((".yml", ".yaml")):  # a comment after the value stays
+            comment = re.search(r"\s+#", line[at:])
+            end = at + comment.start() if comment is not None else end
+    return Edit(edit.path, edit.line, at + 1, edit.line, end + 1, edit.content)
 
 
 def _toml_added(edit: Edit, text: str) -> Edit | None:

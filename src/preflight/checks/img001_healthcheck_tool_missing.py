@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from preflight.checks.rule import Rule
-from preflight.findings import Finding, RuleContext, Severity
+from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
 from preflight.knowledge.baseimages import (
     HEALTH_TOOLS,
     ImageTools,
@@ -388,6 +388,30 @@ def _report(
         tuple(related),
         _fix(missing, image, kind),
         headline=f"health check runs `{tool}`, which the image does not have",
+        autofix=_autofix(missing, image, kind, span),
+    )
+
+
+def _autofix(missing: _Missing, image: _Image, kind: str, span: Span) -> Autofix | None:
+    """A Dockerfile HEALTHCHECK whose command is one line: its `CMD …` replaced by the same
+    check in Python, which the image has. Unsafe: Python fails on an HTTP error status where a
+    `curl` without `-f` passed, and the timeout is Python's."""
+    has_python = (
+        image.stage.python is not None if image.stage is not None else image_python(image.ref)
+    ) is not None
+    if kind == "kubernetes" or not has_python:
+        return None  # a probe: `httpGet` is the better fix, and a person's choice
+    code = _python_code(missing)
+    if "$" in code or '"' in code:
+        return None  # a variable needs a shell, quoting needs a person
+    if kind == "docker":  # `HEALTHCHECK [options] CMD …`
+        find, content = "CMD", f'CMD ["python", "-c", "{code}"]'
+    else:  # compose `test: ["CMD", …]` written as a flow list on its line
+        find, content = '["CMD', f'["CMD", "python", "-c", "{code}"]'
+    return Autofix(
+        Applicability.UNSAFE,
+        "Check with Python, which the image has",
+        (Edit.replace_rest(span.path, span.line, span.col, find, content),),
     )
 
 
