@@ -38,6 +38,9 @@ FIXABLE = [
     ("pkg002-requirements-uvicorn-worker-missing", "PKG002", False),
     ("pkg002-uv-log-config-yaml", "PKG002", False),
     ("run001-compose-localhost", "RUN001", True),
+    ("run003-k8s-command-django-asgi-gthread", "RUN003", False),
+    ("run003-procfile-quart-gevent-conf", "RUN003", False),
+    ("run003-uv-fastapi-default-sync-worker", "RUN003", False),
     ("run001-uvicorn-default-host", "RUN001", True),
 ]
 

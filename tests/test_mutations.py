@@ -520,6 +520,7 @@ FIXED_BY_FIX = {
     "a curl health check on a slim image",
     "SECRET_KEY missing from .env.example",
     "gunicorn left on its default bind",
+    "gunicorn left on its default sync worker",
     "gunicorn removed from dependencies",
     "sqlalchemy without the asyncio extra",
     "uvicorn-worker dropped, its worker class still named",

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from preflight.checks._fixes import declare
 from preflight.checks.rule import Rule
-from preflight.findings import Finding, RuleContext, Severity
+from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
 from preflight.knowledge.servers import (
     UVICORN_WORKER_REPLACEMENT,
     UVICORN_WORKERS_DEPRECATED_SINCE,
@@ -48,9 +49,9 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
         if unit.kind == "image" and (unit.deployed_by or unit.overridden_by):
             continue  # judged where it is deployed, with that environment (or not run here)
         if known.interface == "wsgi":
-            finding = _on_wsgi_worker(ctx, unit, span)
+            finding = _on_wsgi_worker(ctx, unit, span, graph.files.locks)
         elif known.deprecated:
-            finding = _deprecated(ctx, unit, span)
+            finding = _deprecated(ctx, unit, span, graph.files.locks)
         else:
             finding = None
         if finding is None:
@@ -72,7 +73,9 @@ def _anchor(unit: Served) -> Span:
     return unit.word_span("gunicorn")
 
 
-def _on_wsgi_worker(ctx: RuleContext, unit: Served, span: Span) -> Finding | None:
+def _on_wsgi_worker(
+    ctx: RuleContext, unit: Served, span: Span, locks: dict[str, dict[str, str]]
+) -> Finding | None:
     worker = unit.worker
     assert worker is not None
     app = unit.app
@@ -106,10 +109,13 @@ def _on_wsgi_worker(ctx: RuleContext, unit: Served, span: Span) -> Finding | Non
         tuple(related),
         fix,
         headline=f"ASGI app `{target}` on gunicorn's WSGI worker `{worker.name}`",
+        autofix=_autofix(unit, span, locks),
     )
 
 
-def _deprecated(ctx: RuleContext, unit: Served, span: Span) -> Finding | None:
+def _deprecated(
+    ctx: RuleContext, unit: Served, span: Span, locks: dict[str, dict[str, str]]
+) -> Finding | None:
     """`uvicorn.workers.UvicornWorker` with a uvicorn that deprecates it (0.30+)."""
     from packaging.version import InvalidVersion, Version
 
@@ -143,6 +149,49 @@ def _deprecated(ctx: RuleContext, unit: Served, span: Span) -> Finding | None:
         f"Use `-k {replacement}` and add `uvicorn-worker` to the dependencies.",
         severity=Severity.WARNING,
         headline=f"uvicorn {version} deprecates the worker `{worker.name}`",
+        autofix=_autofix(unit, span, locks),
+    )
+
+
+_ASGI_WORKER = "uvicorn_worker.UvicornWorker"
+
+
+def _autofix(unit: Served, span: Span, locks: dict[str, dict[str, str]]) -> Autofix | None:
+    """`uvicorn_worker.UvicornWorker` where the worker class is written (the `-k` value, the
+    config's `worker_class`), or `-k` added after `gunicorn` in a Dockerfile CMD or Procfile
+    line; and `uvicorn-worker` declared where the image installs from, when it does not yet
+    install it. Unsafe: a worker class is a choice (threads, timeouts) a person reviews."""
+    worker = unit.worker
+    if worker is None or worker.name is None:
+        return None
+    edits: list[Edit] = []
+    if worker.word:
+        edits.append(Edit.replace_text(span.path, span.line, span.col, worker.name, _ASGI_WORKER))
+    elif worker.at is not None:
+        at = worker.at
+        edits.append(
+            Edit.replace_text(at.path, at.line, at.col, f'"{worker.name}"', f'"{_ASGI_WORKER}"')
+        )
+    else:
+        written_in_a_string = unit.kind in ("image", "procfile") or unit.image_command
+        if not written_in_a_string or span.line != unit.span.line:
+            return None
+        line = unit.source.split("\n", 1)[0]
+        if line[max(0, span.col - 2) :].startswith('"gunicorn"'):
+            find, content = '"gunicorn"', f'"gunicorn", "-k", "{_ASGI_WORKER}"'
+        elif '"' in line or "'" in line:
+            return None
+        else:
+            find, content = "gunicorn", f"gunicorn -k {_ASGI_WORKER}"
+        edits.append(Edit.replace_text(span.path, span.line, max(1, span.col - 1), find, content))
+    environment = unit.environment
+    if environment is not None and "uvicorn-worker" not in environment.installed():
+        declared = declare(environment, "uvicorn-worker", locks)
+        if declared is None:
+            return None
+        edits.extend(declared.edits)
+    return Autofix(
+        Applicability.UNSAFE, f"Serve it with `{_ASGI_WORKER}` (uvicorn-worker)", tuple(edits)
     )
 
 
