@@ -70,3 +70,18 @@ def test_page_severity_matches_what_the_rule_reports(rule: Rule) -> None:
     line = next(x for x in text.splitlines() if x.startswith("**Severity:**"))
     for severity in rule.severities:
         assert severity.value in line
+
+
+def test_every_page_says_what_its_fix_does_or_why_it_has_none() -> None:
+    """Issue 21: each page says whether `--fix` repairs the finding (safe or unsafe, and what
+    it changes) or why there is no fix."""
+    from preflight.checks import RULES
+
+    pages = Path(__file__).resolve().parents[1] / "rules"
+    for rule in RULES:
+        text = (pages / f"{rule.code}.md").read_text(encoding="utf-8")
+        line = next((x for x in text.splitlines() if x.startswith("**Fix:**")), None)
+        assert line is not None, rule.code
+        assert line.startswith(
+            ("**Fix:** safe", "**Fix:** unsafe", "**Fix:** none", "**Fix:** `")
+        ), rule.code
