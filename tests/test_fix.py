@@ -312,3 +312,26 @@ def test_rest_of_line_edits_keep_a_yaml_comment_and_skip_a_continued_line() -> N
     continued = "HEALTHCHECK CMD curl -f \\\n  http://x/ || exit 1\n"
     edit = Edit.replace_rest("Dockerfile", 1, 1, "CMD", "CMD true")
     assert resolve(finding_with(edit), {"Dockerfile": continued}).autofix is None
+
+
+def test_prb006_points_the_probe_at_the_port_the_server_binds(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "prb006-port-mismatch", root)
+    before = codes(capsys, root)
+    assert [(c, p.rsplit("/", 1)[-1], line) for c, p, line in before] == [
+        ("PRB006", "deployment.yaml", 32),  # a port name no containerPort has: no fix
+        ("PRB006", "deployment.yaml", 37),
+        ("PRB006", "service.yaml", 10),
+    ]
+    run(capsys, "check", "--fix", "--no-cache", str(root))  # unsafe: nothing written
+    assert codes(capsys, root) == before
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    # the probe now targets 8000; the Service's targetPort has no fix (which side is wrong is
+    # a choice: the message says both), so it stays
+    assert [(c, p.rsplit("/", 1)[-1], line) for c, p, line in codes(capsys, root)] == [
+        ("PRB006", "deployment.yaml", 32),
+        ("PRB006", "service.yaml", 10),
+    ]
+    assert "port: 8000" in (root / "k8s/deployment.yaml").read_text()

@@ -521,6 +521,7 @@ FIXED_BY_FIX = {
     "SECRET_KEY missing from .env.example",
     "gunicorn left on its default bind",
     "gunicorn left on its default sync worker",
+    "readinessProbe on the wrong port",
     "gunicorn removed from dependencies",
     "sqlalchemy without the asyncio extra",
     "uvicorn-worker dropped, its worker class still named",

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from preflight.checks.rule import Rule
 from preflight.digits import ascii_int
-from preflight.findings import Finding, RuleContext, Severity
+from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
 from preflight.model.graph import ContainerNode, Deployment
 from preflight.spans import Related, Span
 
@@ -60,6 +60,19 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                     container.span,
                     f"Probe port {bind} (or bind the server to {number}).",
                     f"{probe.kind} targets port {number}; the server binds {bind}",
+                    # the number as the probe writes it (a named port is the containerPort's
+                    # to change): unsafe, the server's port may be the one that is wrong
+                    Autofix(
+                        Applicability.UNSAFE,
+                        f"Probe port {bind}",
+                        (
+                            Edit.replace_text(
+                                span.path, span.line, span.col, str(number), str(bind)
+                            ),
+                        ),
+                    )
+                    if isinstance(probe.port, int) and probe.port_span is not None
+                    else None,
                 )
             elif bind is None and declared and number is not None and number not in declared:
                 # containerPort lists are informational: a server may listen on a port it does
@@ -106,9 +119,16 @@ def _services(
 
 
 def _finding(
-    ctx: RuleContext, message: str, span: Span, container: Span, fix: str, headline: str
+    ctx: RuleContext,
+    message: str,
+    span: Span,
+    container: Span,
+    fix: str,
+    headline: str,
+    autofix: Autofix | None = None,
 ) -> Finding:
-    return ctx.report(message, span, (Related(container, "the container"),), fix, headline=headline)
+    related = (Related(container, "the container"),)
+    return ctx.report(message, span, related, fix, headline=headline, autofix=autofix)
 
 
 RULE = Rule(
