@@ -522,6 +522,7 @@ FIXED_BY_FIX = {
     "gunicorn left on its default bind",
     "gunicorn left on its default sync worker",
     "readinessProbe on the wrong port",
+    "readinessProbe on a path the app does not serve",
     "gunicorn removed from dependencies",
     "sqlalchemy without the asyncio extra",
     "uvicorn-worker dropped, its worker class still named",

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from preflight.checks import _probes
 from preflight.checks.rule import Rule
-from preflight.findings import Finding, RuleContext, Severity
+from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
 from preflight.model.graph import Deployment
 from preflight.spans import Related
 
@@ -37,6 +37,15 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 f"Point the probe at {f'`{hints[0]}`' if hints else 'a GET route the app serves'}, "
                 "or add the route.",
                 headline=f"{probe.kind} path `{probe.path}` is not a route of the app",
+                # the one route the app serves that the path was close to (`/healthz` for
+                # `/health`): unsafe, adding the route may be what the authors meant
+                autofix=Autofix(
+                    Applicability.UNSAFE,
+                    f"Probe `{hints[0]}`",
+                    (Edit.replace_text(span.path, span.line, span.col, probe.path, hints[0]),),
+                )
+                if len(hints) == 1 and probe.path_span is not None
+                else None,
             )
 
 
