@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from preflight.checks.rule import Rule
-from preflight.findings import Finding, RuleContext, Severity
+from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
 from preflight.model.graph import Deployment
 from preflight.model.processes import Process, Step
 from preflight.model.project import Launch
@@ -151,6 +151,21 @@ def _kubernetes(
             else f"Define `{reference.name}` in the container's env and write "
             f"`$({reference.name})`, or run the command through `sh -c`."
         )
+        # defined in the container's env: `$(VAR)` is what Kubernetes substitutes — safe, the
+        # value the author meant, as the kubelet will read it
+        autofix = (
+            Autofix(
+                Applicability.SAFE,
+                f"Write `$({reference.name})`",
+                (
+                    Edit.replace_text(
+                        span.path, span.line, span.col, reference.text, f"$({reference.name})"
+                    ),
+                ),
+            )
+            if defined
+            else None
+        )
         yield ctx.report(
             f"{origin} passes `{reference.text}` to {program} as it is: Kubernetes expands only "
             f"`$(VAR)` in command and args, and no shell runs them, so {program} gets the "
@@ -158,6 +173,7 @@ def _kubernetes(
             span,
             _container_env_spans(launch, reference.name),
             fix,
+            autofix=autofix,
         )
 
 
