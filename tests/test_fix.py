@@ -30,6 +30,7 @@ FIXABLE = [
     ("db005-heroku-postgres-scheme", "DB005", True),
     ("db008-sqlalchemy-without-asyncio-extra", "DB008", True),
     ("db008-uv-lock-sqlalchemy-21", "DB008", True),
+    ("env007-v1-import-fails-under-pydantic-2", "ENV007", False),
     ("img001-slim-curl-healthcheck", "IMG001", False),
     ("pkg001-gunicorn-missing", "PKG001", False),
     ("pkg001-requirements-project", "PKG001", False),
@@ -348,3 +349,35 @@ def test_prb006_points_the_probe_at_the_port_the_server_binds(
         ("PRB006", "service.yaml", 10),
     ]
     assert "port: 8000" in (root / "k8s/deployment.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "# settings\nfrom pydantic import Field, BaseSettings  # v1\nimport os\n",
+            "# settings\nfrom pydantic import Field  # v1\nfrom pydantic_settings import "
+            "BaseSettings\nimport os\n",
+        ),
+        (
+            "from pydantic import BaseSettings as Base\n\n\nclass S(Base):\n    x: int = 1\n\n"
+            "    class Config:\n        env_prefix = 'APP_'  # ours\n        case_sensitive = True\n",
+            "from pydantic_settings import BaseSettings as Base, SettingsConfigDict\n\n\n"
+            "class S(Base):\n    x: int = 1\n\n"
+            "    model_config = SettingsConfigDict(env_prefix='APP_', case_sensitive=True)\n",
+        ),
+        # a Config with a method, or a renamed option, stays as it is (the import still moves)
+        (
+            "from pydantic import BaseSettings\nclass S(BaseSettings):\n    class Config:\n"
+            "        fields = {'x': {'env': 'X'}}\n",
+            "from pydantic_settings import BaseSettings\nclass S(BaseSettings):\n"
+            "    class Config:\n        fields = {'x': {'env': 'X'}}\n",
+        ),
+        ("import pydantic\nclass S(pydantic.BaseSettings): pass\n", None),
+        ("this is not python (\n", None),
+    ],
+)
+def test_the_pydantic_settings_codemod(source: str, expected: str | None) -> None:
+    from preflight.codemods import pydantic_settings
+
+    assert pydantic_settings(source, "") == expected

@@ -50,6 +50,9 @@ class Edit:
     find: str = ""
     # Set by :meth:`replace_rest`: ``find`` and everything after it on its line is replaced.
     to_end_of_line: bool = False
+    # Set by :meth:`python_codemod`: the name of a codemod of preflight.codemods, run on the
+    # file's text by the engine (``content`` is its argument).
+    codemod: str = ""
     # Set by :meth:`toml_add`: the dotted table (`project.dependencies`, an array, or
     # `tool.poetry.dependencies`, a table) that ``content`` is added to, resolved the same way.
     toml: str = ""
@@ -59,6 +62,12 @@ class Edit:
         """``find`` (first written on ``line`` at or after ``col``) and the rest of its line
         replaced by ``content``; no fix when the line continues on the next (`\\`)."""
         return cls(path, line, col, line, col, content, find, to_end_of_line=True)
+
+    @classmethod
+    def python_codemod(cls, path: str, codemod: str, argument: str = "") -> Edit:
+        """A libcst codemod of ``path`` (comments and formatting kept outside what it
+        rewrites); the engine runs it and reports the one range that changed."""
+        return cls(path, 0, 0, 0, 0, argument, codemod=codemod)
 
     @classmethod
     def toml_add(cls, path: str, where: str, content: str) -> Edit:

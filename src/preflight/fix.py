@@ -40,7 +40,12 @@ def resolve(finding: Finding, texts: dict[str, str]) -> Finding:
         text = texts.get(edit.path)
         if text is None or edit.path.rsplit("/", 1)[-1].lower() in _GENERATED:
             return replace(finding, autofix=None)
-        if edit.toml:
+        if edit.codemod:
+            found = _codemod(edit, text)
+            if found is None:
+                return replace(finding, autofix=None)
+            edits.append(found)
+        elif edit.toml:
             found = _toml_added(edit, text)
             if found is None:
                 return replace(finding, autofix=None)
@@ -72,6 +77,15 @@ def _found(edit: Edit, text: str) -> Edit | None:
             comment = re.search(r"\s+#", line[at:])
             end = at + comment.start() if comment is not None else end
     return Edit(edit.path, edit.line, at + 1, edit.line, end + 1, edit.content)
+
+
+def _codemod(edit: Edit, text: str) -> Edit | None:
+    """A libcst codemod's change as the one range it rewrote."""
+    from preflight.codemods import CODEMODS
+
+    run = CODEMODS.get(edit.codemod)
+    changed = run(text, edit.content) if run is not None else None
+    return _difference(edit.path, text, changed) if changed is not None else None
 
 
 def _toml_added(edit: Edit, text: str) -> Edit | None:

@@ -8,7 +8,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion
 
 from preflight.checks.rule import Rule
-from preflight.findings import Finding, RuleContext, Severity
+from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
 from preflight.model.graph import Deployment
 from preflight.model.project import Project
 from preflight.spans import Related
@@ -51,6 +51,33 @@ def _pydantic_version(project: Project, path: str) -> tuple[str | None, str, boo
     return None, f"{deps.declared_in} does not declare pydantic (another package brings it)", False
 
 
+def _move_import(project: Project, path: str) -> Autofix | None:
+    """`BaseSettings` imported from pydantic-settings and a plain `class Config` made
+    `model_config = SettingsConfigDict(...)` (a libcst codemod), and
+    `pydantic-settings` declared where the module's dependencies are when it is not. Unsafe:
+    pydantic-settings 2 reads the environment differently in places (complex values as JSON,
+    `env` → `validation_alias`), which a person checks."""
+    edits = [Edit.python_codemod(path, "pydantic-settings")]
+    deps = project.dependencies.get(path)
+    if deps is None:
+        return None
+    if "pydantic-settings" not in deps.names():
+        where = deps.span.path
+        if where.endswith(".txt"):
+            edits.append(Edit.append(where, "pydantic-settings\n"))
+        elif "[tool.poetry" in deps.declared_in:
+            edits.append(
+                Edit.toml_add(where, "tool.poetry.dependencies", 'pydantic-settings = "*"')
+            )
+        elif "[project.dependencies]" in deps.declared_in:
+            edits.append(Edit.toml_add(where, "project.dependencies", "pydantic-settings"))
+        else:
+            return None
+    return Autofix(
+        Applicability.UNSAFE, "Import `BaseSettings` from pydantic-settings", tuple(edits)
+    )
+
+
 def _in(spec: SpecifierSet, version: str) -> bool:
     try:
         return spec.contains(version, prereleases=True)
@@ -79,6 +106,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                     "`from pydantic_settings import BaseSettings` (and declare `pydantic-settings`"
                     "), or hold pydantic below 2 (`pydantic<2`).",
                     headline="`BaseSettings` imported from `pydantic` under pydantic 2",
+                    autofix=_move_import(project, path),
                 )
             if not required:
                 continue  # v1 validators work under both; deprecated only where 2 is required
