@@ -381,3 +381,32 @@ def test_the_pydantic_settings_codemod(source: str, expected: str | None) -> Non
     from preflight.codemods import pydantic_settings
 
     assert pydantic_settings(source, "") == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "fixed", "flags"),
+    [
+        ("?sslmode=require", "?ssl=require", ()),
+        ("?sslmode=verify-full&channel_binding=require", "?ssl=verify-full", ("--unsafe-fixes",)),
+    ],
+)
+def test_db002_writes_asyncpg_s_ssl_parameter_in_a_literal_url(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    query: str,
+    fixed: str,
+    flags: tuple[str, ...],
+) -> None:
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "reference-service", root)
+    config = root / "app/config.py"
+    validator = "return to_asyncpg_url(value).render_as_string(hide_password=False)"
+    config.write_text(config.read_text().replace(validator, "return value"))
+    secret = root / "k8s/secret.example.yaml"
+    url = "postgresql://app:CHANGE_ME@db.example.internal:5432/app?sslmode=require"
+    asyncpg = url.replace("postgresql://", "postgresql+asyncpg://").replace("?sslmode=require", "")
+    secret.write_text(secret.read_text().replace(url, asyncpg + query))
+    assert [c for c, _, _ in codes(capsys, root) if c == "DB002"] == ["DB002"]
+    run(capsys, "check", "--fix", *flags, "--no-cache", str(root))
+    assert asyncpg + fixed in secret.read_text()
+    assert not [c for c, _, _ in codes(capsys, root) if c == "DB002"]

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 from preflight.checks import _db
 from preflight.checks.rule import Rule
-from preflight.findings import Finding, RuleContext, Severity
+from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
 from preflight.model.graph import Deployment
 from preflight.model.urls import LIBPQ_ONLY_PARAMS
+from preflight.spans import Span
 
 
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
@@ -32,7 +33,41 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             "once `sslmode` is gone from the URL).",
             headline=f"asyncpg rejects the libpq parameter{'s' if len(set(bad)) > 1 else ''} "
             f"{names}",
+            autofix=None if rewritten else _autofix(url.source.value, url.source.span, set(bad)),
         )
+
+
+_SSL_MODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})
+
+
+def _autofix(value: str, span: Span, bad: set[str]) -> Autofix | None:
+    """In a URL written for asyncpg on its source's line: `sslmode=require` → `ssl=require`
+    (asyncpg's name for the same modes), and `channel_binding=…` dropped (asyncpg takes no
+    such parameter). Any other libpq parameter: no fix. Unsafe when `channel_binding` goes:
+    a requirement on the server's authentication is removed, which a person should see."""
+    if not bad <= {"sslmode", "channel_binding"}:
+        return None
+    query = value.partition("?")[2].partition("#")[0]
+    if not query:
+        return None
+    pairs = query.split("&")
+    kept: list[str] = []
+    for pair in pairs:
+        name, _, mode = pair.partition("=")
+        if name == "sslmode":
+            if mode not in _SSL_MODES:
+                return None
+            kept.append(f"ssl={mode}")
+        elif name != "channel_binding":
+            kept.append(pair)
+    new = "&".join(kept)
+    edit = Edit.replace_text(span.path, span.line, span.col, "?" + query, f"?{new}" if new else "")
+    unsafe = "channel_binding" in bad
+    return Autofix(
+        Applicability.UNSAFE if unsafe else Applicability.SAFE,
+        "Write `ssl=` for `sslmode=`" + (" and drop `channel_binding`" if unsafe else ""),
+        (edit,),
+    )
 
 
 RULE = Rule(
