@@ -410,3 +410,13 @@ def test_db002_writes_asyncpg_s_ssl_parameter_in_a_literal_url(
     run(capsys, "check", "--fix", *flags, "--no-cache", str(root))
     assert asyncpg + fixed in secret.read_text()
     assert not [c for c, _, _ in codes(capsys, root) if c == "DB002"]
+
+
+def test_the_same_edit_asked_by_several_findings_is_made_once_and_fixes_them_all(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.txt").write_text("sqlalchemy>=2\n")
+    edit = Edit("a.txt", 1, 1, 1, 11, "sqlalchemy[asyncio]")
+    applied = apply_fixes(tmp_path, [finding_with(edit), finding_with(edit)], unsafe=False)
+    assert applied.after["a.txt"] == "sqlalchemy[asyncio]>=2\n"
+    assert len(applied.fixed) == 2 and applied.skipped == []

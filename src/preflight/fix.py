@@ -196,10 +196,13 @@ def apply_fixes(root: Path, findings: Iterable[Finding], unsafe: bool) -> Applie
             if start is None or end is None or end < start:
                 why = f"{edit.path} changed since it was read"
                 break
+            content = _newlines(edit.content, text)
+            if (start, end, content) in planned.get(edit.path, ()):
+                continue  # the same edit another finding asked for: made once, fixes both
             if any(_overlaps((start, end), other) for other in taken.get(edit.path, ())):
                 why = "another fix edits the same text; run --fix again"
                 break
-            ranges.append((edit.path, start, end, _newlines(edit.content, text)))
+            ranges.append((edit.path, start, end, content))
         if why is not None:
             applied.skipped.append((finding, why))
             continue
