@@ -169,3 +169,39 @@ def test_a_fastapi_app_handed_to_a_function_that_adds_routes(
 @pytest.mark.parametrize("image", ["mailhog/mailhog:v1.0.1", "axllent/mailpit:latest"])
 def test_development_mail_catchers_are_stock(image: str) -> None:
     assert stock_infrastructure(image) is not None
+
+
+def test_async_engine_wrapping_create_engine_is_an_async_engine() -> None:
+    """`AsyncEngine(create_engine(url))` (SQLModel's async tutorial) is what
+    `create_async_engine` builds: DB003 must not call it a sync engine on an asyncpg URL."""
+    from preflight.parse.python import parse_python
+
+    module = parse_python(
+        "app/db.py",
+        "from sqlalchemy.ext.asyncio import AsyncEngine\nfrom sqlmodel import create_engine\n\n"
+        "engine = AsyncEngine(create_engine('postgresql+asyncpg://u:p@db/app', echo=True))\n",
+    )
+    (engine,) = module.engines
+    assert (engine.factory, engine.target, engine.keywords) == (
+        "create_async_engine",
+        "engine",
+        {"echo": "True"},
+    )
+
+
+def test_settings_take_the_configuration_of_a_base_class_of_the_module() -> None:
+    """A local base class's `model_config` (prefix, nested delimiter) is inherited, as
+    pydantic does: `APP_CONFIG__DB__URL` provides `Settings.db` (taiga-labs's layout)."""
+    from preflight.parse.python import parse_python
+
+    module = parse_python(
+        "app/config.py",
+        "from pydantic_settings import BaseSettings, SettingsConfigDict\n\n\n"
+        "class AppSettings(BaseSettings):\n"
+        "    model_config = SettingsConfigDict(env_prefix='APP_CONFIG__', "
+        "env_nested_delimiter='__')\n\n\n"
+        "class Settings(AppSettings):\n    db: dict[str, str]\n",
+    )
+    settings = next(c for c in module.settings if c.name == "Settings")
+    assert (settings.env_prefix, settings.nested_delimiter) == ("APP_CONFIG__", "__")
+    assert settings.fields[0].env_names == ("app_config__db",)

@@ -23,6 +23,11 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
     for app, _launch in ((launched.app, launched.span) for launched in graph.launched):
         if not app.complete or not _probes.uses_database(graph, app):
             continue
+        if (app.module, app.name) not in probed:
+            # readiness gates a pod's traffic: with no Kubernetes workload running the app
+            # (compose, a Procfile, Heroku) nothing would probe the endpoint
+            ctx.silent(app.span, f"`{app.name}` in {app.module}: no Kubernetes workload runs it")
+            continue
         if probed.get((app.module, app.name)) or _has_ready_route(app):
             continue  # a probe that misses it is PRB001/PRB002's finding, not this one
         checking = next((r for r in app.routes if _probes.checks_database(r, graph)), None)

@@ -385,22 +385,32 @@ class _Extractor:
 
     def settings_classes(self) -> list[SettingsClass]:
         out: list[SettingsClass] = []
-        known: set[str] = set()
+        known: dict[str, SettingsClass] = {}
         for node in self.tree.body:
             if not isinstance(node, ast.ClassDef):
                 continue
             bases = tuple(dotted(base) or "" for base in node.bases)
             if not any(b.endswith("BaseSettings") or b in known for b in bases):
                 continue
-            known.add(node.name)
-            out.append(self.settings_class(node, bases))
+            # a base of this module (`class AppSettings(BaseSettings): model_config = …`) gives
+            # its configuration to the classes that extend it, as pydantic does
+            inherited = next((known[b] for b in bases if b in known), None)
+            cls = self.settings_class(node, bases, inherited)
+            known[node.name] = cls
+            out.append(cls)
         return out
 
-    def settings_class(self, node: ast.ClassDef, bases: tuple[str, ...]) -> SettingsClass:
+    def settings_class(
+        self, node: ast.ClassDef, bases: tuple[str, ...], inherited: SettingsClass | None = None
+    ) -> SettingsClass:
         prefix, case_sensitive = "", False
         env_file: tuple[str, ...] = ()
         secrets_dir: str | None = None
         nested: str | None = None
+        if inherited is not None:
+            prefix, case_sensitive = inherited.env_prefix, inherited.case_sensitive
+            env_file, secrets_dir = inherited.env_file, inherited.secrets_dir
+            nested = inherited.nested_delimiter
         v1: list[Span] = []
         for item in node.body:
             config_call: ast.Call | None = None
@@ -620,6 +630,15 @@ class _Extractor:
         if isinstance(node, ast.Call):
             callee = dotted(node.func) or ""
             short = callee.rsplit(".", 1)[-1]
+            wrapped = node.args[0] if short == "AsyncEngine" and node.args else None
+            if isinstance(wrapped, ast.Call) and (dotted(wrapped.func) or "").endswith(
+                "create_engine"
+            ):
+                # `AsyncEngine(create_engine(url))`: what `create_async_engine` does itself
+                engines.append(self.engine_call(wrapped, "create_async_engine", target, function))
+                for child in (*wrapped.args, *wrapped.keywords, *node.args[1:], *node.keywords):
+                    self._walk(child, function, async_def, engines, blocking)
+                return
             if short in ENGINE_FACTORIES:
                 engines.append(self.engine_call(node, short, target, function))
             elif async_def is not None and not awaited:
