@@ -468,7 +468,8 @@ def test_seed_ready_probe_blocking_connect_is_db007(project: Project) -> None:
     result = project(
         {
             "requirements.txt": "fastapi\nsqlmodel\nsqlalchemy<2.1\npsycopg2-binary\n",
-            "app/db.py": "from sqlmodel import create_engine\nengine = create_engine('sqlite:///./app.db')\n",
+            "app/db.py": "from sqlmodel import create_engine\n"
+            "engine = create_engine('postgresql://app:CHANGE_ME@db:5432/app')\n",
             "app/main.py": """
                 from fastapi import FastAPI, HTTPException
                 from sqlmodel import text
@@ -492,6 +493,34 @@ def test_seed_ready_probe_blocking_connect_is_db007(project: Project) -> None:
     )
     assert codes(result) == ["DB007"]
     assert where(result, "DB007") == [("app/main.py", 12)]
+
+
+def test_db007_is_silent_when_the_service_s_database_is_an_sqlite_file(project: Project) -> None:
+    """A call answered from a local file stalls the loop for the file's I/O, not a network
+    round trip (session 4: eight findings on an SQLite service were judged debatable)."""
+    result = project(
+        {
+            "requirements.txt": "fastapi\nsqlmodel\n",
+            "app/db.py": "from sqlmodel import create_engine\n"
+            "engine = create_engine('sqlite:///./app.db')\n",
+            "app/main.py": """
+                from fastapi import FastAPI
+                from sqlmodel import text
+
+                from .db import engine
+
+                app = FastAPI()
+
+
+                @app.get("/count")
+                async def count():
+                    with engine.connect() as conn:
+                        return {"n": conn.execute(text("SELECT 1")).scalar()}
+            """,
+        }
+    )
+    assert codes(result) == []
+    assert any("DB007 silent" in n and "an SQLite file" in n for n in result.notes)
 
 
 def test_db007_session_dependency_in_async_route(project: Project) -> None:
