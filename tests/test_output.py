@@ -224,7 +224,9 @@ def test_output_format_and_its_format_alias(capsys: pytest.CaptureFixture[str]) 
     assert run(capsys, "check", "--no-cache", "--format", "text", root) == full
     concise = run(capsys, "check", "--no-cache", "--format", "concise", root)
     assert run(capsys, "check", "--no-cache", "--output-format", "concise", root) == concise
-    assert len(concise[1].splitlines()) == 3 + 2  # three finding lines and the footer
+    assert (
+        len(concise[1].splitlines()) == 3 + 3
+    )  # three finding lines, the footer, what --fix can do
     code, _, err = run(capsys, "check", "--output-format", "pretty", root)
     assert code == 2 and err.count("\n") == 1 and "pretty" in err
 
@@ -523,7 +525,7 @@ def test_the_process_ends_once_the_report_is_flushed(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "TEARDOWN" not in done.stderr and done.stderr == ""
-    assert done.stdout.splitlines()[-2].startswith("Found 3 findings: 3 errors")
+    assert done.stdout.splitlines()[-3].startswith("Found 3 findings: 3 errors")
     # And with standard output closed early by its reader, still quiet with the run's code.
     piped = subprocess.run(
         f"{shlex.quote(sys.executable)} -c {shlex.quote(script)} | head -1",
