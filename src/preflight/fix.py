@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from preflight.findings import Applicability, Autofix, Edit, Finding
+from preflight.findings import Applicability, Edit, Finding
 from preflight.redact import redact_source
 
 __all__ = ["Applied", "apply_fixes", "diff_text", "resolve", "would_apply"]
@@ -307,8 +307,3 @@ def _range(start: int, stop: int) -> str:
 
 def _redacted(lines: list[str]) -> list[str]:
     return redact_source(lines, range(1, len(lines) + 1))
-
-
-def describe(fix: Autofix) -> str:
-    """`safe`/`unsafe` and what the fix does, for the text report."""
-    return f"{fix.message} ({fix.applicability.value} fix)"

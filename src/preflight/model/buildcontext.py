@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from preflight.model.installs import PIP_VALUE_OPTIONS
+from preflight.model.installs import PIP_VALUE_OPTIONS, POETRY_VALUE_OPTIONS, command_words
 from preflight.parse.dockerfile import CopyStep, Dockerfile, RunStep, Stage
 from preflight.parse.dockerignore import DockerIgnore, IgnorePattern, glob_matches
 from preflight.parse.requirements import normalise_name
@@ -604,9 +604,6 @@ _UV_VALUE = frozenset(
         "--compile-bytecode-level",
     }
 )
-_POETRY_VALUE = frozenset(
-    {"--with", "--without", "--only", "-E", "--extras", "-C", "--directory", "-P", "--project"}
-)
 _CHANGES_DIRECTORY = re.compile(r"(?:^|[;&|(\s])(?:cd|pushd)\s")
 _TRUE = re.compile(r"^(?:1|true|yes|on)$", re.I)
 
@@ -648,26 +645,9 @@ def _installs(run: RunStep, stage_env: Mapping[str, tuple[str | None, Span]]) ->
 
 
 def _words(args: list[str], value_options: frozenset[str]) -> tuple[list[str], dict[str, str]]:
-    positional: list[str] = []
-    options: dict[str, str] = {}
-    index = 0
-    while index < len(args):
-        word = args[index]
-        if word.startswith("-") and len(word) > 1:
-            name, eq, value = word.partition("=")
-            if eq:
-                options.setdefault(name, value)
-            elif name in value_options and index + 1 < len(args):
-                options.setdefault(name, args[index + 1])
-                index += 1
-            elif name.startswith("-e") and len(name) > 2 and not name.startswith("--"):
-                options.setdefault("-e", name[2:])
-            else:
-                options.setdefault(name, "")
-        else:
-            positional.append(word)
-        index += 1
-    return positional, options
+    """installs' reading of a command line, each option's first value by its name."""
+    positional, pairs = command_words(args, value_options)
+    return positional, dict(reversed(pairs))
 
 
 def _pip(args: list[str], run: RunStep) -> Iterator[_Install]:
@@ -714,7 +694,7 @@ def _uv(
 
 
 def _poetry(args: list[str], run: RunStep) -> Iterator[_Install]:
-    _positional, options = _words(args[1:], _POETRY_VALUE)
+    _positional, options = _words(args[1:], POETRY_VALUE_OPTIONS)
     directory = next(
         (options[n] for n in ("-C", "--directory", "-P", "--project") if n in options), "."
     )
@@ -801,24 +781,43 @@ def _lock_gap(
             return
     image_lock = posixpath.join(install.directory, "uv.lock")
     reader = f"{install.text}"
-    gap = _file_gap(files, context, image_lock, run, "uv.lock")
+    _record_file_gap(
+        report, files, context, install, run, image_lock, "uv.lock", "lock", None, reader
+    )
+
+
+def _record_file_gap(
+    report: ContextReport,
+    files: StageFiles,
+    context: BuildContext,
+    install: _Install,
+    run: RunStep,
+    image_path: str,
+    name: str,
+    kind: str,
+    declared: Span | None,
+    reader: str,
+) -> None:
+    """A file the install at ``run`` reads (`uv.lock`, the readme): a gap when the build
+    cannot give it, an unsure note when it may."""
+    gap = _file_gap(files, context, image_path, run, name)
     if gap is None:
         return
     state, source, pattern, later, why = gap
     if state == "unsure":
-        report.unsure.append((run.span, f"{install.text}: uv.lock {why}"))
+        report.unsure.append((run.span, f"{install.text}: {name} {why}"))
         return
     report.gaps.append(
         ContextGap(
             context.dockerfile,
-            "lock",
+            kind,
             state,
             run.span,
             install.text,
-            source or "uv.lock",
+            source or name,
             context,
             pattern,
-            None,
+            declared,
             reader,
             later,
         )
@@ -895,27 +894,8 @@ def _build_gaps(
         if key == "license" and backend != "hatchling":
             continue
         image_path = _image_path(install.directory, name)
-        gap = _file_gap(files, context, image_path, run, name)
-        if gap is None:
-            continue
-        state, source, pattern, later, why = gap
-        if state == "unsure":
-            report.unsure.append((run.span, f"{install.text}: {name} {why}"))
-            continue
-        report.gaps.append(
-            ContextGap(
-                context.dockerfile,
-                key,
-                state,
-                run.span,
-                install.text,
-                source or name,
-                context,
-                pattern,
-                declared,
-                backend,
-                later,
-            )
+        _record_file_gap(
+            report, files, context, install, run, image_path, name, key, declared, backend
         )
     _package_gap(files, context, report, install, pyproject, run, backend)
 

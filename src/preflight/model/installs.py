@@ -221,7 +221,7 @@ _UV_SYNC_VALUE_OPTIONS = frozenset(
         "--all-packages",
     }
 )
-_POETRY_VALUE_OPTIONS = frozenset(
+POETRY_VALUE_OPTIONS = frozenset(
     {
         "--with",
         "--without",
@@ -599,7 +599,7 @@ def _is_python(exe: str) -> bool:
     )
 
 
-def _words(
+def command_words(
     args: Sequence[str], value_options: frozenset[str]
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """Positional words and (option, value) pairs of a command line."""
@@ -630,7 +630,7 @@ def _words(
 def _pip(build: _Build, args: list[str], step: RunStep, env: Environment, how: str) -> None:
     if args[:1] == ["wheel"]:
         # `pip wheel -w /wheels -r requirements.txt`: what a later `pip install /wheels/*` gets.
-        _, options = _words(args[1:], PIP_VALUE_OPTIONS | {"-w", "--wheel-dir", "-r"})
+        _, options = command_words(args[1:], PIP_VALUE_OPTIONS | {"-w", "--wheel-dir", "-r"})
         directory = next((v for n, v in options if n in ("-w", "--wheel-dir")), ".")
         wheels = Environment(description="wheels")
         _pip(build, ["install", *args[1:]], step, wheels, how)
@@ -640,7 +640,7 @@ def _pip(build: _Build, args: list[str], step: RunStep, env: Environment, how: s
         return  # pip download, pip freeze, uv pip compile, …
     sync = args[0] == "sync"
     value_options = PIP_VALUE_OPTIONS | {"-r", "--requirement", "-e", "--editable", "--group"}
-    positional, options = _words(args[1:], value_options)
+    positional, options = command_words(args[1:], value_options)
     env.install_spans.append(step.span)
     for name, value in options:
         if name in ("-r", "--requirement"):
@@ -860,7 +860,7 @@ def _uv(build: _Build, args: list[str], step: RunStep, env: Environment) -> None
         return
     if command not in ("sync", "export"):
         return  # uv venv, uv lock, uv python install, uv run (runs, installs nothing lasting)
-    _positional, options = _words(rest, _UV_SYNC_VALUE_OPTIONS)
+    _positional, options = command_words(rest, _UV_SYNC_VALUE_OPTIONS)
     flags = {name for name, _ in options}
     values = [(name, value) for name, value in options]
     directory = next((v for n, v in values if n in ("--project", "--directory")), ".")
@@ -973,7 +973,7 @@ def _poetry(build: _Build, args: list[str], step: RunStep, env: Environment) -> 
         if args and args[0] not in ("run", "env", "show"):
             env.unknown.append((step.span, f"`poetry {args[0]}` in a RUN step is not followed"))
         return
-    _positional, options = _words(args[1:], _POETRY_VALUE_OPTIONS)
+    _positional, options = command_words(args[1:], POETRY_VALUE_OPTIONS)
     flags = {name for name, _ in options}
     directory = next((v for n, v in options if n in ("-C", "--directory", "-P", "--project")), ".")
     repo_path = build.files.resolve(
@@ -1026,7 +1026,7 @@ def _poetry(build: _Build, args: list[str], step: RunStep, env: Environment) -> 
 def _pipx(args: list[str], step: RunStep, env: Environment) -> None:
     if not args or args[0] != "install":
         return
-    positional, _ = _words(
+    positional, _ = command_words(
         args[1:], frozenset({"--python", "--index-url", "--pip-args", "--suffix"})
     )
     for word in positional:
