@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 
-from preflight.parse.python.nodes import _keyword, _span, _string, dotted
+from preflight.parse.python.nodes import _keyword, _span, _string, dotted, walk
 from preflight.parse.python.results import (
     DjangoFacts,
     DjangoPattern,
@@ -91,7 +91,7 @@ class _Reader:
                 root = (DjangoPattern("route", "", False, span),) if default else ()
                 entries = (*root, *patterns)
             self.url_lists.append(DjangoUrlList(f"{name}.urls", entries, span))
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if isinstance(node, ast.ClassDef):
                 self._class(node)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -369,7 +369,7 @@ class _Reader:
         if not any(_is_request_path(side) for side in sides):
             return
         for side in sides:
-            for child in ast.walk(side):
+            for child in walk(side):
                 text = _string(child)
                 if text is not None and text.startswith("/"):
                     self.request_paths.append(text)
@@ -407,7 +407,7 @@ def _interface(node: ast.expr) -> str:
     differ or a converter between the two wraps one."""
     called = {
         (dotted(child.func) or "").rsplit(".", 1)[-1]
-        for child in ast.walk(node)
+        for child in walk(node)
         if isinstance(child, ast.Call)
     }
     if called & _CONVERTERS:
@@ -419,7 +419,7 @@ def _interface(node: ast.expr) -> str:
 def _mentions_application(node: ast.expr) -> bool:
     return any(
         isinstance(child, ast.Call) and (dotted(child.func) or "").rsplit(".", 1)[-1] in _APP_CALLS
-        for child in ast.walk(node)
+        for child in walk(node)
     )
 
 

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from preflight.parse.python.nodes import _keyword, _string, dotted
+from preflight.parse.python.nodes import _keyword, _string, dotted, walk
 from preflight.parse.python.results import (
     EnvDefault,
     EnvFileLoad,
@@ -77,7 +77,7 @@ class _Context:
 
 def _mentioned(node: ast.AST) -> frozenset[str]:
     return frozenset(
-        n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        n.value for n in walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)
     )
 
 
@@ -109,7 +109,7 @@ def _last_string(node: ast.AST) -> str | None:
     when the path is not built from literals alone."""
     found: str | None = None
     at = (-1, -1)
-    for child in ast.walk(node):
+    for child in walk(node):
         if isinstance(child, ast.Call):
             func = child.func
             if not (
@@ -428,7 +428,7 @@ class EnvReads:
         if implicit:  # decouple's `config` searches the module's directory and those above
             first = next(r for r in self.reads if r.reader == "decouple")
             self.loads.append(EnvFileLoad(first.span, "decouple", _DECOUPLE_FILES, True))
-        for node in ast.walk(self.tree):
+        for node in walk(self.tree):
             if not isinstance(node, ast.Call):
                 continue
             callee = dotted(node.func) or ""

@@ -12,7 +12,15 @@ from dataclasses import replace
 
 from preflight.parse.python import django as _django
 from preflight.parse.python.envreads import ENV_HINTS, env_facts
-from preflight.parse.python.nodes import _keyword, _span, _statements, _string, _strings, dotted
+from preflight.parse.python.nodes import (
+    _keyword,
+    _span,
+    _statements,
+    _string,
+    _strings,
+    dotted,
+    walk,
+)
 from preflight.parse.python.results import (
     BlockingCall,
     ConfigValue,
@@ -164,7 +172,7 @@ class _Extractor:
 
     def init_calls(self) -> list[tuple[str, tuple[str, ...], bool]]:
         out: list[tuple[str, tuple[str, ...], bool]] = []
-        for node in ast.walk(self.tree):
+        for node in walk(self.tree):
             if isinstance(node, ast.Call) and node.keywords:
                 name = (dotted(node.func) or "").rsplit(".", 1)[-1]
                 if name[:1].isupper():
@@ -223,7 +231,7 @@ class _Extractor:
         out: list[UrlRewrite] = []
         handles = False
         followed: set[str] = set()
-        for child in ast.walk(node):
+        for child in walk(node):
             if isinstance(child, ast.Constant) and isinstance(child.value, str):
                 handles = handles or "sslmode" in child.value or "channel_binding" in child.value
             if isinstance(child, ast.Attribute) and any(
@@ -521,7 +529,7 @@ class _Extractor:
 
     def field_read(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
         """The ``self.<field>`` a property reads (the first one)."""
-        for child in ast.walk(function):
+        for child in walk(function):
             if (
                 isinstance(child, ast.Attribute)
                 and isinstance(child.value, ast.Name)
@@ -756,7 +764,7 @@ class _Extractor:
         out: list[FunctionUrl] = []
         for name, function in self.functions.items():
             returns = [
-                n for n in ast.walk(function) if isinstance(n, ast.Return) and n.value is not None
+                n for n in walk(function) if isinstance(n, ast.Return) and n.value is not None
             ]
             if len(returns) != 1:
                 continue
@@ -798,7 +806,7 @@ class _Extractor:
                 elif isinstance(node, ast.AugAssign):
                     targets = [node.target]
                 for target in targets:
-                    for name in ast.walk(target):
+                    for name in walk(target):
                         if isinstance(name, ast.Name):
                             counts[name.id] = counts.get(name.id, 0) + 1
                 if len(targets) == 1 and isinstance(targets[0], ast.Name) and value is not None:
@@ -839,7 +847,7 @@ def _fields_read(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     ``values["x"]``/``data.get("x")`` keys (any attribute or string key: over-reading only
     makes a rule quieter)."""
     names: set[str] = set()
-    for child in ast.walk(function):
+    for child in walk(function):
         if isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name):
             names.add(child.attr)
         elif isinstance(child, ast.Subscript):
@@ -860,7 +868,7 @@ def module_names(tree: ast.Module) -> tuple[str, ...] | None:
     """Every name ``tree`` binds at module level, conditionally or not (a name bound only under
     `if` counts: it may be bound); None when the module may bind names no statement shows."""
     names: set[str] = set()
-    for node in ast.walk(tree):  # once over the module: what may bind any name, anywhere
+    for node in walk(tree):  # once over the module: what may bind any name, anywhere
         called = node.func if isinstance(node, ast.Call) else None
         if isinstance(called, ast.Name) and called.id in _OPEN_NAMESPACE:
             return None
@@ -870,7 +878,7 @@ def module_names(tree: ast.Module) -> tuple[str, ...] | None:
             names.add(node.target.id)  # a walrus anywhere: counted, it may be module level
 
     def bind(target: ast.AST) -> None:
-        for node in ast.walk(target):
+        for node in walk(target):
             if isinstance(node, ast.Name):
                 names.add(node.id)
 

@@ -8,6 +8,28 @@ from collections.abc import Iterator
 from preflight.spans import Span
 
 
+def walk(node: ast.AST) -> list[ast.AST]:
+    """``list(ast.walk(node))``, in the same (breadth-first) order, at a fraction of its cost:
+    no generator per node, and each node's list is computed once (the extractors walk the same
+    module and the same function bodies several times)."""
+    known: list[ast.AST] | None = node.__dict__.get("_preflight_walk")
+    if known is not None:
+        return known
+    out = [node]
+    index = 0
+    while index < len(out):
+        current = out[index]
+        index += 1
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if isinstance(value, ast.AST):
+                out.append(value)
+            elif isinstance(value, list):
+                out.extend(item for item in value if isinstance(item, ast.AST))
+    node.__dict__["_preflight_walk"] = out
+    return out
+
+
 def _span(path: str, node: ast.AST) -> Span:
     line = getattr(node, "lineno", 1)
     col = getattr(node, "col_offset", 0) + 1

@@ -6,7 +6,7 @@ import ast
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from preflight.parse.python.nodes import _keyword, _string, dotted
+from preflight.parse.python.nodes import _keyword, _string, dotted, walk
 from preflight.parse.python.results import (
     AppRun,
     HandlerInfo,
@@ -62,7 +62,7 @@ _PURE_CALLS = frozenset(
 
 def _try_guards_a_call(node: ast.Try) -> bool:
     """The try body makes a call that may reach a backing service (not just logging)."""
-    for child in (n for statement in node.body for n in ast.walk(statement)):
+    for child in (n for statement in node.body for n in walk(statement)):
         if not isinstance(child, ast.Call):
             continue
         callee = (dotted(child.func) or "").lower()
@@ -194,7 +194,7 @@ class _WebExtractor:
             ):
                 self.routers.append(_flask_router(targets[0].id, callee, node, scope, self.x))
         if self.scan_calls:
-            for child in ast.walk(node):
+            for child in walk(node):
                 if isinstance(child, ast.Call):
                     self._call(child, scope, in_loop)
 
@@ -422,7 +422,7 @@ class _WebExtractor:
     def _swallows(self, node: ast.Try) -> bool:
         if id(node) not in self._swallowing:
             self._swallowing[id(node)] = _try_guards_a_call(node) and not any(
-                isinstance(n, ast.Raise) for h in node.handlers for n in ast.walk(h)
+                isinstance(n, ast.Raise) for h in node.handlers for n in walk(h)
             )
         return self._swallowing[id(node)]
 
@@ -444,7 +444,7 @@ class _WebExtractor:
         pure = True
         # The body and parameters only: decorators (`@router.get(..., responses={503: ...})`)
         # run where the function is defined, not when it handles a request.
-        inside = [n for part in (node.args, *node.body) for n in ast.walk(part)]
+        inside = [n for part in (node.args, *node.body) for n in walk(part)]
         for child in inside:
             if isinstance(child, ast.Call):
                 callee = dotted(child.func)
@@ -466,7 +466,7 @@ class _WebExtractor:
         for item in [*(a.annotation for a in arguments), *defaults]:
             if item is None:
                 continue
-            for child in ast.walk(item):
+            for child in walk(item):
                 if isinstance(child, ast.Call) and (dotted(child.func) or "").endswith("Depends"):
                     target = dotted(child.args[0]) if child.args else None
                     if target:
@@ -574,7 +574,7 @@ def _called_at_top_level(body: list[ast.stmt]) -> set[str]:
             for handler in getattr(node, "handlers", []):
                 stack.extend(handler.body)
             continue
-        for child in ast.walk(node):
+        for child in walk(node):
             if isinstance(child, ast.Call):
                 for candidate in (child.func, *child.args):
                     name = candidate.id if isinstance(candidate, ast.Name) else None
