@@ -287,6 +287,23 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and out == f"preflight {__version__}\n"
 
 
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_the_script_answers_version_without_loading_the_command_line(flag: str) -> None:
+    """The installed script's fast path: the same answer, and typer never imported."""
+
+    from preflight import __version__
+
+    probe = (
+        "import sys; sys.argv = ['preflight', sys.argv[1]]\n"
+        "from preflight.entry import main; main()\n"
+        "print(sorted(m for m in ('typer', 'click', 'rich', 'preflight.cli') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, flag], capture_output=True, text=True, check=True
+    )
+    assert done.stdout == f"preflight {__version__}\n[]\n"
+
+
 @pytest.mark.parametrize(
     "garbage",
     [

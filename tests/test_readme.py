@@ -71,7 +71,7 @@ def test_the_user_install_line_names_our_distribution() -> None:
     name = project["name"]
     # `preflight` on PyPI is an unrelated project: installing it gives a user something else.
     assert name != "preflight"
-    assert project["scripts"] == {"preflight": "preflight.cli:main"}
+    assert project["scripts"] == {"preflight": "preflight.entry:main"}
     assert f"{name}[test]" in project["optional-dependencies"]["dev"]
     install = _sh_block("## Install and use")[0]
     assert install == f"pipx install {name}"
