@@ -127,6 +127,18 @@ class SourceFile:
 
 
 @dataclass(frozen=True, slots=True)
+class Pending:
+    """A file the walk chose to read, not read yet."""
+
+    path: str
+    kind: FileKind
+    full: str  # its path on disk
+    size: int
+    entry: os.DirEntry[str]
+    skipped_before: int  # how many skip notes the walk had made when it met this file
+
+
+@dataclass(frozen=True, slots=True)
 class ScriptFacts:
     """What a shell script's text does not show: its line endings and its executable bit."""
 
@@ -144,6 +156,14 @@ class Inventory:
     gitignore: GitIgnore = field(default_factory=GitIgnore)  # the .gitignore files walked
     ignored: set[str] = field(default_factory=set)  # manifests read although git ignores them
     scripts: dict[str, ScriptFacts] = field(default_factory=dict)  # shell scripts, by path
+    # The walk's facts about the files it would read (and the extensionless files it looked
+    # into for a `#!` line), by path: (size, mtime_ns, inode, mode). What a run record
+    # (preflight.runcache) compares to know that nothing preflight reads has changed.
+    stats: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    # After a walk that did not read (``discover(read=False)``): what :func:`read_files` reads.
+    pending: list[Pending] = field(default_factory=list)
+    # With ``read_files(digest=True)``: each read file's content hash (of its bytes on disk).
+    digests: dict[str, str] = field(default_factory=dict)
 
     def of_kind(self, *kinds: FileKind) -> Iterator[SourceFile]:
         return (f for f in self.files if f.kind in kinds)
@@ -383,23 +403,34 @@ def _bom_encoding(data: bytes) -> str | None:
 _BOM_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.YAML, FileKind.KUSTOMIZATION})
 
 
-def _read_text(full: Path, size: int, bom: bool = False) -> tuple[str | None, str, int | None]:
-    """The file's text, or None and why not (unreadable, binary, not UTF-8); and the first
-    line that ends in CR LF (the text has LF only: a script's CR LF is a fact of its own)."""
+def _read_bytes(full: Path) -> tuple[bytes | None, str]:
     try:
-        data = full.read_bytes()
+        return full.read_bytes(), ""
     except OSError as exc:
-        return None, f"cannot be read: {exc.strerror}", None
+        return None, f"cannot be read: {exc.strerror}"
+
+
+def _decode(data: bytes, bom: bool = False) -> tuple[str | None, int | None]:
+    """The file's text (None: binary, or not UTF-8), and the first line that ends in CR LF
+    (the text has LF only: a script's CR LF is a fact of its own)."""
     encoding = _bom_encoding(data) if bom else None
     if encoding is None and b"\0" in data[:8192]:
-        return None, "binary or not UTF-8", None
+        return None, None
     try:
         text = data.decode(encoding or "utf-8-sig")
     except UnicodeDecodeError:
-        return None, f"binary or not {encoding.upper() if encoding else 'UTF-8'}", None
+        return None, None
     crlf = data.find(b"\r\n")
     crlf_line = data.count(b"\n", 0, crlf) + 1 if crlf >= 0 else None
-    return text.replace("\r\n", "\n").replace("\r", "\n"), "", crlf_line
+    return text.replace("\r\n", "\n").replace("\r", "\n"), crlf_line
+
+
+def _undecodable(data: bytes, bom: bool) -> str:
+    """Why :func:`_decode` gave no text."""
+    encoding = _bom_encoding(data) if bom else None
+    if encoding is None and b"\0" in data[:8192]:
+        return "binary or not UTF-8"
+    return f"binary or not {encoding.upper() if encoding else 'UTF-8'}"
 
 
 def _read_ignore_file(gitignore: GitIgnore, path: str, source: str, base: str, above: str) -> None:
@@ -474,8 +505,10 @@ def discover(
     excluders: Iterable[Excluder] = (),
     respect_gitignore: bool = True,
     named: Iterable[str] = (),
+    read: bool = True,
 ) -> Inventory:
-    """Walk ``root`` once; read and classify the files preflight understands.
+    """Walk ``root`` once; read and classify the files preflight understands (with ``read``
+    False, only choose and stat them: :func:`read_files` reads them later).
 
     ``exclude`` patterns are relative to the root; ``excluders`` carry their own base (a
     configuration above the root). With ``respect_gitignore`` a file or directory git ignores
@@ -496,8 +529,6 @@ def discover(
     named_set = {path for path in named if path not in ("", ".")}
     opened = _opened(named_set)
     real_root = os.path.realpath(root)
-    modes: TrackedModes | None = None  # the git index, read at the first script
-    modes_read = False
     # (path shown, path on disk, parts a pattern does not test, only the way to named paths)
     stack: list[tuple[str, str, int, bool]] = [("", str(root), 0, False)]
     while stack:
@@ -543,8 +574,10 @@ def discover(
                 continue
             inventory.all_paths.add(rel)
             kind = classify(rel)
-            if kind is None and _may_be_script(entry, is_link):
-                kind = FileKind.SHELL
+            if kind is None and "." not in entry.name and not is_link:
+                _record_stat(inventory, rel, entry)  # its first line decides whether it is read
+                if _may_be_script(entry, is_link):
+                    kind = FileKind.SHELL
             if kind is None:
                 continue
             if respect_gitignore and not is_named:
@@ -567,11 +600,12 @@ def discover(
                     inventory.skipped.append((rel, "symlink that points outside the checked root"))
                     continue
             try:
-                size = entry.stat().st_size
+                info = entry.stat()
             except OSError as exc:
                 why = "a symlink that loops or points nowhere" if is_link else exc.strerror
                 inventory.skipped.append((rel, f"cannot be read: {why}"))
                 continue
+            size = info.st_size
             if not os.path.isfile(entry.path):
                 why = "a symlink that loops or points nowhere" if is_link else "not a regular file"
                 inventory.skipped.append((rel, f"{why} (a FIFO or device is never opened)"))
@@ -581,19 +615,66 @@ def discover(
                     (rel, f"larger than the size cap ({size} > {max_file_size} bytes)")
                 )
                 continue
-            text, why_not, crlf_line = _read_text(Path(entry.path), size, kind in _BOM_KINDS)
-            if text is None:
-                inventory.skipped.append((rel, why_not))
-                continue
-            inventory.files.append(SourceFile(rel, kind, text))
-            if kind is FileKind.SHELL:
-                if not modes_read:
-                    modes, modes_read = tracked_modes(root), True
-                inventory.scripts[rel] = _script_facts(rel, entry, crlf_line, modes)
+            inventory.stats[rel] = (size, info.st_mtime_ns, info.st_ino, info.st_mode)
+            pending = Pending(rel, kind, entry.path, size, entry, len(inventory.skipped))
+            inventory.pending.append(pending)
         stack.extend(reversed(subdirs))
+    if read:
+        read_files(inventory)
+    return inventory
+
+
+def _record_stat(inventory: Inventory, rel: str, entry: os.DirEntry[str]) -> None:
+    try:
+        info = entry.stat(follow_symlinks=False)
+    except OSError:
+        return
+    inventory.stats[rel] = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_mode)
+
+
+def read_files(inventory: Inventory, digest: bool = False) -> None:
+    """Read what the walk chose (``inventory.pending``), in the walk's order: its text, or a
+    note saying why not where the walk met it; with ``digest``, each file's content hash too."""
+    modes: TrackedModes | None = None  # the git index, read at the first script
+    modes_read = False
+    walk_skipped = inventory.skipped
+    unread: list[tuple[int, tuple[str, str]]] = []
+    for pending in inventory.pending:
+        rel, kind = pending.path, pending.kind
+        data, why_not = _read_bytes(Path(pending.full))
+        text, crlf_line = (None, None) if data is None else _decode(data, kind in _BOM_KINDS)
+        if data is not None and text is None:
+            why_not = _undecodable(data, kind in _BOM_KINDS)
+        if text is None or data is None:
+            unread.append((pending.skipped_before, (rel, why_not)))
+            continue
+        if digest:
+            inventory.digests[rel] = content_digest(data)
+        inventory.files.append(SourceFile(rel, kind, text))
+        if kind is FileKind.SHELL:
+            if not modes_read:
+                modes, modes_read = tracked_modes(inventory.root), True
+            inventory.scripts[rel] = _script_facts(rel, pending.entry, crlf_line, modes)
+    inventory.pending = []
+    if unread:  # each where the walk met it, among the walk's own notes
+        merged: list[tuple[str, str]] = []
+        position = 0
+        for index, note in enumerate(walk_skipped):
+            while position < len(unread) and unread[position][0] <= index:
+                merged.append(unread[position][1])
+                position += 1
+            merged.append(note)
+        merged.extend(note for _, note in unread[position:])
+        inventory.skipped = merged
     inventory.files.sort(key=lambda f: f.path)
     _mark_helm_values(inventory)
-    return inventory
+
+
+def content_digest(data: bytes) -> str:
+    """What a run record keeps of a file's bytes to tell an edit from a touch."""
+    import hashlib
+
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 # `#!/bin/sh`, `#!/usr/bin/env bash`, `#!/bin/bash -e`: a POSIX shell reads the file
