@@ -331,16 +331,16 @@ def test_sarif_invocations_say_whether_every_rule_ran(
 
     import dataclasses
 
-    import preflight.engine
+    import preflight.checks
 
     def crash(*args: object) -> object:
         raise RuntimeError("boom")
 
     with_a_crashing_rule = tuple(
         dataclasses.replace(rule, check=crash) if rule.code == "PRB006" else rule
-        for rule in preflight.engine.RULES
+        for rule in preflight.checks.RULES
     )
-    monkeypatch.setattr(preflight.engine, "RULES", with_a_crashing_rule)
+    monkeypatch.setattr(preflight.checks, "RULES", with_a_crashing_rule)
     code, out, err = run(capsys, "check", "--no-cache", "--output-format", "sarif", root)
     assert code == 2 and "internal error" in err
     document = json.loads(out)

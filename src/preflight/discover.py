@@ -164,6 +164,8 @@ class Inventory:
     pending: list[Pending] = field(default_factory=list)
     # With ``read_files(digest=True)``: each read file's content hash (of its bytes on disk).
     digests: dict[str, str] = field(default_factory=dict)
+    # The hash of the first bytes of each extensionless file the walk looked into for `#!`.
+    heads: dict[str, str] = field(default_factory=dict)
 
     def of_kind(self, *kinds: FileKind) -> Iterator[SourceFile]:
         return (f for f in self.files if f.kind in kinds)
@@ -576,8 +578,11 @@ def discover(
             kind = classify(rel)
             if kind is None and "." not in entry.name and not is_link:
                 _record_stat(inventory, rel, entry)  # its first line decides whether it is read
-                if _may_be_script(entry, is_link):
-                    kind = FileKind.SHELL
+                head = _head(entry)
+                if head is not None:
+                    inventory.heads[rel] = content_digest(head)
+                    if _SHELL_SHEBANG.match(head) is not None:
+                        kind = FileKind.SHELL
             if kind is None:
                 continue
             if respect_gitignore and not is_named:
@@ -681,19 +686,29 @@ def content_digest(data: bytes) -> str:
 _SHELL_SHEBANG = re.compile(rb"#![ \t]*/\S*?/(?:env[ \t]+(?:-\S+[ \t]+)*)?(?:ba|da|a|k|z)?sh\b")
 
 
-def _may_be_script(entry: os.DirEntry[str], is_link: bool) -> bool:
-    """An extensionless file that starts with a shell's `#!` line (cookiecutter-django's
-    `compose/production/django/entrypoint` and `start`): a script an image may run."""
-    if "." in entry.name or is_link:
-        return False
+def _head(entry: os.DirEntry[str]) -> bytes | None:
+    """The start of an extensionless file (not a link), where a shell's `#!` line would be
+    (cookiecutter-django's `compose/production/django/entrypoint` and `start`: scripts an
+    image may run); None when it is not a regular file of at most 1 MiB."""
     try:
         if not entry.is_file(follow_symlinks=False) or entry.stat().st_size > 1024 * 1024:
-            return False
+            return None
         with open(entry.path, "rb") as handle:
-            head = handle.read(128)
+            return handle.read(_HEAD_BYTES)
     except OSError:
-        return False
-    return _SHELL_SHEBANG.match(head) is not None
+        return None
+
+
+_HEAD_BYTES = 128
+
+
+def read_head(path: Path) -> bytes | None:
+    """What :func:`_head` reads of ``path``, for a run record to compare."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(_HEAD_BYTES)
+    except OSError:
+        return None
 
 
 def _script_facts(

@@ -7,19 +7,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from preflight import filter as filtering
-from preflight.checks import BY_CODE, RULES
-from preflight.checks.rule import Rule
-from preflight.config import Config, Located, nested_configs
-from preflight.discover import KINDS, FileKind
+from preflight.config import Config, Located
 from preflight.findings import Finding, RuleContext, matches
-from preflight.model.project import Project
-from preflight.redact import clean_finding, clean_text, redact_source, shorten
 from preflight.result import Result
 
+# The rules, the model and the filter are imported where they are used: a run whose record
+# says nothing changed (preflight.runcache) needs none of them.
 if TYPE_CHECKING:
+    from preflight import filter as filtering
+    from preflight.checks.rule import Rule
     from preflight.discover import Excluder, Inventory
     from preflight.model.graph import Deployment
+    from preflight.model.project import Project
 
 __all__ = ["Built", "Options", "Result", "build", "enabled_rules", "run"]
 
@@ -30,6 +29,8 @@ def enabled_rules(
     ignore: Sequence[str],
     extend_select: Sequence[str] = (),
 ) -> list[Rule]:
+    from preflight.checks import RULES
+
     """The rules ``config`` enables, with the command line's selection: ``--select`` replaces
     the configuration's select and extend-select (as ruff's does), ``--extend-select`` and
     ``--ignore`` add to them."""
@@ -90,34 +91,28 @@ def build(
     use_cache: bool = False,
     options: Options = Options(),
     progress: Callable[[str], None] = _quiet,
+    walked: Inventory | None = None,
 ) -> Built:
     """discover → parse → link → graph, once (``run`` then applies the rules). ``progress`` is
-    told each stage as it starts (the command line shows it on a terminal)."""
-    from preflight.discover import discover
+    told each stage as it starts (the command line shows it on a terminal). ``walked``: the
+    root's walk, already made (``walk``), not read yet."""
+    from preflight.config import nested_configs
+    from preflight.discover import FileKind, read_files
     from preflight.model.graph import ProjectConfig, build_graph
     from preflight.model.link import build_project
     from preflight.parse import ParseProblem
     from preflight.spans import Span
 
-    respect = (
-        config.respect_gitignore if options.respect_gitignore is None else options.respect_gitignore
-    )
-    named = () if options.force_exclude else options.named
     progress("reading files")
-    inventory = discover(
-        root,
-        max_file_size=config.max_file_size,
-        excluders=excluders(config, options),
-        respect_gitignore=respect,
-        named=named,
-    )
+    inventory = walk(root, config, options) if walked is None else walked
+    read_files(inventory, digest=use_cache)  # the hashes: what a run record compares
     notes: list[str] = []
     nested: list[Located] = []
     invalid: list[tuple[str, int, str]] = []
     if options.nested:
         configs = inventory.of_kind(FileKind.PYPROJECT, FileKind.PREFLIGHT_CONFIG)
         nested = nested_configs(((f.path, f.text) for f in configs), notes, invalid)
-        _exclude_nested(inventory, nested, named)
+        _exclude_nested(inventory, nested, () if options.force_exclude else options.named)
     for path in options.named:
         if path not in ("", ".") and inventory.get(path) is None and not _holds(inventory, path):
             notes.append(
@@ -145,6 +140,23 @@ def build(
     if cache is not None and cache.note:
         notes.append(cache.note)
     return Built(inventory, graph, notes, nested)
+
+
+def walk(root: Path, config: Config, options: Options) -> Inventory:
+    """The files of ``root`` preflight would read, chosen and stat'ed, not read."""
+    from preflight.discover import discover
+
+    respect = (
+        config.respect_gitignore if options.respect_gitignore is None else options.respect_gitignore
+    )
+    return discover(
+        root,
+        max_file_size=config.max_file_size,
+        excluders=excluders(config, options),
+        respect_gitignore=respect,
+        named=() if options.force_exclude else options.named,
+        read=False,
+    )
 
 
 def excluders(config: Config, options: Options) -> list[Excluder]:
@@ -208,6 +220,7 @@ def scope_rules(
     options: Options,
 ) -> list[filtering.FileRules]:
     """What each configuration says about the findings in its files (the root's first)."""
+    from preflight import filter as filtering
 
     def of(located_config: Config, directory: str, base: str) -> filtering.FileRules:
         enabled = frozenset(
@@ -231,6 +244,7 @@ def scope_rules(
 def deployable(inventory: Inventory) -> bool:
     """Whether the root holds anything that deploys — a Dockerfile, a compose file, a
     Kubernetes manifest or a Procfile — parsed or not (a malformed one is PF001, not absent)."""
+    from preflight.discover import FileKind
     from preflight.parse.manifests import looks_like_manifest
 
     kinds = (FileKind.DOCKERFILE, FileKind.COMPOSE, FileKind.PROCFILE)
@@ -255,7 +269,26 @@ def run(
     *,
     progress: Callable[[str], None] = _quiet,
 ) -> Result:
-    built = build(root, display_root, config, workers, use_cache, options, progress)
+    import time
+
+    walked_ns = time.time_ns()
+    walked = walk(root, config, options)
+    record = None
+    if use_cache:  # a run over an unchanged tree reports the last run's result
+        from preflight.runcache import RunRecord
+
+        key = (display_root, config, None if select is None else tuple(select), tuple(ignore))
+        record = RunRecord(root, (*key, options))
+        cached = record.lookup(walked, walked_ns)
+        if cached is not None:
+            cached.notes.append(record.note or "")
+            return cached
+    from preflight import filter as filtering
+    from preflight.checks import BY_CODE, RULES
+    from preflight.discover import KINDS
+    from preflight.redact import clean_finding, clean_text, redact_source, shorten
+
+    built = build(root, display_root, config, workers, use_cache, options, progress, walked)
     inventory, graph, project = built.inventory, built.graph, built.graph.files
     scopes = scope_rules(config, built.nested, select, ignore, options)
     enabled_codes = set().union(*(scope.enabled for scope in scopes))
@@ -342,7 +375,7 @@ def run(
     findings = fingerprint_all(findings, hashed)
     printed = fingerprint_all([item.finding for item in hidden], hashed)
     hidden = [replace(item, finding=finding) for item, finding in zip(hidden, printed, strict=True)]
-    return Result(
+    result = Result(
         display_root,
         findings,
         sources,
@@ -354,6 +387,9 @@ def run(
         suppressions=hidden,
         deployable=deployable(inventory),
     )
+    if record is not None:
+        record.store(inventory, result, walked_ns)
+    return result
 
 
 def _secret_lines(project: Project) -> dict[str, set[int]]:

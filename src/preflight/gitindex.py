@@ -190,3 +190,16 @@ def _common_dir(git_dir: Path) -> Path:
         return git_dir
     text = text.strip()
     return (git_dir / text).resolve() if text else git_dir
+
+
+def index_identity(root: Path) -> tuple[int, int, int] | None:
+    """(size, mtime_ns, inode) of the index of the repository holding ``root``; None when
+    there is none: what a run record compares before trusting the modes it recorded."""
+    found = _repository(root)
+    if found is None:
+        return None
+    try:
+        info = os.stat(found[1] / "index")
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns, info.st_ino
