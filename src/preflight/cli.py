@@ -815,6 +815,19 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
+def _plainly_written(stream: Any) -> bool:
+    """Whether rich would write to ``stream`` without colour and without wrapping: not a
+    terminal, and no variable that makes rich treat it as one (or sets a width)."""
+    import os
+
+    if any(os.environ.get(name) for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS")):
+        return False
+    try:
+        return not stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def _render(
     results: list[Any],
     output_format: OutputFormat,
@@ -831,8 +844,6 @@ def _render(
         import io
         import os
 
-        from rich.console import Console
-
         from preflight.report import text
 
         buffer = io.StringIO() if output_file is not None else None
@@ -840,6 +851,19 @@ def _render(
         mode = ColorMode.never if no_color or output_file is not None else color
         if mode is ColorMode.auto and os.environ.get("NO_COLOR"):
             mode = ColorMode.never
+        if mode is not ColorMode.always and _plainly_written(stream):
+            text.render(
+                results,
+                text.PlainConsole(stream),
+                quiet=quiet,
+                verbose=verbose,
+                show_source=show_source,
+                layout="full" if output_format is OutputFormat.text else output_format.value,
+                width=None,
+            )
+            return buffer.getvalue().rstrip("\n") if buffer is not None else None
+        from rich.console import Console
+
         console = Console(
             file=stream,
             force_terminal=True if mode is ColorMode.always else None,

@@ -562,6 +562,7 @@ def test_escape_control_is_visible_and_idempotent() -> None:
 
 def test_internal_errors_are_redacted(vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A rule that crashes with a secret in its exception cannot print it."""
+    import preflight.checks
     from preflight import engine
     from preflight.checks.rule import Rule
     from preflight.config import Config
@@ -575,7 +576,7 @@ def test_internal_errors_are_redacted(vault: Path, monkeypatch: pytest.MonkeyPat
     rule = Rule(
         code="PF001", name="parse-error", severity=Severity.ERROR, summary="crash", check=crash
     )
-    monkeypatch.setattr(engine, "RULES", [rule])
+    monkeypatch.setattr(preflight.checks, "RULES", [rule])
     result = engine.run(vault, "repo", Config(), workers=1)
     assert result.internal_errors, "the rule ran"
     text = "\n".join(result.internal_errors)

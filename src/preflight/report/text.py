@@ -17,9 +17,7 @@ import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from itertools import groupby
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, TextIO
 
 from preflight.findings import Finding
 from preflight.pages import rule_url
@@ -27,6 +25,9 @@ from preflight.redact import escape_control
 from preflight.report import safe_path
 from preflight.result import Result
 from preflight.spans import Span
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 LAYOUTS = ("full", "concise", "grouped")
 _STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
@@ -106,11 +107,22 @@ def _wrap(prefix: _Line, body: str, indent: int, width: int | None, style: str =
     return lines
 
 
+class PlainConsole:
+    """Where the report goes when nothing is coloured or wrapped (a pipe, a file, a CI log):
+    the stream itself. rich is not even imported then."""
+
+    color_system = None
+    no_color = True
+
+    def __init__(self, file: TextIO) -> None:
+        self.file = file
+
+
 class _Out:
     """Writes lines: through rich markup when colouring, as plain text otherwise (a CI log of
     10,000 findings should not pay for markup it will never show)."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console | PlainConsole) -> None:
         self.console = console
         self.plain = console.color_system is None or console.no_color
 
@@ -119,19 +131,22 @@ class _Out:
             self.line(line)
 
     def line(self, segments: _Line) -> None:
-        if self.plain:
-            self.console.file.write("".join(text for text, _ in segments).rstrip() + "\n")
+        console = self.console
+        if self.plain or isinstance(console, PlainConsole):
+            console.file.write("".join(text for text, _ in segments).rstrip() + "\n")
             return
+        from rich.markup import escape
+
         markup = "".join(
             f"[{style}]{escape(text)}[/]" if style and text else escape(text)
             for text, style in segments
         )
-        self.console.print(markup, highlight=False, soft_wrap=True)
+        console.print(markup, highlight=False, soft_wrap=True)
 
 
 def render(
     results: list[Result],
-    console: Console,
+    console: Console | PlainConsole,
     *,
     quiet: bool,
     verbose: bool,
