@@ -196,8 +196,9 @@ def served(
         images.append(unit)
     out.extend(images)
     out.extend(builder.procfiles())
+    pins = _Pins(project)
     for unit in out:
-        unit.versions = _pinned_versions(project, unit.near)
+        unit.versions = pins.near(unit.near)
         unit.listen = _listen(unit, project)
         unit.dev = _dev_mode(unit, project)
         unit.worker = _worker(unit, project) if unit.command.server == "gunicorn" else None
@@ -478,22 +479,37 @@ def _moves_dir(launch: Launch, process: Process | None, scripts: Mapping[str, st
     return None
 
 
-def _pinned_versions(project: Project, near: str) -> dict[str, tuple[str, str]]:
-    """The versions the service in ``near`` pins: its lock file's, else `==` requirements."""
-    prefix = f"{near}/" if near else ""
-    for path in sorted(project.dependencies, key=lambda p: (p.count("/"), p)):
-        if not path.startswith(prefix):
-            continue
-        deps = project.dependencies[path]
-        out: dict[str, tuple[str, str]] = {
-            name: (version, "the lock file") for name, version in deps.locked.items()
-        }
-        for requirement in deps.requirements:
-            spec = requirement.specifier.strip()
-            if spec.startswith("==") and "*" not in spec and "," not in spec:
-                out.setdefault(requirement.name, (spec[2:].strip(), deps.declared_in))
-        return out
-    return {}
+class _Pins:
+    """The versions each service pins: its lock file's, else `==` requirements, from the
+    shallowest dependency file under its directory (each directory's answered once, from an
+    index built once: not a scan of every dependency file per service)."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.first: dict[str, str] = {}  # a directory -> the shallowest dependency file below
+        for path in sorted(project.dependencies, key=lambda p: (p.count("/"), p)):
+            parts = path.split("/")[:-1]
+            for depth in range(len(parts) + 1):
+                self.first.setdefault("/".join(parts[:depth]), path)
+        self.known: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def near(self, near: str) -> dict[str, tuple[str, str]]:
+        if near not in self.known:
+            path = self.first.get(near)
+            self.known[near] = {} if path is None else _pinned_in(self.project, path)
+        return dict(self.known[near])
+
+
+def _pinned_in(project: Project, path: str) -> dict[str, tuple[str, str]]:
+    deps = project.dependencies[path]
+    out: dict[str, tuple[str, str]] = {
+        name: (version, "the lock file") for name, version in deps.locked.items()
+    }
+    for requirement in deps.requirements:
+        spec = requirement.specifier.strip()
+        if spec.startswith("==") and "*" not in spec and "," not in spec:
+            out.setdefault(requirement.name, (spec[2:].strip(), deps.declared_in))
+    return out
 
 
 def _proxy_in(process: Process | None) -> str | None:

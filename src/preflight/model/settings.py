@@ -259,15 +259,17 @@ class SettingsIndex:
         live = _instantiated(project)
         given = _init_provided(project)
         subclassed = {b.rsplit(".", 1)[-1] for _, cls, _ in classes for b in cls.bases}
+        # once per check, not once per service: a monorepo of N services would be N² here
+        variants = _Variants(_selected_settings_modules(project), project.python)
         self.by_root: dict[str, list[Setting]] = {
-            root: _settings_for(project, root, paths, classes, live, given, subclassed)
+            root: _settings_for(project, root, paths, classes, live, given, subclassed, variants)
             for root, paths in sorted(modules.items())
         }
         self.defined = _defined(project, external_secrets)
         self.defaulted_by_root: dict[str, list[Setting]] = {
             root: [
                 *(s for s in self.by_root.get(root, []) if s.field and s.field.default is not None),
-                *_defaulted_reads(project, paths),
+                *_defaulted_reads(project, paths, variants),
             ]
             for root, paths in sorted(modules.items())
         }
@@ -355,6 +357,7 @@ def _settings_for(
     live: set[str],
     given: dict[str, set[str] | None],
     subclassed: set[str],
+    variants: _Variants,
 ) -> list[Setting]:
     out: list[Setting] = []
     env_file = _loaded_env_file(project, root, modules)
@@ -403,12 +406,11 @@ def _settings_for(
                     default_span=item.default_span,
                 )
             )
-    selected = _selected_settings_modules(project)
     for path in sorted(modules):
         module = project.python[path]
         if _is_test_module(path):
             continue  # tests set their own environment
-        if _is_unselected_variant(path, selected, project.python):
+        if variants.unselected(path):
             continue  # `settings/local.py` when the deploy runs `settings.production`
         for read in module.required_env:
             if read.imported is not None and not _env_instance_requires(project, path, read):
@@ -431,16 +433,15 @@ def _settings_for(
     return out
 
 
-def _defaulted_reads(project: Project, modules: set[str]) -> list[Setting]:
+def _defaulted_reads(project: Project, modules: set[str], variants: _Variants) -> list[Setting]:
     """Reads at import with a literal default, from the modules that run (tests and Django
     settings variants no ``DJANGO_SETTINGS_MODULE`` selects left out, as for required reads)."""
-    selected = _selected_settings_modules(project)
     out: list[Setting] = []
     for path in sorted(modules):
         module = project.python[path]
         if not module.env_defaults or _is_test_module(path):
             continue
-        if _is_unselected_variant(path, selected, project.python):
+        if variants.unselected(path):
             continue
         for read in module.env_defaults:
             out.append(
@@ -496,25 +497,32 @@ def _selected_settings_modules(project: Project) -> set[str]:
     return {value.strip() for value in values}
 
 
-def _is_unselected_variant(path: str, selected: set[str], python: dict[str, PythonModule]) -> bool:
-    """A module of a settings package (``settings/local.py`` beside ``settings/production.py``)
-    that no ``DJANGO_SETTINGS_MODULE`` names: only the selected variant runs."""
-    directory, name = posixpath.split(path)
-    if posixpath.basename(directory) != "settings":
-        return False
-    stem = name[:-3] if name.endswith(".py") else name
-    if stem.startswith(_SHARED_SETTINGS):
-        return False
-    siblings = [
-        p
-        for p in python
-        if posixpath.dirname(p) == directory
-        and not posixpath.basename(p).startswith(_SHARED_SETTINGS)
-    ]
-    if len(siblings) < 2:
-        return False
-    dotted = path[:-3].replace("/", ".")
-    return not any(dotted == value or dotted.endswith("." + value) for value in selected)
+class _Variants:
+    """Which modules of a settings package (``settings/local.py`` beside
+    ``settings/production.py``) no ``DJANGO_SETTINGS_MODULE`` names: only the selected variant
+    runs. Each package's modules counted once."""
+
+    def __init__(self, selected: set[str], python: dict[str, PythonModule]) -> None:
+        self.selected = selected
+        self.modules: dict[str, int] = {}  # a `settings` directory -> its variant modules
+        for path in python:
+            directory, name = posixpath.split(path)
+            if posixpath.basename(directory) == "settings" and not name.startswith(
+                _SHARED_SETTINGS
+            ):
+                self.modules[directory] = self.modules.get(directory, 0) + 1
+
+    def unselected(self, path: str) -> bool:
+        directory, name = posixpath.split(path)
+        if posixpath.basename(directory) != "settings":
+            return False
+        stem = name[:-3] if name.endswith(".py") else name
+        if stem.startswith(_SHARED_SETTINGS):
+            return False
+        if self.modules.get(directory, 0) < 2:
+            return False
+        dotted = path[:-3].replace("/", ".")
+        return not any(dotted == value or dotted.endswith("." + value) for value in self.selected)
 
 
 def _is_test_module(path: str) -> bool:
