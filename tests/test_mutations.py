@@ -527,6 +527,9 @@ FIXED_BY_FIX = {
     "gunicorn removed from dependencies",
     "sqlalchemy without the asyncio extra",
     "uvicorn-worker dropped, its worker class still named",
+    "readinessProbe removed",
+    "SECRET_KEY missing from the Deployment",
+    "secretKeyRef to a key the Secret does not have",
 }
 # Mutations whose findings all carry a fix that does not bring the service back, and why.
 NOT_REPAIRED = {
