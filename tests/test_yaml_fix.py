@@ -411,3 +411,28 @@ def test_prb001_probes_the_one_readiness_route(
         manifest = manifest.replace('"--port", "8000"]', f'"--port", "8000", {command[:-2]}]')
     root = service(tmp_path, {"app/main.py": main, "k8s/deployment.yaml": manifest})
     assert fixes(root, "PRB001") == [expected]
+
+
+def test_a_crlf_manifest_stays_crlf_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from conftest import FIXTURES
+    from preflight.cli import main
+
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "env001-secret-holds-the-key", root)
+    manifest = root / "k8s/app.yaml"
+    lf = manifest.read_text()
+    manifest.write_bytes(lf.replace("\n", "\r\n").encode())
+    with pytest.raises(SystemExit):
+        main(["check", "--fix", "--unsafe-fixes", "--no-cache", str(root)])
+    capsys.readouterr()
+    entry = "        env:\n" + indented(ENV_LINES, 8).replace("API_TOKEN", "STRIPE_API_KEY")
+    entry = entry.replace("name: api\n", "name: billing-api\n")
+    anchor = "          httpGet: {path: /health, port: 8000}\n"
+    assert (
+        manifest.read_bytes() == lf.replace(anchor, anchor + entry).replace("\n", "\r\n").encode()
+    )
+    assert lint(root).findings == []

@@ -29,6 +29,13 @@ def add(edit: Edit, text: str) -> Edit | None:
     """``edit`` (made by :meth:`Edit.yaml_add`) as the range of ``text`` it replaces: the line
     break after the last line of the mapping or list, by itself and the new lines (so two
     additions at one place never land together: the second waits for the next pass)."""
+    try:
+        return _add(edit, text)
+    except RecursionError:  # nested as deep as the parser allows: the walks below go deeper
+        return None
+
+
+def _add(edit: Edit, text: str) -> Edit | None:
     documents, problem = load_documents(edit.path, text)
     if problem is not None:
         return None
