@@ -14,7 +14,9 @@ import pytest
 from conftest import lint, write_tree
 from preflight.findings import Applicability, Autofix, Edit, Finding, Severity
 from preflight.fix import apply_fixes, resolve
+from preflight.parse.yamlnodes import YNode, load_documents
 from preflight.spans import Span
+from preflight.yamledit import add
 
 ENTRY = {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "api", "key": "API_TOKEN"}}}
 PROBE = {"httpGet": {"path": "/ready", "port": 8000}, "periodSeconds": 10}
@@ -436,3 +438,61 @@ def test_a_crlf_manifest_stays_crlf_through_the_cli(
         manifest.read_bytes() == lf.replace(anchor, anchor + entry).replace("\n", "\r\n").encode()
     )
     assert lint(root).findings == []
+
+
+def _containers(node: YNode | None) -> list[YNode]:
+    """The block-style containers (with a name) of a manifest's tree."""
+    found: list[YNode] = []
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        for key, value in current.items():
+            if key.value in ("containers", "initContainers"):
+                found.extend(c for c in value.seq() if c.is_map and c.get("name") is not None)
+            stack.append(value)
+        stack.extend(current.seq())
+    return found
+
+
+def _block(node: YNode | None, lines: list[str]) -> bool:
+    return node is None or lines[node.span.line - 1][node.span.col - 1] not in "{["
+
+
+def test_every_block_container_of_the_fixtures_takes_both_additions() -> None:
+    """On every manifest the repository's fixtures hold: each block-style container gets the
+    env entry (when its env is absent or a block list) and the readinessProbe (when it has
+    none), and the file changes only by the lines inserted."""
+    from conftest import FIXTURES
+
+    tried = 0
+    for path in sorted(FIXTURES.rglob("*.y*ml")):
+        text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
+        documents, problem = load_documents(path.name, text)
+        if problem is not None:
+            continue
+        lines = text.split("\n")
+        for container in (c for d in documents for c in _containers(d)):
+            name = container.get("name")
+            if name is None or not name.is_scalar or not _block(container, lines):
+                continue
+            edits = []
+            env = container.get("env")
+            if env is None or (env.is_seq and env.seq() and _block(env, lines)):
+                edits.append(
+                    Edit.yaml_add(path.name, name.span.line, name.span.col, "env", ENTRY, item=True)
+                )
+            if container.get("readinessProbe") is None:
+                edits.append(
+                    Edit.yaml_add(path.name, name.span.line, name.span.col, "readinessProbe", PROBE)
+                )
+            for edit in edits:
+                tried += 1
+                placed = add(edit, text)
+                assert placed is not None, (path, name.span.line, edit.yaml)
+                # the range replaced is one line break, and the content starts with it
+                start = sum(len(line) + 1 for line in lines[: placed.line - 1]) + placed.col - 1
+                end = (
+                    sum(len(line) + 1 for line in lines[: placed.end_line - 1]) + placed.end_col - 1
+                )
+                assert text[start:end] == "\n" and placed.content.startswith("\n")
+    assert tried > 100
