@@ -14,9 +14,9 @@ import pytest
 from conftest import lint, write_tree
 from preflight.findings import Applicability, Autofix, Edit, Finding, Severity
 from preflight.fix import apply_fixes, resolve
+from preflight.parse.yamledit import add
 from preflight.parse.yamlnodes import YNode, load_documents
 from preflight.spans import Span
-from preflight.yamledit import add
 
 ENTRY = {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "api", "key": "API_TOKEN"}}}
 PROBE = {"httpGet": {"path": "/ready", "port": 8000}, "periodSeconds": 10}

@@ -121,8 +121,8 @@ def _toml_added(edit: Edit, text: str) -> Edit | None:
 
 def _yaml_added(edit: Edit, text: str) -> Edit | None:
     """A YAML addition as a range: lines inserted after the mapping (or list) they join, in
-    the file's indentation; nothing else is rewritten (see :mod:`preflight.yamledit`)."""
-    from preflight.yamledit import add
+    the file's indentation; nothing else is rewritten (see :mod:`preflight.parse.yamledit`)."""
+    from preflight.parse.yamledit import add
 
     return add(edit, text)
 

@@ -8,7 +8,9 @@ zero-indented), the text after the dash as its items have it. Then it checks its
 file with the lines inserted, parsed again, must equal the file before plus exactly the new key
 or item, everything else the same (an anchor shared with another place, a block scalar whose
 end moved, a merge key written last: any surprise drops the fix — no fix beats a wrong one).
-A flow mapping or list (`{…}`, `[…]`) gets no fix.
+A flow mapping or list (`{…}`, `[…]`) gets no fix. It lives beside the located YAML reader it
+checks its work with, as yamllayout (where `--add-ignore` may write a marker) does; only
+preflight.fix uses it.
 """
 
 from __future__ import annotations
