@@ -340,6 +340,9 @@ spec:
         ("api", "API_TOKEN", [("api", "api-token"), ("b", "API_TOKEN")], None),
         # two alike keys
         ("api", "API_TOKEN", [("api", "api-token", "api_token")], None),
+        # a longer name, or another number, is another credential, not a typo
+        ("api", "DATABASE_URL", [("api", "DATABASE_URL_RO")], None),
+        ("api", "API_KEY_1", [("api", "API_KEY_2")], None),
         # an undefined Secret: the one holding the key, not a close name without it
         ("apii", "API_TOKEN", [("api", "API_TOKEN")], "Use Secret `api`"),
         ("apii", "API_TOKEN", [("api", "X"), ("other", "API_TOKEN")], None),
@@ -363,16 +366,51 @@ def test_env002_renames_to_the_only_candidate(
     assert starts(fixes(root, "ENV002"), expected)
 
 
-@pytest.mark.parametrize(("written", "expected"), [("o-n", None), ('"o-n"', "Use key `on`")])
+ENV_FROM = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  template:
+    spec:
+      containers:
+        - name: api
+          image: ghcr.io/acme/api:1
+          envFrom:
+            - secretRef:
+                name: {name}
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "secrets", "expected"),
+    [
+        ("api-secret", ["api-secrets"], "Use Secret `api-secrets`"),
+        ("api-secret", ["api-secrets", "api-secret2"], None),  # two a typo away
+        ("gateway-secret", ["gateway-secret-credentials"], None),  # a longer name
+    ],
+)
+def test_env002_envfrom_names_the_one_secret_a_typo_away(
+    tmp_path: Path, name: str, secrets: list[str], expected: str | None
+) -> None:
+    manifest = "---\n".join(secret(s, "X") for s in secrets)
+    root = write_tree(
+        tmp_path,
+        {"k8s/deployment.yaml": ENV_FROM.format(name=name), "k8s/secrets.yaml": manifest},
+    )
+    assert starts(fixes(root, "ENV002"), expected)
+
+
+@pytest.mark.parametrize(("written", "expected"), [("fals", None), ('"fals"', "Use key `false`")])
 def test_env002_never_makes_a_plain_name_read_as_another_type(
     tmp_path: Path, written: str, expected: str | None
 ) -> None:
-    """`on` written plain is a boolean; inside the quotes it is the key."""
+    """`false` written plain is a boolean; inside the quotes it is the key."""
     root = write_tree(
         tmp_path,
         {
             "k8s/deployment.yaml": KEY_REF.format(name="api", key=written),
-            "k8s/secrets.yaml": secret("api", "'on'"),
+            "k8s/secrets.yaml": secret("api", "'false'"),
         },
     )
     assert starts(fixes(root, "ENV002"), expected)

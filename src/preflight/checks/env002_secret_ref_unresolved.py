@@ -137,8 +137,8 @@ def _check_key(tables: _Table, ref: _Ref, ctx: RuleContext) -> Iterator[Finding]
     )
 
 
-# How close a name must be to be the one a reference meant (difflib's ratio): a typo, a
-# plural, a dropped prefix — not just a shared word.
+# How close another name must be for a reference to be ambiguous between it and the one a fix
+# would pick (difflib's ratio): then there is no fix.
 _CLOSE = 0.8
 # What a Secret/ConfigMap key or object name may hold (Kubernetes' own limits), so a renamed
 # reference never needs quoting it does not have.
@@ -152,15 +152,35 @@ def _alike(one: str, other: str) -> bool:
     return one.lower().replace("-", "_") == other.lower().replace("-", "_")
 
 
+def _typo(one: str, other: str) -> bool:
+    """One character apart — added, dropped, changed, or two neighbours swapped — but for
+    case and `-`/`_`, in names of at least four characters, and never a digit (`API_KEY_1` and
+    `API_KEY_2` are two credentials, not a typo)."""
+    a, b = one.lower().replace("-", "_"), other.lower().replace("-", "_")
+    if a == b or min(len(a), len(b)) < 4 or abs(len(a) - len(b)) > 1:
+        return False
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    if len(a) != len(b):
+        longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+        return longer[head + 1 :] == shorter[head:] and not longer[head].isdigit()
+    rest_a, rest_b = a[head + 1 :], b[head + 1 :]
+    if rest_a == rest_b:  # one changed
+        return not (a[head].isdigit() or b[head].isdigit())
+    return a[head + 2 :] == b[head + 2 :] and a[head : head + 2] == b[head : head + 2][::-1]
+
+
 def _renamed_key(tables: _Table, ref: _Ref) -> Autofix | None:
-    """The key the Secret has that the reference meant — one alike, or one a typo away —
-    or the one other Secret holding the key, when that is the only candidate (unsafe)."""
+    """The key the Secret has that the reference meant — one alike, or one a typo away (see
+    :func:`_typo`) — or the one other Secret holding the key, when that is the only candidate
+    (unsafe)."""
     kind, name, key = ref.kind, ref.name, ref.key
     keys = tables.get(name or "")
     if key is None or name is None or keys is None:
         return None
     alike = [k for k in keys if _alike(k, key)]
-    mine = alike or difflib.get_close_matches(key, list(keys), n=2, cutoff=_CLOSE)
+    mine = alike or [k for k in keys if _typo(k, key)]
     elsewhere = [other for other, held in tables.items() if held is not None and key in held]
     candidates = [(name, k) for k in mine] + [(other, key) for other in elsewhere]
     if len(candidates) != 1:
@@ -183,7 +203,7 @@ def _renamed_object(
 ) -> Autofix | None:
     """Every reference to an undefined Secret renamed to the only one it could mean: the one
     Secret holding every key the references read (no other with a close name, none whose keys
-    are unknown), or — for `envFrom`, which names no key — the one with a close name."""
+    are unknown), or — for `envFrom`, which names no key — the one a typo away."""
     keys = {place.key for place in places if place.key is not None}
     close = set(difflib.get_close_matches(name, list(table), n=3, cutoff=_CLOSE))
     if keys:
@@ -193,10 +213,11 @@ def _renamed_object(
         if len(holders) != 1 or not close <= set(holders):
             return None
         target = holders[0]
-    elif len(close) == 1:
-        (target,) = close
     else:
-        return None
+        typos = [other for other in table if _typo(other, name)]
+        if len(typos) != 1 or not close <= set(typos):
+            return None
+        target = typos[0]
     edits = [_rename(place.name_span, name, target) for place in places]
     if any(edit is None for edit in edits):
         return None
