@@ -47,6 +47,11 @@ FIXABLE = [
     ("run003-procfile-quart-gevent-conf", "RUN003", False),
     ("run003-uv-fastapi-default-sync-worker", "RUN003", False),
     ("run001-uvicorn-default-host", "RUN001", True),
+    ("env001-secret-holds-the-key", "ENV001", False),
+    ("env001-kustomize-base", "ENV001", False),
+    ("env002-secret-key-mismatch", "ENV002", False),
+    ("env002-secret-name-typo", "ENV002", False),
+    ("prb001-liveness-only", "PRB001", False),
 ]
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import enum
+import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from preflight.spans import Related, Span
@@ -56,6 +59,10 @@ class Edit:
     # Set by :meth:`toml_add`: the dotted table (`project.dependencies`, an array, or
     # `tool.poetry.dependencies`, a table) that ``content`` is added to, resolved the same way.
     toml: str = ""
+    # Set by :meth:`yaml_add`: `KEY` adds the key (``content`` is its value) to the YAML block
+    # mapping that holds the node written at (``line``, ``col``); `KEY[]` appends ``content``
+    # as an item of the list at KEY (adding KEY when the mapping has none).
+    yaml: str = ""
 
     @classmethod
     def replace_rest(cls, path: str, line: int, col: int, find: str, content: str) -> Edit:
@@ -85,6 +92,53 @@ class Edit:
         """``find``, first written on ``line`` at or after ``col``, replaced by ``content``: a
         rule knows the span of a value, the engine finds the word in it (no fix if absent)."""
         return cls(path, line, col, line, col, content, find)
+
+    @classmethod
+    def yaml_add(
+        cls,
+        path: str,
+        line: int,
+        col: int,
+        key: str,
+        value: Mapping[str, YamlValue],
+        *,
+        item: bool = False,
+    ) -> Edit:
+        """Add ``key: value`` to the YAML mapping that holds the node written at (``line``,
+        ``col``) (a container's ``name``), or with ``item`` append ``value`` to the list at
+        ``key``. The engine writes it in the file's own indentation and list style, and drops
+        the fix unless the file, parsed again, differs by exactly that (a flow mapping, an
+        anchor shared with another place, a key already there: no fix)."""
+        content = "".join(_yaml_lines(value, 0))
+        return cls(path, line, col, line, col, content, yaml=f"{key}[]" if item else key)
+
+
+YamlValue = str | int | Mapping[str, "YamlValue"]
+
+# A string YAML 1.1 and 1.2 both read as that string when written plain.
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./-]*")
+_NOT_PLAIN = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
+
+
+def _yaml_lines(value: Mapping[str, YamlValue], depth: int) -> list[str]:
+    """``value`` as a block mapping, two spaces a level (the engine re-indents it)."""
+    out: list[str] = []
+    for key, item in value.items():
+        indent = "  " * depth
+        if isinstance(item, Mapping):
+            out.append(f"{indent}{_yaml_scalar(key)}:\n")
+            out.extend(_yaml_lines(item, depth + 1))
+        else:
+            out.append(f"{indent}{_yaml_scalar(key)}: {_yaml_scalar(item)}\n")
+    return out
+
+
+def _yaml_scalar(value: str | int) -> str:
+    if isinstance(value, int):
+        return str(value)
+    if _PLAIN.fullmatch(value) and value.lower() not in _NOT_PLAIN:
+        return value
+    return json.dumps(value)  # a JSON string is a YAML double-quoted one
 
 
 @dataclass(frozen=True, slots=True)

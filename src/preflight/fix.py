@@ -50,6 +50,11 @@ def resolve(finding: Finding, texts: dict[str, str]) -> Finding:
             if found is None:
                 return replace(finding, autofix=None)
             edits.append(found)
+        elif edit.yaml:
+            found = _yaml_added(edit, text)
+            if found is None:
+                return replace(finding, autofix=None)
+            edits.append(found)
         elif edit.find:
             found = _found(edit, text)
             if found is None:
@@ -112,6 +117,14 @@ def _toml_added(edit: Edit, text: str) -> Edit | None:
     except (TOMLKitError, KeyError, TypeError, ValueError):
         return None
     return _difference(edit.path, text, changed)
+
+
+def _yaml_added(edit: Edit, text: str) -> Edit | None:
+    """A YAML addition as a range: lines inserted after the mapping (or list) they join, in
+    the file's indentation; nothing else is rewritten (see :mod:`preflight.parse.yamledit`)."""
+    from preflight.parse.yamledit import add
+
+    return add(edit, text)
 
 
 def _difference(path: str, before: str, after: str) -> Edit | None:

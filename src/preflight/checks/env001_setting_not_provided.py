@@ -7,14 +7,24 @@ from collections.abc import Iterator
 
 from preflight.checks import _env
 from preflight.checks.rule import Rule
-from preflight.findings import Finding, RuleContext, Severity
+from preflight.findings import (
+    Applicability,
+    Autofix,
+    Edit,
+    Finding,
+    RuleContext,
+    Severity,
+    YamlValue,
+)
 from preflight.model.graph import Deployment
-from preflight.model.settings import Setting
+from preflight.model.project import ContainerRun
+from preflight.model.settings import Defined, Setting
 from preflight.spans import Related
 
 
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
     project = graph.files
+    known = _env.known(graph)
     for checked in _env.containers(graph):
         container = checked.serving.run.container
         if checked.env.unknown:
@@ -49,7 +59,62 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 f"Add `- name: {setting.display_name}` to the container's env (from a Secret with "
                 f"`valueFrom.secretKeyRef` if it is sensitive), or {_optional(setting)}.",
                 headline=f"Required setting {names} is not provided",
+                autofix=_from_the_secret(known, checked.serving.run, setting),
             )
+
+
+def _from_the_secret(known: Defined, run: ContainerRun, setting: Setting) -> Autofix | None:
+    """An env entry reading the variable from the one Secret that holds it (a key named like
+    the variable, else one alike but for case and `-`/`_`): unsafe, that the Secret is meant
+    for this container is a guess. None when no Secret, several (or a ConfigMap too) hold it,
+    or a Secret's keys are unknown (it may hold it as well)."""
+    if run.unmerged_patches is not None:
+        return None  # a kustomize patch preflight does not merge may add it already
+    tables = [*known.secrets.values(), *known.config_maps.values()]
+    if any(keys is None for keys in tables):
+        return None
+    names = [n if setting.case_sensitive else n.upper() for n in setting.env_names]
+    for same in (_same, _alike):
+        found = [
+            (kind, owner, key, name)
+            for kind, table in (("Secret", known.secrets), ("ConfigMap", known.config_maps))
+            for owner, keys in table.items()
+            for key in keys or ()
+            for name in names
+            if same(key, name)
+        ]
+        if found:
+            break
+    if len(found) != 1 or found[0][0] != "Secret":
+        return None
+    _, secret, key, name = found[0]
+    container = run.container
+    entry: dict[str, YamlValue] = {
+        "name": name,
+        "valueFrom": {"secretKeyRef": {"name": secret, "key": key}},
+    }
+    return Autofix(
+        Applicability.UNSAFE,
+        f"Add env `{name}` from Secret `{secret}`" + (f" key `{key}`" if key != name else ""),
+        (
+            Edit.yaml_add(
+                container.span.path,
+                container.span.line,
+                container.span.col,
+                "env",
+                entry,
+                item=True,
+            ),
+        ),
+    )
+
+
+def _same(key: str, name: str) -> bool:
+    return key == name
+
+
+def _alike(key: str, name: str) -> bool:
+    return key.lower().replace("-", "_") == name.lower().replace("-", "_")
 
 
 def _failure(setting: Setting) -> str:

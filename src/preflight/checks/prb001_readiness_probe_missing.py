@@ -15,7 +15,15 @@ from collections.abc import Iterator
 
 from preflight.checks import _probes
 from preflight.checks.rule import Rule
-from preflight.findings import Finding, RuleContext, Severity
+from preflight.findings import (
+    Applicability,
+    Autofix,
+    Edit,
+    Finding,
+    RuleContext,
+    Severity,
+    YamlValue,
+)
 from preflight.knowledge.images import readiness_check_for, stock_infrastructure
 from preflight.model.graph import ContainerNode, Deployment
 from preflight.spans import Related
@@ -86,7 +94,56 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             fix=f"Add a readinessProbe, e.g. `httpGet: {{path: {ready}, port: <server port>}}`, "
             "on an endpoint that checks what the app needs to serve.",
             headline=f"Container `{container.name}` has no readinessProbe",
+            autofix=_probe_on_the_route(graph, serving),
         )
+
+
+# The reference service's readiness timings (fixtures/reference-service/k8s/deployment.yaml):
+# every 10 s, 5 s for the endpoint's own database check, out of rotation after 3 failures.
+REFERENCE_TIMINGS = {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}
+# Options that make the server speak TLS: an httpGet probe would need `scheme: HTTPS`.
+_TLS_FLAGS = ("--ssl-keyfile", "--ssl-certfile", "--keyfile", "--certfile", "--ssl")
+
+
+def _probe_on_the_route(graph: Deployment, serving: ContainerNode) -> Autofix | None:
+    """A readinessProbe on the app's one readiness route (a path ending like `/ready`, else a
+    health route that checks the database), at the port its server binds (by the
+    containerPort's name when one declares it), with the reference service's timings. Unsafe:
+    the timings are a choice. None when the route or the port is not known for sure."""
+    app, command = serving.app, serving.server_command
+    run = serving.run
+    if app is None or command is None or command.port is None or run.unmerged_patches:
+        return None
+    if any(arg.startswith(_TLS_FLAGS) for arg in command.args):
+        return None
+    gets = [r for r in app.routes if "GET" in r.methods and not _has_parameter(r.path)]
+    named = [r.path for r in gets if r.path.rstrip("/").endswith(_probes.READY_PATHS)]
+    paths = sorted(set(named or [r.path for r in gets if _probes.checks_database(r, graph)]))
+    if len(paths) != 1 or app.serves(paths[0]) is None:
+        return None
+    container = run.container
+    port: YamlValue = next(
+        (p.name for p in container.ports if p.port == command.port and p.name), command.port
+    )
+    probe: dict[str, YamlValue] = {"httpGet": {"path": paths[0], "port": port}}
+    probe.update(REFERENCE_TIMINGS)
+    return Autofix(
+        Applicability.UNSAFE,
+        f"Add a readinessProbe on `GET {paths[0]}`, port {port}",
+        (
+            Edit.yaml_add(
+                container.span.path,
+                container.span.line,
+                container.span.col,
+                "readinessProbe",
+                probe,
+            ),
+        ),
+    )
+
+
+def _has_parameter(path: str) -> bool:
+    return any(mark in path for mark in ("{", "<", "(", "*", ":"))
 
 
 def _serves(graph: Deployment, serving: ContainerNode) -> str | None:

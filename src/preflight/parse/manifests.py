@@ -98,6 +98,8 @@ class ValueFrom:
     key: str | None
     optional: bool
     span: Span  # the ref's key (``secretKeyRef:``)
+    name_span: Span | None = None  # the ``name`` value, when written (what a fix renames)
+    key_span: Span | None = None  # the ``key`` value, when written
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class EnvFrom:
     prefix: str
     optional: bool
     span: Span  # the ref's key
+    name_span: Span | None = None  # the ``name`` value, when written (what a fix renames)
 
 
 @dataclass(frozen=True)
@@ -818,7 +821,15 @@ def _read_env_var(reader: _Reader, node: YNode, where: str) -> EnvVar | None:
                 ref_name = reader.as_str(ref.get("name"), f"{ref_where}.name")
                 key = reader.as_str(ref.get("key"), f"{ref_where}.key")
             optional = reader.as_bool(ref.get("optional"), f"{ref_where}.optional")
-            value_from = ValueFrom(kind, ref_name, key, optional, pair[0].span)
+            value_from = ValueFrom(
+                kind,
+                ref_name,
+                key,
+                optional,
+                pair[0].span,
+                _written(ref.get("name") if ref_name is not None else None),
+                _written(ref.get("key") if key is not None else None),
+            )
             break
     value_span = value_node.span if value is not None and value_node is not None else None
     return EnvVar(name, value, value_from, name_node.span, value_span)
@@ -836,14 +847,23 @@ def _read_env_from(reader: _Reader, node: YNode, where: str) -> EnvFrom | None:
         ref = reader.as_map(pair[1], f"{where}.{kind}")
         if ref is None:
             return None
+        name = reader.as_str(ref.get("name"), f"{where}.{kind}.name")
         return EnvFrom(
             kind,
-            reader.as_str(ref.get("name"), f"{where}.{kind}.name"),
+            name,
             prefix,
             reader.as_bool(ref.get("optional"), f"{where}.{kind}.optional"),
             pair[0].span,
+            _written(ref.get("name") if name is not None else None),
         )
     return None
+
+
+def _written(node: YNode | None) -> Span | None:
+    """A scalar value's span, when it is written on one line (what a fix can rename)."""
+    if node is None or not node.is_scalar or node.span.end_line != node.span.line:
+        return None
+    return node.span
 
 
 def _read_probe(reader: _Reader, kind: str, pair: tuple[YNode, YNode], where: str) -> Probe | None:
