@@ -168,7 +168,7 @@ def test_no_record_holds_a_secret_value(xdg: Path, tmp_path: Path) -> None:
     root = write_tree(
         tmp_path / "svc",
         {
-            "Dockerfile": "FROM python:3.12-slim\nCMD [\"uvicorn\", \"app:app\"]\n",
+            "Dockerfile": 'FROM python:3.12-slim\nCMD ["uvicorn", "app:app"]\n',
             "k8s/secret.yaml": f"""
                 apiVersion: v1
                 kind: Secret
