@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import jsonschema
@@ -83,6 +84,27 @@ def findings(capsys: pytest.CaptureFixture[str], root: Path) -> list[tuple[str, 
     ]
 
 
+def _added(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:
+    """The lines a unified diff of ``before`` → ``after`` adds."""
+    import difflib
+
+    out: list[str] = []
+    for name, data in after.items():
+        old = before.get(name, b"").decode("utf-8", "replace").splitlines()
+        new = data.decode("utf-8", "replace").splitlines()
+        out += [line[1:] for line in difflib.unified_diff(old, new, lineterm="", n=0)
+                if line.startswith("+") and not line.startswith("+++")]  # fmt: skip
+    return sorted(out)
+
+
+def _added_in_diff(diff: str) -> list[str]:
+    return sorted(
+        line[1:]
+        for line in diff.splitlines()
+        if line.startswith("+") and not line.startswith("+++")
+    )
+
+
 @pytest.mark.parametrize(("fixture", "code", "safe"), FIXABLE)
 def test_fix_contract_on_fixture(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, fixture: str, code: str, safe: bool
@@ -108,6 +130,10 @@ def test_fix_contract_on_fixture(
     exit_code, _, err = run(capsys, "check", "--fix", *flags, "--no-cache", str(root))
     assert "fixed" in err
     after = codes(capsys, root)
+    # --diff showed every pass: as many added lines, and each it shows unmasked is written
+    written, shown = _added(files, tree(root)), _added_in_diff(diff)
+    assert len(written) == len(shown)
+    assert not Counter(line for line in shown if "***" not in line) - Counter(written)
     assert not fixable & set(after)  # no finding of that code where it was fixed
     assert set(after) <= set(before)  # and nothing new
     assert exit_code == (1 if after else 0)

@@ -538,9 +538,17 @@ def _fix_root(
     configuration, selected, ignored, workers, _, options = again
     total = Applied()
     fixed = 0
-    for _ in range(10 if write else 1):  # --diff: what one pass changes, nothing written
-        result = run(path, display_root, configuration, selected, ignored, workers, False, options)
-        applied = apply_fixes(path, result.findings, unsafe)
+    # --diff makes the same passes without writing: each pass reads what the earlier ones
+    # changed from memory, so the diff is everything --fix would write.
+    current: dict[str, str] = {}
+    for _ in range(10):
+        overlay = None if write else {p: t.encode("utf-8", "surrogateescape")
+                                      for p, t in current.items()}  # fmt: skip
+        result = run(
+            path, display_root, configuration, selected, ignored, workers, False, options,
+            overlay=overlay,
+        )  # fmt: skip
+        applied = apply_fixes(path, result.findings, unsafe, None if write else current)
         changed = {p: t for p, t in applied.after.items() if t != applied.before[p]}
         if not changed:
             break
@@ -550,6 +558,8 @@ def _fix_root(
             total.after[name] = text
         if write:
             applied.write(path)
+        else:
+            current.update(changed)
     return fixed, diff_text(display_root, total)
 
 

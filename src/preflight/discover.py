@@ -10,7 +10,7 @@ import enum
 import fnmatch
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -637,16 +637,23 @@ def _record_stat(inventory: Inventory, rel: str, entry: os.DirEntry[str]) -> Non
     inventory.stats[rel] = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_mode)
 
 
-def read_files(inventory: Inventory, digest: bool = False) -> None:
+def read_files(
+    inventory: Inventory, digest: bool = False, overlay: Mapping[str, bytes] | None = None
+) -> None:
     """Read what the walk chose (``inventory.pending``), in the walk's order: its text, or a
-    note saying why not where the walk met it; with ``digest``, each file's content hash too."""
+    note saying why not where the walk met it; with ``digest``, each file's content hash too.
+    A file ``overlay`` holds (path → bytes) is read from there instead of the disk."""
     modes: TrackedModes | None = None  # the git index, read at the first script
     modes_read = False
     walk_skipped = inventory.skipped
     unread: list[tuple[int, tuple[str, str]]] = []
     for pending in inventory.pending:
         rel, kind = pending.path, pending.kind
-        data, why_not = _read_bytes(Path(pending.full))
+        data: bytes | None
+        if overlay is not None and rel in overlay:
+            data, why_not = overlay[rel], ""
+        else:
+            data, why_not = _read_bytes(Path(pending.full))
         text, crlf_line = (None, None) if data is None else _decode(data, kind in _BOM_KINDS)
         if data is not None and text is None:
             why_not = _undecodable(data, kind in _BOM_KINDS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,6 +92,7 @@ def build(
     options: Options = Options(),
     progress: Callable[[str], None] = _quiet,
     walked: Inventory | None = None,
+    overlay: Mapping[str, bytes] | None = None,
 ) -> Built:
     """discover → parse → link → graph, once (``run`` then applies the rules). ``progress`` is
     told each stage as it starts (the command line shows it on a terminal). ``walked``: the
@@ -105,7 +106,7 @@ def build(
 
     progress("reading files")
     inventory = walk(root, config, options) if walked is None else walked
-    read_files(inventory, digest=use_cache)  # the hashes: what a run record compares
+    read_files(inventory, digest=use_cache, overlay=overlay)  # digests: for a run record
     notes: list[str] = []
     nested: list[Located] = []
     invalid: list[tuple[str, int, str]] = []
@@ -268,13 +269,16 @@ def run(
     options: Options = Options(),
     *,
     progress: Callable[[str], None] = _quiet,
+    overlay: Mapping[str, bytes] | None = None,
 ) -> Result:
+    """Check ``root``. ``overlay``: files read from there instead of the disk (path → bytes;
+    what ``--diff`` has changed in earlier passes, never written)."""
     import time
 
     walked_ns = time.time_ns()
     walked = walk(root, config, options)
     record = None
-    if use_cache:  # a run over an unchanged tree reports the last run's result
+    if use_cache and overlay is None:  # a run over an unchanged tree reports the last run's result
         from preflight.runcache import RunRecord
 
         key = (display_root, config, None if select is None else tuple(select), tuple(ignore))
@@ -288,7 +292,9 @@ def run(
     from preflight.discover import KINDS
     from preflight.redact import clean_finding, clean_text, redact_source, shorten
 
-    built = build(root, display_root, config, workers, use_cache, options, progress, walked)
+    built = build(
+        root, display_root, config, workers, use_cache, options, progress, walked, overlay
+    )
     inventory, graph, project = built.inventory, built.graph, built.graph.files
     scopes = scope_rules(config, built.nested, select, ignore, options)
     enabled_codes = set().union(*(scope.enabled for scope in scopes))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -186,10 +186,15 @@ class Applied:
             os.replace(tmp, target)
 
 
-def apply_fixes(root: Path, findings: Iterable[Finding], unsafe: bool) -> Applied:
+def apply_fixes(
+    root: Path, findings: Iterable[Finding], unsafe: bool, texts: Mapping[str, str] | None = None
+) -> Applied:
     """The files of ``root`` with every applicable fix of ``findings`` applied (nothing is
-    written: :meth:`Applied.write` does that)."""
+    written: :meth:`Applied.write` does that). A file ``texts`` holds is taken from there, not
+    the disk (``--diff``: what earlier passes changed)."""
     applied = Applied()
+    if texts:
+        applied.before.update(texts)
     taken: dict[str, list[tuple[int, int]]] = {}  # path → offset ranges already edited
     planned: dict[str, list[tuple[int, int, str]]] = {}
     real_root = root.resolve()
