@@ -36,6 +36,8 @@ FIXABLE = [
     ("pkg001-requirements-project", "PKG001", False),
     ("pkg001-dev-group-only", "PKG001", False),
     ("pkg001-k8s-command", "PKG001", False),
+    ("pkg001-poetry-pinned-lock", "PKG001", False),
+    ("pkg001-uv-pinned-lock", "PKG001", False),
     ("pkg002-requirements-uvicorn-worker-missing", "PKG002", False),
     ("prb002-django-project", "PRB002", False),
     ("prb002-flask-factory", "PRB002", False),
@@ -420,3 +422,78 @@ def test_the_same_edit_asked_by_several_findings_is_made_once_and_fixes_them_all
     applied = apply_fixes(tmp_path, [finding_with(edit), finding_with(edit)], unsafe=False)
     assert applied.after["a.txt"] == "sqlalchemy[asyncio]>=2\n"
     assert len(applied.fixed) == 2 and applied.skipped == []
+
+
+REQUIREMENTS_IMAGE = (
+    "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+    "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\n"
+    'CMD ["gunicorn", "-b", "0.0.0.0:8000", "wsgi:app"]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("files", "added", "says"),
+    [
+        # pinned neighbours, the version another requirements file of the project pins
+        (
+            {"requirements/dev.txt": "-r ../requirements.txt\ngunicorn==22.0.0\n"},
+            "gunicorn==22.0.0\n",
+            "pinned like the others to the version in requirements/dev.txt",
+        ),
+        # pinned neighbours, a dev file's range only: written as it is, and the user told to pin
+        (
+            {"requirements-dev.txt": "gunicorn>=22\n"},
+            "gunicorn>=22\n",
+            "the others there are pinned (`==`): pin `gunicorn` to the version you test with",
+        ),
+        # pinned neighbours, no version known anywhere: unpinned, and the user told to pin it
+        ({}, "gunicorn\n", "the others there are pinned"),
+        # neighbours not pinned: another file's constraint as it is, nothing to say
+        (
+            {"requirements.txt": "flask>=3\n", "requirements-dev.txt": "gunicorn~=23.0\n"},
+            "gunicorn~=23.0\n",
+            "",
+        ),
+        # another service's pin (a directory of its own) is not this project's version
+        ({"worker/requirements.txt": "gunicorn==19.0\n"}, "gunicorn\n", "the others"),
+    ],
+)
+def test_pkg001_pins_the_added_requirement_like_its_neighbours(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    files: dict[str, str],
+    added: str,
+    says: str,
+) -> None:
+    root = tmp_path / "svc"
+    root.mkdir()
+    requirements = "# runtime\r\nflask==3.1.0\r\nsqlalchemy==2.0.36  # the ORM\r\n"
+    (root / "Dockerfile").write_text(REQUIREMENTS_IMAGE)
+    (root / "wsgi.py").write_text("from flask import Flask\n\napp = Flask(__name__)\n")
+    (root / "requirements.txt").write_bytes(requirements.encode())
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    requirements = (root / "requirements.txt").read_bytes().decode()
+    _, out, _ = run(capsys, "check", "--format", "json", "--no-cache", str(root))
+    (finding,) = [f for f in json.loads(out)["findings"] if f["code"] == "PKG001"]
+    assert says in finding["autofix"]["message"]
+    assert ("pin" in finding["autofix"]["message"]) == bool(says)
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    newline = "\r\n" if requirements.endswith("\r\n") else "\n"
+    fixed = (root / "requirements.txt").read_bytes().decode()
+    assert fixed == requirements + added.replace("\n", newline)
+    assert [c for c, _, _ in codes(capsys, root)] == []
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    assert (root / "requirements.txt").read_bytes().decode() == fixed
+
+
+def test_pkg001_adds_no_unhashed_line_to_a_hashed_requirements_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "Dockerfile").write_text(REQUIREMENTS_IMAGE)
+    (root / "wsgi.py").write_text("from flask import Flask\n\napp = Flask(__name__)\n")
+    (root / "requirements.txt").write_text("flask==3.1.0 \\\n    --hash=sha256:" + "0" * 64 + "\n")
+    assert findings(capsys, root) == [("PKG001", f"{root}/Dockerfile", 6, False)]
