@@ -32,6 +32,7 @@ FIXABLE = [
     ("db008-uv-lock-sqlalchemy-21", "DB008", True),
     ("env007-v1-import-fails-under-pydantic-2", "ENV007", False),
     ("img001-slim-curl-healthcheck", "IMG001", False),
+    ("img001-continued-healthcheck", "IMG001", False),
     ("pkg001-gunicorn-missing", "PKG001", False),
     ("pkg001-requirements-project", "PKG001", False),
     ("pkg001-dev-group-only", "PKG001", False),
@@ -497,3 +498,63 @@ def test_pkg001_adds_no_unhashed_line_to_a_hashed_requirements_file(
     (root / "wsgi.py").write_text("from flask import Flask\n\napp = Flask(__name__)\n")
     (root / "requirements.txt").write_text("flask==3.1.0 \\\n    --hash=sha256:" + "0" * 64 + "\n")
     assert findings(capsys, root) == [("PKG001", f"{root}/Dockerfile", 6, False)]
+
+
+PYTHON_CHECK = (
+    'CMD ["python", "-c", "import urllib.request; '
+    "urllib.request.urlopen('http://localhost:8000/healthz', timeout=3)\"]"
+)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize(
+    ("healthcheck", "fixed"),
+    [
+        # options on the first line, CMD on a later one, a comment inside the command
+        (
+            "HEALTHCHECK --interval=30s \\\n  CMD curl -fsS \\\n"
+            "  # the app's own route\n  http://localhost:8000/healthz || exit 1\n",
+            f"HEALTHCHECK --interval=30s \\\n  {PYTHON_CHECK}\n",
+        ),
+        # CMD on the first line, the URL on the next, trailing spaces after the last word
+        (
+            "HEALTHCHECK CMD curl -f \\\n    http://localhost:8000/healthz   \n",
+            f"HEALTHCHECK {PYTHON_CHECK}\n",
+        ),
+        # an exec form continued over lines, a comment line naming CMD before the keyword
+        (
+            "HEALTHCHECK --retries=3 \\\n# CMD was wget once\n"
+            '  CMD ["curl", "-f", \\\n  "http://localhost:8000/healthz"]\n',
+            f"HEALTHCHECK --retries=3 \\\n# CMD was wget once\n  {PYTHON_CHECK}\n",
+        ),
+    ],
+)
+def test_img001_replaces_a_continued_healthcheck_command(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    healthcheck: str,
+    fixed: str,
+    newline: str,
+) -> None:
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "img001-continued-healthcheck", root)
+    dockerfile = root / "Dockerfile"
+    head = "FROM python:3.12-slim\n# keep me\nWORKDIR /app\nCOPY requirements.txt .\n"
+    head += "RUN pip install --no-cache-dir -r requirements.txt\nCOPY app ./app\n"
+    tail = 'CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]'  # no newline at the end
+    dockerfile.write_bytes((head + healthcheck + tail).replace("\n", newline).encode())
+    assert [c for c, _, _, fix in findings(capsys, root) if fix] == ["IMG001"]
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    expected = (head + fixed + tail).replace("\n", newline).encode()
+    assert dockerfile.read_bytes() == expected
+    assert codes(capsys, root) == []
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    assert dockerfile.read_bytes() == expected
+
+
+def test_a_continued_edit_needs_the_word_and_the_instruction_s_end() -> None:
+    text = "HEALTHCHECK \\\n  --interval=5s \\\n  CMD curl http://x/ \\\n"
+    edit = Edit.replace_through("Dockerfile", 1, 1, 3, "CMD", "CMD true")
+    assert resolve(finding_with(edit), {"Dockerfile": text}).autofix is None  # goes on
+    edit = Edit.replace_through("Dockerfile", 1, 1, 2, "CMD", "CMD true")
+    assert resolve(finding_with(edit), {"Dockerfile": "HEALTHCHECK \\\n  NONE\n"}).autofix is None
