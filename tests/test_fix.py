@@ -46,6 +46,7 @@ FIXABLE = [
     ("pkg002-uv-log-config-yaml", "PKG002", False),
     ("run001-compose-localhost", "RUN001", True),
     ("run002-k8s-args", "RUN002", True),
+    ("run002-exec-form-port", "RUN002", True),
     ("run003-k8s-command-django-asgi-gthread", "RUN003", False),
     ("run003-procfile-quart-gevent-conf", "RUN003", False),
     ("run003-uv-fastapi-default-sync-worker", "RUN003", False),
@@ -558,3 +559,93 @@ def test_a_continued_edit_needs_the_word_and_the_instruction_s_end() -> None:
     assert resolve(finding_with(edit), {"Dockerfile": text}).autofix is None  # goes on
     edit = Edit.replace_through("Dockerfile", 1, 1, 2, "CMD", "CMD true")
     assert resolve(finding_with(edit), {"Dockerfile": "HEALTHCHECK \\\n  NONE\n"}).autofix is None
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize(
+    ("command", "fixed"),
+    [
+        (
+            'CMD ["gunicorn", "api.main:app", "-b", "0.0.0.0:${PORT:-8000}", "--log-file", "-"]',
+            'CMD ["sh", "-c", "exec gunicorn api.main:app -b \\"0.0.0.0:${PORT:-8000}\\" '
+            '--log-file -"]',
+        ),
+        # a word with a space quoted by shlex.quote; `$PORT` and `${HOST}` in words of their own
+        (
+            'CMD [ "uvicorn", "api.main:app", "--env-file", "my env", \\\n'
+            '      "--port=$PORT", "--host", "${HOST}" ]',
+            'CMD [ "sh", "-c", "exec uvicorn api.main:app --env-file \'my env\' '
+            '\\"--port=$PORT\\" --host \\"${HOST}\\"" ]',
+        ),
+        # continued over lines, with a comment line inside: one line in their place
+        (
+            'CMD ["uvicorn", "api.main:app", \\\n# the platform sets PORT\n'
+            '     "--port", "${PORT}"]',
+            'CMD ["sh", "-c", "exec uvicorn api.main:app --port \\"${PORT}\\""]',
+        ),
+        # what a shell would read otherwise: no fix
+        ('CMD ["uvicorn", "api.main:app", "--port", "${PORT:?unset}"]', None),
+        ('CMD ["uvicorn", "api.main:app", "--port", "${PORT}", "--root-path", "$$x"]', None),
+        # a word the shell would read otherwise, without a reference: shlex.quote's quoting
+        (
+            'CMD ["uvicorn", "api.main:app", "--port", "${PORT}", "--root-path", "/a;b"]',
+            'CMD ["sh", "-c", "exec uvicorn api.main:app --port \\"${PORT}\\" --root-path '
+            "'/a;b'\"]",
+        ),
+        ('CMD ["uvicorn", "api.main:app", "--port", "${PORT};"]', None),
+        ('CMD ["uvicorn", "api.main:app", "--port", "$PORTx"]', None),
+        # a CMD that is an ENTRYPOINT's arguments cannot become a shell
+        ('ENTRYPOINT ["uvicorn"]\nCMD ["api.main:app", "--port", "${PORT}"]', None),
+    ],
+)
+def test_run002_runs_an_exec_form_cmd_through_a_shell(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    command: str,
+    fixed: str | None,
+    newline: str,
+) -> None:
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "run002-exec-form-port", root)
+    dockerfile = root / "Dockerfile"
+    head = dockerfile.read_text().rsplit("CMD", 1)[0]
+    head = head.replace("ENV PORT=8080", "ENV PORT=8080 HOST=0.0.0.0")
+    written = (head + command + "\n").replace("\n", newline).encode()
+    dockerfile.write_bytes(written)
+
+    def run002() -> list[bool]:
+        _, out, _ = run(capsys, "check", "--format", "json", "--no-cache", str(root))
+        found = json.loads(out)["findings"]
+        return [f["autofix"] is not None for f in found if f["code"] == "RUN002"]
+
+    fixes = run002()
+    assert fixes and all(fix == (fixed is not None) for fix in fixes)
+    run(capsys, "check", "--fix", "--select", "RUN002", "--no-cache", str(root))
+    if fixed is None:
+        assert dockerfile.read_bytes() == written
+        return
+    expected = (head + fixed + "\n").replace("\n", newline).encode()
+    assert dockerfile.read_bytes() == expected
+    assert run002() == []
+    run(capsys, "check", "--fix", "--select", "RUN002", "--no-cache", str(root))
+    assert dockerfile.read_bytes() == expected
+
+
+def test_run002_is_unsafe_when_no_env_sets_the_variable(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "run002-exec-form-port", root)
+    dockerfile = root / "Dockerfile"
+    text = dockerfile.read_text().replace("ENV PORT=8080\n", "")
+    dockerfile.write_text(text)
+    _, out, _ = run(capsys, "check", "--format", "json", "--no-cache", str(root))
+    (finding,) = json.loads(out)["findings"]
+    assert finding["autofix"]["applicability"] == "unsafe"
+    assert "no ENV sets `PORT`" in finding["autofix"]["message"]
+    run(capsys, "check", "--fix", "--no-cache", str(root))
+    assert dockerfile.read_text() == text
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    assert '"exec uvicorn api.main:app --host 0.0.0.0 --port \\"${PORT}\\""' in (
+        dockerfile.read_text()
+    )

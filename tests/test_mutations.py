@@ -527,6 +527,7 @@ FIXED_BY_FIX = {
     "gunicorn removed from dependencies",
     "sqlalchemy without the asyncio extra",
     "uvicorn-worker dropped, its worker class still named",
+    "the CMD's bind port from an ENV that no shell expands",
 }
 # Mutations whose findings all carry a fix that does not bring the service back, and why.
 NOT_REPAIRED = {
