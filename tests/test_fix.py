@@ -28,6 +28,7 @@ UPDATE = os.environ.get("PREFLIGHT_UPDATE_SNAPSHOTS") == "1"
 FIXABLE = [
     ("env003-env-example-incomplete", "ENV003", True),
     ("db005-heroku-postgres-scheme", "DB005", True),
+    ("db002-validator-keeps-sslmode", "DB002", False),
     ("db008-sqlalchemy-without-asyncio-extra", "DB008", True),
     ("db008-uv-lock-sqlalchemy-21", "DB008", True),
     ("env007-v1-import-fails-under-pydantic-2", "ENV007", False),
@@ -649,3 +650,92 @@ def test_run002_is_unsafe_when_no_env_sets_the_variable(
     assert '"exec uvicorn api.main:app --host 0.0.0.0 --port \\"${PORT}\\""' in (
         dockerfile.read_text()
     )
+
+
+VALIDATOR_ARGUMENT = '{"class": "Settings", "field": "database_url", "scheme": "postgresql"}'
+SCHEME_VALIDATOR = (
+    '\n    @field_validator("database_url", mode="before")\n    @classmethod\n'
+    "    def _database_url_scheme(cls, value: object) -> object:\n"
+    '        """SQLAlchemy loads no `postgres://` scheme: the same URL as `postgresql://`."""\n'
+    "        if isinstance(value, str):\n"
+    '            value = value.replace("postgres://", "postgresql://", 1)\n'
+    "        return value\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # `field_validator` added to the pydantic import; the class's last line kept
+        (
+            "from pydantic import Field  # fields\nfrom pydantic_settings import BaseSettings\n"
+            "\n\nclass Settings(BaseSettings):\n    database_url: str = Field(...)  # Heroku\n",
+            "from pydantic import Field, field_validator  # fields\n"
+            "from pydantic_settings import BaseSettings\n\n\nclass Settings(BaseSettings):\n"
+            "    database_url: str = Field(...)  # Heroku\n" + SCHEME_VALIDATOR,
+        ),
+        # a parenthesised import keeps its layout; no pydantic import: a line of its own
+        (
+            "from pydantic import (\n    Field,\n)\nclass Settings:\n    database_url: str\n",
+            "from pydantic import (\n    Field,\n    field_validator,\n)\nclass Settings:\n"
+            "    database_url: str\n" + SCHEME_VALIDATOR,
+        ),
+        (
+            "import os\nfrom pydantic_settings import BaseSettings\n# the app's settings\n"
+            "class Settings(BaseSettings):\n    database_url: str\n",
+            "import os\nfrom pydantic_settings import BaseSettings\n"
+            "from pydantic import field_validator\n# the app's settings\n"
+            "class Settings(BaseSettings):\n    database_url: str\n" + SCHEME_VALIDATOR,
+        ),
+        # already there, two classes of that name, no such field: no fix
+        ("class Settings:\n    database_url: str\n" + SCHEME_VALIDATOR, None),
+        ("class Settings:\n    database_url: str\nclass Settings:\n    database_url: str\n", None),
+        ("class Settings:\n    db_url: str\n", None),
+    ],
+)
+def test_the_database_url_validator_codemod(source: str, expected: str | None) -> None:
+    from preflight.codemods import database_url_validator
+
+    assert database_url_validator(source, VALIDATOR_ARGUMENT) == expected
+
+
+def test_the_database_url_validator_follows_the_module_s_indentation_and_newlines() -> None:
+    from preflight.codemods import database_url_validator
+
+    source = "from pydantic import field_validator\r\nclass Settings:\r\n  database_url: str\r\n"
+    changed = database_url_validator(source, VALIDATOR_ARGUMENT)
+    assert changed is not None and changed.startswith(source)
+    added = changed[len(source) :]
+    assert "\n" not in added.replace("\r\n", "")  # every line ends CR LF
+    assert "\r\n  @field_validator(" in added and "\r\n      value = value.replace(" in added
+
+
+def test_db005_adds_the_validator_where_the_secret_s_url_carries_sslmode(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The Heroku case: a literal URL is rewritten where it is written (safe), but a URL with
+    `sslmode` would then hand asyncpg a libpq parameter: its fix is the settings validator
+    (unsafe), which also translates `sslmode`; after both, the check is clean."""
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "db002-validator-keeps-sslmode", root)
+    config = root / "app/config.py"
+    validator = '        return value.replace("postgresql://", "postgresql+asyncpg://", 1)\n'
+    config.write_text(config.read_text().replace(validator, "        return value\n"))
+    secret = root / "k8s/secret.yaml"
+    secret.write_text(secret.read_text().replace('"postgresql://', '"postgres://'))
+    env = root / ".env.example"
+    env.write_text(env.read_text().replace("=postgresql://", "=postgres://"))
+    _, out, _ = run(capsys, "check", "--format", "json", "--no-cache", str(root))
+    fixes = {
+        f["path"].rsplit("/", 1)[-1]: (f["code"], f["autofix"]["applicability"])
+        for f in json.loads(out)["findings"]
+    }
+    assert fixes == {".env.example": ("DB005", "safe"), "secret.yaml": ("DB005", "unsafe")}
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    assert "=postgresql+asyncpg://" in env.read_text()
+    assert '"postgres://' in secret.read_text()  # the Secret is the platform's: not edited
+    assert "def _database_url_for_asyncpg(cls, value: object) -> object:" in config.read_text()
+    assert codes(capsys, root) == []
+    fixed = tree(root)
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    assert tree(root) == fixed
