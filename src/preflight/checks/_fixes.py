@@ -67,11 +67,35 @@ def declare(environment: Environment, dist: str, project: Project) -> Autofix | 
     else:
         entry = f"{dist}{version}"
         edit = Edit.append(target, f"{entry}\n")
+        compiled = _compiled_from(project, target, dist, exact)
+        if compiled is not None:  # pip-compile writes the file: its input gets the package too
+            source_in, in_entry = compiled
+            return Autofix(
+                Applicability.UNSAFE,
+                f"Add `{in_entry}` to {source_in} and `{entry}` to {where}{note} (then run "
+                f"`pip-compile {posixpath.basename(source_in)}`, which writes {where} from it)",
+                (Edit.append(source_in, f"{in_entry}\n"), edit),
+            )
     then = ""
     if environment.runtime_of and lock is not None:
         tool = "uv lock" if lock.endswith("uv.lock") else "poetry lock"
         then = f" (then run `{tool}`)"
     return Autofix(Applicability.UNSAFE, f"Add `{entry}` to {where}{note}{then}", (edit,))
+
+
+def _compiled_from(
+    project: Project, target: str, dist: str, exact: str | None
+) -> tuple[str, str] | None:
+    """The pip-compile input beside a requirements file (`requirements.in` for
+    `requirements.txt`) that does not declare ``dist`` yet, and the line it gets: unpinned, as
+    inputs are written, unless every requirement there is pinned."""
+    source_in = target.removesuffix(".txt") + ".in"
+    listed = project.requirements.get(source_in)
+    name = normalise_name(dist.split("[", 1)[0])
+    if listed is None or any(r.name == name for r in listed.requirements):
+        return None
+    pinned = exact is not None and _all_pinned(listed.requirements, poetry=False)
+    return source_in, f"{dist}=={exact}" if pinned else dist
 
 
 def _nearest_lock(project: Project, directory: str) -> str | None:
