@@ -29,14 +29,18 @@ UPDATE = os.environ.get("PREFLIGHT_UPDATE_SNAPSHOTS") == "1"
 FIXABLE = [
     ("env003-env-example-incomplete", "ENV003", True),
     ("db005-heroku-postgres-scheme", "DB005", True),
+    ("db002-validator-keeps-sslmode", "DB002", False),
     ("db008-sqlalchemy-without-asyncio-extra", "DB008", True),
     ("db008-uv-lock-sqlalchemy-21", "DB008", True),
     ("env007-v1-import-fails-under-pydantic-2", "ENV007", False),
     ("img001-slim-curl-healthcheck", "IMG001", False),
+    ("img001-continued-healthcheck", "IMG001", False),
     ("pkg001-gunicorn-missing", "PKG001", False),
     ("pkg001-requirements-project", "PKG001", False),
     ("pkg001-dev-group-only", "PKG001", False),
     ("pkg001-k8s-command", "PKG001", False),
+    ("pkg001-poetry-pinned-lock", "PKG001", False),
+    ("pkg001-uv-pinned-lock", "PKG001", False),
     ("pkg002-requirements-uvicorn-worker-missing", "PKG002", False),
     ("prb002-django-project", "PRB002", False),
     ("prb002-flask-factory", "PRB002", False),
@@ -44,6 +48,7 @@ FIXABLE = [
     ("pkg002-uv-log-config-yaml", "PKG002", False),
     ("run001-compose-localhost", "RUN001", True),
     ("run002-k8s-args", "RUN002", True),
+    ("run002-exec-form-port", "RUN002", True),
     ("run003-k8s-command-django-asgi-gthread", "RUN003", False),
     ("run003-procfile-quart-gevent-conf", "RUN003", False),
     ("run003-uv-fastapi-default-sync-worker", "RUN003", False),
@@ -451,3 +456,345 @@ def test_the_same_edit_asked_by_several_findings_is_made_once_and_fixes_them_all
     applied = apply_fixes(tmp_path, [finding_with(edit), finding_with(edit)], unsafe=False)
     assert applied.after["a.txt"] == "sqlalchemy[asyncio]>=2\n"
     assert len(applied.fixed) == 2 and applied.skipped == []
+
+
+REQUIREMENTS_IMAGE = (
+    "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+    "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\n"
+    'CMD ["gunicorn", "-b", "0.0.0.0:8000", "wsgi:app"]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("files", "added", "says"),
+    [
+        # pinned neighbours, the version another requirements file of the project pins
+        (
+            {"requirements/dev.txt": "-r ../requirements.txt\ngunicorn==22.0.0\n"},
+            "gunicorn==22.0.0\n",
+            "pinned like the others to the version in requirements/dev.txt",
+        ),
+        # pinned neighbours, a dev file's range only: written as it is, and the user told to pin
+        (
+            {"requirements-dev.txt": "gunicorn>=22\n"},
+            "gunicorn>=22\n",
+            "the others there are pinned (`==`): pin `gunicorn` to the version you test with",
+        ),
+        # pinned neighbours, no version known anywhere: unpinned, and the user told to pin it
+        ({}, "gunicorn\n", "the others there are pinned"),
+        # neighbours not pinned: another file's constraint as it is, nothing to say
+        (
+            {"requirements.txt": "flask>=3\n", "requirements-dev.txt": "gunicorn~=23.0\n"},
+            "gunicorn~=23.0\n",
+            "",
+        ),
+        # another service's pin (a directory of its own) is not this project's version
+        ({"worker/requirements.txt": "gunicorn==19.0\n"}, "gunicorn\n", "the others"),
+    ],
+)
+def test_pkg001_pins_the_added_requirement_like_its_neighbours(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    files: dict[str, str],
+    added: str,
+    says: str,
+) -> None:
+    root = tmp_path / "svc"
+    root.mkdir()
+    requirements = "# runtime\r\nflask==3.1.0\r\nsqlalchemy==2.0.36  # the ORM\r\n"
+    (root / "Dockerfile").write_text(REQUIREMENTS_IMAGE)
+    (root / "wsgi.py").write_text("from flask import Flask\n\napp = Flask(__name__)\n")
+    (root / "requirements.txt").write_bytes(requirements.encode())
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    requirements = (root / "requirements.txt").read_bytes().decode()
+    _, out, _ = run(capsys, "check", "--format", "json", "--no-cache", str(root))
+    (finding,) = [f for f in json.loads(out)["findings"] if f["code"] == "PKG001"]
+    assert says in finding["autofix"]["message"]
+    assert ("pin" in finding["autofix"]["message"]) == bool(says)
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    newline = "\r\n" if requirements.endswith("\r\n") else "\n"
+    fixed = (root / "requirements.txt").read_bytes().decode()
+    assert fixed == requirements + added.replace("\n", newline)
+    assert [c for c, _, _ in codes(capsys, root)] == []
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    assert (root / "requirements.txt").read_bytes().decode() == fixed
+
+
+def test_pkg001_adds_no_unhashed_line_to_a_hashed_requirements_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "Dockerfile").write_text(REQUIREMENTS_IMAGE)
+    (root / "wsgi.py").write_text("from flask import Flask\n\napp = Flask(__name__)\n")
+    (root / "requirements.txt").write_text("flask==3.1.0 \\\n    --hash=sha256:" + "0" * 64 + "\n")
+    assert findings(capsys, root) == [("PKG001", f"{root}/Dockerfile", 6, False)]
+
+
+PYTHON_CHECK = (
+    'CMD ["python", "-c", "import urllib.request; '
+    "urllib.request.urlopen('http://localhost:8000/healthz', timeout=3)\"]"
+)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize(
+    ("healthcheck", "fixed"),
+    [
+        # options on the first line, CMD on a later one, a comment inside the command
+        (
+            "HEALTHCHECK --interval=30s \\\n  CMD curl -fsS \\\n"
+            "  # the app's own route\n  http://localhost:8000/healthz || exit 1\n",
+            f"HEALTHCHECK --interval=30s \\\n  {PYTHON_CHECK}\n",
+        ),
+        # CMD on the first line, the URL on the next, trailing spaces after the last word
+        (
+            "HEALTHCHECK CMD curl -f \\\n    http://localhost:8000/healthz   \n",
+            f"HEALTHCHECK {PYTHON_CHECK}\n",
+        ),
+        # an exec form continued over lines, a comment line naming CMD before the keyword
+        (
+            "HEALTHCHECK --retries=3 \\\n# CMD was wget once\n"
+            '  CMD ["curl", "-f", \\\n  "http://localhost:8000/healthz"]\n',
+            f"HEALTHCHECK --retries=3 \\\n# CMD was wget once\n  {PYTHON_CHECK}\n",
+        ),
+    ],
+)
+def test_img001_replaces_a_continued_healthcheck_command(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    healthcheck: str,
+    fixed: str,
+    newline: str,
+) -> None:
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "img001-continued-healthcheck", root)
+    dockerfile = root / "Dockerfile"
+    head = "FROM python:3.12-slim\n# keep me\nWORKDIR /app\nCOPY requirements.txt .\n"
+    head += "RUN pip install --no-cache-dir -r requirements.txt\nCOPY app ./app\n"
+    tail = 'CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]'  # no newline at the end
+    dockerfile.write_bytes((head + healthcheck + tail).replace("\n", newline).encode())
+    assert [c for c, _, _, fix in findings(capsys, root) if fix] == ["IMG001"]
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    expected = (head + fixed + tail).replace("\n", newline).encode()
+    assert dockerfile.read_bytes() == expected
+    assert codes(capsys, root) == []
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    assert dockerfile.read_bytes() == expected
+
+
+def test_a_continued_edit_needs_the_word_and_the_instruction_s_end() -> None:
+    text = "HEALTHCHECK \\\n  --interval=5s \\\n  CMD curl http://x/ \\\n"
+    edit = Edit.replace_through("Dockerfile", 1, 1, 3, "CMD", "CMD true")
+    assert resolve(finding_with(edit), {"Dockerfile": text}).autofix is None  # goes on
+    edit = Edit.replace_through("Dockerfile", 1, 1, 2, "CMD", "CMD true")
+    assert resolve(finding_with(edit), {"Dockerfile": "HEALTHCHECK \\\n  NONE\n"}).autofix is None
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize(
+    ("command", "fixed"),
+    [
+        (
+            'CMD ["gunicorn", "api.main:app", "-b", "0.0.0.0:${PORT:-8000}", "--log-file", "-"]',
+            'CMD ["sh", "-c", "exec gunicorn api.main:app -b \\"0.0.0.0:${PORT:-8000}\\" '
+            '--log-file -"]',
+        ),
+        # a word with a space quoted by shlex.quote; `$PORT` and `${HOST}` in words of their own
+        (
+            'CMD [ "uvicorn", "api.main:app", "--env-file", "my env", \\\n'
+            '      "--port=$PORT", "--host", "${HOST}" ]',
+            'CMD [ "sh", "-c", "exec uvicorn api.main:app --env-file \'my env\' '
+            '\\"--port=$PORT\\" --host \\"${HOST}\\"" ]',
+        ),
+        # continued over lines, with a comment line inside: one line in their place
+        (
+            'CMD ["uvicorn", "api.main:app", \\\n# the platform sets PORT\n'
+            '     "--port", "${PORT}"]',
+            'CMD ["sh", "-c", "exec uvicorn api.main:app --port \\"${PORT}\\""]',
+        ),
+        # what a shell would read otherwise: no fix
+        ('CMD ["uvicorn", "api.main:app", "--port", "${PORT:?unset}"]', None),
+        ('CMD ["uvicorn", "api.main:app", "--port", "${PORT}", "--root-path", "$$x"]', None),
+        # a word the shell would read otherwise, without a reference: shlex.quote's quoting
+        (
+            'CMD ["uvicorn", "api.main:app", "--port", "${PORT}", "--root-path", "/a;b"]',
+            'CMD ["sh", "-c", "exec uvicorn api.main:app --port \\"${PORT}\\" --root-path '
+            "'/a;b'\"]",
+        ),
+        ('CMD ["uvicorn", "api.main:app", "--port", "${PORT};"]', None),
+        ('CMD ["uvicorn", "api.main:app", "--port", "$PORTx"]', None),
+        # a CMD that is an ENTRYPOINT's arguments cannot become a shell
+        ('ENTRYPOINT ["uvicorn"]\nCMD ["api.main:app", "--port", "${PORT}"]', None),
+    ],
+)
+def test_run002_runs_an_exec_form_cmd_through_a_shell(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    command: str,
+    fixed: str | None,
+    newline: str,
+) -> None:
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "run002-exec-form-port", root)
+    dockerfile = root / "Dockerfile"
+    head = dockerfile.read_text().rsplit("CMD", 1)[0]
+    head = head.replace("ENV PORT=8080", "ENV PORT=8080 HOST=0.0.0.0")
+    written = (head + command + "\n").replace("\n", newline).encode()
+    dockerfile.write_bytes(written)
+
+    def run002() -> list[bool]:
+        _, out, _ = run(capsys, "check", "--format", "json", "--no-cache", str(root))
+        found = json.loads(out)["findings"]
+        return [f["autofix"] is not None for f in found if f["code"] == "RUN002"]
+
+    fixes = run002()
+    assert fixes and all(fix == (fixed is not None) for fix in fixes)
+    run(capsys, "check", "--fix", "--select", "RUN002", "--no-cache", str(root))
+    if fixed is None:
+        assert dockerfile.read_bytes() == written
+        return
+    expected = (head + fixed + "\n").replace("\n", newline).encode()
+    assert dockerfile.read_bytes() == expected
+    assert run002() == []
+    run(capsys, "check", "--fix", "--select", "RUN002", "--no-cache", str(root))
+    assert dockerfile.read_bytes() == expected
+
+
+def test_run002_is_unsafe_when_no_env_sets_the_variable(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "run002-exec-form-port", root)
+    dockerfile = root / "Dockerfile"
+    text = dockerfile.read_text().replace("ENV PORT=8080\n", "")
+    dockerfile.write_text(text)
+    _, out, _ = run(capsys, "check", "--format", "json", "--no-cache", str(root))
+    (finding,) = json.loads(out)["findings"]
+    assert finding["autofix"]["applicability"] == "unsafe"
+    assert "no ENV sets `PORT`" in finding["autofix"]["message"]
+    run(capsys, "check", "--fix", "--no-cache", str(root))
+    assert dockerfile.read_text() == text
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    assert '"exec uvicorn api.main:app --host 0.0.0.0 --port \\"${PORT}\\""' in (
+        dockerfile.read_text()
+    )
+
+
+VALIDATOR_ARGUMENT = '{"class": "Settings", "field": "database_url", "scheme": "postgresql"}'
+SCHEME_VALIDATOR = (
+    '\n    @field_validator("database_url", mode="before")\n    @classmethod\n'
+    "    def _database_url_scheme(cls, value: object) -> object:\n"
+    '        """SQLAlchemy loads no `postgres://` scheme: the same URL as `postgresql://`."""\n'
+    "        if isinstance(value, str):\n"
+    '            value = value.replace("postgres://", "postgresql://", 1)\n'
+    "        return value\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # `field_validator` added to the pydantic import; the class's last line kept
+        (
+            "from pydantic import Field  # fields\nfrom pydantic_settings import BaseSettings\n"
+            "\n\nclass Settings(BaseSettings):\n    database_url: str = Field(...)  # Heroku\n",
+            "from pydantic import Field, field_validator  # fields\n"
+            "from pydantic_settings import BaseSettings\n\n\nclass Settings(BaseSettings):\n"
+            "    database_url: str = Field(...)  # Heroku\n" + SCHEME_VALIDATOR,
+        ),
+        # a parenthesised import keeps its layout; no pydantic import: a line of its own
+        (
+            "from pydantic import (\n    Field,\n)\nclass Settings:\n    database_url: str\n",
+            "from pydantic import (\n    Field,\n    field_validator,\n)\nclass Settings:\n"
+            "    database_url: str\n" + SCHEME_VALIDATOR,
+        ),
+        (
+            "import os\nfrom pydantic_settings import BaseSettings\n# the app's settings\n"
+            "class Settings(BaseSettings):\n    database_url: str\n",
+            "import os\nfrom pydantic_settings import BaseSettings\n"
+            "from pydantic import field_validator\n# the app's settings\n"
+            "class Settings(BaseSettings):\n    database_url: str\n" + SCHEME_VALIDATOR,
+        ),
+        # already there, two classes of that name, no such field: no fix
+        ("class Settings:\n    database_url: str\n" + SCHEME_VALIDATOR, None),
+        ("class Settings:\n    database_url: str\nclass Settings:\n    database_url: str\n", None),
+        ("class Settings:\n    db_url: str\n", None),
+    ],
+)
+def test_the_database_url_validator_codemod(source: str, expected: str | None) -> None:
+    from preflight.codemods import database_url_validator
+
+    assert database_url_validator(source, VALIDATOR_ARGUMENT) == expected
+
+
+def test_the_database_url_validator_follows_the_module_s_indentation_and_newlines() -> None:
+    from preflight.codemods import database_url_validator
+
+    source = "from pydantic import field_validator\r\nclass Settings:\r\n  database_url: str\r\n"
+    changed = database_url_validator(source, VALIDATOR_ARGUMENT)
+    assert changed is not None and changed.startswith(source)
+    added = changed[len(source) :]
+    assert "\n" not in added.replace("\r\n", "")  # every line ends CR LF
+    assert "\r\n  @field_validator(" in added and "\r\n      value = value.replace(" in added
+
+
+def test_db005_adds_the_validator_where_the_secret_s_url_carries_sslmode(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The Heroku case: a literal URL is rewritten where it is written (safe), but a URL with
+    `sslmode` would then hand asyncpg a libpq parameter: its fix is the settings validator
+    (unsafe), which also translates `sslmode`; after both, the check is clean."""
+    root = tmp_path / "svc"
+    shutil.copytree(FIXTURES / "db002-validator-keeps-sslmode", root)
+    config = root / "app/config.py"
+    validator = '        return value.replace("postgresql://", "postgresql+asyncpg://", 1)\n'
+    config.write_text(config.read_text().replace(validator, "        return value\n"))
+    secret = root / "k8s/secret.yaml"
+    secret.write_text(secret.read_text().replace('"postgresql://', '"postgres://'))
+    env = root / ".env.example"
+    env.write_text(env.read_text().replace("=postgresql://", "=postgres://"))
+    _, out, _ = run(capsys, "check", "--format", "json", "--no-cache", str(root))
+    fixes = {
+        f["path"].rsplit("/", 1)[-1]: (f["code"], f["autofix"]["applicability"])
+        for f in json.loads(out)["findings"]
+    }
+    assert fixes == {".env.example": ("DB005", "safe"), "secret.yaml": ("DB005", "unsafe")}
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    assert "=postgresql+asyncpg://" in env.read_text()
+    assert '"postgres://' in secret.read_text()  # the Secret is the platform's: not edited
+    assert "def _database_url_for_asyncpg(cls, value: object) -> object:" in config.read_text()
+    assert codes(capsys, root) == []
+    fixed = tree(root)
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    assert tree(root) == fixed
+
+
+def test_pkg001_declares_in_the_pip_compile_input_too(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "Dockerfile").write_text(REQUIREMENTS_IMAGE)
+    (root / "wsgi.py").write_text("from flask import Flask\n\napp = Flask(__name__)\n")
+    source_in = "flask>=3  # the web framework\nsqlalchemy"  # no newline at the end
+    compiled = (
+        "# This file is autogenerated by pip-compile with Python 3.12\n"
+        "flask==3.1.0\n    # via -r requirements.in\nsqlalchemy==2.0.36\n"
+        "    # via -r requirements.in\n"
+    )
+    (root / "requirements.in").write_text(source_in)
+    (root / "requirements.txt").write_text(compiled)
+    (root / "requirements-dev.txt").write_text("-r requirements.txt\ngunicorn==23.0.0\n")
+    _, out, _ = run(capsys, "check", "--format", "json", "--no-cache", str(root))
+    (finding,) = json.loads(out)["findings"]
+    assert "then run `pip-compile requirements.in`" in finding["autofix"]["message"]
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    assert (root / "requirements.in").read_text() == source_in + "\ngunicorn\n"
+    assert (root / "requirements.txt").read_text() == compiled + "gunicorn==23.0.0\n"
+    assert codes(capsys, root) == []
+    fixed = tree(root)
+    run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
+    assert tree(root) == fixed

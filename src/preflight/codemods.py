@@ -166,6 +166,156 @@ class _AddConfigDict(_transformer()):  # type: ignore[misc]
         return updated.with_changes(names=names)
 
 
+def database_url_validator(text: str, argument: str) -> str | None:
+    """A pydantic v2 `field_validator` (mode="before", on the value as the environment gives
+    it) added at the end of a settings class, rewriting its database URL field for the driver
+    the service installs: `postgres://` → ``scheme``, and for asyncpg also libpq's `sslmode=`
+    → `ssl=` and `channel_binding` dropped. ``argument`` is JSON: {"class", "field",
+    "scheme"}. `field_validator` is imported from pydantic (added to a `from pydantic import`
+    line, or a line of its own after the imports). None when the class is not one top-level
+    class of that name declaring the field, or already has the validator."""
+    import json
+
+    import libcst as cst
+
+    try:
+        wanted = json.loads(argument)
+        class_name, field_name, scheme = wanted["class"], wanted["field"], wanted["scheme"]
+        module = cst.parse_module(text)
+        classes = [
+            index
+            for index, n in enumerate(module.body)
+            if isinstance(n, cst.ClassDef) and n.name.value == class_name
+        ]
+        if len(classes) != 1:
+            return None
+        at = classes[0]
+        target = module.body[at]
+        if not isinstance(target, cst.ClassDef) or not isinstance(target.body, cst.IndentedBlock):
+            return None
+        method = _validator_name(field_name, scheme)
+        if not _declares(target, field_name) or _defines(target, method):
+            return None
+        source = _validator_source(field_name, scheme, method, module.default_indent)
+        function = cst.parse_statement(source, config=module.config_for_parsing)
+        function = function.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
+        body = target.body.with_changes(body=[*target.body.body, function])
+        changed = target.with_changes(body=body)
+        module = module.with_changes(body=[*module.body[:at], changed, *module.body[at + 1 :]])
+        module = _import_field_validator(module)
+    except Exception:
+        return None
+    return module.code
+
+
+def _validator_name(field_name: str, scheme: str) -> str:
+    return f"_{field_name}_for_asyncpg" if scheme.endswith("asyncpg") else f"_{field_name}_scheme"
+
+
+def _validator_source(field_name: str, scheme: str, method: str, indent: str) -> str:
+    """The validator's code at class level (its body indented as the module indents)."""
+    i = indent
+    head = [
+        f'@field_validator("{field_name}", mode="before")',
+        "@classmethod",
+        f"def {method}(cls, value: object) -> object:",
+    ]
+    if scheme.endswith("asyncpg"):
+        body = [
+            '"""The URL as asyncpg takes it (no `postgres://`, `sslmode` or `channel_binding`)."""',
+            "if isinstance(value, str):",
+            f'{i}value = value.replace("postgres://", "{scheme}://", 1)',
+            f'{i}base, _, query = value.partition("?")',
+            f"{i}params = [",
+            f'{i}{i}"ssl=" + param[len("sslmode=") :] if param.startswith("sslmode=") else param',
+            f'{i}{i}for param in query.split("&")',
+            f'{i}{i}if param and not param.startswith("channel_binding=")',
+            f"{i}]",
+            f'{i}value = base + "?" + "&".join(params) if params else base',
+            "return value",
+        ]
+    else:
+        body = [
+            f'"""SQLAlchemy loads no `postgres://` scheme: the same URL as `{scheme}://`."""',
+            "if isinstance(value, str):",
+            f'{i}value = value.replace("postgres://", "{scheme}://", 1)',
+            "return value",
+        ]
+    return "\n".join([*head, *(i + line for line in body)]) + "\n"
+
+
+def _declares(node: cst.ClassDef, field_name: str) -> bool:
+    import libcst as cst
+
+    return any(
+        isinstance(line, cst.SimpleStatementLine)
+        and isinstance(line.body[0], cst.AnnAssign)
+        and isinstance(line.body[0].target, cst.Name)
+        and line.body[0].target.value == field_name
+        for line in node.body.body
+    )
+
+
+def _defines(node: cst.ClassDef, name: str) -> bool:
+    import libcst as cst
+
+    return any(isinstance(s, cst.FunctionDef) and s.name.value == name for s in node.body.body)
+
+
+def _import_field_validator(module: cst.Module) -> cst.Module:
+    """`field_validator` added to the first `from pydantic import …` line, or imported on a
+    line of its own after the module's last top-level import."""
+    import libcst as cst
+
+    last_import = -1
+    for index, statement in enumerate(module.body):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        node = statement.body[0]
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
+            last_import = index
+        if (
+            isinstance(node, cst.ImportFrom)
+            and isinstance(node.module, cst.Name)
+            and node.module.value == "pydantic"
+            and not node.relative
+        ):
+            if isinstance(node.names, cst.ImportStar):
+                return module
+            names = list(node.names)
+            if any(_name(a) == "field_validator" and a.asname is None for a in names):
+                return module
+            trailing = names[-1].comma
+            comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            if isinstance(trailing, cst.Comma):  # a parenthesised list with a trailing comma
+                added = cst.ImportAlias(name=cst.Name("field_validator"), comma=trailing)
+                names[-1] = names[-1].with_changes(
+                    comma=trailing.with_changes(whitespace_after=_next_line(node))
+                )
+            else:
+                names[-1] = names[-1].with_changes(comma=comma)
+                added = cst.ImportAlias(name=cst.Name("field_validator"))
+            names.append(added)
+            line = statement.with_changes(body=[node.with_changes(names=names)])
+            return module.with_changes(body=[*module.body[:index], line, *module.body[index + 1 :]])
+    new = cst.parse_statement("from pydantic import field_validator\n")
+    at = last_import + 1
+    return module.with_changes(body=[*module.body[:at], new, *module.body[at:]])
+
+
+def _next_line(node: cst.ImportFrom) -> cst.BaseParenthesizableWhitespace:
+    """The whitespace between two names of a parenthesised import (one a line, or spaces)."""
+    import libcst as cst
+
+    names = [] if isinstance(node.names, cst.ImportStar) else list(node.names)
+    if len(names) >= 2 and isinstance(names[0].comma, cst.Comma):
+        return names[0].comma.whitespace_after  # as between the first two names
+    if node.lpar is not None:
+        return node.lpar.whitespace_after  # as after the parenthesis
+    return cst.SimpleWhitespace(" ")
+
+
 CODEMODS: dict[str, Callable[[str, str], str | None]] = {
     "pydantic-settings": pydantic_settings,
+    "database-url-validator": database_url_validator,
 }

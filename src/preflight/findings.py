@@ -71,6 +71,16 @@ class Edit:
         return cls(path, line, col, line, col, content, find, to_end_of_line=True)
 
     @classmethod
+    def replace_through(
+        cls, path: str, line: int, col: int, end_line: int, find: str, content: str
+    ) -> Edit:
+        """An instruction continued over lines ``line`` to ``end_line`` (`\\`; comment lines
+        between them allowed): ``find`` as a word, first written at or after (``line``,
+        ``col``) outside those comment lines, and everything after it through the end of
+        ``end_line`` replaced by ``content`` (one line in place of several)."""
+        return cls(path, line, col, end_line, col, content, find, to_end_of_line=True)
+
+    @classmethod
     def python_codemod(cls, path: str, codemod: str, argument: str = "") -> Edit:
         """A libcst codemod of ``path`` (comments and formatting kept outside what it
         rewrites); the engine runs it and reports the one range that changed."""

@@ -69,6 +69,8 @@ def _found(edit: Edit, text: str) -> Edit | None:
     lines = text.split("\n")
     if not 1 <= edit.line <= len(lines):
         return None
+    if edit.to_end_of_line and edit.end_line > edit.line:
+        return _found_through(edit, lines)
     line = lines[edit.line - 1].removesuffix("\r")
     at = line.find(edit.find, max(0, edit.col - 1))
     if at < 0:
@@ -82,6 +84,26 @@ def _found(edit: Edit, text: str) -> Edit | None:
             comment = re.search(r"\s+#", line[at:])
             end = at + comment.start() if comment is not None else end
     return Edit(edit.path, edit.line, at + 1, edit.line, end + 1, edit.content)
+
+
+def _found_through(edit: Edit, lines: list[str]) -> Edit | None:
+    """:meth:`Edit.replace_through`: from the word ``find`` to the end of ``end_line``."""
+    if edit.end_line > len(lines):
+        return None
+    word = re.compile(rf"(?<!\S){re.escape(edit.find)}(?!\S)")
+    for number in range(edit.line, edit.end_line + 1):
+        line = lines[number - 1].removesuffix("\r")
+        if number > edit.line and re.match(r"\s*#", line):
+            continue  # a comment line inside a continued instruction (Docker allows them)
+        found = word.search(line, edit.col - 1 if number == edit.line else 0)
+        if found is not None:
+            break
+    else:
+        return None
+    last = lines[edit.end_line - 1].removesuffix("\r")
+    if last.rstrip().endswith("\\"):
+        return None  # the instruction goes on past the lines the rule knows
+    return Edit(edit.path, number, found.start() + 1, edit.end_line, len(last) + 1, edit.content)
 
 
 def _codemod(edit: Edit, text: str) -> Edit | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from preflight.findings import Applicability, Autofix, Edit
 from preflight.model.databases import DatabaseModel, DatabaseUse, EffectiveUrl
 from preflight.model.graph import Deployment
-from preflight.model.urls import effective_drivers
+from preflight.model.urls import LIBPQ_ONLY_PARAMS, effective_drivers
 from preflight.spans import Related, Span
 
 ASGI_MODULES = ("fastapi", "starlette", "quart", "litestar", "sanic", "aiohttp")
@@ -71,3 +72,47 @@ def related(
 
 def engine_span(use: DatabaseUse) -> Span:
     return use.engine.url.span if use.engine.url is not None else use.engine.span
+
+
+# The libpq parameters the validator `settings_validator` writes translates for asyncpg.
+_TRANSLATED = frozenset({"sslmode", "channel_binding"})
+_SSL_MODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})
+
+
+def settings_validator(
+    db: DatabaseModel, use: DatabaseUse, url: EffectiveUrl, scheme: str
+) -> Autofix | None:
+    """Where the URL comes from the environment through a field of a settings class: a
+    pydantic v2 `field_validator` added to that class (a libcst codemod) that rewrites
+    `postgres://` to ``scheme`` and, for asyncpg, `sslmode=` to `ssl=` without
+    `channel_binding`. Unsafe: code a person should read. None unless the class and field are
+    the one pair every URL of the engine comes through, the class is pydantic v2 style (v1 is
+    ENV007's), and, for asyncpg, every such URL's libpq parameters are ones it translates."""
+    import json
+
+    via = url.settings_field
+    if via is None or {u.settings_field for u in use.urls if u.settings_field} != {via}:
+        return None
+    path, class_name, field_name = via
+    classes = [c for p, c in db.settings if p == path and c.name == class_name]
+    if len(classes) != 1:
+        return None
+    settings = classes[0]
+    if (
+        settings.v1_import is not None
+        or settings.pydantic_v1_validators
+        or any(base.startswith("pydantic.") for base in settings.bases)
+    ):
+        return None
+    if scheme.endswith("asyncpg"):
+        for other in use.urls:
+            names = {name for name in other.original.param_names() if name in LIBPQ_ONLY_PARAMS}
+            modes = {value for name, value in other.original.query if name == "sslmode"}
+            if not names <= _TRANSLATED or not modes <= _SSL_MODES:
+                return None
+    argument = json.dumps({"class": class_name, "field": field_name, "scheme": scheme})
+    return Autofix(
+        Applicability.UNSAFE,
+        f"Rewrite the URL in a validator of `{class_name}.{field_name}` ({path})",
+        (Edit.python_codemod(path, "database-url-validator", argument),),
+    )

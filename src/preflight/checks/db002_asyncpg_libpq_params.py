@@ -33,7 +33,8 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             "once `sslmode` is gone from the URL).",
             headline=f"asyncpg rejects the libpq parameter{'s' if len(set(bad)) > 1 else ''} "
             f"{names}",
-            autofix=None if rewritten else _autofix(url.source.value, url.source.span, set(bad)),
+            autofix=(None if rewritten else _autofix(url.source.value, url.source.span, set(bad)))
+            or _db.settings_validator(db, use, url, "postgresql+asyncpg"),
         )
 
 

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from preflight.checks import _db
 from preflight.checks.rule import Rule
 from preflight.findings import Applicability, Autofix, Edit, Finding, RuleContext, Severity
-from preflight.model.databases import DatabaseModel, DatabaseUse
+from preflight.model.databases import DatabaseModel, DatabaseUse, EffectiveUrl
 from preflight.model.graph import Deployment
+from preflight.model.urls import LIBPQ_ONLY_PARAMS
 from preflight.spans import Span
 
 
@@ -26,8 +27,22 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             "Write `postgresql://` (with the driver, e.g. `postgresql+asyncpg://`), or rewrite "
             "the scheme in the settings validator before the engine is created.",
             headline="SQLAlchemy rejects the `postgres://` scheme",
-            autofix=_rewrite(url.source.value, url.source.span, _driver(db, use)),
+            autofix=_autofix(db, use, url),
         )
+
+
+def _autofix(db: DatabaseModel, use: DatabaseUse, url: EffectiveUrl) -> Autofix | None:
+    """The scheme rewritten where the URL is written (safe); where it cannot be (a base64
+    value), or where that would hand asyncpg the URL's libpq parameters (`sslmode`, which the
+    platform's URL carries too), the conversion added to the settings class's validator
+    instead (unsafe), when the URL comes through one."""
+    driver = _driver(db, use)
+    literal = _rewrite(url.source.value, url.source.span, driver)
+    libpq = any(name in LIBPQ_ONLY_PARAMS for name in url.original.param_names())
+    exposed = driver is not None and driver.endswith("asyncpg") and libpq
+    if driver is not None and (literal is None or (exposed and not url.params_handled)):
+        return _db.settings_validator(db, use, url, driver) or literal
+    return literal
 
 
 def _driver(db: DatabaseModel, use: DatabaseUse) -> str | None:

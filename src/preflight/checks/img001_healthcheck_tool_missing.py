@@ -393,9 +393,10 @@ def _report(
 
 
 def _autofix(missing: _Missing, image: _Image, kind: str, span: Span) -> Autofix | None:
-    """A Dockerfile HEALTHCHECK whose command is one line: its `CMD …` replaced by the same
-    check in Python, which the image has. Unsafe: Python fails on an HTTP error status where a
-    `curl` without `-f` passed, and the timeout is Python's."""
+    """A Dockerfile HEALTHCHECK: its `CMD …` (through the instruction's last line, when it is
+    continued) replaced by the same check in Python, which the image has; its options kept.
+    Unsafe: Python fails on an HTTP error status where a `curl` without `-f` passed, and the
+    timeout is Python's."""
     has_python = (
         image.stage.python is not None if image.stage is not None else image_python(image.ref)
     ) is not None
@@ -404,15 +405,18 @@ def _autofix(missing: _Missing, image: _Image, kind: str, span: Span) -> Autofix
     code = _python_code(missing)
     if "$" in code or '"' in code:
         return None  # a variable needs a shell, quoting needs a person
-    if kind == "docker":  # `HEALTHCHECK [options] CMD …`
+    if kind == "docker":  # `HEALTHCHECK [options] CMD …`, the command on one line or more
         find, content = "CMD", f'CMD ["python", "-c", "{code}"]'
+        if span.end_line > span.line:  # continued (`\\`): the command's lines become one
+            edit = Edit.replace_through(
+                span.path, span.line, span.col, span.end_line, find, content
+            )
+        else:
+            edit = Edit.replace_rest(span.path, span.line, span.col, find, content)
     else:  # compose `test: ["CMD", …]` written as a flow list on its line
         find, content = '["CMD', f'["CMD", "python", "-c", "{code}"]'
-    return Autofix(
-        Applicability.UNSAFE,
-        "Check with Python, which the image has",
-        (Edit.replace_rest(span.path, span.line, span.col, find, content),),
-    )
+        edit = Edit.replace_rest(span.path, span.line, span.col, find, content)
+    return Autofix(Applicability.UNSAFE, "Check with Python, which the image has", (edit,))
 
 
 RULE = Rule(

@@ -17,7 +17,7 @@ from preflight.findings import Finding, RuleContext, Severity
 from preflight.model.facts import Invocation, normalise_name
 from preflight.model.graph import Deployment
 from preflight.model.processes import Process, Step, defers_to_start
-from preflight.model.project import Environment, Launch
+from preflight.model.project import Environment, Launch, Project
 from preflight.spans import Related, Span
 
 CODE = "PKG001"
@@ -58,7 +58,7 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             )
             continue
         for missing in _missing(graph.processes[index], launch, graph, ctx):
-            yield _finding(ctx, launch, missing, declared, graph.files.locks)
+            yield _finding(ctx, launch, missing, declared, graph.files)
 
 
 def _finding(
@@ -66,7 +66,7 @@ def _finding(
     launch: Launch,
     missing: _Missing,
     declared: dict[str, list[tuple[Span, str]]],
-    locks: dict[str, dict[str, str]],
+    files: Project,
 ) -> Finding:
     environment = launch.environment
     assert environment is not None
@@ -105,7 +105,7 @@ def _finding(
         tuple(related),
         fix[0].upper() + fix[1:] + ".",
         headline=headline,
-        autofix=declare(environment, dist, locks),
+        autofix=declare(environment, dist, files),
     )
 
 

@@ -150,7 +150,7 @@ def _autofix(environment: Environment, need: _Need, graph: Deployment) -> Autofi
     another package: declared where the image installs from (unsafe, as PKG001's)."""
     locks = graph.files.locks
     if not need.fix.endswith("[standard]"):
-        return declare(environment, need.fix, locks)
+        return declare(environment, need.fix, graph.files)
     base = need.fix.split("[", 1)[0]
     if environment.runtime_of:
         declared = environment.runtime_of[0].runtime

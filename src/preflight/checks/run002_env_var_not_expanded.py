@@ -84,6 +84,7 @@ def _dockerfile(
     if unknown is not None and any("$" in word for word in launch.argv):
         ctx.silent(launch.span, unknown)
         return
+    autofix = _through_a_shell(graph, launch)
     for step, word, reference in _literal_references(launch, process, ctx):
         program = _program(step)
         span = _locate(launch, word, reference)
@@ -104,7 +105,73 @@ def _dockerfile(
             f'Run the command through a shell that `exec`s it — `["sh", "-c", "exec '
             f'{_shell_command(step)}"]` — so the shell expands `${{{reference.name}}}` and '
             f"{program} stays PID 1; or write the value itself.",
+            autofix=autofix if not reference.paren else None,
         )
+
+
+# What a word may hold around a reference for the rewrite to be exact inside double quotes
+# (shlex's own set of characters that need no quoting), and the references the POSIX shell
+# expands as Docker users mean them: `$NAME`, `${NAME}`, `${NAME:-default}`, `${NAME-default}`.
+_PLAIN = re.compile(r"[\w@%+=:,./-]*", re.ASCII)
+_SHELL_REFERENCE = re.compile(
+    r"\$(?:[A-Z_][A-Z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*(?::?-[\w@%+=:,./-]*)?\})", re.ASCII
+)
+
+
+def _through_a_shell(graph: Deployment, launch: Launch) -> Autofix | None:
+    """`CMD ["uvicorn", "app:app", "--port", "${PORT}"]` → `CMD ["sh", "-c", "exec uvicorn
+    app:app --port \"${PORT}\""]`: the exec form kept (as the reference service writes its
+    CMD, and as hadolint's DL3025 asks), `sh -c` to expand the variables, `exec` so the server
+    stays PID 1 and gets the stop signal. Only for the image's own CMD with no ENTRYPOINT (a
+    CMD that is an ENTRYPOINT's arguments cannot become a shell), a final stage whose base has
+    `/bin/sh`, and words the rewrite keeps exactly: each plain word quoted by `shlex.quote`,
+    each word with a reference in double quotes (one argument, no splitting or globbing, as the
+    exec form passed it) holding nothing else a shell reads. Safe when the image's ENV sets
+    every variable (or a `:-` default covers it): the program and its arguments are those the
+    CMD meant; unsafe otherwise (an unset variable expands to nothing)."""
+    import json
+    import shlex
+
+    dockerfile = graph.files.dockerfiles.get(launch.span.path)
+    if dockerfile is None or dockerfile.final is None:
+        return None
+    entrypoint, cmd = dockerfile.effective_parts()
+    if entrypoint is not None or cmd is None or cmd.shell_form or cmd.argv != launch.argv:
+        return None
+    if not cmd.argv or len(cmd.word_spans) != len(cmd.argv):
+        return None
+    stage = graph.stages[dockerfile.path][dockerfile.final.index]
+    if stage.base_tools is None or stage.base_tools.shell is not True:
+        return None  # distroless, or a base image preflight does not know: maybe no shell
+    words: list[str] = []
+    unset: list[str] = []  # variables no ENV sets and no default covers
+    for word in cmd.argv:
+        if not any(True for _ in _references(word)):
+            if "$" in word:
+                return None  # `$$`, a lower-case `$name`: what was meant is a person's call
+            words.append(shlex.quote(word))
+            continue
+        if not _PLAIN.fullmatch(_SHELL_REFERENCE.sub("", word)):
+            return None
+        for match in _SHELL_REFERENCE.finditer(word):
+            after = word[match.end() : match.end() + 1]
+            if not match.group(0).endswith("}") and re.match(r"[A-Za-z0-9_]", after):
+                return None  # `$PORTx`: the shell would read another name
+            name = match.group(0).strip("${}").split(":", 1)[0].split("-", 1)[0]
+            has_default = "-" in match.group(0)
+            if not has_default and not _dockerfile_env(graph, dockerfile.path, name):
+                unset.append(name)
+        words.append(f'"{word}"')
+    script = "exec " + " ".join(words)
+    first, last = cmd.word_spans[0], cmd.word_spans[-1]
+    content = ", ".join(json.dumps(part, ensure_ascii=False) for part in ("sh", "-c", script))
+    edit = Edit(first.path, first.line, first.col, last.end_line, last.end_col, content)
+    message = 'Run the CMD through `sh -c "exec …"`, which expands it'
+    if unset:  # the shell expands an unset variable to nothing: the platform must set it
+        names = ", ".join(f"`{name}`" for name in dict.fromkeys(unset))
+        message += f" (no ENV sets {names}: the platform running the image must)"
+        return Autofix(Applicability.UNSAFE, message, (edit,))
+    return Autofix(Applicability.SAFE, message, (edit,))
 
 
 def _kubernetes(

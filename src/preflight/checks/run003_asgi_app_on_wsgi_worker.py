@@ -23,6 +23,7 @@ from preflight.knowledge.servers import (
     WORKER_CLASSES,
 )
 from preflight.model.graph import Deployment
+from preflight.model.project import Project
 from preflight.model.serving import Served
 from preflight.spans import Related, Span
 
@@ -49,9 +50,9 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
         if unit.kind == "image" and (unit.deployed_by or unit.overridden_by):
             continue  # judged where it is deployed, with that environment (or not run here)
         if known.interface == "wsgi":
-            finding = _on_wsgi_worker(ctx, unit, span, graph.files.locks)
+            finding = _on_wsgi_worker(ctx, unit, span, graph.files)
         elif known.deprecated:
-            finding = _deprecated(ctx, unit, span, graph.files.locks)
+            finding = _deprecated(ctx, unit, span, graph.files)
         else:
             finding = None
         if finding is None:
@@ -73,9 +74,7 @@ def _anchor(unit: Served) -> Span:
     return unit.word_span("gunicorn")
 
 
-def _on_wsgi_worker(
-    ctx: RuleContext, unit: Served, span: Span, locks: dict[str, dict[str, str]]
-) -> Finding | None:
+def _on_wsgi_worker(ctx: RuleContext, unit: Served, span: Span, files: Project) -> Finding | None:
     worker = unit.worker
     assert worker is not None
     app = unit.app
@@ -109,13 +108,11 @@ def _on_wsgi_worker(
         tuple(related),
         fix,
         headline=f"ASGI app `{target}` on gunicorn's WSGI worker `{worker.name}`",
-        autofix=_autofix(unit, span, locks),
+        autofix=_autofix(unit, span, files),
     )
 
 
-def _deprecated(
-    ctx: RuleContext, unit: Served, span: Span, locks: dict[str, dict[str, str]]
-) -> Finding | None:
+def _deprecated(ctx: RuleContext, unit: Served, span: Span, files: Project) -> Finding | None:
     """`uvicorn.workers.UvicornWorker` with a uvicorn that deprecates it (0.30+)."""
     from packaging.version import InvalidVersion, Version
 
@@ -149,14 +146,14 @@ def _deprecated(
         f"Use `-k {replacement}` and add `uvicorn-worker` to the dependencies.",
         severity=Severity.WARNING,
         headline=f"uvicorn {version} deprecates the worker `{worker.name}`",
-        autofix=_autofix(unit, span, locks),
+        autofix=_autofix(unit, span, files),
     )
 
 
 _ASGI_WORKER = "uvicorn_worker.UvicornWorker"
 
 
-def _autofix(unit: Served, span: Span, locks: dict[str, dict[str, str]]) -> Autofix | None:
+def _autofix(unit: Served, span: Span, files: Project) -> Autofix | None:
     """`uvicorn_worker.UvicornWorker` where the worker class is written (the `-k` value, the
     config's `worker_class`), or `-k` added after `gunicorn` in a Dockerfile CMD or Procfile
     line; and `uvicorn-worker` declared where the image installs from, when it does not yet
@@ -185,14 +182,14 @@ def _autofix(unit: Served, span: Span, locks: dict[str, dict[str, str]]) -> Auto
             find, content = "gunicorn", f"gunicorn -k {_ASGI_WORKER}"
         edits.append(Edit.replace_text(span.path, span.line, max(1, span.col - 1), find, content))
     environment = unit.environment
+    message = f"Serve it with `{_ASGI_WORKER}` (uvicorn-worker)"
     if environment is not None and "uvicorn-worker" not in environment.installed():
-        declared = declare(environment, "uvicorn-worker", locks)
+        declared = declare(environment, "uvicorn-worker", files)
         if declared is None:
             return None
         edits.extend(declared.edits)
-    return Autofix(
-        Applicability.UNSAFE, f"Serve it with `{_ASGI_WORKER}` (uvicorn-worker)", tuple(edits)
-    )
+        message += f"; {declared.message[:1].lower()}{declared.message[1:]}"
+    return Autofix(Applicability.UNSAFE, message, tuple(edits))
 
 
 def _where(unit: Served) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion
@@ -51,6 +51,8 @@ class EffectiveUrl:
     rewrites: tuple[UrlRewrite, ...]
     params_handled: bool  # the code strips or translates libpq parameters
     rewrite_spans: tuple[tuple[Span, str], ...]  # validators/properties that changed it
+    # the settings class field the URL reaches the engine through: (module path, class, field)
+    settings_field: tuple[str, str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -290,7 +292,7 @@ class DatabaseModel:
             for source in chain.sources:
                 effective = _apply(source, chain.rewrites, chain.rewrite_spans)
                 if effective is not None:
-                    use.urls.append(effective)
+                    use.urls.append(replace(effective, settings_field=chain.settings_field))
             use.setting = use.setting or chain.setting
         return use
 
@@ -331,12 +333,13 @@ class DatabaseModel:
                         (*chain.rewrites, *inline),
                         chain.rewrite_spans,
                         chain.setting,
+                        chain.settings_field,
                     )
 
     def _setting_chains(self, attr: str, inline: tuple[UrlRewrite, ...]) -> Iterator[_Chain]:
         numbers = sorted(n for r in self._scope_roots() for n in self._settings_by_root.get(r, ()))
         for number in numbers:
-            _, cls = self.settings[number]
+            settings_path, cls = self.settings[number]
             field_name = attr
             extra: tuple[UrlRewrite, ...] = ()
             spans: tuple[tuple[Span, str], ...] = ()
@@ -372,7 +375,11 @@ class DatabaseModel:
                 )
             env_name = settings_field.env_names[0].upper() if settings_field.env_names else None
             yield _Chain(
-                sources, (*validator, *extra, *inline), (*validator_spans, *spans), env_name
+                sources,
+                (*validator, *extra, *inline),
+                (*validator_spans, *spans),
+                env_name,
+                (settings_path, cls.name, field_name),
             )
 
     def _provided(self, env: str) -> bool:
@@ -423,6 +430,7 @@ class _Chain:
     rewrites: tuple[UrlRewrite, ...]
     rewrite_spans: tuple[tuple[Span, str], ...]
     setting: str | None
+    settings_field: tuple[str, str, str] | None = None  # (module path, class, field)
 
 
 def _describe(expr: UrlExpr) -> str:

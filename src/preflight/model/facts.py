@@ -10,7 +10,7 @@ from __future__ import annotations
 from preflight.parse.manifests import KService, Probe
 from preflight.parse.pyproject import Pyproject
 from preflight.parse.python import BlockingCall, PythonModule
-from preflight.parse.requirements import normalise_name
+from preflight.parse.requirements import Requirement, normalise_name
 from preflight.parse.shell import Invocation, invocations, shell_invocations
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "Probe",
     "Pyproject",
     "PythonModule",
+    "Requirement",
     "invocations",
     "normalise_name",
     "shell_invocations",

@@ -48,6 +48,8 @@ class RequirementsFile:
     requirements: tuple[Requirement, ...]
     includes: tuple[Include, ...]
     problems: tuple[ParseProblem, ...]
+    # a requirement carries `--hash=`: pip then wants a hash for every line (hash-checking mode)
+    hashed: bool = False
 
 
 def parse_requirement(raw: str, span: Span) -> Requirement | None:
@@ -98,7 +100,9 @@ def parse_requirements(path: str, text: str) -> RequirementsFile:
     requirements: list[Requirement] = []
     includes: list[Include] = []
     problems: list[ParseProblem] = []
+    hashed = False
     for line, col, content in _logical_lines(text):
+        hashed = hashed or "--hash" in content
         span = Span(path, line, col, line, col + len(content))
         if content.startswith("-"):
             editable = _parse_option(content, span, includes)
@@ -136,7 +140,7 @@ def parse_requirements(path: str, text: str) -> RequirementsFile:
             )
         else:
             requirements.append(requirement)
-    return RequirementsFile(path, tuple(requirements), tuple(includes), tuple(problems))
+    return RequirementsFile(path, tuple(requirements), tuple(includes), tuple(problems), hashed)
 
 
 def _extras_of(text: str) -> frozenset[str]:
