@@ -203,11 +203,16 @@ _ALL_INTERFACES = {
 }
 
 
+# The last word of an exec-form command that closes on its line, and the space before `]`.
+_EXEC_END = re.compile(r'("(?:[^"\\]|\\.)*")(\s*)\]\s*$')
+
+
 def _autofix(unit: Served, span: Span) -> Autofix | None:
     """Listen on every interface, in the command as written: the loopback address a word
-    names becomes 0.0.0.0 (anywhere); a missing host flag is added after the server's name in
-    a Dockerfile CMD/ENTRYPOINT or a Procfile line (exec form `"uvicorn", "--host",
-    "0.0.0.0"`, shell form `uvicorn --host 0.0.0.0`), where the form is certain. An address in
+    names becomes 0.0.0.0 (anywhere); a missing host flag is added to a Dockerfile
+    CMD/ENTRYPOINT or a Procfile line (exec form: after the last word, `"--port", "8000",
+    "--host", "0.0.0.0"]`; shell form: after the server's name, `uvicorn --host 0.0.0.0`),
+    where the form is certain. An address in
     a config file or in `app.run(...)` is left to a person. Safe: a container has no other
     interface to keep the server from."""
     listen = unit.listen
@@ -227,7 +232,12 @@ def _autofix(unit: Served, span: Span) -> Autofix | None:
         return None  # a YAML list item cannot take two words: left to a person
     line = unit.source.split("\n", 1)[0]
     quoted = f'"{program}"'
-    if line[max(0, span.col - 2) :].startswith(quoted):
+    end = _EXEC_END.search(line)
+    if line[max(0, span.col - 2) :].startswith(quoted) and end is not None:
+        # after the last word, where a person adds an option (`"main:app", "--port", "80"]`)
+        last, gap = end.group(1), end.group(2)
+        find, content = f"{last}{gap}]", f'{last}, "{flag[0]}", "{flag[1]}"{gap}]'
+    elif line[max(0, span.col - 2) :].startswith(quoted):
         find, content = quoted, f'{quoted}, "{flag[0]}", "{flag[1]}"'
     elif '"' in line or "'" in line:
         return None  # quoting the fix cannot be sure of
