@@ -53,6 +53,7 @@ FIXABLE = [
     ("run003-procfile-quart-gevent-conf", "RUN003", False),
     ("run003-uv-fastapi-default-sync-worker", "RUN003", False),
     ("run001-uvicorn-default-host", "RUN001", True),
+    ("run001-uvicorn-run-in-main", "RUN001", False),
     ("env001-secret-holds-the-key", "ENV001", False),
     ("env001-kustomize-base", "ENV001", False),
     ("env002-secret-key-mismatch", "ENV002", False),
@@ -798,3 +799,35 @@ def test_pkg001_declares_in_the_pip_compile_input_too(
     fixed = tree(root)
     run(capsys, "check", "--fix", "--unsafe-fixes", "--no-cache", str(root))
     assert tree(root) == fixed
+
+
+@pytest.mark.parametrize(
+    ("source", "at", "expected"),
+    [
+        (  # a literal host: replaced, its quotes and the comment kept
+            "uvicorn.run(app, host='127.0.0.1', port=8000)  # dev\n",
+            (1, 1),
+            "uvicorn.run(app, host='0.0.0.0', port=8000)  # dev\n",
+        ),
+        (  # no host: added after the last argument
+            'uvicorn.run("main:app", port=8000)\n',
+            (1, 1),
+            'uvicorn.run("main:app", port=8000, host="0.0.0.0")\n',
+        ),
+        (  # one argument per line, a trailing comma: the new one on a line of its own
+            'if True:\n    uvicorn.run(\n        "main:app",\n        port=8000,\n    )\n',
+            (2, 5),
+            'if True:\n    uvicorn.run(\n        "main:app",\n        port=8000,\n'
+            '        host="0.0.0.0",\n    )\n',
+        ),
+        ("app.run()\n", (1, 1), 'app.run(host="0.0.0.0")\n'),
+        ("uvicorn.run(app, **options)\n", (1, 1), None),  # may pass a host
+        ("uvicorn.run(app, host=HOST)\n", (1, 1), None),  # not a literal
+        ("uvicorn.run(app)\n", (2, 1), None),  # no call there
+    ],
+)
+def test_the_server_host_codemod(source: str, at: tuple[int, int], expected: str | None) -> None:
+    from preflight.codemods import CODEMODS
+
+    where = json.dumps({"line": at[0], "col": at[1]})
+    assert CODEMODS["server-host"](source, where) == expected

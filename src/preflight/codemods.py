@@ -315,7 +315,83 @@ def _next_line(node: cst.ImportFrom) -> cst.BaseParenthesizableWhitespace:
     return cst.SimpleWhitespace(" ")
 
 
+def server_host(text: str, argument: str) -> str | None:
+    """The server call at ``argument`` (JSON: {"line", "col"} of `uvicorn.run(...)` or
+    `app.run(...)`) listens on every interface: a literal `host=` becomes `"0.0.0.0"` (its
+    quotes kept), or `host="0.0.0.0"` is added after the last argument when there is none.
+    None when the call is not found there, takes `**options`, or passes the host as anything
+    but a string literal."""
+    import json
+
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    try:
+        wanted = json.loads(argument)
+        line, col = int(wanted["line"]), int(wanted["col"])
+        wrapper = MetadataWrapper(cst.parse_module(text))
+        positions = wrapper.resolve(PositionProvider)
+        module = wrapper.module
+        calls = [
+            node
+            for node, where in positions.items()
+            if isinstance(node, cst.Call)
+            and (where.start.line, where.start.column + 1) == (line, col)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "run"
+        ]
+        if len(calls) != 1:
+            return None
+        call = calls[0]
+        if any(arg.star for arg in call.args):
+            return None
+        hosts = [arg for arg in call.args if arg.keyword and arg.keyword.value == "host"]
+        if hosts:
+            value = hosts[0].value
+            if not isinstance(value, cst.SimpleString):
+                return None
+            quote = value.quote
+            new_arg = hosts[0].with_changes(value=cst.SimpleString(f"{quote}0.0.0.0{quote}"))
+            args = [new_arg if arg is hosts[0] else arg for arg in call.args]
+        else:
+            added = cst.Arg(
+                keyword=cst.Name("host"),
+                value=cst.SimpleString('"0.0.0.0"'),
+                equal=cst.AssignEqual(
+                    whitespace_before=cst.SimpleWhitespace(""),
+                    whitespace_after=cst.SimpleWhitespace(""),
+                ),
+            )
+            if not call.args:
+                args = [added]
+            else:
+                last = call.args[-1]
+                comma = last.comma
+                if isinstance(comma, cst.Comma):  # a trailing comma: one argument per line
+                    before = call.args[-2].comma if len(call.args) > 1 else None
+                    between = (
+                        before.whitespace_after
+                        if isinstance(before, cst.Comma)
+                        else call.whitespace_before_args
+                    )
+                    last = last.with_changes(comma=comma.with_changes(whitespace_after=between))
+                    args = [*call.args[:-1], last, added.with_changes(comma=comma)]
+                else:
+                    separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                    args = [*call.args[:-1], last.with_changes(comma=separator), added]
+        replaced = call.with_changes(args=args)
+
+        class _Swap(cst.CSTTransformer):
+            def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+                return replaced if original is call else updated
+
+        return module.visit(_Swap()).code
+    except Exception:
+        return None
+
+
 CODEMODS: dict[str, Callable[[str, str], str | None]] = {
     "pydantic-settings": pydantic_settings,
     "database-url-validator": database_url_validator,
+    "server-host": server_host,
 }

@@ -8,6 +8,7 @@ port mapping and the kubelet's probes all connect to the pod's address and are r
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -216,6 +217,14 @@ def _autofix(unit: Served, span: Span) -> Autofix | None:
     a config file or in `app.run(...)` is left to a person. Safe: a container has no other
     interface to keep the server from."""
     listen = unit.listen
+    run = unit.command.run
+    if listen.at is not None and run is not None and listen.at == run.span:
+        # `uvicorn.run(app, host="127.0.0.1")`: libcst; unsafe, the same code may serve a
+        # developer's machine, where loopback was the point
+        where = json.dumps({"line": run.span.line, "col": run.span.col})
+        edit = Edit.python_codemod(run.span.path, "server-host", where)
+        message = 'Listen on every interface: `host="0.0.0.0"`'
+        return Autofix(Applicability.UNSAFE, message, (edit,))
     if listen.at is not None:
         return None
     if listen.word:
