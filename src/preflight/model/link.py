@@ -659,6 +659,39 @@ def _environment_for_image(
     return None, why_not, None, None
 
 
+def _source_elsewhere(ref: str | None, index: _ImageIndex, project: Project) -> str | None:
+    """Why an image no Dockerfile here is tied to is built from source elsewhere, or None.
+
+    It is when every Dockerfile of the repository is built, by name, into images of a
+    registry account (`acme/api`, not a local `api:v1` that may be retagged before a push),
+    and this image is in none of those accounts (a third party's image), or is named as a
+    front end (`acme/todo-frontend`, whose source is another repository)."""
+    if not ref or _is_placeholder(ref) or index.strong(ref) or not project.images:
+        return None
+    if "/" not in _repository(ref) or stock_infrastructure(ref) is not None:
+        return None  # an official or local name (`api:latest`), or a stock image
+    if not set(project.images) <= index.named:
+        return None  # a Dockerfile no build names may be the one that builds it
+    built = sorted({b.ref for builds in index.full.values() for b in builds})
+    accounts = {_account(b) for b in built}
+    if any(_is_placeholder(b) or not _account(b) for b in built):
+        return None  # `${REPO}/api`, `api:v1`: the name it is pushed under is not known
+    made = ", ".join(f"`{b}`" for b in built[:3])
+    name = _repository(ref).rsplit("/", 1)[-1].replace("_", "-")
+    if _account(ref) not in accounts:
+        return f"`{ref}` is another account's image: the builds here make {made}"
+    if "frontend" in name.split("-") or javascript_framework(ref):
+        return f"`{ref}` is a front end no Dockerfile here builds (the builds here make {made})"
+    return None
+
+
+def _account(ref: str) -> str:
+    """The registry host and account an image is pushed under (`ghcr.io/acme`), or ""."""
+    from preflight.knowledge.executables import image_name
+
+    return image_name(ref).rpartition("/")[0]
+
+
 def _local_build_beside(ref: str, near: str, project: Project) -> Image | None:
     """The image of the Dockerfile nearest ``near`` when ``ref`` can only be a local build.
 
@@ -856,6 +889,11 @@ def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex)
                             pod_security_context=pod_security,
                             pod_volumes=pod_volumes,
                             unmerged_patches=unmerged.get(manifest.path),
+                            source_elsewhere=(
+                                _source_elsewhere(container.image, index, project)
+                                if dockerfile is None
+                                else None
+                            ),
                         )
                     )
                 if container.command is None and container.args is None:
