@@ -8,6 +8,7 @@ This is where cross-file knowledge lives. Every link records why it was made (``
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -507,7 +508,7 @@ def _builds(project: Project) -> list[_Built]:
             how = f"compose service `{service.name}` in {compose.path}:{line}"
             out.append(
                 _Built(
-                    service.image,
+                    _compose_default(service.image),
                     service.dockerfile,
                     service.build_context or "",
                     service.build_target,
@@ -530,6 +531,19 @@ def _builds(project: Project) -> list[_Built]:
         out.append(_Built(build.image_ref, found[0], found[1], build.target, build.how, rank))
     out.sort(key=lambda built: built.rank)
     return out
+
+
+_COMPOSE_DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^${}]*)\}")
+
+
+def _compose_default(ref: str) -> str:
+    """A compose image name as compose makes it when its variables are not set:
+    `${IMAGE_NAME:-shop-api:latest}` is `shop-api:latest` (a name still holding a `$` is left
+    as written, a placeholder)."""
+    if "${" not in ref:
+        return ref
+    expanded = _COMPOSE_DEFAULT.sub(lambda m: m.group(1), ref)
+    return ref if "$" in expanded or not expanded else expanded
 
 
 def _repository(ref: str) -> str:
@@ -632,6 +646,14 @@ def _environment_for_image(
         return image.environment, None, image.dockerfile, evidence
     if len(candidates) > 1:
         return None, f"image `{ref}` could be built by {len(candidates)} Dockerfiles", None, None
+    around = _named_by_tail(basename, index, near) if near else None
+    if around is not None:
+        image = project.images[around]
+        evidence = Evidence(
+            f"image name `{basename}` ends with the directory of {around}, which holds {near}",
+            strong=False,
+        )
+        return image.environment, None, image.dockerfile, evidence
     if (
         only is not None
         and only.dockerfile.path not in index.named
@@ -657,6 +679,22 @@ def _environment_for_image(
         made = sorted({b.ref for builds in index.full.values() for b in builds})[:3]
         why_not += f" (the builds here make {', '.join(f'`{b}`' for b in made)})"
     return None, why_not, None, None
+
+
+def _named_by_tail(basename: str, index: _ImageIndex, near: str) -> str | None:
+    """The Dockerfile an image is named after by its last word, when the manifest that runs it
+    lives in that Dockerfile's directory: `acme/shop-auth` run by
+    `services/auth/manifests/deploy.yaml` is built from `services/auth/Dockerfile` (a
+    monorepo's `<project>-<service>` names)."""
+    head, dash, tail = basename.rpartition("-")
+    if not dash or not head or len(tail) < 3:
+        return None
+    found = [
+        path
+        for path in index.names.get(tail, {})
+        if posixpath.dirname(path) and near.startswith(posixpath.dirname(path) + "/")
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def _source_elsewhere(ref: str | None, index: _ImageIndex, project: Project) -> str | None:
