@@ -202,6 +202,11 @@ def test_a_script_that_runs_a_factory_app_is_resolved(tmp_path: Path) -> None:
         "Dockerfile": 'FROM python:3.12-slim\nWORKDIR /srv\nCOPY . .\nRUN pip install flask\nCMD ["python", "main.py"]\n',
         "k8s/deploy.yaml": _deployment_of("main"),
     }
-    node = _container(write_tree(tmp_path, files))
+    node = _container(write_tree(tmp_path / "app", files))
     assert node.app is not None and node.app.serves("/health") is not None
     assert node.server_command is not None and node.server_command.port == 5000
+    # whatever the name the factory's app is bound to
+    files["main.py"] = files["main.py"].replace("app = create_app()", "server = create_app()")
+    files["main.py"] = files["main.py"].replace("app.run(", "server.run(")
+    node = _container(write_tree(tmp_path / "server", files))
+    assert node.app is not None and node.server_command is not None

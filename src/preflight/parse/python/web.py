@@ -110,6 +110,7 @@ class _WebExtractor:
         self.views: list[ViewClass] = []
         self.runs: list[AppRun] = []
         self._run_scopes: list[tuple[int, str | None]] = []  # each run and its function
+        self._factory_apps: set[str] = set()  # module-level names bound to `create_app()`
         text = extractor.text
         # Flask facts (blueprints, handoffs, `app.run`) are looked for where Flask may be used:
         # also a script that runs an app its factory makes elsewhere (`app = create_app()`
@@ -181,6 +182,8 @@ class _WebExtractor:
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             callee = (dotted(node.value.func) or "").rsplit(".", 1)[-1]
+            if scope is None and callee == "create_app" and isinstance(targets[0], ast.Name):
+                self._factory_apps.add(targets[0].id)  # `server = create_app()`
             if len(targets) == 1 and isinstance(targets[0], ast.Name) and callee in _APP_CLASSES:
                 kind = "router" if callee in ("APIRouter", "Router") else "app"
                 prefix = _string(_keyword(node.value, "prefix")) or ""
@@ -325,6 +328,7 @@ class _WebExtractor:
         elif method == "run" and (
             self._is_router(owner, scope)
             or (scope is None and "app" in owner.lower() and "." not in owner)
+            or owner in self._factory_apps
         ):
             port_node = call.args[1] if len(call.args) > 1 else _keyword(call, "port")
             host_node = call.args[0] if call.args else _keyword(call, "host")
