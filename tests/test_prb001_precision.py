@@ -208,3 +208,44 @@ def test_locust_with_its_web_ui_and_celery_flower_still_serve(tmp_path: Path) ->
             "k8s/jobs.yaml": pod(_built(command), name="jobs", labels="{app: jobs}"),
         }
         assert prb001(tmp_path / label, files) == [("k8s/jobs.yaml", 13, Severity.ERROR)], label
+
+
+def _served(image: str) -> str:
+    return f"        - name: web\n          image: {image}\n          ports:\n            - containerPort: 8000\n"
+
+
+def test_an_image_built_from_source_elsewhere_is_not_judged(tmp_path: Path) -> None:
+    """Every Dockerfile here is built into an image of account `acme`: an image of another
+    account, or a front end of the same account, is built from another repository (issue 16:
+    a course's sample image, a React front end whose repository is another one)."""
+    base = {
+        "Dockerfile": 'FROM python:3.12-slim\nRUN pip install fastapi uvicorn\nCMD ["uvicorn", "app:app", "--host", "0.0.0.0"]\n',
+        "compose.yaml": "services:\n  api:\n    build: .\n    image: ghcr.io/acme/api:1\n",
+    }
+    for label, image in {
+        "other-account": "docker.io/coursework/hello-python:latest",
+        "front-end": "ghcr.io/acme/todo-frontend:2",
+    }.items():
+        files = {**base, "k8s/web.yaml": pod(_served(image))}
+        assert prb001(tmp_path / label, files) == [], label
+        notes = lint(tmp_path / label, select=["PRB001"]).notes
+        assert any("the builds here make `ghcr.io/acme/api:1`" in note for note in notes), label
+
+
+def test_an_image_that_may_be_built_here_under_another_name_is_judged(tmp_path: Path) -> None:
+    """A local build name may be retagged before a push, a Dockerfile no build names may be
+    the image's, and another image of the account may be built from the same Dockerfile: the
+    container may run this repository's code, so PRB001 judges it."""
+    dockerfile = 'FROM python:3.12-slim\nRUN pip install fastapi uvicorn\nCMD ["uvicorn", "app:app", "--host", "0.0.0.0"]\n'
+    cases = {
+        "local-build-name": ({"compose.yaml": "services:\n  api:\n    build: .\n    image: api:dev\n"}, "acme/api:1"),
+        "unnamed-dockerfile": (
+            {"compose.yaml": "services:\n  api:\n    build: .\n    image: acme/api:1\n",
+             "worker/Dockerfile": dockerfile},
+            "docker.io/coursework/hello-python:latest",
+        ),
+        "same-account": ({"compose.yaml": "services:\n  api:\n    build: .\n    image: acme/api:1\n"}, "acme/admin:1"),
+    }  # fmt: skip
+    for label, (extra, image) in cases.items():
+        files = {"Dockerfile": dockerfile, **extra, "k8s/web.yaml": pod(_served(image))}
+        assert prb001(tmp_path / label, files) == [("k8s/web.yaml", 13, Severity.ERROR)], label

@@ -152,7 +152,8 @@ def database_evidence(graph: Deployment, app: App) -> tuple[Related, ...]:
 
 
 def suggestions(app: App, path: str) -> list[str]:
-    gets = sorted({r.path for r in app.routes if "GET" in r.methods})
+    # the framework's own documentation routes are never what a probe meant
+    gets = sorted({r.path for r in app.routes if "GET" in r.methods and not r.builtin})
     last = path.rstrip("/").rsplit("/", 1)[-1]
     same_end = [p for p in gets if last and p.rstrip("/").rsplit("/", 1)[-1] == last]
     close = difflib.get_close_matches(path, gets, n=3, cutoff=0.5)

@@ -59,16 +59,17 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
             )
             continue
         source = graph.other_language_source(serving) if serving.server_command is None else None
-        if source is not None:
+        elsewhere = run.source_elsewhere if serving.server_command is None else None
+        if source is not None or elsewhere is not None:
             # built here, but not a Python service (a Node, Java or Go one — by its Dockerfile,
-            # or named after a directory holding another language's build): not preflight's
+            # or named after a directory holding another language's build), or built from
+            # another repository's source: not this repository's app
             copy = _probed_copy(probed, serving)
             if copy is not None:
                 yield _dropped(ctx, serving, copy, "")
                 continue
-            ctx.silent(
-                container.span, f"{serving.label}: its image ({source}) is not a Python service"
-            )
+            why = f"its image ({source}) is not a Python service" if source else elsewhere
+            ctx.silent(container.span, f"{serving.label}: {why}")
             continue
         if serving.runs_no_server is not None:
             # what it runs serves no HTTP (a worker, a headless load generator, a compiled

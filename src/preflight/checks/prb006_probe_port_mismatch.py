@@ -18,8 +18,19 @@ def _bind(serving: ContainerNode) -> tuple[int | None, str]:
 
 
 def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
+    proxied = {id(u.node): u.proxy for u in graph.served if u.node is not None and u.proxy}
     for serving in graph.containers:
         container = serving.run.container
+        proxy = proxied.get(id(serving))
+        if proxy is not None:
+            # the command starts a reverse proxy as well (`gunicorn … &` then `nginx`): the
+            # container's ports are the proxy's as much as the server's
+            ctx.silent(
+                container.span,
+                f"{serving.label}: its command starts `{proxy}` as well as the server, so the "
+                "ports it listens on are not only the server's",
+            )
+            continue
         named = {p.name: p.port for p in container.ports if p.name}
         declared = {p.port for p in container.ports if p.port is not None}
         bind, bind_from = _bind(serving)

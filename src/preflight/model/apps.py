@@ -86,6 +86,7 @@ class Route:
     # with one is reached without it (a redirect). FastAPI redirects both ways.
     strict: bool = False
     regex: str | None = None  # Django: the regex the path after its leading slash must match
+    builtin: bool = False  # served by the framework itself (FastAPI's `/docs`), not the project
 
 
 @dataclass(slots=True)
@@ -661,6 +662,11 @@ class AppResolver:
         app.interface = _interface(module, router)
         if router.static:
             app.mounts.append(router.static)  # Flask's `/static/<path:filename>`
+        for builtin in router.builtin:  # FastAPI's own `/docs`, `/openapi.json`, …
+            app.routes.append(
+                Route(("GET", "HEAD"), builtin, None, path, router.span, builtin=True)
+            )
+        app.mounts.extend(router.builtin_maybe)  # moved or disabled by a computed argument
         if router.dynamic_routes:
             app.partial.append(
                 f"`{router.name}` takes its routes from a list preflight does not follow"

@@ -8,6 +8,7 @@ This is where cross-file knowledge lives. Every link records why it was made (``
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -507,7 +508,7 @@ def _builds(project: Project) -> list[_Built]:
             how = f"compose service `{service.name}` in {compose.path}:{line}"
             out.append(
                 _Built(
-                    service.image,
+                    _compose_default(service.image),
                     service.dockerfile,
                     service.build_context or "",
                     service.build_target,
@@ -530,6 +531,19 @@ def _builds(project: Project) -> list[_Built]:
         out.append(_Built(build.image_ref, found[0], found[1], build.target, build.how, rank))
     out.sort(key=lambda built: built.rank)
     return out
+
+
+_COMPOSE_DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^${}]*)\}")
+
+
+def _compose_default(ref: str) -> str:
+    """A compose image name as compose makes it when its variables are not set:
+    `${IMAGE_NAME:-shop-api:latest}` is `shop-api:latest` (a name still holding a `$` is left
+    as written, a placeholder)."""
+    if "${" not in ref:
+        return ref
+    expanded = _COMPOSE_DEFAULT.sub(lambda m: m.group(1), ref)
+    return ref if "$" in expanded or not expanded else expanded
 
 
 def _repository(ref: str) -> str:
@@ -632,6 +646,14 @@ def _environment_for_image(
         return image.environment, None, image.dockerfile, evidence
     if len(candidates) > 1:
         return None, f"image `{ref}` could be built by {len(candidates)} Dockerfiles", None, None
+    around = _named_by_tail(basename, index, near) if near else None
+    if around is not None:
+        image = project.images[around]
+        evidence = Evidence(
+            f"image name `{basename}` ends with the directory of {around}, which holds {near}",
+            strong=False,
+        )
+        return image.environment, None, image.dockerfile, evidence
     if (
         only is not None
         and only.dockerfile.path not in index.named
@@ -657,6 +679,55 @@ def _environment_for_image(
         made = sorted({b.ref for builds in index.full.values() for b in builds})[:3]
         why_not += f" (the builds here make {', '.join(f'`{b}`' for b in made)})"
     return None, why_not, None, None
+
+
+def _named_by_tail(basename: str, index: _ImageIndex, near: str) -> str | None:
+    """The Dockerfile an image is named after by its last word, when the manifest that runs it
+    lives in that Dockerfile's directory: `acme/shop-auth` run by
+    `services/auth/manifests/deploy.yaml` is built from `services/auth/Dockerfile` (a
+    monorepo's `<project>-<service>` names)."""
+    head, dash, tail = basename.rpartition("-")
+    if not dash or not head or len(tail) < 3:
+        return None
+    found = [
+        path
+        for path in index.names.get(tail, {})
+        if posixpath.dirname(path) and near.startswith(posixpath.dirname(path) + "/")
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _source_elsewhere(ref: str | None, index: _ImageIndex, project: Project) -> str | None:
+    """Why an image no Dockerfile here is tied to is built from source elsewhere, or None.
+
+    It is when every Dockerfile of the repository is built, by name, into images of a
+    registry account (`acme/api`, not a local `api:v1` that may be retagged before a push),
+    and this image is in none of those accounts (a third party's image), or is named as a
+    front end (`acme/todo-frontend`, whose source is another repository)."""
+    if not ref or _is_placeholder(ref) or index.strong(ref) or not project.images:
+        return None
+    if "/" not in _repository(ref) or stock_infrastructure(ref) is not None:
+        return None  # an official or local name (`api:latest`), or a stock image
+    if not set(project.images) <= index.named:
+        return None  # a Dockerfile no build names may be the one that builds it
+    built = sorted({b.ref for builds in index.full.values() for b in builds})
+    accounts = {_account(b) for b in built}
+    if any(_is_placeholder(b) or not _account(b) for b in built):
+        return None  # `${REPO}/api`, `api:v1`: the name it is pushed under is not known
+    made = ", ".join(f"`{b}`" for b in built[:3])
+    name = _repository(ref).rsplit("/", 1)[-1].replace("_", "-")
+    if _account(ref) not in accounts:
+        return f"`{ref}` is another account's image: the builds here make {made}"
+    if "frontend" in name.split("-") or javascript_framework(ref):
+        return f"`{ref}` is a front end no Dockerfile here builds (the builds here make {made})"
+    return None
+
+
+def _account(ref: str) -> str:
+    """The registry host and account an image is pushed under (`ghcr.io/acme`), or ""."""
+    from preflight.knowledge.executables import image_name
+
+    return image_name(ref).rpartition("/")[0]
 
 
 def _local_build_beside(ref: str, near: str, project: Project) -> Image | None:
@@ -856,6 +927,11 @@ def _link_manifests(project: Project, texts: dict[str, str], index: _ImageIndex)
                             pod_security_context=pod_security,
                             pod_volumes=pod_volumes,
                             unmerged_patches=unmerged.get(manifest.path),
+                            source_elsewhere=(
+                                _source_elsewhere(container.image, index, project)
+                                if dockerfile is None
+                                else None
+                            ),
                         )
                     )
                 if container.command is None and container.args is None:

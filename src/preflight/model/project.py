@@ -172,6 +172,9 @@ class ContainerRun:
     pod_volumes: dict[str, str] = field(default_factory=dict)
     # why a kustomization that renders it may patch it in a way preflight does not merge
     unmerged_patches: str | None = None
+    # why its image's source is not in this repository (every Dockerfile here is built under
+    # another name, and none under this one), or None
+    source_elsewhere: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

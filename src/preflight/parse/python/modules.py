@@ -48,6 +48,7 @@ _LIBPQ_MARKERS = ("sslmode", "channel_binding", "difference_update_query", "upda
 _ROUTING = re.compile(
     r"include_router|\.mount\(|add_api_route|add_route|add_url_rule|register_blueprint|lask|uart"
     r"|uvicorn\.run|FastAPI\(|Starlette\("  # an app handed to a function (`setup(app)`)
+    r"|create_app\("  # `app = create_app()` then `app.run(…)` in a script: a factory's app
 )
 # gunicorn settings the rules read from a config file (gunicorn.conf.py, `-c file.py`)
 _CONFIG_SETTINGS = frozenset(

@@ -192,6 +192,11 @@ class RouterObj:
     framework: str = "fastapi"
     static: str | None = None  # Flask: the static files' URL prefix (None: no static route)
     cls: str = ""  # the class that makes it: "FastAPI", "Starlette", "Litestar", "Flask", "Quart"
+    # FastAPI: the documentation routes the app serves itself (`/openapi.json`, `/docs`,
+    # `/docs/oauth2-redirect`, `/redoc` unless the constructor moves or disables them), and
+    # the default paths of those a computed argument decides (it may serve them)
+    builtin: tuple[str, ...] = ()
+    builtin_maybe: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

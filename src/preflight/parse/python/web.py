@@ -110,9 +110,14 @@ class _WebExtractor:
         self.views: list[ViewClass] = []
         self.runs: list[AppRun] = []
         self._run_scopes: list[tuple[int, str | None]] = []  # each run and its function
+        self._factory_apps: set[str] = set()  # module-level names bound to `create_app()`
         text = extractor.text
-        # Flask facts (blueprints, handoffs, `app.run`) are looked for where Flask may be used
-        self.flaskish = not text or any(w in text for w in ("lask", "uart", "Blueprint"))
+        # Flask facts (blueprints, handoffs, `app.run`) are looked for where Flask may be used:
+        # also a script that runs an app its factory makes elsewhere (`app = create_app()`
+        # then `app.run(port=5000)`, with no word of Flask in the file)
+        self.flaskish = not text or any(
+            w in text for w in ("lask", "uart", "Blueprint", "create_app(")
+        )
         self._params: dict[str, tuple[str, ...]] = {}  # function -> its parameters
         # try statement -> it guards a call and swallows the error: asked once per statement,
         # not once per enclosing function (nested defs each walk the try again otherwise)
@@ -177,14 +182,25 @@ class _WebExtractor:
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             callee = (dotted(node.value.func) or "").rsplit(".", 1)[-1]
+            if scope is None and callee == "create_app" and isinstance(targets[0], ast.Name):
+                self._factory_apps.add(targets[0].id)  # `server = create_app()`
             if len(targets) == 1 and isinstance(targets[0], ast.Name) and callee in _APP_CLASSES:
                 kind = "router" if callee in ("APIRouter", "Router") else "app"
                 prefix = _string(_keyword(node.value, "prefix")) or ""
                 # Litestar takes its routes as `route_handlers=[...]`: not followed
                 dynamic = _keyword(node.value, "routes") is not None or callee == "Litestar"
+                builtin, maybe = _fastapi_builtin(node.value) if callee == "FastAPI" else ((), ())
                 self.routers.append(
                     RouterObj(
-                        targets[0].id, kind, prefix, scope, self.x.span(node), dynamic, cls=callee
+                        targets[0].id,
+                        kind,
+                        prefix,
+                        scope,
+                        self.x.span(node),
+                        dynamic,
+                        cls=callee,
+                        builtin=builtin,
+                        builtin_maybe=maybe,
                     )
                 )
             elif (
@@ -312,6 +328,7 @@ class _WebExtractor:
         elif method == "run" and (
             self._is_router(owner, scope)
             or (scope is None and "app" in owner.lower() and "." not in owner)
+            or owner in self._factory_apps
         ):
             port_node = call.args[1] if len(call.args) > 1 else _keyword(call, "port")
             host_node = call.args[0] if call.args else _keyword(call, "host")
@@ -553,6 +570,42 @@ def _true_keywords(call: ast.Call) -> list[tuple[str, ast.expr]]:
         for k in call.keywords
         if k.arg is not None and isinstance(k.value, ast.Constant) and k.value.value is True
     ]
+
+
+# FastAPI's constructor arguments that add documentation routes, with their defaults
+# (fastapi/applications.py: `setup()` adds `docs_url` and `swagger_ui_oauth2_redirect_url` and
+# `redoc_url` only when `openapi_url` is set, the redirect only when `docs_url` is)
+_FASTAPI_DOCS = (
+    ("openapi_url", "/openapi.json"),
+    ("docs_url", "/docs"),
+    ("swagger_ui_oauth2_redirect_url", "/docs/oauth2-redirect"),
+    ("redoc_url", "/redoc"),
+)
+
+
+def _fastapi_builtin(call: ast.Call) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The documentation paths `FastAPI(...)` serves, and the default paths of those a
+    computed argument (`docs_url=settings.docs_url`, `**options`) decides."""
+    if any(k.arg is None for k in call.keywords):
+        return (), tuple(default for _, default in _FASTAPI_DOCS)
+    paths: dict[str, str | None] = {}
+    computed: list[str] = []
+    for name, default in _FASTAPI_DOCS:
+        node = _keyword(call, name)
+        if node is None:
+            paths[name] = default
+        elif isinstance(node, ast.Constant) and node.value is None:
+            paths[name] = None
+        elif _string(node) is not None:
+            paths[name] = _string(node) or None
+        else:
+            paths[name] = None
+            computed.append(default)
+    if paths["openapi_url"] is None and "/openapi.json" not in computed:
+        return (), ()
+    if paths["docs_url"] is None and "/docs" not in computed:
+        paths["swagger_ui_oauth2_redirect_url"] = None
+    return tuple(p for p in paths.values() if p), tuple(computed)
 
 
 def _keyword_names(call: ast.Call) -> tuple[str, ...]:
