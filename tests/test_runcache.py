@@ -155,10 +155,10 @@ def test_a_record_not_signed_with_the_users_key_is_ignored(
     built = Built(monkeypatch)
     check(repo)
     (record,) = records(xdg)
-    mac, _, body = record.read_bytes().partition(b"\n")
+    body, _, mac = record.read_bytes().rpartition(b"\n")
     data = json.loads(body)
     data["result"]["m"]["findings"] = []  # a forged "all clear"
-    record.write_bytes(mac + b"\n" + json.dumps(data).encode())
+    record.write_bytes(json.dumps(data).encode() + b"\n" + mac)
     assert [f.code for f in check(repo).findings] == ["PKG001"]
     assert built.count == 2
 

@@ -41,7 +41,7 @@ import secrets
 import stat
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -421,8 +421,9 @@ def read_private_file(dir_fd: int, name: str, cap: int) -> bytes | None:
         os.close(fd)
 
 
-def _write_atomic(dir_fd: int, name: str, data: bytes) -> bool:
-    """Replace ``name`` by a new 0600 file holding ``data``, or leave it as it was.
+def _write_atomic(dir_fd: int, name: str, data: bytes | Iterable[bytes]) -> bool:
+    """Replace ``name`` by a new 0600 file holding ``data`` (bytes, or chunks of them written
+    in turn), or leave it as it was.
 
     The new file is created with O_EXCL|O_NOFOLLOW under a random name (nothing planted is
     reused or followed) and renamed over ``name`` (a rename replaces a link, never writes
@@ -437,7 +438,11 @@ def _write_atomic(dir_fd: int, name: str, data: bytes) -> bool:
         return False
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                for chunk in data:
+                    handle.write(chunk)
         os.replace(temporary, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         return True
     except OSError:  # a full disk, most likely: no partial file is left behind

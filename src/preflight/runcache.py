@@ -34,6 +34,7 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from preflight.spans import Related, Span
 
 __all__ = ["RunRecord", "package_stamp"]
 
-_FORMAT = 1
+_FORMAT = 3
 _RACY_NS = 2_000_000_000  # a file modified this close before the walk is compared by content
 _MAX_RECORD_BYTES = 64 * 1024 * 1024
 
@@ -164,14 +165,16 @@ class RunRecord:
         if result.internal_errors or not self._walk:
             return  # a rule that crashed found nothing: run again next time
         try:
-            encoded = _encode(_result_fields(result))
+            fields = _result_fields(result)
+            for value in fields.values():  # refused before anything is written
+                _check_encodable(value)
         except ValueError:
             return
         known = {**inventory.heads, **inventory.digests} if digests is None else digests
         files = {path: [*stat, known.get(path)] for path, stat in inventory.stats.items()}
         if scripts is None:
             scripts = self._modes(inventory)
-        body = json.dumps(
+        head = json.dumps(
             {
                 "format": _FORMAT,
                 "key": self._key_digest,
@@ -179,16 +182,25 @@ class RunRecord:
                 "walk": self._walk,
                 "files": files,
                 "scripts": scripts,
-                "result": encoded,
             },
             separators=(",", ":"),
-        ).encode()
+        )
         home, key, _ = _open_home(self.root)
         if home is None or key is None:
             return
+        mac = hmac.new(key, digestmod=hashlib.sha256)
+
+        def chunks() -> Iterator[bytes]:
+            # the body a piece at a time (a result of 20,000 findings is never held whole as
+            # text beside the result), its signature last
+            for piece in (f'{head[:-1]},"result":', *_dumps(fields), "}"):
+                data = piece.encode()
+                mac.update(data)
+                yield data
+            yield b"\n" + mac.hexdigest().encode()
+
         try:
-            mac = hmac.new(key, body, hashlib.sha256).hexdigest().encode()
-            if write_atomic(home, self._name, mac + b"\n" + body):
+            if write_atomic(home, self._name, chunks()):
                 prune(home, self._name)
         finally:
             os.close(home)
@@ -206,7 +218,7 @@ class RunRecord:
             os.close(home)
         if blob is None:
             return None
-        mac, _, body = blob.partition(b"\n")
+        body, _, mac = blob.rpartition(b"\n")
         if not hmac.compare_digest(mac, hmac.new(key, body, hashlib.sha256).hexdigest().encode()):
             return None
         try:
@@ -278,7 +290,35 @@ def _result_fields(result: Result) -> dict[str, Any]:
     }
 
 
+def _dumps(fields: dict[str, Any]) -> Iterator[str]:
+    """``_encode(fields)`` as pieces of JSON text, a list's items one at a time."""
+    yield '{"m":{'
+    for index, (name, value) in enumerate(fields.items()):
+        yield f"{',' if index else ''}{json.dumps(name)}:"
+        if isinstance(value, list):
+            yield "["
+            for position, item in enumerate(value):
+                text = json.dumps(_encode(item), separators=(",", ":"))
+                yield f",{text}" if position else text
+            yield "]"
+        else:
+            yield json.dumps(_encode(value), separators=(",", ":"))
+    yield "}}"
+
+
+def _check_encodable(value: Any) -> None:
+    """Raise ValueError if ``value`` holds anything :func:`_encode` refuses (cheaply: the
+    types, not the text)."""
+    if isinstance(value, list):
+        for item in value:
+            _encode(item)
+    else:
+        _encode(value)
+
+
 def _encode(value: Any) -> Any:
+    if type(value) is Span:  # most of a result: a list, not a tagged object
+        return {"s": [value.path, value.line, value.col, value.end_line, value.end_col]}
     if isinstance(value, enum.Enum):
         name = type(value).__name__
         if _ENUMS.get(name) is not type(value):
@@ -310,6 +350,9 @@ def _decode(data: Any) -> Any:
         return [_decode(item) for item in data]
     if not isinstance(data, dict):
         raise ValueError("not a record value")
+    if "s" in data:
+        path, line, col, end_line, end_col = data["s"]
+        return Span(str(path), int(line), int(col), int(end_line), int(end_col))
     if "e" in data:
         return _ENUMS[data["e"]](data["v"])
     if "d" in data:
