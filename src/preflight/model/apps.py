@@ -499,11 +499,13 @@ class AppResolver:
 
     def module_file(self, dotted_name: str, near: str = "") -> str | None:
         relative = dotted_name.replace(".", "/")
-        found = sorted(
-            {p for o in (f"{relative}.py", f"{relative}/__init__.py") for p in self.index.find(o)}
-        )
+        tails = (f"{relative}.py", f"{relative}/__init__.py")
+        found: list[str] = []
         if near:
-            found = [p for p in found if p.startswith(near.rstrip("/") + "/")] or found
+            prefix = near.rstrip("/") + "/"
+            found = sorted({p for tail in tails for p in self.index.find_under(tail, prefix)})
+        if not found:
+            found = sorted({p for tail in tails for p in self.index.find(tail)})
         found.sort(key=lambda p: (p.count("/"), p))
         if len(found) > 1 and found[0].count("/") == found[1].count("/"):
             return None

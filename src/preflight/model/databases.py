@@ -12,6 +12,7 @@ When the path from engine to variable cannot be followed, the engine is kept wit
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -157,6 +158,16 @@ class ModuleIndex:
 
     def find(self, relative: str) -> list[str]:
         return self.by_tail.get(relative, [])
+
+    def find_under(self, relative: str, prefix: str) -> list[str]:
+        """``find(relative)`` for the paths starting with ``prefix`` (a directory and its
+        `/`), sorted: a range of the sorted tail, not a scan of every module sharing it (a
+        monorepo of 2,000 services has 2,000 `app/main.py`). Each tail's list is sorted: the
+        paths are indexed in order."""
+        ordered = self.by_tail.get(relative, [])
+        start = bisect.bisect_left(ordered, prefix)
+        stop = bisect.bisect_left(ordered, prefix[:-1] + chr(ord(prefix[-1]) + 1))
+        return ordered[start:stop]
 
 
 _INDEXES: dict[int, tuple[object, ModuleIndex]] = {}
