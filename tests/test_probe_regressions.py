@@ -189,3 +189,26 @@ def test_prb005_is_silent_when_the_database_is_a_file_in_each_pod(tmp_path: Path
     result = lint(root)
     assert "PRB005" not in [f.code for f in result.findings]
     assert any("uses no network database" in note for note in result.notes)
+
+
+def test_a_claim_proven_by_a_handler_relates_that_handler(tmp_path: Path) -> None:
+    """Issue 16: with no engine, the route that talks to the database is the proof, for PRB003
+    and (once the readiness probe reaches a handler that checks nothing) for PRB004 too."""
+    import shutil
+
+    from conftest import FIXTURES, lint
+
+    (prb003,) = lint(FIXTURES / "prb003-raw-driver-no-engine").findings
+    assert [(r.span.path, r.span.line) for r in prb003.related] == [("app/main.py", 15)]
+    root = tmp_path / "service"
+    shutil.copytree(FIXTURES / "prb003-raw-driver-no-engine", root)
+    deployment = root / "k8s" / "deployment.yaml"
+    deployment.write_text(
+        deployment.read_text().replace(
+            "          readinessProbe:\n            tcpSocket:\n",
+            "          readinessProbe:\n            httpGet:\n              path: /healthz\n",
+        )
+    )
+    (prb004,) = lint(root, select=["PRB003", "PRB004"]).findings
+    assert prb004.code == "PRB004"
+    assert ("app/main.py", 15) in {(r.span.path, r.span.line) for r in prb004.related}
