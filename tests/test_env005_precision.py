@@ -249,3 +249,25 @@ def test_the_clean_fixture_s_true_side(tmp_path: Path, old: str, new: str) -> No
         text = text.replace("jwt.pub:", "jwt.key:")
     secret_file.write_text(text)
     assert [f.code for f in lint(root, select=["ENV005"]).findings] == ["ENV005"]
+
+
+def test_a_whole_env_file_in_a_secret_is_judged_line_by_line(tmp_path: Path) -> None:
+    """Issue 16: `.env: |` in stringData; its real lines are reported (one finding, each line
+    related), and the same file holding placeholders only is silent."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    fixture = FIXTURES / "env005-secret-holds-env-file"
+    (finding,) = lint(fixture, select=["ENV005"]).findings
+    assert (finding.span.line, [r.span.line for r in finding.related]) == (13, [14])
+    assert "Zr4vN8qLm2Tx" not in finding.message
+    root = tmp_path / "service"
+    shutil.copytree(fixture, root)
+    secret_file = root / "k8s" / "secret.yaml"
+    text = secret_file.read_text()
+    text = text.replace("Zr4vN8qLm2Tx", "change-me").replace(
+        "KjVQ7M0lqSJWtuZjmp7Wk62fe3q8GIt3SG2-Rql_AXA", "your-secret-key"
+    )
+    secret_file.write_text(text)
+    assert lint(root, select=["ENV005"]).findings == []
