@@ -254,7 +254,6 @@ def test_an_image_that_may_be_built_here_under_another_name_is_judged(tmp_path: 
 def test_the_portless_fixture_reports_what_serves_and_says_why_the_rest_is_silent() -> None:
     """Issue 16's three PRB001 shapes on one fixture, with --verbose naming each silence."""
     from conftest import FIXTURES, lint
-
     from preflight.findings import Severity
 
     result = lint(FIXTURES / "prb001-portless-pod-behind-a-service", select=["PRB001"])

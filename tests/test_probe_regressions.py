@@ -212,3 +212,18 @@ def test_a_claim_proven_by_a_handler_relates_that_handler(tmp_path: Path) -> Non
     (prb004,) = lint(root, select=["PRB003", "PRB004"]).findings
     assert prb004.code == "PRB004"
     assert ("app/main.py", 15) in {(r.span.path, r.span.line) for r in prb004.related}
+
+
+def test_the_no_database_fixture_s_true_side(tmp_path: Path) -> None:
+    """With a database client installed, the same handler is the proof PRB004 relates."""
+    import shutil
+
+    from conftest import FIXTURES, lint
+
+    root = tmp_path / "service"
+    shutil.copytree(FIXTURES / "prb004-clean-no-database", root)
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"openai==1.57.0"', '"psycopg==3.2.3"'))
+    (finding,) = lint(root, select=["PRB003", "PRB004"]).findings
+    assert finding.code == "PRB004"
+    assert ("app/main.py", 16) in {(r.span.path, r.span.line) for r in finding.related}
