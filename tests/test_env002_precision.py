@@ -92,7 +92,7 @@ def test_the_clean_fixture_names_where_each_secret_is_created(tmp_path: Path) ->
 
     from conftest import FIXTURES
 
-    fixture = FIXTURES / "env002-clean-secrets-created-outside-manifests"
+    fixture = FIXTURES / "env002-clean-created-outside"
     result = lint(fixture, select=["ENV002"])
     assert result.findings == []
     told = " ".join(result.notes)
