@@ -83,3 +83,37 @@ def test_one_finding_per_missing_name_with_every_reference_related(tmp_path: Pat
     (finding,) = lint(root, select=["ENV002"]).findings
     assert "and 2 more place(s)" in finding.message
     assert {r.span.path for r in finding.related} == {"k8s/a.yaml", "k8s/b.yaml"}
+
+
+def test_the_clean_fixture_names_where_each_secret_is_created(tmp_path: Path) -> None:
+    """Issue 16: each Secret created outside manifests is defined, and --verbose says where;
+    without the file that creates it, the same reference is reported."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    fixture = FIXTURES / "env002-clean-created-outside"
+    result = lint(fixture, select=["ENV002"])
+    assert result.findings == []
+    told = " ".join(result.notes)
+    for name, where in [
+        ("payments-db", "README.md:6"),
+        ("payments-webhooks", "Makefile:2"),
+        ("payments-signing", "k8s/kustomization.yaml:6"),
+        ("payments-sentry", ".github/workflows/deploy.yml:8"),
+    ]:
+        assert f"`{name}` is defined outside manifests" in told and where in told
+    for creator, name in [
+        ("README.md", "payments-db"),
+        ("Makefile", "payments-webhooks"),
+        (".github/workflows/deploy.yml", "payments-sentry"),
+        ("k8s/vault.yaml", "payments-vault"),
+    ]:
+        root = tmp_path / creator.replace("/", "_")
+        shutil.copytree(fixture, root)
+        (root / creator).unlink()
+        if creator == "k8s/vault.yaml":
+            kustomization = root / "k8s" / "kustomization.yaml"
+            kustomization.write_text(kustomization.read_text().replace("  - vault.yaml\n", ""))
+        (finding,) = lint(root, select=["ENV002"]).findings
+        assert f"`{name}`" in finding.message

@@ -226,3 +226,48 @@ def test_a_secret_a_readme_says_to_replace_is_kept_at_warning(
         (note,) = [r for r in result.findings[0].related if r.span.path == "README.md"]
         assert "tells the reader to replace them" in result.findings[0].message
         assert note.span.line in (1, 4)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("POSTGRES_USER: todo", "POSTGRES_PASSWORD: k8Hq2xP0aZ41"),
+        ("PUBLIC KEY", "PRIVATE KEY"),
+    ],
+)
+def test_the_clean_fixture_s_true_side(tmp_path: Path, old: str, new: str) -> None:
+    """The clean fixture is silent for what it holds, not because ENV005 never reads it."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    root = tmp_path / "service"
+    shutil.copytree(FIXTURES / "env005-clean-config-keys-public-keys-encrypted", root)
+    secret_file = root / "k8s" / "secret.yaml"
+    text = secret_file.read_text().replace(old, new)
+    if new == "PRIVATE KEY":
+        text = text.replace("jwt.pub:", "jwt.key:")
+    secret_file.write_text(text)
+    assert [f.code for f in lint(root, select=["ENV005"]).findings] == ["ENV005"]
+
+
+def test_a_whole_env_file_in_a_secret_is_judged_line_by_line(tmp_path: Path) -> None:
+    """Issue 16: `.env: |` in stringData; its real lines are reported (one finding, each line
+    related), and the same file holding placeholders only is silent."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    fixture = FIXTURES / "env005-secret-holds-env-file"
+    (finding,) = lint(fixture, select=["ENV005"]).findings
+    assert (finding.span.line, [r.span.line for r in finding.related]) == (13, [14])
+    assert "Zr4vN8qLm2Tx" not in finding.message
+    root = tmp_path / "service"
+    shutil.copytree(fixture, root)
+    secret_file = root / "k8s" / "secret.yaml"
+    text = secret_file.read_text()
+    text = text.replace("Zr4vN8qLm2Tx", "change-me").replace(
+        "KjVQ7M0lqSJWtuZjmp7Wk62fe3q8GIt3SG2-Rql_AXA", "your-secret-key"
+    )
+    secret_file.write_text(text)
+    assert lint(root, select=["ENV005"]).findings == []

@@ -249,3 +249,19 @@ def test_an_image_that_may_be_built_here_under_another_name_is_judged(tmp_path: 
     for label, (extra, image) in cases.items():
         files = {"Dockerfile": dockerfile, **extra, "k8s/web.yaml": pod(_served(image))}
         assert prb001(tmp_path / label, files) == [("k8s/web.yaml", 13, Severity.ERROR)], label
+
+
+def test_the_portless_fixture_reports_what_serves_and_says_why_the_rest_is_silent() -> None:
+    """Issue 16's three PRB001 shapes on one fixture, with --verbose naming each silence."""
+    from conftest import FIXTURES, lint
+    from preflight.findings import Severity
+
+    result = lint(FIXTURES / "prb001-portless-pod-behind-a-service", select=["PRB001"])
+    assert [(f.span.path, f.severity) for f in result.findings] == [
+        ("k8s/api.yaml", Severity.ERROR),
+        ("k8s/postgres.yaml", Severity.INFO),
+    ]
+    notes = " ".join(result.notes)
+    assert "runs stock `redis`" in notes
+    assert "container `nginx`: another container of the pod has a readinessProbe" in notes
+    assert "it runs `celery`, a task-queue worker" in notes

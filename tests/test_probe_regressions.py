@@ -189,3 +189,41 @@ def test_prb005_is_silent_when_the_database_is_a_file_in_each_pod(tmp_path: Path
     result = lint(root)
     assert "PRB005" not in [f.code for f in result.findings]
     assert any("uses no network database" in note for note in result.notes)
+
+
+def test_a_claim_proven_by_a_handler_relates_that_handler(tmp_path: Path) -> None:
+    """Issue 16: with no engine, the route that talks to the database is the proof, for PRB003
+    and (once the readiness probe reaches a handler that checks nothing) for PRB004 too."""
+    import shutil
+
+    from conftest import FIXTURES, lint
+
+    (prb003,) = lint(FIXTURES / "prb003-raw-driver-no-engine").findings
+    assert [(r.span.path, r.span.line) for r in prb003.related] == [("app/main.py", 15)]
+    root = tmp_path / "service"
+    shutil.copytree(FIXTURES / "prb003-raw-driver-no-engine", root)
+    deployment = root / "k8s" / "deployment.yaml"
+    deployment.write_text(
+        deployment.read_text().replace(
+            "          readinessProbe:\n            tcpSocket:\n",
+            "          readinessProbe:\n            httpGet:\n              path: /healthz\n",
+        )
+    )
+    (prb004,) = lint(root, select=["PRB003", "PRB004"]).findings
+    assert prb004.code == "PRB004"
+    assert ("app/main.py", 15) in {(r.span.path, r.span.line) for r in prb004.related}
+
+
+def test_the_no_database_fixture_s_true_side(tmp_path: Path) -> None:
+    """With a database client installed, the same handler is the proof PRB004 relates."""
+    import shutil
+
+    from conftest import FIXTURES, lint
+
+    root = tmp_path / "service"
+    shutil.copytree(FIXTURES / "prb004-clean-no-database", root)
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"openai==1.57.0"', '"psycopg==3.2.3"'))
+    (finding,) = lint(root, select=["PRB003", "PRB004"]).findings
+    assert finding.code == "PRB004"
+    assert ("app/main.py", 16) in {(r.span.path, r.span.line) for r in finding.related}

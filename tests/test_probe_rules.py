@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -313,3 +314,30 @@ def test_server_command(argv: list[str], server: str, target: str, port: int) ->
     served = server_command(argv)
     assert served is not None
     assert (served.server, served.target, served.port) == (server, target, port)
+
+
+def test_prb006_pairs_each_environment_s_service_with_its_own_workload(tmp_path: Path) -> None:
+    """Issue 16: the prod Service's finding relates the prod container, not the dev copy's; a
+    Service as near to every copy as to the others is not guessed at."""
+    import shutil
+
+    from conftest import FIXTURES, lint
+
+    fixture = FIXTURES / "prb006-same-names-per-environment"
+    findings = lint(fixture, select=["PRB006"]).findings
+    assert [(f.span.path, [r.span.path for r in f.related]) for f in findings] == [
+        ("deploy/dev/quotes.yaml", ["deploy/dev/quotes.yaml"]),
+        ("deploy/prod/quotes.yaml", ["deploy/prod/quotes.yaml"]),
+    ]
+    root = tmp_path / "service"
+    shutil.copytree(fixture, root)
+    prod = root / "deploy" / "prod" / "quotes.yaml"
+    deployment, service = prod.read_text().split("---\n")
+    prod.write_text(deployment)
+    (root / "deploy" / "services.yaml").write_text(service)
+    (root / "deploy" / "dev" / "quotes.yaml").write_text(
+        (root / "deploy" / "dev" / "quotes.yaml").read_text().split("---\n")[0]
+    )
+    result = lint(root, select=["PRB006"])
+    assert result.findings == []
+    assert any("none nearer to it than the others" in note for note in result.notes)

@@ -7,6 +7,7 @@ does; the fixtures (fixtures/run00*) cover the layouts end to end.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -538,3 +539,26 @@ def test_flask_debugger_is_named(project: Project) -> None:
     )
     (finding,) = result.findings
     assert "debugger" in finding.message and "run Python code" in finding.message
+
+
+def test_run001_relates_the_service_of_the_container_s_own_environment(tmp_path: Path) -> None:
+    """dev and prod copies share names and labels: the prod container's finding names the prod
+    Service, not the dev copy's (issue 16 audit, the join PRB006 uses)."""
+    import shutil
+
+    from conftest import FIXTURES, lint
+
+    root = tmp_path / "service"
+    shutil.copytree(FIXTURES / "prb006-same-names-per-environment", root)
+    prod = root / "deploy" / "prod" / "quotes.yaml"
+    prod.write_text(
+        prod.read_text().replace(
+            "          image: ghcr.io/example/quotes:0.3.0\n",
+            "          image: ghcr.io/example/quotes:0.3.0\n"
+            '          command: ["uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", "8000"]\n',
+        )
+    )
+    (finding,) = lint(root, select=["RUN001"]).findings
+    assert finding.span.path == "deploy/prod/quotes.yaml"
+    services = [r.span.path for r in finding.related if "sends traffic" in r.note]
+    assert services == ["deploy/prod/quotes.yaml"]

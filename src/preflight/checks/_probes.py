@@ -144,10 +144,23 @@ def checks_database(route: Route, graph: Deployment) -> bool:
 
 
 def database_evidence(graph: Deployment, app: App) -> tuple[Related, ...]:
-    """Where the service shows it uses a database: the engine it creates (for the message's
-    claim to be checkable), or nothing when only a handler's calls suggested it."""
+    """Where the service shows it uses a database, for the message's claim to be checkable:
+    the engine it creates, or else the first route whose handler talks to one
+    (`psycopg2.connect(...)`, `mysql.connection.cursor()`), which is what made
+    :func:`uses_database` say so (issue 16: every such claim relates its proof)."""
     for use in _network_uses(graph, app):
         return (Related(use.engine.span, f"`{use.engine.factory}`: the database it uses"),)
+    if graph.service_root(app.module) in graph.database_roots:
+        return ()  # its engines are SQLite only: no claim is made
+    for route in app.routes:
+        handler = route.handler
+        if handler is not None and reaches_database(handler, route.module, graph.files.python):
+            return (
+                Related(
+                    handler.span,
+                    f"`{handler.name}` (`{route.path}`) talks to the database the service uses",
+                ),
+            )
     return ()
 
 

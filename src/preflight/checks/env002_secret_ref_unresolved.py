@@ -33,6 +33,16 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
     project = graph.files
     known = _env.known(graph)
     missing: dict[tuple[str, str], list[_Ref]] = {}  # one finding per name
+    # where a Secret/ConfigMap no manifest holds is created (README, script, CI, generator),
+    # said once per name in --verbose
+    created = {(c.kind, c.name): c for c in reversed(project.created_objects)}
+    in_manifests = {
+        (kind, obj.name)
+        for manifest in project.manifests.values()
+        for kind, objects in (("Secret", manifest.secrets), ("ConfigMap", manifest.config_maps))
+        for obj in (o.obj for o in objects)
+    }
+    told: set[tuple[str, str]] = set()
     for manifest in project.manifests.values():
         for workload in manifest.workloads:
             for container in workload.containers:
@@ -71,6 +81,15 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                     if ref.name not in table:
                         missing.setdefault((ref.kind, ref.name), []).append(ref)
                     else:
+                        where = created.get((ref.kind, ref.name))
+                        named = (ref.kind, ref.name)
+                        if where is not None and named not in in_manifests and named not in told:
+                            told.add(named)
+                            ctx.silent(
+                                ref.span,
+                                f"{ref.kind} `{ref.name}` is defined outside manifests: "
+                                f"{where.how} ({where.span.path}:{where.span.line})",
+                            )
                         yield from _check_key(table, ref, ctx)
     for (kind, name), places in missing.items():
         yield from _missing(known, kind, name, places, ctx)

@@ -16,7 +16,7 @@ from preflight.checks.rule import Rule
 from preflight.findings import Finding, RuleContext, Severity
 from preflight.knowledge.images import stock_infrastructure
 from preflight.knowledge.sensitive import is_published_credential, is_sensitive_name
-from preflight.model.envfiles import loaded_env_files
+from preflight.model.envfiles import env_file_in_secret, loaded_env_files
 from preflight.model.graph import Deployment
 from preflight.model.project import ContainerRun, Project
 from preflight.model.serving import local_image
@@ -72,6 +72,13 @@ def check(graph: Deployment, ctx: RuleContext) -> Iterator[Finding]:
                 continue
             committed = []
             for key, value in secret.keys.items():
+                lines = env_file_in_secret(key, value)
+                if lines is not None:  # a whole `.env` file: each of its lines is judged
+                    for name, entry in lines:
+                        why = committed_value(name, entry.value)
+                        if why is not None:
+                            committed.append((f"{key}: {name}", entry, why))
+                    continue
                 why = committed_value(key, value.value)
                 if why is not None:
                     committed.append((key, value, why))

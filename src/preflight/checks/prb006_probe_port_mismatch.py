@@ -107,6 +107,15 @@ def _services(
     named: dict[str, int | None],
 ) -> Iterator[Finding]:
     for service in graph.services_selecting(serving):
+        nearest = graph.fronts(service, serving)
+        if nearest is not True:
+            if nearest is None:
+                ctx.silent(
+                    service.span,
+                    f"Service `{service.obj.name}` selects same-labelled workloads in several "
+                    "files, none nearer to it than the others: which one it fronts is unknown",
+                )
+            continue  # False: the Service fronts a workload nearer to it (its own overlay)
         for port in service.ports:
             target = port.target_port if port.target_port is not None else port.port
             number: int | None

@@ -263,7 +263,8 @@ def _reached_by(unit: Served, graph: Deployment) -> tuple[str, tuple[Related, ..
         assert node is not None
         related: list[Related] = []
         what: list[str] = []
-        for service in graph.services_selecting(node):
+        # the Service of its own file or overlay, not a same-labelled copy's (dev/prod)
+        for service in (s for s in graph.services_selecting(node) if graph.fronts(s, node)):
             what.append(f"Service `{service.obj.name}`")
             related.append(Related(service.span, f"Service `{service.obj.name}` sends traffic"))
             break

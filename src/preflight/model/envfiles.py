@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from preflight.knowledge.envfiles import example_rank
 from preflight.model.project import Project
-from preflight.parse.envfile import EnvFile
+from preflight.parse.envfile import EnvFile, parse_env_file
+from preflight.parse.manifests import SecretValue
 from preflight.spans import Span
 
 
@@ -78,3 +79,28 @@ def _rank(path: str) -> tuple[int, int]:
 def _above(path: str, root: str) -> bool:
     directory = posixpath.dirname(path)
     return directory == "" or root == directory or root.startswith(directory + "/")
+
+
+def env_file_in_secret(key: str, value: SecretValue) -> list[tuple[str, SecretValue]] | None:
+    """A Secret key that holds a whole env file (`.env: |` with `SECRET_KEY=…` lines): each
+    `NAME=value` line as a value of its own, so that it is judged line by line. In `stringData`
+    a block scalar's first line is the line after the key; base64 `data` has no lines to point
+    at, so its entries point at the key. None when the key is not an env file."""
+    base = key.rsplit("/", 1)[-1].lower()
+    if not (base == ".env" or base.startswith(".env.") or base.endswith(".env")):
+        return None
+    text = value.value
+    if text is None or "\n" not in text.strip():
+        return None
+    parsed = parse_env_file(value.span.path, text)
+    if not parsed.entries or len(parsed.problems) > len(parsed.entries):
+        return None  # not `NAME=value` lines (a certificate, a JSON document)
+    out: list[tuple[str, SecretValue]] = []
+    for entry in parsed.entries:
+        if value.from_data:
+            span = value.span
+        else:
+            line = value.span.line + entry.span.line
+            span = Span(value.span.path, line, 1, line, 1)
+        out.append((entry.name, SecretValue(entry.value, span, value.from_data)))
+    return out

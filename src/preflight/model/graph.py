@@ -197,6 +197,35 @@ class Deployment:
         )
         return [service for _, service in candidates if selects(service, labels)]
 
+    def fronts(self, service: KService, node: ContainerNode) -> bool | None:
+        """Whether `node` is the workload the Service fronts, among same-labelled workloads of
+        several files (dev/qa/prod copies, overlays with the same names): the one in the
+        Service's own file, else its directory, else the one sharing the longest directory path
+        with it. True: it is (or it is the only file); False: another file is nearer; None:
+        several files are equally near, so which one it fronts cannot be told."""
+        files = {
+            other.run.container.span.path
+            for other in self.containers
+            if selects(service, other.run.workload.pod_labels)
+        }
+        if len(files) <= 1:
+            return True
+        here = posixpath.dirname(service.span.path).split("/")
+
+        def nearness(path: str) -> tuple[bool, int]:
+            shared = 0
+            for a, b in zip(here, posixpath.dirname(path).split("/"), strict=False):
+                if a != b:
+                    break
+                shared += 1
+            return (path == service.span.path, shared)
+
+        best = max(nearness(path) for path in files)
+        nearest = [path for path in files if nearness(path) == best]
+        if len(nearest) > 1:
+            return None
+        return nearest[0] == node.run.container.span.path
+
 
 def selects(service: KService, labels: dict[str, str]) -> bool:
     """A Service's selector matches a pod's labels (an empty selector selects nothing here)."""
