@@ -7,13 +7,18 @@ from collections.abc import Iterator
 
 from preflight.spans import Span
 
+# Each node's walk, by id, while one module is read (cleared by :func:`forget_walks`). Not an
+# attribute of the node: a list holding the node itself would make every tree a reference cycle,
+# freed only by the cyclic garbage collector instead of as soon as the module is read.
+_WALKS: dict[int, list[ast.AST]] = {}
+
 
 def walk(node: ast.AST) -> list[ast.AST]:
     """``list(ast.walk(node))``, in the same (breadth-first) order, at a fraction of its cost:
-    no generator per node, and each node's list is computed once (the extractors walk the same
-    module and the same function bodies several times)."""
-    known: list[ast.AST] | None = node.__dict__.get("_preflight_walk")
-    if known is not None:
+    no generator per node, and each node's list is computed once while a module is read (the
+    extractors walk the same module and the same function bodies several times)."""
+    known = _WALKS.get(id(node))
+    if known is not None and known[0] is node:  # (an id reused by another node: walked anew)
         return known
     out = [node]
     index = 0
@@ -26,8 +31,13 @@ def walk(node: ast.AST) -> list[ast.AST]:
                 out.append(value)
             elif isinstance(value, list):
                 out.extend(item for item in value if isinstance(item, ast.AST))
-    node.__dict__["_preflight_walk"] = out
+    _WALKS[id(node)] = out
     return out
+
+
+def forget_walks() -> None:
+    """Drop the walks of the module just read (its nodes' ids may be reused by the next)."""
+    _WALKS.clear()
 
 
 def _span(path: str, node: ast.AST) -> Span:

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from preflight.parse import ParseProblem
 from preflight.parse.python.modules import _Extractor
+from preflight.parse.python.nodes import forget_walks
 from preflight.parse.python.results import PythonModule
 from preflight.spans import Span
 
@@ -43,3 +44,5 @@ def _facts(path: str, tree: ast.Module, text: str, notes: tuple[str, ...] = ()) 
         return PythonModule(
             path, problems=(ParseProblem(Span(path, 1), "Python nested too deeply to read"),)
         )
+    finally:
+        forget_walks()
