@@ -57,7 +57,7 @@ def parse_many(jobs: Sequence[Job], workers: int) -> list[Any]:
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    chunk = max(16, len(jobs) // (workers * 4))
+    chunk = max(16, len(jobs) // (workers * 16))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         return list(pool.map(parse_one, jobs, chunksize=chunk))
 
