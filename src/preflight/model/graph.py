@@ -118,6 +118,8 @@ class Deployment:
     services_by_label: dict[tuple[str, str], list[tuple[int, KService]]] = field(
         default_factory=dict
     )
+    # the other way: the containers whose pods carry each label (made on first use)
+    _containers_by_label: dict[tuple[str, str], list[ContainerNode]] | None = None
     # every place a distribution is declared outside a runtime dependency list (dev groups,
     # extras, other requirements files), by normalised name
     declarations: dict[str, list[tuple[Span, str]]] = field(default_factory=dict)
@@ -203,9 +205,21 @@ class Deployment:
         Service's own file, else its directory, else the one sharing the longest directory path
         with it. True: it is (or it is the only file); False: another file is nearer; None:
         several files are equally near, so which one it fronts cannot be told."""
+        if not service.selector:
+            return True
+        if self._containers_by_label is None:  # once, not every container per Service
+            index: dict[tuple[str, str], list[ContainerNode]] = {}
+            for other in self.containers:
+                for item in other.run.workload.pod_labels.items():
+                    index.setdefault(item, []).append(other)
+            self._containers_by_label = index
+        fewest = min(
+            (self._containers_by_label.get(item, []) for item in service.selector.items()),
+            key=len,
+        )
         files = {
             other.run.container.span.path
-            for other in self.containers
+            for other in fewest
             if selects(service, other.run.workload.pod_labels)
         }
         if len(files) <= 1:
