@@ -405,11 +405,24 @@ def _bom_encoding(data: bytes) -> str | None:
 _BOM_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.YAML, FileKind.KUSTOMIZATION})
 
 
-def _read_bytes(full: Path) -> tuple[bytes | None, str]:
+def _read_bytes(full: str, size: int) -> tuple[bytes | None, str]:
+    """The file's bytes (``size`` as the walk saw it, a hint for one read), with the OS's own
+    calls: ``Path.read_bytes`` costs twice as much, and a 2,000-service tree is 100,000 reads
+    in the main process."""
     try:
-        return full.read_bytes(), ""
+        flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(full, flags)  # non-blocking: a FIFO put in its place never hangs the run
     except OSError as exc:
         return None, f"cannot be read: {exc.strerror}"
+    try:
+        chunks = [os.read(fd, size + 1)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 20))
+        return b"".join(chunks), ""
+    except OSError as exc:
+        return None, f"cannot be read: {exc.strerror}"
+    finally:
+        os.close(fd)
 
 
 def _decode(data: bytes, bom: bool = False) -> tuple[str | None, int | None]:
@@ -659,7 +672,7 @@ def read_files(
         if overlay is not None and rel in overlay:
             data, why_not = overlay[rel], ""
         else:
-            data, why_not = _read_bytes(Path(pending.full))
+            data, why_not = _read_bytes(pending.full, pending.size)
         text, crlf_line = (None, None) if data is None else _decode(data, kind in _BOM_KINDS)
         if data is not None and text is None:
             why_not = _undecodable(data, kind in _BOM_KINDS)

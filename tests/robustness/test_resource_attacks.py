@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -355,15 +356,15 @@ def test_unreadable_file_subprocess(tmp_path: Path) -> None:
 
 
 def _unreadable(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    """Make one file unreadable even for root: its read raises EACCES as chmod 000 would."""
-    real = Path.read_bytes
+    """Make one file unreadable even for root: opening it raises EACCES as chmod 000 would."""
+    real = os.open
 
-    def read_bytes(self: Path) -> bytes:
-        if self.name == name:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    def opening(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if os.path.basename(os.fspath(path)) == name:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", opening)
 
 
 def test_unreadable_file_is_noted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
