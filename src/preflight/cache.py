@@ -180,8 +180,8 @@ class ParseCache:
                     for key in sorted(self._kept)
                 )
                 mac = hmac.new(self._key, body, hashlib.sha256).hexdigest().encode()
-                if _write_atomic(self._home, self._name, mac + b"\n" + body):
-                    _prune(self._home, self._name)
+                if write_atomic(self._home, self._name, mac + b"\n" + body):
+                    prune(self._home, self._name)
         finally:
             self._kept = {}
             self.dirty = False
@@ -193,7 +193,7 @@ class ParseCache:
 
     def _load(self, source_bytes: int) -> dict[str, bytes]:
         """The cached entries (key -> encoded result); empty when there is no usable cache."""
-        self._home, self._key, self.note = _open_home(self.root)
+        self._home, self._key, self.note = open_home(self.root)
         if self._home is None or self._key is None:
             return {}
         self._name = cache_name(self.root)
@@ -273,7 +273,7 @@ def _encode(result: object, path: str) -> bytes | None:
 # -- the cache home ----------------------------------------------------------------------------
 
 
-def _open_home(root: Path) -> tuple[int | None, bytes | None, str | None]:
+def open_home(root: Path) -> tuple[int | None, bytes | None, str | None]:
     """(fd of the verified ``parse`` directory, the key, why not) for a run over ``root``."""
     if (
         not _OPEN_FLAGS
@@ -387,7 +387,7 @@ def _key(dir_fd: int) -> bytes | None:
     if key is not None and len(key) == _KEY_BYTES:
         return key
     key = secrets.token_bytes(_KEY_BYTES)
-    return key if _write_atomic(dir_fd, "key", key) else None
+    return key if write_atomic(dir_fd, "key", key) else None
 
 
 def read_private_file(dir_fd: int, name: str, cap: int) -> bytes | None:
@@ -421,7 +421,7 @@ def read_private_file(dir_fd: int, name: str, cap: int) -> bytes | None:
         os.close(fd)
 
 
-def _write_atomic(dir_fd: int, name: str, data: bytes | Iterable[bytes]) -> bool:
+def write_atomic(dir_fd: int, name: str, data: bytes | Iterable[bytes]) -> bool:
     """Replace ``name`` by a new 0600 file holding ``data`` (bytes, or chunks of them written
     in turn), or leave it as it was.
 
@@ -451,7 +451,7 @@ def _write_atomic(dir_fd: int, name: str, data: bytes | Iterable[bytes]) -> bool
         return False
 
 
-def _prune(dir_fd: int, current: str) -> None:
+def prune(dir_fd: int, current: str) -> None:
     """Drop cache files of roots not checked for a long time (and leftovers of killed runs)."""
     try:
         names = os.listdir(dir_fd)

@@ -40,29 +40,24 @@ def resolve(finding: Finding, texts: dict[str, str]) -> Finding:
         text = texts.get(edit.path)
         if text is None or edit.path.rsplit("/", 1)[-1].lower() in _GENERATED:
             return replace(finding, autofix=None)
-        if edit.codemod:
-            found = _codemod(edit, text)
-            if found is None:
-                return replace(finding, autofix=None)
-            edits.append(found)
-        elif edit.toml:
-            found = _toml_added(edit, text)
-            if found is None:
-                return replace(finding, autofix=None)
-            edits.append(found)
-        elif edit.yaml:
-            found = _yaml_added(edit, text)
-            if found is None:
-                return replace(finding, autofix=None)
-            edits.append(found)
-        elif edit.find:
-            found = _found(edit, text)
-            if found is None:
-                return replace(finding, autofix=None)
-            edits.append(found)
-        else:
-            edits.append(_placed(edit, text) if edit.line == 0 else edit)
+        found = _resolved(edit, text)
+        if found is None:
+            return replace(finding, autofix=None)
+        edits.append(found)
     return replace(finding, autofix=replace(fix, edits=tuple(edits)))
+
+
+def _resolved(edit: Edit, text: str) -> Edit | None:
+    """``edit`` as a plain range of ``text`` (None: it does not apply there)."""
+    if edit.codemod:
+        return _codemod(edit, text)
+    if edit.toml:
+        return _toml_added(edit, text)
+    if edit.yaml:
+        return _yaml_added(edit, text)
+    if edit.find:
+        return _found(edit, text)
+    return _placed(edit, text) if edit.line == 0 else edit
 
 
 def _found(edit: Edit, text: str) -> Edit | None:

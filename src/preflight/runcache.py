@@ -38,9 +38,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from preflight.cache import _open_home, cache_name, interpreter, read_private_file
-from preflight.cache import _prune as prune
-from preflight.cache import _write_atomic as write_atomic
+from preflight.cache import (
+    cache_name,
+    interpreter,
+    open_home,
+    prune,
+    read_private_file,
+    write_atomic,
+)
 from preflight.discover import FileKind, Inventory, content_digest, read_head
 from preflight.findings import Applicability, Autofix, Edit, Finding, RuleInfo, Severity
 from preflight.result import Result, Suppressed
@@ -164,12 +169,6 @@ class RunRecord:
         """Record ``result`` for the walk in ``inventory`` (made at ``walked_ns``, then read)."""
         if result.internal_errors or not self._walk:
             return  # a rule that crashed found nothing: run again next time
-        try:
-            fields = _result_fields(result)
-            for value in fields.values():  # refused before anything is written
-                _check_encodable(value)
-        except ValueError:
-            return
         known = {**inventory.heads, **inventory.digests} if digests is None else digests
         files = {path: [*stat, known.get(path)] for path, stat in inventory.stats.items()}
         if scripts is None:
@@ -185,15 +184,19 @@ class RunRecord:
             },
             separators=(",", ":"),
         )
-        home, key, _ = _open_home(self.root)
+        # The body as encoded pieces, each finding encoded once (a result of 20,000 findings is
+        # never one tree of encoded values, nor one string beside its bytes), signed last.
+        try:
+            pieces = (f'{head[:-1]},"result":', *_dumps(_result_fields(result)), "}")
+        except ValueError:
+            return  # a value the allowlist refuses: no record, the next run checks again
+        home, key, _ = open_home(self.root)
         if home is None or key is None:
             return
         mac = hmac.new(key, digestmod=hashlib.sha256)
 
         def chunks() -> Iterator[bytes]:
-            # the body a piece at a time (a result of 20,000 findings is never held whole as
-            # text beside the result), its signature last
-            for piece in (f'{head[:-1]},"result":', *_dumps(fields), "}"):
+            for piece in pieces:
                 data = piece.encode()
                 mac.update(data)
                 yield data
@@ -208,7 +211,7 @@ class RunRecord:
     # -- reading ---------------------------------------------------------------------------
 
     def _read(self) -> dict[str, Any] | None:
-        home, key, why = _open_home(self.root)
+        home, key, why = open_home(self.root)
         if home is None or key is None:
             self.note = why
             return None
@@ -304,16 +307,6 @@ def _dumps(fields: dict[str, Any]) -> Iterator[str]:
         else:
             yield json.dumps(_encode(value), separators=(",", ":"))
     yield "}}"
-
-
-def _check_encodable(value: Any) -> None:
-    """Raise ValueError if ``value`` holds anything :func:`_encode` refuses (cheaply: the
-    types, not the text)."""
-    if isinstance(value, list):
-        for item in value:
-            _encode(item)
-    else:
-        _encode(value)
 
 
 def _encode(value: Any) -> Any:

@@ -27,7 +27,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from preflight.model.installs import PIP_VALUE_OPTIONS, POETRY_VALUE_OPTIONS, command_words
+from preflight.model.installs import (
+    PIP_VALUE_OPTIONS,
+    POETRY_VALUE_OPTIONS,
+    UV_VALUE_OPTIONS,
+    command_words,
+)
 from preflight.parse.dockerfile import CopyStep, Dockerfile, RunStep, Stage
 from preflight.parse.dockerignore import DockerIgnore, IgnorePattern, glob_matches
 from preflight.parse.requirements import normalise_name
@@ -564,46 +569,6 @@ def _mentioned_names(project: Project, texts: Mapping[str, str]) -> frozenset[st
 
 # --- install steps ---------------------------------------------------------------------------
 
-_UV_VALUE = frozenset(
-    {
-        "--extra",
-        "--group",
-        "--no-group",
-        "--only-group",
-        "--package",
-        "--project",
-        "--directory",
-        "--python",
-        "-p",
-        "--index",
-        "--index-url",
-        "--extra-index-url",
-        "--default-index",
-        "--find-links",
-        "-f",
-        "--link-mode",
-        "--python-platform",
-        "--exclude-newer",
-        "--config-file",
-        "--cache-dir",
-        "--no-install-package",
-        "--reinstall-package",
-        "--refresh-package",
-        "--keyring-provider",
-        "--resolution",
-        "--prerelease",
-        "--index-strategy",
-        "--upgrade-package",
-        "-P",
-        "--output-format",
-        "-o",
-        "--output-file",
-        "--format",
-        "--no-emit-package",
-        "--emit-package",
-        "--compile-bytecode-level",
-    }
-)
 _CHANGES_DIRECTORY = re.compile(r"(?:^|[;&|(\s])(?:cd|pushd)\s")
 _TRUE = re.compile(r"^(?:1|true|yes|on)$", re.I)
 
@@ -671,7 +636,7 @@ def _pip(args: list[str], run: RunStep) -> Iterator[_Install]:
 def _uv(
     args: list[str], run: RunStep, stage_env: Mapping[str, tuple[str | None, Span]]
 ) -> Iterator[_Install]:
-    _positional, options = _words(args[1:], _UV_VALUE)
+    _positional, options = _words(args[1:], UV_VALUE_OPTIONS)
     directory = options.get("--project") or options.get("--directory") or "."
     if "$" in directory:
         return

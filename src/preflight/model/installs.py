@@ -179,7 +179,9 @@ PIP_VALUE_OPTIONS = frozenset(
         "-w",
     }
 )
-_UV_SYNC_VALUE_OPTIONS = frozenset(
+# uv's options (sync, pip, export, run, lock) that take a value: the word after them is not
+# an argument
+UV_VALUE_OPTIONS = frozenset(
     {
         "--extra",
         "--group",
@@ -219,6 +221,7 @@ _UV_SYNC_VALUE_OPTIONS = frozenset(
         "--output-file",
         "--format",
         "--all-packages",
+        "--compile-bytecode-level",
     }
 )
 POETRY_VALUE_OPTIONS = frozenset(
@@ -860,7 +863,7 @@ def _uv(build: _Build, args: list[str], step: RunStep, env: Environment) -> None
         return
     if command not in ("sync", "export"):
         return  # uv venv, uv lock, uv python install, uv run (runs, installs nothing lasting)
-    _positional, options = command_words(rest, _UV_SYNC_VALUE_OPTIONS)
+    _positional, options = command_words(rest, UV_VALUE_OPTIONS)
     flags = {name for name, _ in options}
     values = [(name, value) for name, value in options]
     directory = next((v for n, v in values if n in ("--project", "--directory")), ".")
