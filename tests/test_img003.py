@@ -309,6 +309,15 @@ def test_frozen_from_the_environment(project: Project) -> None:
     assert at(project({**BASE, "Dockerfile": dockerfile})) == [("Dockerfile", 5)]
 
 
+def test_a_flag_before_frozen_is_not_read_as_its_value(project: Project) -> None:
+    """`--all-packages` takes no value: `--frozen` after it still needs uv.lock."""
+    dockerfile = (
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY pyproject.toml ./\n"
+        "RUN uv sync --all-packages --frozen --no-install-project\n"
+    )
+    assert at(project({**BASE, "Dockerfile": dockerfile})) == [("Dockerfile", 4)]
+
+
 def test_workspace_member_lock_is_the_workspace_s(project: Project) -> None:
     files = {
         "uv.lock": "version = 1\n",

@@ -220,7 +220,6 @@ UV_VALUE_OPTIONS = frozenset(
         "-o",
         "--output-file",
         "--format",
-        "--all-packages",
         "--compile-bytecode-level",
     }
 )
